@@ -1,0 +1,3 @@
+from jenv.cli import main
+
+raise SystemExit(main())

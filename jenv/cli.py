@@ -1,0 +1,197 @@
+"""jenv - ALICE grid (JAliEn) token and certificate helper.
+
+Usage:
+  jenv [--json] [--shell <name>] <command> [<args>...]
+  jenv (-h | --help)
+  jenv --version
+
+Token (for login scripts: eval "$(jenv token)"):
+  token            Make sure a valid token exists, print exports for the shell
+  token-init       Create a new token from the user certificate (alias: alien-token-init)
+  token-destroy    Remove the token files, print unset lines
+  user             Role change: token for another of your roles (user <name> [token-init])
+
+Inspection (offline):
+  status           Where each credential comes from and whether it is usable
+  cert-info        User certificate details          token-info       Token details
+  cert-verify      Verify against the CA store       token-verify     Verify the token
+  certkey-match    Does the user key fit the cert    tokenkey-match   Does the token key fit
+
+CA certificates:
+  ca-fetch         Download and install the grid CA certificates
+  ca-info          Summary of the CA store
+
+Shell:
+  hook             Login snippet for your shell (eval "$(jenv hook bash)")
+  completion       Completion script for bash, zsh or fish
+
+Local service (no grid needed):
+  serve            Run a local JCentral-compatible token service
+  sandbox          Throwaway CA, user and local service; run a command inside
+
+Options:
+  --json           Print JSON (also accepted as -json, and after the command).
+  --shell <name>   Shell syntax for exports: sh bash zsh ksh dash fish tcsh csh json.
+  -h --help        Show this help; "jenv <command> -h" shows a command's help.
+  --version        Show the version.
+
+Exit codes:
+{exit_codes}
+Environment: X509_USER_CERT X509_USER_KEY X509_CERT_DIR X509_CERT_FILE
+  JALIEN_TOKEN_CERT JALIEN_TOKEN_KEY TMPDIR ALIENPY_JCENTRAL ALIENPY_JCENTRAL_PORT
+  JENV_TIMEOUT JENV_DEBUG (see the README).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+from typing import Callable, List, Mapping, Optional, Sequence
+
+from docopt import DocoptExit, docopt
+
+from jenv import __version__
+from jenv.context import Context
+from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError
+
+__all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text"]
+
+#: command name -> "module:function".  Modules are imported only for the command
+#: that runs, so `jenv token` on a valid token never loads the network stack.
+COMMANDS = {
+    "status": "jenv.commands.inspect:cmd_status",
+    "cert-info": "jenv.commands.inspect:cmd_cert_info",
+    "token-info": "jenv.commands.inspect:cmd_token_info",
+    "certkey-match": "jenv.commands.inspect:cmd_certkey_match",
+    "tokenkey-match": "jenv.commands.inspect:cmd_tokenkey_match",
+    "cert-verify": "jenv.commands.verify:cmd_cert_verify",
+    "token-verify": "jenv.commands.verify:cmd_token_verify",
+    "token": "jenv.commands.tokens:cmd_token",
+    "token-init": "jenv.commands.tokens:cmd_token_init",
+    "token-destroy": "jenv.commands.tokens:cmd_token_destroy",
+    "user": "jenv.commands.tokens:cmd_user",
+    "ca-fetch": "jenv.commands.ca:cmd_ca_fetch",
+    "ca-info": "jenv.commands.ca:cmd_ca_info",
+    "hook": "jenv.commands.shell:cmd_hook",
+    "completion": "jenv.commands.shell:cmd_completion",
+    "serve": "jenv.commands.service:cmd_serve",
+    "sandbox": "jenv.commands.service:cmd_sandbox",
+}
+
+ALIASES = {"alien-token-init": "token-init"}
+
+#: Options the user documentation spells with one dash; docopt would read
+#: "-json" as the stacked short options -j -s -o -n, so they are rewritten first.
+ONE_DASH_OPTIONS = {"-json", "-jobid", "-hostname", "-content", "-shell"}
+
+
+def usage_text() -> str:
+    codes = "".join(f"  {int(code):<4} {text}\n" for code, text in EXIT_CODE_TABLE.items())
+    return __doc__.format(exit_codes=codes)
+
+
+def normalize_argv(argv: Sequence[str]) -> List[str]:
+    """Rewrite the documented one-dash long options to their ``--`` form.
+
+    ``-jobid=7`` becomes ``--jobid=7``; everything after a ``--`` is left alone
+    (it belongs to the command that ``jenv sandbox`` runs).
+    """
+    out: List[str] = []
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[index:])
+            break
+        name = arg.split("=", 1)[0]
+        out.append("-" + arg if name in ONE_DASH_OPTIONS else arg)
+    return out
+
+
+def _wants_help(args: Sequence[str]) -> bool:
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in ("-h", "--help"):
+            return True
+    return False
+
+
+def _load_handler(command: str) -> Callable[..., int]:
+    module_name, func_name = COMMANDS[command].split(":")
+    return getattr(importlib.import_module(module_name), func_name)
+
+
+def command_usage(command: str) -> str:
+    """The docopt usage text of one command (its handler's docstring)."""
+    return inspect.cleandoc(_load_handler(command).__doc__ or "")
+
+
+def _run(argv: List[str], ctx: Context) -> int:
+    if _wants_help(argv[:1]) or not argv:
+        if not argv:
+            ctx.err(usage_text())
+            return ExitCode.USAGE
+        ctx.out(usage_text())
+        return ExitCode.OK
+    if argv[0] == "--version":
+        ctx.out(f"jenv {__version__}")
+        return ExitCode.OK
+    try:
+        top = docopt(usage_text(), argv=argv, default_help=False, options_first=True)
+    except DocoptExit as exc:
+        ctx.err(str(exc))
+        return ExitCode.USAGE
+    command = ALIASES.get(top["<command>"], top["<command>"])
+    if command not in COMMANDS:
+        ctx.err(f"jenv: unknown command {top['<command>']!r}; see 'jenv --help'")
+        return ExitCode.USAGE
+    ctx.json = bool(top["--json"])
+    ctx.shell = top["--shell"]
+    handler = _load_handler(command)
+    doc = inspect.cleandoc(handler.__doc__ or "")
+    rest = list(top["<args>"])
+    if _wants_help(rest):
+        ctx.out(doc)
+        return ExitCode.OK
+    try:
+        args = docopt(doc, argv=[command] + rest, default_help=False)
+    except DocoptExit as exc:
+        ctx.err(str(exc))
+        return ExitCode.USAGE
+    if args.get("--json"):
+        ctx.json = True
+    if args.get("--shell"):
+        ctx.shell = args["--shell"]
+    return int(handler(args, ctx))
+
+
+def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
+    """Entry point: run one command, turn every failure into one stderr line and an exit code."""
+    ctx = Context.from_process(environ)
+    args = normalize_argv(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(args, ctx)
+    except JenvError as exc:
+        ctx.err(f"jenv: {exc}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        ctx.err("jenv: interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (jenv ... | head); nothing useful left to say.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # the one broad catch: no traceback reaches a login shell
+        if ctx.environ.get("JENV_DEBUG"):
+            raise
+        ctx.err(f"jenv: internal error: {type(exc).__name__}: {exc} (JENV_DEBUG=1 shows the traceback)")
+        return int(ExitCode.ERROR)
+
+
+def main_token_init() -> int:
+    """Console script ``alien-token-init``: the same as ``jenv token-init``."""
+    return main(["token-init"] + sys.argv[1:])

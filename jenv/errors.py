@@ -1,0 +1,108 @@
+"""Errors and exit codes: the one table that the README and ``jenv --help`` quote.
+
+Every expected failure is a :class:`JenvError` subclass whose message names the
+problem and, where there is one, the fix.  ``cli.main`` turns it into one line
+on stderr and the error's exit code; nothing else in jenv exits the process.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = [
+    "ExitCode",
+    "JenvError",
+    "UsageError",
+    "NotFoundError",
+    "InvalidInputError",
+    "NotValidNowError",
+    "VerifyError",
+    "KeyMismatchError",
+    "UnsafeFileError",
+    "NetworkError",
+    "ServerRefusedError",
+    "PassphraseError",
+    "EXIT_CODE_TABLE",
+]
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit statuses of jenv (stable: scripts may test them)."""
+
+    OK = 0
+    ERROR = 1  # unexpected internal error
+    USAGE = 2  # unknown command, bad option or bad option value
+    NOT_FOUND = 3  # a file or credential is missing or unreadable
+    INVALID = 4  # a file or value is not what it should be (garbage, wrong type)
+    NOT_VALID_NOW = 5  # certificate expired, expiring too soon, or not yet valid
+    VERIFY_FAILED = 6  # certificate chain does not verify against the CA store
+    KEY_MISMATCH = 7  # private key does not belong to the certificate
+    UNSAFE = 8  # unsafe file: permissions, symlink, other owner, not a regular file
+    NETWORK = 9  # JCentral unreachable: refused, timeout, TLS failure, broken answer
+    REFUSED = 10  # JCentral answered with an error (not registered, not permitted)
+    PASSPHRASE = 11  # key passphrase needed but no terminal, or wrong passphrase
+    INTERRUPTED = 130  # Ctrl-C
+
+
+#: One line per exit code, quoted by ``jenv --help`` and the README.
+EXIT_CODE_TABLE = {
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "unexpected internal error (JENV_DEBUG=1 shows the traceback)",
+    ExitCode.USAGE: "usage error: unknown command, bad option or option value",
+    ExitCode.NOT_FOUND: "a certificate, key or CA store is missing or unreadable",
+    ExitCode.INVALID: "a file, variable or answer holds something unusable",
+    ExitCode.NOT_VALID_NOW: "certificate expired, about to expire, or not yet valid",
+    ExitCode.VERIFY_FAILED: "certificate does not verify against the CA certificates",
+    ExitCode.KEY_MISMATCH: "private key does not belong to the certificate",
+    ExitCode.UNSAFE: "unsafe file refused (permissions, symlink, owner, file type)",
+    ExitCode.NETWORK: "JCentral unreachable (refused, timeout, TLS, broken answer)",
+    ExitCode.REFUSED: "JCentral refused the request (shows the server's message)",
+    ExitCode.PASSPHRASE: "key passphrase needed but no terminal, or wrong passphrase",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+class JenvError(Exception):
+    """Base of every expected failure; ``str(err)`` is the one-line message."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+
+class UsageError(JenvError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(JenvError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class InvalidInputError(JenvError):
+    exit_code = ExitCode.INVALID
+
+
+class NotValidNowError(JenvError):
+    exit_code = ExitCode.NOT_VALID_NOW
+
+
+class VerifyError(JenvError):
+    exit_code = ExitCode.VERIFY_FAILED
+
+
+class KeyMismatchError(JenvError):
+    exit_code = ExitCode.KEY_MISMATCH
+
+
+class UnsafeFileError(JenvError):
+    exit_code = ExitCode.UNSAFE
+
+
+class NetworkError(JenvError):
+    exit_code = ExitCode.NETWORK
+
+
+class ServerRefusedError(JenvError):
+    exit_code = ExitCode.REFUSED
+
+
+class PassphraseError(JenvError):
+    exit_code = ExitCode.PASSPHRASE

@@ -1,0 +1,217 @@
+"""Where credentials live: a pure function of environment, uid and home.
+
+This is the only module that knows the environment variable names and the
+default paths (see the user documentation: ``X509_USER_{CERT,KEY}``,
+``JALIEN_TOKEN_{CERT,KEY}`` holding a path or the PEM itself,
+``${TMPDIR:-/tmp}/token{cert,key}_$UID.pem``).  Nothing here touches the
+filesystem except through the ``isdir``/``isfile`` callables handed to
+:func:`resolve_ca_store`, so every rule is unit-testable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Tuple
+
+__all__ = [
+    "X509_USER_CERT",
+    "X509_USER_KEY",
+    "X509_CERT_DIR",
+    "X509_CERT_FILE",
+    "JALIEN_TOKEN_CERT",
+    "JALIEN_TOKEN_KEY",
+    "ALIENPY_JCENTRAL",
+    "ALIENPY_JCENTRAL_PORT",
+    "JENV_TIMEOUT",
+    "DEFAULT_JCENTRAL_HOST",
+    "DEFAULT_JCENTRAL_PORT",
+    "Location",
+    "CAStore",
+    "Endpoint",
+    "Locations",
+    "is_pem_content",
+    "token_dir",
+    "resolve_locations",
+    "resolve_ca_store",
+    "resolve_endpoint",
+    "resolve_timeout",
+]
+
+X509_USER_CERT = "X509_USER_CERT"
+X509_USER_KEY = "X509_USER_KEY"
+X509_CERT_DIR = "X509_CERT_DIR"
+X509_CERT_FILE = "X509_CERT_FILE"
+JALIEN_TOKEN_CERT = "JALIEN_TOKEN_CERT"
+JALIEN_TOKEN_KEY = "JALIEN_TOKEN_KEY"
+ALIENPY_JCENTRAL = "ALIENPY_JCENTRAL"
+ALIENPY_JCENTRAL_PORT = "ALIENPY_JCENTRAL_PORT"
+JENV_TIMEOUT = "JENV_TIMEOUT"
+TMPDIR = "TMPDIR"
+
+DEFAULT_JCENTRAL_HOST = "alice-jcentral.cern.ch"
+DEFAULT_JCENTRAL_PORT = 8097
+DEFAULT_TIMEOUT = 10.0
+
+#: CA directories tried in order when neither X509_CERT_DIR nor X509_CERT_FILE is set;
+#: a leading "~" is the user's home.
+DEFAULT_CA_DIRS = (
+    "~/.globus/certificates",
+    "/cvmfs/alice.cern.ch/etc/grid-security/certificates",
+    "/etc/grid-security/certificates",
+)
+
+PEM_MARKER = "-----BEGIN"
+
+
+def is_pem_content(value: str) -> bool:
+    """True when an environment value is PEM text rather than a path."""
+    return value.lstrip().startswith(PEM_MARKER)
+
+
+@dataclass(frozen=True)
+class Location:
+    """One credential: a file path, or PEM content taken from a variable.
+
+    ``what`` is a human name ("user certificate"), ``source`` says where the
+    location came from ("env X509_USER_CERT" or "default").
+    """
+
+    what: str
+    source: str
+    path: Optional[str] = None
+    pem: Optional[str] = None
+
+    @property
+    def from_content(self) -> bool:
+        return self.pem is not None
+
+    def describe(self) -> str:
+        """Short text for messages: the path, or that the PEM came from a variable."""
+        if self.pem is not None:
+            return f"{self.what} (PEM content of {self.source.split()[-1]})"
+        return f"{self.what} {self.path}"
+
+
+@dataclass(frozen=True)
+class CAStore:
+    """The CA certificates: an OpenSSL-style directory or a PEM bundle file.
+
+    ``path`` is None when nothing was configured and no default exists;
+    ``explicit`` is True when a variable named it (then it must be valid).
+    """
+
+    path: Optional[str]
+    kind: str  # "dir", "file" or "none"
+    source: str
+    explicit: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    source: str
+
+    @property
+    def uri(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"wss://{host}:{self.port}/websocket/json"
+
+
+@dataclass(frozen=True)
+class Locations:
+    user_cert: Location
+    user_key: Location
+    token_cert: Location
+    token_key: Location
+
+
+def _expand_home(path: str, home: str) -> str:
+    if path == "~" or path.startswith("~/"):
+        return home + path[1:]
+    return path
+
+
+def _file_location(environ: Mapping[str, str], var: str, what: str, default: str, home: str,
+                   allow_content: bool) -> Location:
+    value = environ.get(var, "")
+    if value:
+        if allow_content and is_pem_content(value):
+            return Location(what=what, source=f"env {var}", pem=value)
+        return Location(what=what, source=f"env {var}", path=_expand_home(value, home))
+    return Location(what=what, source="default", path=default)
+
+
+def token_dir(environ: Mapping[str, str]) -> str:
+    """``${TMPDIR:-/tmp}``: an empty TMPDIR counts as unset, like the shell form."""
+    return environ.get(TMPDIR) or "/tmp"
+
+
+def resolve_locations(environ: Mapping[str, str], uid: int, home: str) -> Locations:
+    """Resolve user and token credential locations; never touches the filesystem."""
+    globus = os.path.join(home, ".globus")
+    tdir = token_dir(environ)
+    return Locations(
+        user_cert=_file_location(environ, X509_USER_CERT, "user certificate",
+                                 os.path.join(globus, "usercert.pem"), home, False),
+        user_key=_file_location(environ, X509_USER_KEY, "user key",
+                                os.path.join(globus, "userkey.pem"), home, False),
+        token_cert=_file_location(environ, JALIEN_TOKEN_CERT, "token certificate",
+                                  os.path.join(tdir, f"tokencert_{uid}.pem"), home, True),
+        token_key=_file_location(environ, JALIEN_TOKEN_KEY, "token key",
+                                 os.path.join(tdir, f"tokenkey_{uid}.pem"), home, True),
+    )
+
+
+def resolve_ca_store(environ: Mapping[str, str], home: str,
+                     isdir: Callable[[str], bool] = os.path.isdir) -> CAStore:
+    """Pick the CA store: X509_CERT_DIR, X509_CERT_FILE, then the default directories.
+
+    An explicit variable is returned as is even when it does not exist, so the
+    caller reports it instead of silently using something else.
+    """
+    cert_dir = environ.get(X509_CERT_DIR, "")
+    if cert_dir:
+        return CAStore(_expand_home(cert_dir, home), "dir", f"env {X509_CERT_DIR}", True)
+    cert_file = environ.get(X509_CERT_FILE, "")
+    if cert_file:
+        return CAStore(_expand_home(cert_file, home), "file", f"env {X509_CERT_FILE}", True)
+    for candidate in DEFAULT_CA_DIRS:
+        path = _expand_home(candidate, home)
+        if isdir(path):
+            return CAStore(path, "dir", "default")
+    return CAStore(None, "none", "default (none of " + ", ".join(DEFAULT_CA_DIRS) + " exists)")
+
+
+def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:
+    """JCentral host and port from ALIENPY_JCENTRAL(_PORT), else the CERN default.
+
+    Raises ValueError when the port is not a number in 1..65535.
+    """
+    host = environ.get(ALIENPY_JCENTRAL, "") or DEFAULT_JCENTRAL_HOST
+    port_text = environ.get(ALIENPY_JCENTRAL_PORT, "")
+    sources = []
+    if environ.get(ALIENPY_JCENTRAL):
+        sources.append(f"env {ALIENPY_JCENTRAL}")
+    port = DEFAULT_JCENTRAL_PORT
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ValueError(f"{ALIENPY_JCENTRAL_PORT}={port_text!r} is not a port number (1-65535)")
+        port = int(port_text)
+        sources.append(f"env {ALIENPY_JCENTRAL_PORT}")
+    return Endpoint(host, port, ", ".join(sources) or "default")
+
+
+def resolve_timeout(environ: Mapping[str, str]) -> Tuple[float, str]:
+    """Network timeout in seconds (JENV_TIMEOUT, default 10); ValueError when not a positive number."""
+    text = environ.get(JENV_TIMEOUT, "")
+    if not text:
+        return DEFAULT_TIMEOUT, "default"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ValueError(f"{JENV_TIMEOUT}={text!r} is not a number of seconds (0-3600)")
+    return value, f"env {JENV_TIMEOUT}"

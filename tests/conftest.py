@@ -1,0 +1,64 @@
+"""Shared fixtures: a session-wide test PKI, and a runner for the real ``jenv`` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from pki import TestCA  # noqa: E402
+
+#: A hostile string for quoting tests (after virtualenv's special_char_name).
+HOSTILE = "'\";&&e-$ èрт🚒♞中片-j `x` \\ ! % * \t"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def clean_env(home: Path, **extra: str) -> Dict[str, str]:
+    """A minimal environment with HOME and TMPDIR pointing into a test directory."""
+    tmp = home / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    os.chmod(tmp, 0o700)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(tmp),
+           "LANG": "C.UTF-8", "JENV_TIMEOUT": "5"}
+    env.update(extra)
+    return env
+
+
+def run_jenv(args: Sequence[str], env: Dict[str, str], input: Optional[str] = None,
+             timeout: float = 60) -> Result:
+    """Run the real command (``python -m jenv``) in a subprocess."""
+    proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, input=input,
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=None if input is not None else subprocess.DEVNULL)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture(scope="session")
+def root_ca() -> TestCA:
+    return TestCA()
+
+
+@pytest.fixture(scope="session")
+def inter_ca(root_ca: TestCA) -> TestCA:
+    return root_ca.child_ca()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    h.mkdir()
+    return h
