@@ -1,0 +1,187 @@
+"""Reading credentials from files or variables, safely.
+
+``read_credential`` never hangs on a FIFO, never reads a device or directory,
+and refuses files larger than any PEM credential could be.  Key passphrases
+are asked on the terminal (/dev/tty), never on stdout, so prompting works
+inside ``eval "$(jenv token)"``; with no terminal the error is immediate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from typing import Callable, Iterator, Optional
+
+from cryptography import x509
+
+from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
+from jenv.locations import Location
+from jenv.pem import parse_certificate, parse_private_key
+
+__all__ = [
+    "MAX_PEM_SIZE",
+    "read_credential",
+    "load_certificate",
+    "load_private_key",
+    "tty_passphrase",
+    "key_permission_problem",
+    "materialize",
+    "fix_hint",
+]
+
+#: No certificate, key or token is anywhere near this; a larger file is a mistake.
+MAX_PEM_SIZE = 1 << 20
+
+_FILE_TYPES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def fix_hint(loc: Location) -> str:
+    """The one-line fix for a missing or broken credential."""
+    if loc.what.startswith("token"):
+        return "run 'jenv token-init' to create a token"
+    var = loc.source[4:] if loc.source.startswith("env ") else None
+    if var:
+        return f"point {var} at the right file"
+    name = "usercert.pem" if "cert" in loc.what else "userkey.pem"
+    return f"install it as ~/.globus/{name} or set {'X509_USER_CERT' if 'cert' in loc.what else 'X509_USER_KEY'}"
+
+
+def read_credential(loc: Location) -> bytes:
+    """The bytes of a credential (file or PEM content).
+
+    Raises NotFoundError (missing, unreadable), UnsafeFileError (not a regular
+    file) or InvalidInputError (too large).
+    """
+    if loc.pem is not None:
+        data = loc.pem.encode("utf-8", "replace")
+        if len(data) > MAX_PEM_SIZE:
+            raise InvalidInputError(f"{loc.describe()} is larger than {MAX_PEM_SIZE} bytes")
+        return data
+    assert loc.path is not None
+    where = f"{loc.what} {loc.path} ({loc.source})"
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(loc.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise NotFoundError(f"{where} does not exist: {fix_hint(loc)}") from None
+    except PermissionError:
+        raise NotFoundError(f"{where} is not readable: check its permissions") from None
+    except OSError as exc:
+        raise NotFoundError(f"{where} cannot be opened: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        kind = _FILE_TYPES.get(stat.S_IFMT(st.st_mode))
+        if kind:
+            raise UnsafeFileError(f"{where} is {kind}, not a file: {fix_hint(loc)}")
+        if st.st_size > MAX_PEM_SIZE:
+            raise InvalidInputError(f"{where} is {st.st_size} bytes, too large for a PEM credential")
+        chunks, total = [], 0
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError as exc:
+                if exc.errno == errno.EISDIR:
+                    raise UnsafeFileError(f"{where} is a directory, not a file") from None
+                raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > MAX_PEM_SIZE:
+                raise InvalidInputError(f"{where} is too large for a PEM credential")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _describe(loc: Location) -> str:
+    return f"{loc.describe()} ({loc.source})" if loc.pem is None else loc.describe()
+
+
+def load_certificate(loc: Location) -> x509.Certificate:
+    """Read and parse a certificate; errors name the location."""
+    return parse_certificate(read_credential(loc), _describe(loc))
+
+
+def load_private_key(loc: Location, passphrase: Optional[Callable[[], bytes]] = None):
+    """Read and parse a private key; an encrypted key asks on the terminal unless ``passphrase`` is given."""
+    what = _describe(loc)
+    ask = passphrase or (lambda: tty_passphrase(what))
+    return parse_private_key(read_credential(loc), what, ask)
+
+
+def tty_passphrase(what: str) -> bytes:
+    """Ask for a passphrase on the controlling terminal with echo off.
+
+    Raises PassphraseError at once when there is no terminal (a login shell
+    must never wait on a prompt nobody sees).
+    """
+    import termios
+
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        raise PassphraseError(f"{what} is encrypted and there is no terminal to ask for its passphrase: "
+                              "run the command from a terminal") from None
+    with os.fdopen(fd, "r+b", buffering=0) as tty:
+        old = termios.tcgetattr(fd)
+        new = list(old)
+        new[3] &= ~termios.ECHO
+        try:
+            tty.write(f"Passphrase for {what}: ".encode())
+            termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = tty.read(1)
+                if not chunk:
+                    break
+                line += chunk
+        finally:
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+            tty.write(b"\n")
+    return line.rstrip(b"\r\n")
+
+
+def key_permission_problem(path: str) -> Optional[str]:
+    """A message when a key file is readable or writable by group/others, else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return f"{path} has mode {stat.S_IMODE(mode):04o}, readable by others: run 'chmod 600 {path}'"
+    return None
+
+
+@contextlib.contextmanager
+def materialize(loc: Location) -> Iterator[str]:
+    """A file path for a credential: its own path, or a private temporary copy of PEM content.
+
+    The temporary file lives in a fresh 0700 directory, is created 0600 and is
+    removed when the block ends, whatever happens.
+    """
+    if loc.pem is None:
+        assert loc.path is not None
+        yield loc.path
+        return
+    directory = tempfile.mkdtemp(prefix="jenv-")
+    path = os.path.join(directory, "credential.pem")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(loc.pem if loc.pem.endswith("\n") else loc.pem + "\n")
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)

@@ -1,0 +1,218 @@
+"""Pure X.509 and key parsing: bytes in, objects or a precise error out.
+
+Nothing here reads files.  Every parse error is a :class:`InvalidInputError`
+whose message says what the bytes were instead (empty, DER, a key where a
+certificate belongs, truncated PEM, garbage), prefixed with what the caller
+was loading ("user certificate /home/u/.globus/usercert.pem").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Tuple
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from jenv.errors import InvalidInputError, PassphraseError
+
+__all__ = [
+    "CertInfo",
+    "parse_certificate",
+    "parse_certificates",
+    "parse_private_key",
+    "is_encrypted_key",
+    "key_matches",
+    "grid_dn",
+    "cert_info",
+    "validity_state",
+    "format_duration",
+]
+
+CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
+CERT_END = b"-----END CERTIFICATE-----"
+KEY_MARKER = b"PRIVATE KEY-----"
+
+#: OpenSSL's short names, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
+_SHORT_NAMES = {
+    "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
+    "2.5.4.3": "CN", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+    "1.2.840.113549.1.9.1": "emailAddress", "2.5.4.5": "serialNumber", "2.5.4.4": "SN",
+    "2.5.4.42": "GN", "2.5.4.12": "title",
+}
+
+
+@dataclass(frozen=True)
+class CertInfo:
+    """What jenv reports about a certificate."""
+
+    subject: str
+    issuer: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    serial: int
+    key_type: str
+    key_bits: int
+    fingerprint_sha256: str
+    is_ca: bool
+
+    def seconds_left(self, now: dt.datetime) -> int:
+        return int((self.not_after - now).total_seconds())
+
+
+def _what_it_is(data: bytes) -> str:
+    """A description of bytes that are not what was expected."""
+    stripped = data.strip()
+    if not stripped:
+        return "is empty"
+    if stripped[:1] == b"\x30":
+        return "is in DER (binary) form, not PEM: convert it with 'openssl x509 -inform der -outform pem'"
+    if KEY_MARKER in stripped and CERT_BEGIN not in stripped:
+        return "holds a private key, not a certificate"
+    if CERT_BEGIN in stripped and CERT_END not in stripped:
+        return "holds a truncated certificate (no END line)"
+    if b"-----BEGIN" in stripped:
+        label = stripped.split(b"-----BEGIN", 1)[1].split(b"-----", 1)[0].strip().decode("ascii", "replace")
+        return f"holds a PEM '{label}' block, not a certificate"
+    return "is not a PEM certificate"
+
+
+def parse_certificates(data: bytes, what: str = "certificate") -> List[x509.Certificate]:
+    """All certificates of a PEM bundle, in order; raises InvalidInputError if there is none."""
+    if CERT_BEGIN not in data or CERT_END not in data:
+        raise InvalidInputError(f"{what} {_what_it_is(data)}")
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise InvalidInputError(f"{what} holds a corrupt or truncated certificate ({_short(exc)})") from None
+
+
+def parse_certificate(data: bytes, what: str = "certificate") -> x509.Certificate:
+    """The first certificate of PEM ``data``; raises InvalidInputError saying what the data is instead."""
+    return parse_certificates(data, what)[0]
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:120]
+
+
+def is_encrypted_key(data: bytes) -> bool:
+    """True for a passphrase-protected PEM key (PKCS#8 or the traditional Proc-Type form)."""
+    return b"ENCRYPTED PRIVATE KEY" in data or b"Proc-Type: 4,ENCRYPTED" in data
+
+
+def parse_private_key(data: bytes, what: str = "private key",
+                      passphrase: Optional[Callable[[], bytes]] = None):
+    """An RSA or EC private key from PEM (PKCS#1, SEC1 or PKCS#8, plain or encrypted).
+
+    ``passphrase`` is called only for an encrypted key.  Raises
+    InvalidInputError (not a key, corrupt, unsupported type) or
+    PassphraseError (encrypted and no way to ask, or wrong passphrase).
+    """
+    if KEY_MARKER not in data:
+        if CERT_BEGIN in data:
+            raise InvalidInputError(f"{what} holds a certificate, not a private key")
+        stripped = data.strip()
+        if not stripped:
+            raise InvalidInputError(f"{what} is empty")
+        if stripped[:1] == b"\x30":
+            raise InvalidInputError(f"{what} is in DER (binary) form, not PEM")
+        raise InvalidInputError(f"{what} is not a PEM private key")
+    password = None
+    if is_encrypted_key(data):
+        if passphrase is None:
+            raise PassphraseError(f"{what} is encrypted and no passphrase can be asked for")
+        password = passphrase()
+    try:
+        key = serialization.load_pem_private_key(data, password=password)
+    except ValueError as exc:
+        if password is not None:
+            raise PassphraseError(f"wrong passphrase for {what}") from None
+        raise InvalidInputError(f"{what} is corrupt or truncated ({_short(exc)})") from None
+    except (TypeError, serialization.UnsupportedAlgorithm) as exc:
+        raise InvalidInputError(f"{what} cannot be loaded ({_short(exc)})") from None
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise InvalidInputError(f"{what} is a {type(key).__name__}; only RSA and EC keys are supported")
+    return key
+
+
+def _spki(public_key) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_matches(cert: x509.Certificate, key) -> bool:
+    """True when ``key`` is the private half of the certificate's public key."""
+    return _spki(cert.public_key()) == _spki(key.public_key())
+
+
+def grid_dn(name: x509.Name) -> str:
+    """The grid (OpenSSL one-line) form of a name: /C=ch/O=AliEn2/CN=Users/CN=jdoe."""
+    parts = []
+    for rdn in name.rdns:
+        attrs = sorted(rdn, key=lambda a: a.oid.dotted_string) if len(rdn) > 1 else list(rdn)
+        parts.append("+".join(f"{_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string)}={a.value}"
+                              for a in attrs))
+    return "/" + "/".join(parts) if parts else ""
+
+
+def _key_description(public_key) -> Tuple[str, int]:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return "RSA", public_key.key_size
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return f"EC ({public_key.curve.name})", public_key.curve.key_size
+    return type(public_key).__name__, 0
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+
+
+def cert_info(cert: x509.Certificate) -> CertInfo:
+    """Summarise a certificate for reports."""
+    try:
+        key_type, key_bits = _key_description(cert.public_key())
+    except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+        key_type, key_bits = "unsupported", 0
+    return CertInfo(
+        subject=grid_dn(cert.subject),
+        issuer=grid_dn(cert.issuer),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        serial=cert.serial_number,
+        key_type=key_type,
+        key_bits=key_bits,
+        fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
+        is_ca=_is_ca(cert),
+    )
+
+
+def validity_state(info: CertInfo, now: dt.datetime, min_seconds: int = 0) -> str:
+    """'valid', 'expired', 'expiring' (fewer than ``min_seconds`` left) or 'not yet valid'."""
+    if now < info.not_before:
+        return "not yet valid"
+    if now >= info.not_after:
+        return "expired"
+    if info.seconds_left(now) < min_seconds:
+        return "expiring"
+    return "valid"
+
+
+def format_duration(seconds: int) -> str:
+    """'3d 4h 05m' style, for humans; negative durations get a leading '-'."""
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days}d {hours}h {minutes:02d}m"
+    if hours:
+        return f"{sign}{hours}h {minutes:02d}m"
+    return f"{sign}{minutes}m {seconds % 60:02d}s"
