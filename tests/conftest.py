@@ -37,14 +37,43 @@ def clean_env(home: Path, **extra: str) -> Dict[str, str]:
     return env
 
 
+#: Every run_jenv call of the session, scanned for key material (see pytest_sessionfinish).
+SCANNED = {"runs": 0, "content_runs": 0}
+
+#: Text that only private-key material produces (PEM armour of any key format).
+KEY_MARKERS = ("PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED")
+
+
+def leaked_key_material(text: str) -> bool:
+    return any(marker in text for marker in KEY_MARKERS)
+
+
 def run_jenv(args: Sequence[str], env: Dict[str, str], input: Optional[str] = None,
-             timeout: float = 60) -> Result:
-    """Run the real command (``python -m jenv``) in a subprocess."""
+             timeout: float = 60, content_mode: bool = False) -> Result:
+    """Run the real command (``python -m jenv``) in a subprocess.
+
+    Every run is checked: no traceback on stderr, and no private-key material
+    on stdout or stderr unless the test says the user asked for content
+    (``content_mode``: ``--content``, ``user <role>``); even then stderr must
+    stay clean.
+    """
     proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, input=input,
                           capture_output=True, text=True, timeout=timeout,
                           stdin=None if input is not None else subprocess.DEVNULL)
     assert "Traceback" not in proc.stderr, proc.stderr
+    SCANNED["runs"] += 1
+    assert not leaked_key_material(proc.stderr), f"key material on stderr of jenv {args}"
+    if content_mode:
+        SCANNED["content_runs"] += 1
+    else:
+        assert not leaked_key_material(proc.stdout), f"key material on stdout of jenv {args}"
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(
+        f"jenv runs scanned for private-key material: {SCANNED['runs']} "
+        f"({SCANNED['content_runs']} in explicit content mode, stdout allowed there)")
 
 
 @pytest.fixture(scope="session")
