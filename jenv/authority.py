@@ -1,0 +1,300 @@
+"""A small certificate authority: throwaway CAs, user and server certificates.
+
+Used by the local JCentral-compatible service (:mod:`jenv.server`) and by
+``jenv sandbox``.  Also home of :func:`subject_hash`, OpenSSL's
+``X509_NAME_hash`` (the ``<hash>.0`` names of a CA directory), computed here
+without calling the ``openssl`` command.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, List, Optional, Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from jenv.errors import InvalidInputError, UnsafeFileError
+
+__all__ = [
+    "Credential",
+    "Authority",
+    "subject_hash",
+    "name_from_dn",
+    "new_rsa_key",
+    "traditional_key_pem",
+    "write_private_file",
+    "install_ca_dir",
+]
+
+UTC = dt.timezone.utc
+
+_DN_KEYS = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L": NameOID.LOCALITY_NAME,
+            "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+            "CN": NameOID.COMMON_NAME, "DC": NameOID.DOMAIN_COMPONENT, "UID": NameOID.USER_ID,
+            "emailAddress": NameOID.EMAIL_ADDRESS}
+
+# --- OpenSSL X509_NAME_hash -------------------------------------------------------------
+
+#: String types that OpenSSL canonicalises (ASN1_MASK_CANON); others are hashed as encoded.
+_CANON_TYPES = {"PrintableString", "T61String", "IA5String", "UTF8String", "BMPString",
+                "UniversalString", "VisibleString"}
+_RAW_TAGS = {"NumericString": 0x12, "OctetString": 0x04, "BitString": 0x03}
+_ASCII_SPACE = " \t\n\v\f\r"
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def _der_oid(dotted: str) -> bytes:
+    arcs = [int(part) for part in dotted.split(".")]
+    body = bytearray()
+    for arc in [40 * arcs[0] + arcs[1]] + arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body.extend(reversed(chunk))
+    return _der(0x06, bytes(body))
+
+
+def _canonical_text(value: str) -> bytes:
+    """OpenSSL asn1_string_canon: trim, collapse ASCII whitespace runs, lowercase ASCII."""
+    out: List[str] = []
+    previous_space = False
+    for char in value.strip(_ASCII_SPACE):
+        if char in _ASCII_SPACE:
+            if not previous_space:
+                out.append(" ")
+            previous_space = True
+            continue
+        previous_space = False
+        out.append(char.lower() if char.isascii() else char)
+    return "".join(out).encode("utf-8")
+
+
+def _canonical_attribute(attribute: x509.NameAttribute) -> bytes:
+    asn1_type = getattr(attribute, "_type", None)
+    type_name = getattr(asn1_type, "name", "UTF8String")
+    value = attribute.value
+    if type_name in _CANON_TYPES or type_name not in _RAW_TAGS:
+        encoded = _der(0x0C, _canonical_text(value if isinstance(value, str) else value.decode("latin-1")))
+    else:
+        raw = value.encode("ascii") if isinstance(value, str) else bytes(value)
+        encoded = _der(_RAW_TAGS[type_name], raw)
+    return _der(0x30, _der_oid(attribute.oid.dotted_string) + encoded)
+
+
+def subject_hash(name: x509.Name) -> str:
+    """OpenSSL's X509_NAME_hash of ``name``: the 8 hex digits of ``openssl x509 -subject_hash``.
+
+    SHA-1 over the canonical DER encoding of the RDN sequence (string values
+    as lowercased, whitespace-collapsed UTF8String, no outer SEQUENCE header);
+    the first four digest bytes read as a little-endian number.
+    """
+    canonical = b""
+    for rdn in name.rdns:
+        members = sorted(_canonical_attribute(attribute) for attribute in rdn)
+        canonical += _der(0x31, b"".join(members))
+    digest = hashlib.sha1(canonical).digest()
+    return "%08x" % int.from_bytes(digest[:4], "little")
+
+
+# --- names, keys and files ---------------------------------------------------------------
+
+def name_from_dn(dn: str) -> x509.Name:
+    """A grid DN ``/C=ch/O=AliEn2/CN=Users/CN=jdoe`` -> x509.Name, RDNs in that order.
+
+    Raises InvalidInputError for an empty DN or an unknown attribute.
+    """
+    parts = [part for part in dn.split("/") if part]
+    attributes = []
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or key not in _DN_KEYS or not value:
+            raise InvalidInputError(f"DN {dn!r}: cannot read {part!r} (expected /KEY=value with KEY one of "
+                                    f"{', '.join(_DN_KEYS)})")
+        attributes.append(x509.NameAttribute(_DN_KEYS[key], value))
+    if not attributes:
+        raise InvalidInputError(f"DN {dn!r} is empty")
+    return x509.Name(attributes)
+
+
+def new_rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+    """A fresh RSA key (JCentral issues RSA-2048)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def traditional_key_pem(key, passphrase: Optional[bytes] = None) -> bytes:
+    """The key in the traditional ``-----BEGIN RSA PRIVATE KEY-----`` form (encrypted when asked)."""
+    encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             encryption)
+
+
+def write_private_file(path: str, data: bytes, mode: int = 0o600) -> str:
+    """Create ``path`` (must not exist) with ``mode`` from the start; returns the path.
+
+    Raises UnsafeFileError when the path already exists (never follows links).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+    except FileExistsError:
+        raise UnsafeFileError(f"{path} already exists; refusing to overwrite it") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return path
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A certificate and its private key."""
+
+    cert: x509.Certificate
+    key: rsa.RSAPrivateKey
+
+    @property
+    def cert_pem(self) -> bytes:
+        return self.cert.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(self, passphrase: Optional[bytes] = None) -> bytes:
+        return traditional_key_pem(self.key, passphrase)
+
+    def write(self, cert_path: str, key_path: str, passphrase: Optional[bytes] = None) -> None:
+        """Write cert (0644) and key (0400, created so from the start); neither may exist yet."""
+        write_private_file(cert_path, self.cert_pem, 0o644)
+        write_private_file(key_path, self.key_pem(passphrase), 0o400)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(UTC).replace(microsecond=0)
+
+
+def _key_usage(sign: bool = False, encipher: bool = True, non_repudiation: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(digital_signature=True, content_commitment=non_repudiation,
+                         key_encipherment=encipher and not sign, data_encipherment=False,
+                         key_agreement=False, key_cert_sign=sign, crl_sign=sign,
+                         encipher_only=False, decipher_only=False)
+
+
+def general_names(names: Iterable[str], ip_as_dns: bool = False) -> List[x509.GeneralName]:
+    """DNS names, IP addresses (as IP SANs unless ``ip_as_dns``) and e-mail addresses (with '@')."""
+    out: List[x509.GeneralName] = []
+    for name in names:
+        if "@" in name:
+            out.append(x509.RFC822Name(name))
+            continue
+        try:
+            address = ipaddress.ip_address(name)
+        except ValueError:
+            out.append(x509.DNSName(name))
+            continue
+        out.append(x509.DNSName(name) if ip_as_dns else x509.IPAddress(address))
+    return out
+
+
+class Authority:
+    """A CA that can sign certificates; ``Authority.create()`` makes a throwaway one."""
+
+    def __init__(self, cert: x509.Certificate, key: rsa.RSAPrivateKey):
+        self.cert = cert
+        self.key = key
+
+    @classmethod
+    def create(cls, dn: str = "/C=ch/O=jenv sandbox/CN=jenv sandbox CA", days: int = 3650) -> "Authority":
+        """A new self-signed root CA with an RSA-2048 key."""
+        key = new_rsa_key()
+        name = name_from_dn(dn)
+        now = _now()
+        cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                .add_extension(_key_usage(sign=True), critical=True)
+                .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+                .sign(key, hashes.SHA256()))
+        return cls(cert, key)
+
+    @property
+    def credential(self) -> Credential:
+        return Credential(self.cert, self.key)
+
+    def sign(self, subject: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime,
+             extensions: Sequence[tuple] = ()) -> x509.Certificate:
+        """Sign a leaf; ``extensions`` are (extension value, critical) pairs added after the basics."""
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(self.cert.subject)
+                   .public_key(public_key).serial_number(x509.random_serial_number())
+                   .not_valid_before(not_before).not_valid_after(not_after)
+                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                   .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
+                                  critical=False)
+                   .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False))
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        return builder.sign(self.key, hashes.SHA256())
+
+    def issue_user(self, dn: str, days: int = 365, email: Optional[str] = None,
+                   not_before: Optional[dt.datetime] = None) -> Credential:
+        """A grid user certificate (clientAuth, e-mail in subjectAltName when given)."""
+        key = new_rsa_key()
+        start = not_before or _now() - dt.timedelta(hours=1)
+        extensions = [(_key_usage(non_repudiation=True), True),
+                      (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH,
+                                              ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)]
+        if email:
+            extensions.append((x509.SubjectAlternativeName([x509.RFC822Name(email)]), False))
+        cert = self.sign(name_from_dn(dn), key.public_key(), start, start + dt.timedelta(days=days), extensions)
+        return Credential(cert, key)
+
+    def issue_server(self, hostnames: Sequence[str] = ("localhost", "127.0.0.1", "::1"),
+                     days: int = 365) -> Credential:
+        """A TLS server certificate for ``hostnames`` (IP addresses become IP SANs)."""
+        key = new_rsa_key()
+        now = _now()
+        extensions = [(_key_usage(), True),
+                      (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+                      (x509.SubjectAlternativeName(general_names(hostnames)), False)]
+        subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "jenv local service"),
+                             x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0])])
+        cert = self.sign(subject, key.public_key(), now - dt.timedelta(hours=1), now + dt.timedelta(days=days),
+                         extensions)
+        return Credential(cert, key)
+
+
+def install_ca_dir(directory: str, certs: Sequence[x509.Certificate]) -> List[str]:
+    """Write CA certificates as an OpenSSL CA directory, like grid CA directories.
+
+    Each certificate goes to ``<name>.pem`` (0644) with a ``<hash>.N`` symbolic
+    link to it; the directory is created (0755) when missing.  Returns the
+    link names.
+    """
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    links = []
+    for cert in certs:
+        digest = subject_hash(cert.subject)
+        common_names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        stem = re.sub(r"[^A-Za-z0-9.-]+", "-", str(common_names[-1].value) if common_names else digest)
+        pem_name = f"{stem.strip('-.') or digest}-{digest}.pem"
+        if not os.path.lexists(os.path.join(directory, pem_name)):
+            write_private_file(os.path.join(directory, pem_name),
+                               cert.public_bytes(serialization.Encoding.PEM), 0o644)
+        index = 0
+        while os.path.lexists(os.path.join(directory, f"{digest}.{index}")):
+            index += 1
+        os.symlink(pem_name, os.path.join(directory, f"{digest}.{index}"))
+        links.append(f"{digest}.{index}")
+    return links
