@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
@@ -126,13 +127,16 @@ def parse_private_key(data: bytes, what: str = "private key",
         if passphrase is None:
             raise PassphraseError(f"{what} is encrypted and no passphrase can be asked for")
         password = passphrase()
+        if not password:
+            # cryptography raises TypeError for an empty password on an encrypted key.
+            raise PassphraseError(f"empty passphrase for {what}")
     try:
         key = serialization.load_pem_private_key(data, password=password)
     except ValueError as exc:
         if password is not None:
             raise PassphraseError(f"wrong passphrase for {what}") from None
         raise InvalidInputError(f"{what} is corrupt or truncated ({_short(exc)})") from None
-    except (TypeError, serialization.UnsupportedAlgorithm) as exc:
+    except (TypeError, UnsupportedAlgorithm) as exc:
         raise InvalidInputError(f"{what} cannot be loaded ({_short(exc)})") from None
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InvalidInputError(f"{what} is a {type(key).__name__}; only RSA and EC keys are supported")
@@ -178,7 +182,7 @@ def cert_info(cert: x509.Certificate) -> CertInfo:
     """Summarise a certificate for reports."""
     try:
         key_type, key_bits = _key_description(cert.public_key())
-    except (ValueError, TypeError, serialization.UnsupportedAlgorithm):
+    except (ValueError, TypeError, UnsupportedAlgorithm):
         key_type, key_bits = "unsupported", 0
     return CertInfo(
         subject=grid_dn(cert.subject),
