@@ -26,6 +26,7 @@ __all__ = [
     "parse_private_key",
     "is_encrypted_key",
     "key_matches",
+    "key_description",
     "grid_dn",
     "cert_info",
     "validity_state",
@@ -163,7 +164,8 @@ def grid_dn(name: x509.Name) -> str:
     return "/" + "/".join(parts) if parts else ""
 
 
-def _key_description(public_key) -> Tuple[str, int]:
+def key_description(public_key) -> Tuple[str, int]:
+    """Key type ("RSA", "EC (secp256r1)") and size in bits of a public key."""
     if isinstance(public_key, rsa.RSAPublicKey):
         return "RSA", public_key.key_size
     if isinstance(public_key, ec.EllipticCurvePublicKey):
@@ -181,7 +183,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
 def cert_info(cert: x509.Certificate) -> CertInfo:
     """Summarise a certificate for reports."""
     try:
-        key_type, key_bits = _key_description(cert.public_key())
+        key_type, key_bits = key_description(cert.public_key())
     except (ValueError, TypeError, UnsupportedAlgorithm):
         key_type, key_bits = "unsupported", 0
     return CertInfo(
