@@ -1,0 +1,234 @@
+"""``jenv status``: look at every credential once and say what would stop jenv.
+
+:func:`gather_status` does the I/O (reads files, never prompts, never uses the
+network) and returns a frozen :class:`Status`; :func:`find_problems` is the
+pure policy that decides what is broken for the main job (getting a valid
+token).  Rendering lives in :mod:`jenv.report`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+from dataclasses import dataclass, replace
+from typing import Mapping, Optional, Tuple
+
+from jenv.credentials import key_permission_problem, read_credential
+from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
+from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
+                            resolve_locations, resolve_timeout)
+from jenv.pem import CertInfo, cert_info, is_encrypted_key, key_description, key_matches, \
+    parse_certificate, parse_private_key, validity_state
+from jenv.report import validity_problem
+
+__all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certificate", "check_key",
+           "check_ca_store", "find_problems", "gather_status"]
+
+#: OpenSSL hash links in a CA directory: 8 hex digits, a dot, a number.
+_HASH_LINK = re.compile(r"[0-9a-f]{8}\.\d+\Z")
+#: Large CA bundles hold a few hundred certificates; never read more than this.
+_MAX_BUNDLE = 16 << 20
+
+
+@dataclass(frozen=True)
+class CredentialStatus:
+    """What jenv found at one credential location.
+
+    ``error`` is why the credential cannot be used (None when it can),
+    ``error_code`` the matching exit code; ``unsafe`` names a permission
+    problem with its ``chmod 600`` fix.
+    """
+
+    location: Location
+    exists: bool
+    readable: bool
+    error: Optional[str] = None
+    error_code: ExitCode = ExitCode.OK
+    mode: Optional[int] = None
+    unsafe: Optional[str] = None
+    info: Optional[CertInfo] = None
+    state: Optional[str] = None
+    key_type: Optional[str] = None
+    encrypted: bool = False
+    matches: Optional[bool] = None  # keys only; None when not checked
+
+    @property
+    def usable(self) -> bool:
+        return self.error is None and self.unsafe is None and self.matches is not False \
+            and self.state in (None, "valid")
+
+
+@dataclass(frozen=True)
+class CAStatus:
+    store: CAStore
+    exists: bool
+    count: Optional[int] = None
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    exit_code: ExitCode
+    message: str  # one line, naming the fix
+
+
+@dataclass(frozen=True)
+class Status:
+    now: dt.datetime
+    user_cert: CredentialStatus
+    user_key: CredentialStatus
+    token_cert: CredentialStatus
+    token_key: CredentialStatus
+    ca: CAStatus
+    endpoint: Optional[Endpoint]
+    endpoint_error: Optional[str]
+    timeout: Optional[float]
+    timeout_error: Optional[str]
+    shell: Tuple[str, str]  # (name, how it was chosen)
+    problems: Tuple[Problem, ...] = ()
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.problems[0].exit_code if self.problems else ExitCode.OK
+
+
+def _read(loc: Location) -> Tuple[CredentialStatus, Optional[bytes]]:
+    """Read one credential; the status says whether it exists and is readable."""
+    mode = None
+    if loc.path is not None:
+        try:
+            mode = stat.S_IMODE(os.stat(loc.path).st_mode)
+        except OSError:
+            pass
+    try:
+        data = read_credential(loc)
+    except JenvError as exc:
+        exists = loc.path is not None and os.path.exists(loc.path)
+        return CredentialStatus(loc, exists, False, str(exc), exc.exit_code, mode), None
+    return CredentialStatus(loc, True, True, mode=mode), data
+
+
+def check_certificate(loc: Location, now: dt.datetime) -> Tuple[CredentialStatus, Optional[object]]:
+    """Status of a certificate location, and the parsed certificate when there is one."""
+    status, data = _read(loc)
+    if data is None:
+        return status, None
+    try:
+        cert = parse_certificate(data, loc.describe())
+    except InvalidInputError as exc:
+        return replace(status, error=str(exc), error_code=exc.exit_code), None
+    info = cert_info(cert)
+    return replace(status, info=info, state=validity_state(info, now)), cert
+
+
+def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
+    """Status of a private key location; never asks for a passphrase."""
+    status, data = _read(loc)
+    if loc.path is not None and status.exists:
+        status = replace(status, unsafe=key_permission_problem(loc.path))
+    if data is None:
+        return status
+    if is_encrypted_key(data):
+        return replace(status, encrypted=True)
+    try:
+        key = parse_private_key(data, loc.describe())
+    except (InvalidInputError, PassphraseError) as exc:
+        return replace(status, error=str(exc), error_code=exc.exit_code)
+    key_type, bits = key_description(key.public_key())
+    matches = key_matches(cert, key) if cert is not None else None
+    return replace(status, key_type=f"{key_type} {bits} bits", matches=matches)
+
+
+def _count_certificates(store: CAStore) -> int:
+    if store.kind == "dir":
+        names = os.listdir(store.path)
+        hashed = [n for n in names if _HASH_LINK.match(n)]
+        return len(hashed) if hashed else len([n for n in names if n.endswith((".pem", ".crt"))])
+    with open(store.path, "rb") as fh:
+        return fh.read(_MAX_BUNDLE).count(b"-----BEGIN CERTIFICATE-----")
+
+
+def check_ca_store(store: CAStore) -> CAStatus:
+    """Whether the CA store exists, has the right type, and how many certificates it holds."""
+    if store.path is None:
+        return CAStatus(store, False, error="no CA certificates found: run 'jenv ca-fetch' or set X509_CERT_DIR")
+    setting = f"{store.source[4:]}={store.path}" if store.explicit else store.path
+    want_dir = store.kind == "dir"
+    if not os.path.exists(store.path):
+        return CAStatus(store, False, error=f"{setting} does not exist: fix or unset it")
+    if want_dir != os.path.isdir(store.path) or not (want_dir or os.path.isfile(store.path)):
+        kind = "an OpenSSL CA directory" if want_dir else "a PEM bundle file"
+        return CAStatus(store, True, error=f"{setting} is not {kind}: fix or unset it")
+    try:
+        count = _count_certificates(store)
+    except OSError as exc:
+        return CAStatus(store, True, error=f"{setting} cannot be read: {exc.strerror}")
+    if count == 0:
+        return CAStatus(store, True, 0, error=f"{setting} holds no CA certificates: run 'jenv ca-fetch'")
+    return CAStatus(store, True, count)
+
+
+def _pair_problem(cert: CredentialStatus, key: CredentialStatus, now: dt.datetime) -> Optional[Problem]:
+    """Why a certificate and its key cannot be used together, or None."""
+    if cert.error:
+        return Problem(cert.error_code, cert.error)
+    if cert.state != "valid":
+        assert cert.info is not None
+        return Problem(ExitCode.NOT_VALID_NOW, validity_problem(cert.info, cert.location, now) or "")
+    if key.error:
+        return Problem(key.error_code, key.error)
+    if key.matches is False:
+        return Problem(ExitCode.KEY_MISMATCH, f"{key.location.describe()} does not belong to "
+                                              f"{cert.location.describe()}: use the matching key")
+    return None
+
+
+def find_problems(status: Status) -> Tuple[Problem, ...]:
+    """What stops the main job, most important first (pure).
+
+    Invalid explicit settings and unsafe keys always count; the user
+    certificate and key count only when there is no valid token; a missing CA
+    store counts only when a token must be made.
+    """
+    problems = []
+    if status.ca.error and status.ca.store.explicit:
+        problems.append(Problem(ExitCode.NOT_FOUND, status.ca.error))
+    for text in (status.endpoint_error, status.timeout_error):
+        if text:
+            problems.append(Problem(ExitCode.INVALID, f"{text}: fix or unset it"))
+    for key in (status.user_key, status.token_key):
+        if key.unsafe:
+            problems.append(Problem(ExitCode.UNSAFE, key.unsafe))
+    token_ok = status.token_cert.usable and status.token_key.usable
+    if not token_ok:
+        user = _pair_problem(status.user_cert, status.user_key, status.now)
+        if user:
+            problems.append(Problem(user.exit_code, f"no valid token, and the user credentials cannot "
+                                                    f"make one: {user.message}"))
+        if status.ca.error and not status.ca.store.explicit:
+            problems.append(Problem(ExitCode.NOT_FOUND, status.ca.error))
+    return tuple(problems)
+
+
+def gather_status(environ: Mapping[str, str], uid: int, home: str, now: dt.datetime,
+                  shell: Tuple[str, str] = ("unknown", "not detected")) -> Status:
+    """Look at every credential, the CA store and the settings; offline, never prompts."""
+    locs = resolve_locations(environ, uid, home)
+    user_cert, ucert = check_certificate(locs.user_cert, now)
+    token_cert, tcert = check_certificate(locs.token_cert, now)
+    endpoint = endpoint_error = timeout = timeout_error = None
+    try:
+        endpoint = resolve_endpoint(environ)
+    except ValueError as exc:
+        endpoint_error = str(exc)
+    try:
+        timeout = resolve_timeout(environ)[0]
+    except ValueError as exc:
+        timeout_error = str(exc)
+    status = Status(now, user_cert, check_key(locs.user_key, ucert), token_cert,
+                    check_key(locs.token_key, tcert), check_ca_store(resolve_ca_store(environ, home)),
+                    endpoint, endpoint_error, timeout, timeout_error, shell)
+    return replace(status, problems=find_problems(status))
+
