@@ -1,0 +1,22 @@
+"""JSON: ``{"NAME": "value", "OTHER": null}`` (null means unset), for scripts and jq."""
+
+from __future__ import annotations
+
+import json
+from typing import Mapping, Optional
+
+from jenv.shells.base import Emitter, ShellFamily, check_name
+
+__all__ = ["JsonEmitter"]
+
+
+class JsonEmitter(Emitter):
+    family = ShellFamily.JSON
+
+    def quote(self, value: str) -> str:
+        return json.dumps(value)
+
+    def render(self, exports: Mapping[str, Optional[str]], shell: str) -> str:
+        for name in exports:
+            check_name(name, shell)
+        return json.dumps(dict(exports), indent=2) + "\n"
