@@ -137,8 +137,10 @@ def tty_passphrase(what: str) -> bytes:
         new = list(old)
         new[3] &= ~termios.ECHO
         try:
-            tty.write(f"Passphrase for {what}: ".encode())
+            # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
+            # input, so a passphrase typed right after the prompt must not be flushed.
             termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            tty.write(f"Passphrase for {what}: ".encode())
             line = b""
             while not line.endswith(b"\n"):
                 chunk = tty.read(1)
