@@ -1,0 +1,166 @@
+"""Local service commands: ``jenv serve`` and ``jenv sandbox``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from typing import Dict, List, Optional
+
+from jenv.context import Context
+from jenv.errors import ExitCode, UsageError
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
+from jenv.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment, user_dn
+from jenv.server import LocalService, load_user_map, run_service
+
+__all__ = ["cmd_serve", "cmd_sandbox"]
+
+#: Variables removed from a sandboxed command's environment so it can never use real credentials.
+_SCRUBBED = (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE)
+
+
+def _port(text: Optional[str]) -> int:
+    if text is None:
+        return 0
+    if not text.isdigit() or int(text) > 65535:
+        raise UsageError(f"--port {text!r}: give a port number (0 picks a free one)")
+    return int(text)
+
+
+def _write_ready_file(path: str, port: int) -> None:
+    """Write the port atomically, so a script polling the file never reads half of it."""
+    temporary = f"{path}.tmp{os.getpid()}"
+    with open(temporary, "w", encoding="ascii") as handle:
+        handle.write(f"{port}\n")
+    os.replace(temporary, path)
+
+
+def _service(paths: SandboxPaths, config: Optional[str], log: Optional[str]) -> LocalService:
+    authority, server_credential = load_service_files(paths)
+    return LocalService(authority, server_credential, load_user_map(config or paths.users), log_path=log)
+
+
+def _wait_forever() -> None:
+    event = threading.Event()
+    while not event.wait(3600):
+        pass
+
+
+def cmd_serve(args, ctx: Context) -> int:
+    """Run a local JCentral-compatible token service in the foreground (Ctrl-C stops it).
+
+    Usage:
+      jenv serve --dir <dir> [--host <host>] [--port <port>] [--config <file>]
+                 [--ready-file <file>] [--log <file>]
+
+    Options:
+      --dir <dir>          Service directory (CA, server and user certificates); created
+                           with a new CA and user when it does not exist yet.
+      --host <host>        Address to listen on [default: 127.0.0.1].
+      --port <port>        Port to listen on; 0 picks a free one [default: 0].
+      --config <file>      User map (JSON: DN -> username, roles, email); default <dir>/users.json.
+      --ready-file <file>  Write the bound port to this file once listening.
+      --log <file>         Append one JSON line per request (also JENV_SERVE_LOG).
+
+    The listening address is printed on stderr as host:port.
+    """
+    paths = SandboxPaths.at(os.path.abspath(args["--dir"]))
+    if not os.path.exists(paths.ca_cert):
+        create_sandbox(paths.root)
+        ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
+    service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None)
+    with run_service(service, args["--host"] or "127.0.0.1", _port(args["--port"])) as (host, port):
+        ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
+        if args["--ready-file"]:
+            _write_ready_file(args["--ready-file"], port)
+        try:
+            _wait_forever()
+        except KeyboardInterrupt:
+            ctx.err("jenv: service stopped")
+    return ExitCode.OK
+
+
+def _command_environment(ctx: Context, extra: Dict[str, str]) -> Dict[str, str]:
+    env = {name: value for name, value in ctx.environ.items() if name not in _SCRUBBED}
+    env.update(extra)
+    return env
+
+
+def _run_command(command: List[str], env: Dict[str, str], ctx: Context) -> int:
+    try:
+        process = subprocess.Popen(command, env=env)
+    except OSError as exc:
+        ctx.err(f"jenv: cannot run {command[0]!r}: {exc.strerror}")
+        return 127
+    while True:
+        try:
+            status = process.wait()
+            break
+        except KeyboardInterrupt:  # the command got the same Ctrl-C; let it finish
+            continue
+    return status if status >= 0 else 128 - status
+
+
+def _new_passphrase(ctx: Context) -> bytes:
+    from jenv.credentials import tty_passphrase
+
+    first = tty_passphrase("the new sandbox user key")
+    if tty_passphrase("the new sandbox user key (again)") != first:
+        raise UsageError("the two passphrases differ; run 'jenv sandbox --passphrase' again")
+    if not first:
+        raise UsageError("an empty passphrase would leave the key unencrypted; leave out --passphrase")
+    return first
+
+
+def cmd_sandbox(args, ctx: Context) -> int:
+    """Throwaway CA, user certificate and local service; run a command inside.
+
+    Usage:
+      jenv sandbox [--dir <dir>] [--user <name>] [--passphrase] [--] [<command>...]
+
+    Options:
+      --dir <dir>     Keep the sandbox in this directory (reused when it exists);
+                      by default a new temporary directory, removed afterwards.
+      --user <name>   User name of the throwaway user [default: jdoe].
+      --passphrase    Encrypt the user key with a passphrase asked on the terminal.
+
+    The command runs with X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR,
+    ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT and TMPDIR pointing into the
+    sandbox (JALIEN_TOKEN_CERT/KEY removed), so it never touches your real
+    credentials or token; jenv exits with its status.  With no command, the
+    exports are printed on stdout and the service runs until Ctrl-C.
+    Example:  jenv sandbox -- sh -c 'eval "$(jenv token)" && jenv token-info'
+    """
+    username = args["--user"] or "jdoe"
+    if not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise UsageError(f"--user {username!r}: use letters, digits, '.', '-' or '_'")
+    passphrase = _new_passphrase(ctx) if args["--passphrase"] else None
+    keep = args["--dir"] is not None
+    root = os.path.abspath(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
+    try:
+        paths = SandboxPaths.at(root)
+        if not os.path.exists(paths.ca_cert):
+            create_sandbox(root, username, passphrase)
+        service = _service(paths, None, ctx.environ.get("JENV_SERVE_LOG") or None)
+        with run_service(service) as (host, port):
+            extra = sandbox_environment(paths, host, port)
+            ctx.err(f"jenv: sandbox in {root}: user {user_dn(paths)}, local service on {host}:{port}")
+            if args["<command>"]:
+                return _run_command(list(args["<command>"]), _command_environment(ctx, extra), ctx)
+            from jenv.shells import pick_shell, render_exports
+
+            exports = dict.fromkeys(_SCRUBBED)
+            exports.update(extra)
+            ctx.out(render_exports(pick_shell(ctx.shell, ctx.environ).name, exports))
+            ctx.stdout.flush()
+            ctx.err("jenv: the service runs until Ctrl-C")
+            try:
+                _wait_forever()
+            except KeyboardInterrupt:
+                ctx.err("jenv: sandbox stopped")
+            return ExitCode.OK
+    finally:
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
