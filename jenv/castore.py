@@ -1,0 +1,188 @@
+"""The CA store: find it, load it, look up issuers by subject without parsing everything.
+
+A store is an OpenSSL-style directory (``<hash>.N`` names, where ``hash`` is
+OpenSSL's ``X509_NAME_hash`` of the subject) or a PEM bundle file.  In a
+directory only the ``<hash>.N`` files of the wanted subject are read, so a
+lookup costs the same for 10 or 800 CAs; a bundle is parsed once.  Chain
+verification (:mod:`jenv.cachain`) asks :meth:`LoadedStore.issuers` for
+candidates; :func:`summarize_ca_store` is the one place that reads every file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from cryptography import x509
+
+from jenv.authority import subject_hash
+from jenv.errors import InvalidInputError, NotFoundError
+from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
+
+__all__ = [
+    "HASH_LINK",
+    "LoadedStore",
+    "DirStore",
+    "BundleStore",
+    "open_ca_store",
+    "name_key",
+    "read_pem_certificates",
+]
+
+#: ``<8 hex digits>.<n>``: the certificate names OpenSSL's by_dir lookup reads.
+HASH_LINK = re.compile(r"^([0-9a-f]{8})\.([0-9]+)$")
+
+#: A single CA file or bundle larger than this is not a CA file.
+MAX_CA_FILE = 16 << 20
+
+_FETCH_HINT = "run 'jenv ca-fetch' to install the grid CA certificates"
+
+
+def name_key(name: x509.Name) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
+    """A comparison key for names, as OpenSSL's X509_NAME_cmp sees them.
+
+    Values are compared trimmed, with whitespace runs collapsed and ASCII
+    lowercased (asn1_string_canon), so a PrintableString and a UTF8String
+    spelling of the same DN match, as they do for OpenSSL.
+    """
+    key = []
+    for rdn in name.rdns:
+        members = []
+        for attr in rdn:
+            value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
+            text = " ".join(value.split())
+            members.append((attr.oid.dotted_string, "".join(c.lower() if c.isascii() else c for c in text)))
+        key.append(tuple(sorted(members)))
+    return tuple(key)
+
+
+def read_pem_certificates(path: str) -> List[x509.Certificate]:
+    """All certificates in a PEM file; an empty list when it holds none or cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CA_FILE + 1)
+    except OSError:
+        return []
+    if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
+        return []
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError:
+        return []
+
+
+class LoadedStore:
+    """An opened CA store: issuer candidates by subject name, and membership."""
+
+    location: str
+    kind: str
+
+    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
+        """Every CA certificate whose subject equals ``name`` (OpenSSL name comparison)."""
+        raise NotImplementedError
+
+    def contains(self, cert: x509.Certificate) -> bool:
+        """True when this exact certificate (same DER) is in the store."""
+        der = cert.tbs_certificate_bytes + cert.signature
+        return any(c.tbs_certificate_bytes + c.signature == der for c in self.certificates_named(cert.subject))
+
+
+def _same_name(cert: x509.Certificate, name: x509.Name, key) -> bool:
+    subject = cert.subject
+    return subject == name or name_key(subject) == key
+
+
+class DirStore(LoadedStore):
+    """An OpenSSL CA directory, read lazily through ``<hash>.N`` names like OpenSSL's by_dir."""
+
+    kind = "dir"
+
+    def __init__(self, path: str):
+        self.location = path
+        self._cache: Dict[str, List[x509.Certificate]] = {}
+
+    def _hash_files(self, digest: str) -> List[x509.Certificate]:
+        if digest not in self._cache:
+            found: List[x509.Certificate] = []
+            index = 0
+            # OpenSSL stops at the first missing (or unreadable) <hash>.N; so does jenv.
+            while True:
+                certs = read_pem_certificates(os.path.join(self.location, f"{digest}.{index}"))
+                if not certs:
+                    break
+                found.extend(certs)
+                index += 1
+            self._cache[digest] = found
+        return self._cache[digest]
+
+    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
+        key = name_key(name)
+        return [c for c in self._hash_files(subject_hash(name)) if _same_name(c, name, key)]
+
+
+class BundleStore(LoadedStore):
+    """A PEM bundle (X509_CERT_FILE), parsed once and indexed by subject."""
+
+    kind = "file"
+
+    def __init__(self, path: str, certs: Sequence[x509.Certificate]):
+        self.location = path
+        self.certs = list(certs)
+        self._by_der: Optional[Dict[bytes, List[x509.Certificate]]] = None
+
+    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
+        if self._by_der is None:
+            index: Dict[bytes, List[x509.Certificate]] = {}
+            for cert in self.certs:
+                index.setdefault(cert.subject.public_bytes(), []).append(cert)
+            self._by_der = index
+        exact = self._by_der.get(name.public_bytes())
+        if exact:
+            return list(exact)
+        # Same name spelled with other string types or case: compare canonically.
+        key = name_key(name)
+        return [c for c in self.certs if name_key(c.subject) == key]
+
+
+def open_ca_store(store: CAStore) -> LoadedStore:
+    """Open the CA store that :func:`jenv.locations.resolve_ca_store` picked.
+
+    Raises NotFoundError when there is none, or when X509_CERT_DIR /
+    X509_CERT_FILE names something missing or of the wrong kind (the message
+    names the variable and the fix); InvalidInputError when a bundle holds no
+    certificate.
+    """
+    if store.kind == "none" or store.path is None:
+        raise NotFoundError(f"no CA certificates found ({store.source}): {_FETCH_HINT}, "
+                            f"or set {X509_CERT_DIR} to a CA directory")
+    path = store.path
+    var = X509_CERT_DIR if store.kind == "dir" else X509_CERT_FILE
+    where = f"{var}={path}" if store.explicit else f"CA store {path}"
+    if store.kind == "dir":
+        if not os.path.isdir(path):
+            state = "is not a directory" if os.path.exists(path) else "does not exist"
+            raise NotFoundError(f"{where} {state}: run 'jenv ca-fetch {path}' or point {var} at a CA directory")
+        if not os.access(path, os.R_OK | os.X_OK):
+            raise NotFoundError(f"{where} is not readable: check its permissions")
+        return DirStore(path)
+    if not os.path.isfile(path):
+        state = "is not a file" if os.path.exists(path) else "does not exist"
+        raise NotFoundError(f"{where} {state}: point {var} at a PEM bundle of CA certificates, "
+                            f"or unset it and {_FETCH_HINT}")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_CA_FILE + 1)
+    except OSError as exc:
+        raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
+    certs: List[x509.Certificate] = []
+    if len(data) <= MAX_CA_FILE and b"-----BEGIN CERTIFICATE-----" in data:
+        try:
+            certs = x509.load_pem_x509_certificates(data)
+        except ValueError:
+            raise InvalidInputError(f"{where} holds a corrupt certificate: "
+                                    f"point {var} at a valid PEM bundle") from None
+    if not certs:
+        raise InvalidInputError(f"{where} holds no PEM certificate: point {var} at a PEM bundle of CA certificates")
+    return BundleStore(path, certs)
+
