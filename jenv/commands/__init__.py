@@ -1,0 +1,1 @@
+"""Command handlers: each docstring is that command's docopt usage text."""
