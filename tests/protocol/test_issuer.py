@@ -1,0 +1,151 @@
+"""jenv.issuer: JAliEn's token rules, checked on the issued certificates (cryptography and openssl)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+
+import pytest
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
+
+from jenv.issuer import Account, Issued, Refusal, Requester, issue_from_options, issue_token, validity_days
+from jenv.pem import grid_dn, key_matches, parse_private_key
+from jenv.protocol import TokenRequest
+
+NOW = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+FAR = NOW + dt.timedelta(days=1000)
+JDOE = Requester(Account("jdoe", ("jdoe", "alicepr"), "jane.doe@example.org"), "jdoe", FAR)
+ADMIN = Requester(Account("ada", ("ada", "admin")), "ada", FAR)
+VOBOX = Requester(Account("vic", ("vic", "vobox")), "vic", FAR)
+AGENT = Requester(Account("jobagent", ("jobagent",)), "jobagent", FAR, job_agent=True)
+
+
+def issue(authority, requester, **request) -> Issued:
+    outcome = issue_token(authority, requester, TokenRequest(**request), NOW)
+    assert isinstance(outcome, Issued), outcome
+    return outcome
+
+
+def ext(cert, cls):
+    return cert.extensions.get_extension_for_class(cls).value
+
+
+def days_of(cert) -> float:
+    return (cert.not_valid_after_utc - NOW).total_seconds() / 86400
+
+
+def test_user_token_fields(pki):
+    token = issue(pki.authority, JDOE)
+    cert = token.cert
+    assert grid_dn(cert.subject) == "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe"
+    assert cert.issuer == pki.authority.cert.subject
+    assert [u for u in ext(cert, x509.ExtendedKeyUsage)] == [EKU.CLIENT_AUTH, EKU.SERVER_AUTH, EKU.EMAIL_PROTECTION]
+    usage = ext(cert, x509.KeyUsage)
+    assert usage.digital_signature and usage.content_commitment and usage.key_encipherment
+    assert not usage.key_cert_sign and not ext(cert, x509.BasicConstraints).ca
+    sans = ext(cert, x509.SubjectAlternativeName)
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost", "localhost.localdomain", "127.0.0.1", "::1"]
+    assert sans.get_values_for_type(x509.RFC822Name) == ["jane.doe@example.org"]
+    assert cert.not_valid_before_utc == NOW - dt.timedelta(hours=2)
+    assert days_of(cert) == 31
+    assert token.exitcode == 0 and token.error == ""
+    assert token.key_pem.startswith("-----BEGIN RSA PRIVATE KEY-----")
+    key = parse_private_key(token.key_pem.encode())
+    assert key.key_size == 2048 and key_matches(cert, key)
+
+
+def test_user_token_as_openssl_sees_it(pki, tmp_path):
+    path = tmp_path / "token.pem"
+    path.write_text(issue(pki.authority, JDOE, validity_days=3).cert_pem)
+    text = subprocess.run(["openssl", "x509", "-noout", "-subject", "-text", "-nameopt", "compat",
+                           "-in", str(path)], capture_output=True, text=True, check=True).stdout
+    assert text.splitlines()[0] == "subject=/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe"
+    assert "TLS Web Client Authentication, TLS Web Server Authentication, E-mail Protection" in text
+    assert "Digital Signature, Non Repudiation, Key Encipherment" in text
+    assert "DNS:localhost, DNS:localhost.localdomain" in text and "email:jane.doe@example.org" in text
+    assert "Public-Key: (2048 bit)" in text
+
+
+def test_a_new_key_per_token(pki):
+    first, second = issue(pki.authority, JDOE), issue(pki.authority, JDOE)
+    assert first.key_pem != second.key_pem
+
+
+@pytest.mark.parametrize("kind, requested, admin, expected, noticed", [
+    ("user", None, False, 31, False), ("job", None, False, 2, False), ("jobagent", None, False, 2, False),
+    ("host", None, True, 365, False), ("user", 0, False, 2, False), ("user", -5, False, 2, False),
+    ("user", 7, False, 7, False), ("user", 100, False, 31, True), ("user", 100, True, 100, False),
+    ("user", 500, True, 400, True), ("job", 5, False, 2, True),
+])
+def test_validity_rules(kind, requested, admin, expected, noticed):
+    days, notice = validity_days(kind, requested, admin)
+    assert days == expected and bool(notice) == noticed
+
+
+def test_notice_over_the_maximum(pki):
+    token = issue(pki.authority, JDOE, validity_days=100)
+    assert days_of(token.cert) == 31 and token.exitcode == 0
+    assert token.error == ("Reducing the validity from 100 to 31 as this is the max allowed value "
+                           "for this type of certificate")
+
+
+def test_not_after_capped_by_the_presenting_certificate(pki):
+    soon = NOW + dt.timedelta(days=3)
+    token = issue(pki.authority, Requester(JDOE.account, "jdoe", soon))
+    assert token.cert.not_valid_after_utc == soon
+    admin_token = issue(pki.authority, Requester(ADMIN.account, "ada", soon), validity_days=300)
+    assert days_of(admin_token.cert) == 300  # admin user tokens are not capped
+
+
+def test_role_switch_allowed_and_refused(pki):
+    switched = issue(pki.authority, JDOE, username="alicepr")
+    assert grid_dn(switched.cert.subject) == "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr"
+    refused = issue(pki.authority, JDOE, username="admin")
+    assert refused.exitcode == 1
+    assert refused.error == "Operation not permitted : Switching user jdoe to [admin] failed"
+    assert grid_dn(refused.cert.subject).endswith("/CN=jdoe/OU=jdoe")  # a token for the requester
+    assert grid_dn(issue(pki.authority, ADMIN, username="jdoe").cert.subject).endswith("/CN=ada/OU=jdoe")
+
+
+def test_job_token(pki):
+    for requester in (AGENT, ADMIN):
+        token = issue(pki.authority, requester, token_type="job", username="jdoe", jobid="3141")
+        assert grid_dn(token.cert.subject) == "/C=ch/O=AliEn2/CN=Jobs/CN=jdoe/OU=jdoe/OU=3141"
+        assert list(ext(token.cert, x509.ExtendedKeyUsage)) == [EKU.CLIENT_AUTH, EKU.SERVER_AUTH]
+        assert days_of(token.cert) == 2
+
+
+def test_jobagent_token(pki):
+    token = issue(pki.authority, VOBOX, token_type="jobagent")
+    assert grid_dn(token.cert.subject) == "/C=ch/O=AliEn2/CN=JobAgent"
+    assert list(ext(token.cert, x509.ExtendedKeyUsage)) == [EKU.CLIENT_AUTH]
+
+
+def test_host_token(pki):
+    token = issue(pki.authority, Requester(ADMIN.account, "ada", NOW + dt.timedelta(days=1)),
+                  token_type="host", hostname="vobox.example.org")
+    assert token.cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[-1].value == "vobox.example.org"
+    assert ext(token.cert, x509.SubjectAlternativeName).get_values_for_type(x509.DNSName) == ["vobox.example.org"]
+    assert days_of(token.cert) == 365  # host tokens are not capped by the presenting certificate
+
+
+@pytest.mark.parametrize("requester, request_, code, text", [
+    (JDOE, dict(token_type="job", username="jdoe", jobid="1"), 1, "only a JobAgent or an admin"),
+    (JDOE, dict(token_type="jobagent"), 1, "only the vobox role"),
+    (VOBOX, dict(token_type="host", hostname="a.b.c"), 1, "only an admin"),
+    (ADMIN, dict(token_type="host", hostname="nodots"), 22, "Please pass a FQDN"),
+    (AGENT, dict(token_type="job", username="jdoe"), 22, "job extension"),
+    (AGENT, dict(token_type="job", jobid="1"), 22, "the user for which"),
+    (JDOE, dict(token_type="robot"), 22, "Invalid argument : Unknown token type robot"),
+])
+def test_refusals(pki, requester, request_, code, text):
+    outcome = issue_token(pki.authority, requester, TokenRequest(**request_), NOW)
+    assert isinstance(outcome, Refusal) and outcome.exitcode == code and text in outcome.error
+
+
+def test_bad_wire_options_are_einval(pki):
+    for options in (["-v", "x"], ["-t"], ["--weird"]):
+        outcome = issue_from_options(pki.authority, JDOE, options, NOW)
+        assert isinstance(outcome, Refusal) and outcome.exitcode == 22
+        assert outcome.error.startswith("Invalid argument : ")
