@@ -190,8 +190,3 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
             raise
         ctx.err(f"jenv: internal error: {type(exc).__name__}: {exc} (JENV_DEBUG=1 shows the traceback)")
         return int(ExitCode.ERROR)
-
-
-def main_token_init() -> int:
-    """Console script ``alien-token-init``: the same as ``jenv token-init``."""
-    return main(["token-init"] + sys.argv[1:])
