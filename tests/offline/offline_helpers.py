@@ -1,0 +1,109 @@
+"""Helpers for the offline command tests (a unique module name: "conftest" is ambiguous across test dirs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Optional, Sequence
+
+from pki import Leaf
+
+
+def _root_conftest():
+    """tests/conftest.py under its own name: "import conftest" would find whichever conftest came last."""
+    name = "jenv_tests_root_conftest"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+_root = _root_conftest()
+Result, clean_env, run_jenv = _root.Result, _root.clean_env, _root.run_jenv
+
+UID = os.getuid()
+TOKEN_DN = "/C=ch/O=AliEn2/CN=Users/CN=jdoe/CN=12345/CN=token"
+
+
+def write_pair(leaf: Leaf, directory: Path, stem: str, passphrase: Optional[bytes] = None,
+               fmt: str = "pkcs8") -> Dict[str, Path]:
+    cert, key = leaf.write(directory, stem, passphrase=passphrase, fmt=fmt)
+    return {"cert": cert, "key": key}
+
+
+def openssl_facts(path: Path) -> Dict[str, str]:
+    """subject, sha256 fingerprint, notAfter and serial as openssl prints them (the oracle)."""
+    out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-fingerprint", "-sha256", "-enddate",
+                          "-startdate", "-serial", "-nameopt", "compat", "-in", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    facts = {}
+    for line in out.splitlines():
+        name, value = line.split("=", 1)
+        facts[name.strip()] = value.strip()
+    return facts
+
+
+def openssl_date(text: str) -> str:
+    """'Nov 28 07:31:15 2027 GMT' -> '2027-11-28T07:31:15Z'."""
+    return dt.datetime.strptime(" ".join(text.split()), "%b %d %H:%M:%S %Y GMT").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_detached(args: Sequence[str], env: Dict[str, str], timeout: float = 20) -> Result:
+    """Run jenv in a new session: no controlling terminal, so /dev/tty cannot be opened."""
+    proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def snapshot(*roots: Path) -> Dict[str, tuple]:
+    """Content, mode and mtime of every file below ``roots`` (to prove nothing was modified)."""
+    state = {}
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                path = os.path.join(dirpath, name)
+                st = os.lstat(path)
+                content = b""
+                if os.path.isfile(path) and not os.path.islink(path) and st.st_mode & 0o444:
+                    try:
+                        with open(path, "rb") as fh:
+                            content = fh.read()
+                    except OSError:
+                        content = b"?"
+                state[path] = (st.st_mode, st.st_mtime_ns, st.st_size, content)
+    return state
+
+
+def _drop_file_read_override() -> None:
+    """In the child, before exec: give up root's right to read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH).
+
+    Tests run as root in CI containers, where a mode 000 file is still readable;
+    removing the capabilities from the bounding set makes "unreadable" real.
+    """
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop = 24
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def unreadable_runner():
+    """A run_jenv-like callable for which a mode 000 file is really unreadable (also when run as root)."""
+    if os.geteuid() != 0:
+        return run_jenv
+
+    def run(args: Sequence[str], env: Dict[str, str], timeout: float = 20) -> Result:
+        proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=timeout, preexec_fn=_drop_file_read_override)
+        assert "Traceback" not in proc.stderr, proc.stderr
+        assert not _root.leaked_key_material(proc.stdout + proc.stderr)
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+    return run
