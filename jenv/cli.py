@@ -92,6 +92,11 @@ def usage_text() -> str:
     return __doc__.format(exit_codes=codes)
 
 
+def _short_usage() -> str:
+    """The "Usage:" block of the top-level help."""
+    return __doc__.split("\n\n")[1]
+
+
 def normalize_argv(argv: Sequence[str]) -> List[str]:
     """Rewrite the documented one-dash long options to their ``--`` form.
 
@@ -139,12 +144,14 @@ def _run(argv: List[str], ctx: Context) -> int:
         return ExitCode.OK
     try:
         top = docopt(usage_text(), argv=argv, default_help=False, options_first=True)
-    except DocoptExit as exc:
-        ctx.err(str(exc))
+    except DocoptExit:
+        ctx.err(f"jenv: invalid arguments: {' '.join(argv)}")
+        ctx.err(_short_usage())
         return ExitCode.USAGE
     command = ALIASES.get(top["<command>"], top["<command>"])
     if command not in COMMANDS:
         ctx.err(f"jenv: unknown command {top['<command>']!r}; see 'jenv --help'")
+        ctx.err(_short_usage())
         return ExitCode.USAGE
     ctx.json = bool(top["--json"])
     ctx.shell = top["--shell"]
@@ -157,7 +164,8 @@ def _run(argv: List[str], ctx: Context) -> int:
     try:
         args = docopt(doc, argv=[command] + rest, default_help=False)
     except DocoptExit as exc:
-        ctx.err(str(exc))
+        ctx.err(f"jenv: invalid arguments for '{command}': {' '.join(rest) or '(none)'}")
+        ctx.err(exc.usage or str(exc))
         return ExitCode.USAGE
     if args.get("--json"):
         ctx.json = True
