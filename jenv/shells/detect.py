@@ -63,7 +63,7 @@ def pick_shell(explicit: Optional[str], environ: Mapping[str, str],
     if explicit:
         name = explicit if explicit in SHELL_FAMILIES else canonical_name(explicit)
         if name is None:
-            raise UsageError(f"unknown shell {explicit!r} for --shell: use one of "
+            raise UsageError(f"unknown shell {explicit!r}: use one of "
                              + " ".join(SHELL_NAMES))
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_OPTION)
     detected = detect()

@@ -125,5 +125,5 @@ def test_pick_shell_order(explicit, detected, shell_var, choice):
 
 
 def test_pick_shell_unknown_explicit_is_usage_error():
-    with pytest.raises(UsageError, match="'powershell' for --shell"):
+    with pytest.raises(UsageError, match="unknown shell 'powershell': use one of sh"):
         pick_shell("powershell", {}, detect=_never)

@@ -1,0 +1,1 @@
+../jenv/data/completions/jenv.bash

@@ -1,0 +1,51 @@
+# bash completion for jenv and alien-token-init.
+# Install: eval "$(jenv completion bash)" in ~/.bashrc, or
+#   jenv completion bash > ~/.local/share/bash-completion/completions/jenv
+
+_jenv_complete() {
+    local cur prev cmd i words opts
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=
+    if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
+    local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
+        token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info
+        hook completion serve sandbox"
+    local shells="sh bash zsh ksh dash fish tcsh csh json"
+    local token_opts="-u -v -t -jobid -hostname --min-valid --content --json --shell"
+
+    cmd=
+    case ${COMP_WORDS[0]##*/} in alien-token-init) cmd=token-init ;; esac
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        [ -n "$cmd" ] && break
+        case ${COMP_WORDS[i]} in
+            --shell|-shell) ((i++)) ;;
+            -*) ;;
+            *) cmd=${COMP_WORDS[i]} ;;
+        esac
+    done
+
+    case $prev in
+        -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
+        --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
+        --dir|--config) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user) return 0 ;;
+    esac
+
+    case $cmd in
+        "") opts="$commands --json --shell --help --version" ;;
+        token|token-init|alien-token-init) opts=$token_opts ;;
+        status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
+            opts="--json" ;;
+        token-destroy) opts="--json --shell" ;;
+        user) opts="token-init $token_opts" ;;
+        ca-fetch) opts="--dir --json" ;;
+        hook) opts="sh bash zsh ksh dash fish tcsh csh" ;;
+        completion) opts="bash zsh fish" ;;
+        serve) opts="--dir --host --port --config" ;;
+        sandbox) opts="--dir --user --passphrase --" ;;
+        *) opts= ;;
+    esac
+    COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+    return 0
+}
+complete -F _jenv_complete jenv alien-token-init

@@ -1,0 +1,61 @@
+# fish completion for jenv and alien-token-init.
+# Install: jenv completion fish > ~/.config/fish/completions/jenv.fish
+
+set -l __jenv_commands status cert-info token-info certkey-match tokenkey-match cert-verify \
+    token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info \
+    hook completion serve sandbox
+set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json
+
+complete -c jenv -f
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l json -d 'Print JSON'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l help -d 'Show help'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l version -d 'Show the version'
+
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a status -d 'Where each credential comes from'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a cert-info -d 'User certificate details'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-info -d 'Token details'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a certkey-match -d 'Does the user key fit the cert'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a tokenkey-match -d 'Does the token key fit'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a cert-verify -d 'Verify against the CA store'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-verify -d 'Verify the token'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token -d 'Valid token, exports for the shell'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-init -d 'Create a new token'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a alien-token-init -d 'Alias of token-init'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-destroy -d 'Remove the token files'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a user -d 'Token for another of your roles'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-fetch -d 'Install the grid CA certificates'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-info -d 'Summary of the CA store'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a hook -d 'Login snippet for your shell'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a completion -d 'Completion script'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a serve -d 'Local token service'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a sandbox -d 'Throwaway CA, user and service'
+
+# Options of token, token-init (and alien-token-init) and user.
+for __jenv_c in jenv alien-token-init
+    set -l __jenv_when "__fish_seen_subcommand_from token token-init alien-token-init user"
+    test $__jenv_c = alien-token-init; and set __jenv_when true
+    complete -c $__jenv_c -f
+    complete -c $__jenv_c -n $__jenv_when -s u -x -d 'Switch to another role of yours'
+    complete -c $__jenv_c -n $__jenv_when -s v -x -d 'Validity in days'
+    complete -c $__jenv_c -n $__jenv_when -s t -x -a 'job jobagent host user' -d 'Token type'
+    complete -c $__jenv_c -n $__jenv_when -o jobid -x -d 'Job DN extension'
+    complete -c $__jenv_c -n $__jenv_when -o hostname -x -d 'FQDN for a host token'
+    complete -c $__jenv_c -n $__jenv_when -l min-valid -x -d 'Renew when valid for less than this'
+    complete -c $__jenv_c -n $__jenv_when -l content -d 'Export PEM content, not paths'
+    complete -c $__jenv_c -n $__jenv_when -l json -d 'Print JSON'
+    complete -c $__jenv_c -n $__jenv_when -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
+end
+set -e __jenv_c
+
+complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
+complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token-destroy' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from token-destroy' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for unsets'
+complete -c jenv -n '__fish_seen_subcommand_from ca-fetch serve sandbox' -l dir -r -F -d 'Directory'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l host -x -d 'Address to listen on'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l port -x -d 'Port to listen on'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l config -r -F -d 'Service configuration file'
+complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l user -x -d 'User name in the sandbox'
+complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l passphrase -d 'Encrypt the sandbox user key'
+complete -c jenv -n '__fish_seen_subcommand_from hook' -a 'sh bash zsh ksh dash fish tcsh csh'
+complete -c jenv -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
