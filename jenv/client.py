@@ -26,6 +26,7 @@ import errno
 import os
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -110,47 +111,87 @@ def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
     return context
 
 
-def _tls_error(exc: ssl.SSLError, where: str, ca: CAStore) -> NetworkError:
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return NetworkError(f"the server certificate of {where} is not trusted: {exc.verify_message} "
-                            f"(CA store {ca.path}, {ca.source}); run 'jenv ca-fetch' or fix X509_CERT_DIR")
-    reason = (exc.reason or str(exc)).upper()
-    if any(alert in reason for alert in _CLIENT_CERT_ALERTS):
-        return NetworkError(f"{where} rejected our client certificate during the TLS handshake "
-                            f"({exc.reason}): is it issued by a CA that JCentral trusts, and still valid?")
-    return NetworkError(f"TLS failure talking to {where}: {exc.reason or exc}")
+@dataclass(frozen=True)
+class _Peer:
+    """What error messages need to know about one connection attempt."""
+
+    endpoint: Endpoint
+    ca: CAStore
+    dn: str
+    timeout: float
+
+    @property
+    def where(self) -> str:
+        return f"JCentral at {self.endpoint.host}:{self.endpoint.port}"
+
+    def tls_error(self, exc: ssl.SSLError) -> NetworkError:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return NetworkError(f"the server certificate of {self.where} is not trusted: {exc.verify_message} "
+                                f"(CA store {self.ca.path}, {self.ca.source}); run 'jenv ca-fetch' or fix "
+                                "X509_CERT_DIR")
+        reason = (exc.reason or str(exc)).upper()
+        if any(alert in reason for alert in _CLIENT_CERT_ALERTS):
+            return self.client_rejected(f"TLS alert {exc.reason}")
+        return NetworkError(f"TLS failure talking to {self.where}: {exc.reason or exc}")
+
+    def client_rejected(self, how: str) -> NetworkError:
+        return NetworkError(f"{self.where} rejected our client certificate {self.dn} ({how}): is it issued by "
+                            "a CA that JCentral trusts, and still valid?")
+
+    def connect_error(self, exc: BaseException) -> NetworkError:
+        """TCP or TLS handshake failure."""
+        if isinstance(exc, ssl.SSLError):
+            return self.tls_error(exc)
+        if isinstance(exc, socket.gaierror):
+            return NetworkError(f"cannot resolve the JCentral host {self.endpoint.host!r} ({exc.strerror}); "
+                                f"check ALIENPY_JCENTRAL ({self.endpoint.source})")
+        if isinstance(exc, ConnectionRefusedError):
+            return NetworkError(f"{self.where} refused the connection (is the service running? "
+                                f"endpoint from {self.endpoint.source})")
+        if isinstance(exc, (TimeoutError, socket.timeout)):
+            return NetworkError(f"no answer from {self.where} within {self.timeout:g}s while connecting "
+                                "(JENV_TIMEOUT sets the limit)")
+        if isinstance(exc, OSError):
+            return NetworkError(f"cannot connect to {self.where}: {exc.strerror or exc}")
+        return NetworkError(f"cannot connect to {self.where}: {type(exc).__name__}: {exc}")
+
+    def upgrade_error(self, exc: BaseException) -> JenvError:
+        """Failure after the TLS handshake, while asking for the WebSocket upgrade."""
+        from websockets.exceptions import InvalidStatus
+
+        if isinstance(exc, InvalidStatus):
+            status = exc.response.status_code
+            if status == 401:
+                return ServerRefusedError(f"certificate {self.dn} is not registered in the ALICE VO "
+                                          "(JCentral answered HTTP 401)")
+            return NetworkError(f"{self.where} answered HTTP {status} {exc.response.reason_phrase} instead of "
+                                "opening the WebSocket")
+        chain = [exc, exc.__cause__, exc.__context__]
+        for item in chain:
+            if isinstance(item, ssl.SSLError) and not isinstance(item, ssl.SSLEOFError):
+                return self.tls_error(item)
+        if isinstance(exc, (TimeoutError, socket.timeout)):
+            return NetworkError(f"{self.where} did not answer the WebSocket upgrade within {self.timeout:g}s "
+                                "(JENV_TIMEOUT sets the limit)")
+        if any(isinstance(item, (EOFError, ssl.SSLEOFError, ConnectionResetError)) for item in chain):
+            # With TLS 1.3 the server checks our certificate after the client's handshake is done;
+            # its alert is often lost in the reset, so a close before any HTTP answer means this.
+            return self.client_rejected("connection closed right after the TLS handshake")
+        return NetworkError(f"{self.where} did not open a WebSocket: {exc}")
 
 
-def _connection_error(exc: BaseException, where: str, endpoint: Endpoint, ca: CAStore, dn: str,
-                      timeout: float) -> JenvError:
-    """Translate whatever connect() raised into one JenvError."""
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
-
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        if status == 401:
-            return ServerRefusedError(f"certificate {dn} is not registered in the ALICE VO "
-                                      f"(JCentral answered HTTP 401)")
-        return NetworkError(f"{where} answered HTTP {status} {exc.response.reason_phrase} instead of "
-                            "opening the WebSocket")
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, ssl.SSLError):
-        return _tls_error(exc, where, ca)
-    if isinstance(cause, ssl.SSLError) and isinstance(exc, (InvalidHandshake, ConnectionClosed, OSError)):
-        return _tls_error(cause, where, ca)
-    if isinstance(exc, socket.gaierror):
-        return NetworkError(f"cannot resolve the JCentral host {endpoint.host!r} ({exc.strerror}); "
-                            f"check ALIENPY_JCENTRAL ({endpoint.source})")
-    if isinstance(exc, ConnectionRefusedError):
-        return NetworkError(f"{where} refused the connection (is the service running? {endpoint.source})")
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return NetworkError(f"no answer from {where} within {timeout:g}s while connecting "
-                            "(JENV_TIMEOUT sets the limit)")
-    if isinstance(exc, (InvalidHandshake, ConnectionClosed)):
-        return NetworkError(f"{where} did not open a WebSocket: {exc}")
-    if isinstance(exc, OSError):
-        return NetworkError(f"cannot connect to {where}: {exc.strerror or exc}")
-    return NetworkError(f"cannot connect to {where}: {type(exc).__name__}: {exc}")
+def _open_tls(peer: _Peer, context: ssl.SSLContext, deadline: float) -> ssl.SSLSocket:
+    """TCP connect and TLS handshake, both bounded by ``deadline`` (time.monotonic)."""
+    endpoint = peer.endpoint
+    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=peer.timeout)
+    try:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        tls = context.wrap_socket(sock, server_hostname=endpoint.host)
+    except BaseException:
+        sock.close()
+        raise
+    tls.settimeout(None)
+    return tls
 
 
 class Session:
@@ -206,29 +247,35 @@ class Session:
 def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float) -> Session:
     """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer.
 
+    TCP and TLS are opened here (like the official client) so that each phase
+    has its own message; websockets then runs the HTTP upgrade on that socket.
     Raises the errors of :func:`client_ssl_context`, NetworkError (DNS,
-    refused, timeout, TLS, HTTP status) and ServerRefusedError (HTTP 401:
-    certificate not registered).
+    refused, timeout, TLS naming the rejected side, HTTP status) and
+    ServerRefusedError (HTTP 401: certificate not registered).
     """
     from websockets.sync.client import connect
 
     from jenv import __version__
 
     context = client_ssl_context(identity, ca)
-    where = f"JCentral at {endpoint.host}:{endpoint.port}"
+    deadline = time.monotonic() + timeout
+    peer = _Peer(endpoint, ca, grid_dn(load_certificate(identity.cert).subject), timeout)
     try:
-        dn = grid_dn(load_certificate(identity.cert).subject)
-    except JenvError:
-        dn = identity.cert.describe()
+        tls = _open_tls(peer, context, deadline)
+    except Exception as exc:  # every connect failure becomes one JenvError
+        raise peer.connect_error(exc) from None
     stack = contextlib.ExitStack()
     try:
+        # ws:// on an already-encrypted socket: websockets must not wrap it in TLS again.
         connection = stack.enter_context(connect(
-            endpoint.uri, ssl=context, proxy=None, open_timeout=timeout, close_timeout=min(timeout, 2.0),
+            endpoint.uri.replace("wss://", "ws://", 1), sock=tls, proxy=None,
+            open_timeout=max(deadline - time.monotonic(), 0.001), close_timeout=min(timeout, 2.0),
             ping_interval=None, user_agent_header=f"jenv/{__version__}"))
-    except Exception as exc:  # every connect() failure becomes one JenvError
+    except Exception as exc:  # every upgrade failure becomes one JenvError
         stack.close()
-        raise _connection_error(exc, where, endpoint, ca, dn, timeout) from None
-    return Session(connection, stack, endpoint, timeout, lambda err: _tls_error(err, where, ca))
+        tls.close()
+        raise peer.upgrade_error(exc) from None
+    return Session(connection, stack, endpoint, timeout, peer.tls_error)
 
 
 def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
