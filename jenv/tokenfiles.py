@@ -1,0 +1,239 @@
+"""Safe file primitives for the token files in a shared directory such as /tmp.
+
+The token files normally live in ``/tmp``, which every user of the machine
+can write to.  The rules, applied to each token file and its directory:
+
+* a symbolic link is never followed (``O_NOFOLLOW``), a non-regular file is
+  never read or replaced, and a file owned by another user is never read,
+  replaced or chmod-ed: each refusal names the path and the fix;
+* a token file readable or writable by group or others is refused (jenv
+  writes 0400; the official client writes 0400 too);
+* a directory writable by everyone without the sticky bit is refused: anyone
+  could rename another file over the token there.
+
+Temporary files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` with their final
+mode (never a chmod after the fact) under umask 077, written, fsync-ed and
+renamed; their names carry the writer's pid so a later run can remove the
+leftovers of a killed one.  Nothing here imports ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+import time
+from typing import Iterator, List, Optional, Tuple
+
+from jenv.errors import NotFoundError, UnsafeFileError
+
+__all__ = [
+    "MAX_TOKEN_FILE_SIZE",
+    "STALE_SECONDS",
+    "check_directory",
+    "check_target",
+    "read_private_file",
+    "write_temp_file",
+    "fsync_directory",
+    "temp_name",
+    "leftover_files",
+]
+
+#: A token certificate or key is a few kilobytes; anything larger is not one.
+MAX_TOKEN_FILE_SIZE = 64 * 1024
+#: A leftover of a writer that is still alive is only removed when older than this.
+STALE_SECONDS = 600
+
+_KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+          stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a symbolic link"}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def _remove_hint(path: str) -> str:
+    return f"remove it yourself if it is yours (rm {path}), or set TMPDIR to a private directory"
+
+
+def check_directory(directory: str, what: str) -> None:
+    """Refuse a missing token directory or one writable by everyone without the sticky bit.
+
+    Raises NotFoundError or UnsafeFileError, naming the directory and the fix.
+    """
+    try:
+        st = os.stat(directory)
+    except OSError as exc:
+        raise NotFoundError(f"directory {directory} of the {what} cannot be used ({exc.strerror}): "
+                            "create it or set TMPDIR to an existing private directory") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFileError(f"{directory} (directory of the {what}) is not a directory: "
+                              "set TMPDIR to a private directory")
+    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
+                              f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
+                              "set TMPDIR to a private directory (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)")
+
+
+def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool = True) -> Optional[str]:
+    kind = _KINDS.get(stat.S_IFMT(st.st_mode))
+    if kind == "a symbolic link":
+        return (f"{what} {path} is a symbolic link; jenv never follows links in the token location: "
+                f"{_remove_hint(path)}")
+    if kind:
+        return f"{what} {path} is {kind}, not a file: {_remove_hint(path)}"
+    if st.st_uid != uid:
+        return (f"{what} {path} belongs to uid {st.st_uid}, not to you (uid {uid}); jenv never reads or "
+                "replaces another user's file: set TMPDIR to a private directory, or ask its owner to remove it")
+    if private and st.st_mode & 0o077:
+        mode = stat.S_IMODE(st.st_mode)
+        return (f"{what} {path} has mode {mode:04o}, open to other users (jenv writes 0400): "
+                f"remove it (rm {path}) and run 'jenv token-init'")
+    return None
+
+
+def check_target(path: str, uid: int, what: str, private: bool = True) -> bool:
+    """Whether a file may be replaced at ``path``: True when it exists, False when absent.
+
+    Raises UnsafeFileError for a link, a non-regular file, another user's
+    file or (when ``private``) a file open to others.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise NotFoundError(f"{what} {path} cannot be checked: {exc.strerror}") from None
+    problem = _problem(path, st, uid, what, private)
+    if problem:
+        raise UnsafeFileError(problem)
+    return True
+
+
+def read_private_file(path: str, uid: int, what: str) -> Optional[bytes]:
+    """The bytes of a token file, or None when it does not exist.
+
+    Never follows a symbolic link and never blocks on a FIFO.  Raises
+    UnsafeFileError (link, not a file, other owner, open to others) or
+    NotFoundError (unreadable, too large).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW | _CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            check_target(path, uid, what)  # raises the symbolic-link message
+        raise NotFoundError(f"{what} {path} cannot be opened: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        problem = _problem(path, st, uid, what)
+        if problem:
+            raise UnsafeFileError(problem)
+        if st.st_size > MAX_TOKEN_FILE_SIZE:
+            raise NotFoundError(f"{what} {path} is {st.st_size} bytes, too large for a token: "
+                                f"remove it (rm {path}) and run 'jenv token-init'")
+        data = os.read(fd, MAX_TOKEN_FILE_SIZE + 1)
+    except OSError as exc:
+        raise NotFoundError(f"{what} {path} cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return data
+
+
+def temp_name(path: str, suffix: str = "tmp") -> str:
+    """A fresh hidden name next to ``path`` that says which process made it."""
+    directory, base = os.path.split(path)
+    return os.path.join(directory, f".{base}.jenv-{os.getpid()}-{secrets.token_hex(4)}.{suffix}")
+
+
+def write_temp_file(path: str, data: bytes, mode: int = 0o400) -> str:
+    """Write ``data`` to a new temporary file next to ``path`` and fsync it; returns its name.
+
+    The file is created with its final ``mode`` (the caller sets umask 077),
+    exclusively and without following links.  On any failure the temporary
+    file is removed and OSError propagates.
+    """
+    name = temp_name(path)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        _unlink_quietly(name)
+        raise
+    os.close(fd)
+    return name
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def fsync_directory(directory: str) -> None:
+    """Make renames in ``directory`` durable (best effort: some filesystems refuse)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | _CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists but not ours to signal
+    return True
+
+
+def _leftover(entry: os.DirEntry, prefix: str, uid: int, now: float) -> Optional[Tuple[str, str]]:
+    name = entry.name
+    if not name.startswith(prefix):
+        return None
+    pid_text, _, rest = name[len(prefix):].partition("-")
+    _, _, suffix = rest.partition(".")
+    if not pid_text.isdigit() or suffix not in ("tmp", "old"):
+        return None
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
+        return None  # only our own regular files, never anyone else's
+    if _writer_alive(int(pid_text)) and now - st.st_mtime < STALE_SECONDS and int(pid_text) != os.getpid():
+        return None  # a live writer's file (another lock domain): leave it alone
+    return entry.path, suffix
+
+
+def leftover_files(path: str, uid: int) -> List[Tuple[str, str]]:
+    """Temporary files ("tmp") and backups ("old") left next to ``path`` by killed jenv runs.
+
+    Only regular files owned by ``uid`` whose writer is gone (or that are
+    older than STALE_SECONDS) are listed, oldest first.
+    """
+    directory, base = os.path.split(path)
+    prefix, now, found = f".{base}.jenv-", time.time(), []
+    try:
+        entries: Iterator[os.DirEntry] = os.scandir(directory or ".")
+    except OSError:
+        return []
+    with entries as listing:  # type: ignore[attr-defined]
+        for entry in listing:
+            item = _leftover(entry, prefix, uid, now)
+            if item:
+                found.append(item)
+    found.sort(key=lambda item: os.lstat(item[0]).st_mtime if os.path.lexists(item[0]) else 0)
+    return found

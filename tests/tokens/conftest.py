@@ -1,0 +1,78 @@
+"""Fixtures for the token command tests: the local JCentral service over real TLS on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, Optional, Tuple
+
+import pytest
+
+from tokenkit import ROOT_CONFTEST, bind_root_conftest, clean_env
+from jenv.authority import Authority, Credential, install_ca_dir
+from jenv.server import LocalService, load_user_map, run_service
+
+USERS = {
+    "jdoe": ("/C=ch/O=jenv test/OU=Users/CN=Jane Doe", ["jdoe", "alicepr"], "jane.doe@example.org"),
+    "admin1": ("/C=ch/O=jenv test/OU=Users/CN=Ada Admin", ["admin1", "admin"], None),
+    "vobox1": ("/C=ch/O=jenv test/OU=Users/CN=Vic Vobox", ["vobox1", "vobox"], None),
+}
+
+
+@dataclass
+class Service:
+    """The running local service and what a jenv process needs to reach it."""
+
+    service: LocalService
+    host: str
+    port: int
+    root: Path
+    ca_dir: Path
+
+    @property
+    def token_requests(self) -> int:
+        return self.service.token_requests
+
+    def user_files(self, name: str) -> Tuple[str, str]:
+        directory = self.root / "users" / name
+        return str(directory / "usercert.pem"), str(directory / "userkey.pem")
+
+    def env(self, home: Path, user: str = "jdoe", **extra: str) -> Dict[str, str]:
+        """A clean environment for ``user``: TMPDIR inside ``home``, the service as JCentral."""
+        cert, key = self.user_files(user)
+        env = clean_env(home, X509_USER_CERT=cert, X509_USER_KEY=key, X509_CERT_DIR=str(self.ca_dir),
+                        ALIENPY_JCENTRAL=self.host, ALIENPY_JCENTRAL_PORT=str(self.port))
+        env.update(extra)
+        return env
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _root_helpers(request) -> None:
+    for plugin in request.config.pluginmanager.get_plugins():
+        if Path(getattr(plugin, "__file__", "") or "/").resolve() == ROOT_CONFTEST:
+            bind_root_conftest(plugin)
+            return
+    raise RuntimeError(f"{ROOT_CONFTEST} is not loaded")
+
+
+@pytest.fixture(scope="session")
+def svc(tmp_path_factory) -> Iterator[Service]:
+    root = tmp_path_factory.mktemp("tokens-pki")
+    authority = Authority.create("/C=ch/O=jenv test/CN=jenv token test CA")
+    ca_dir = root / "certificates"
+    install_ca_dir(str(ca_dir), [authority.cert])
+    user_map = {}
+    for name, (dn, roles, email) in USERS.items():
+        directory = root / "users" / name
+        directory.mkdir(parents=True)
+        credential: Credential = authority.issue_user(dn, days=200, email=email)
+        credential.write(str(directory / "usercert.pem"), str(directory / "userkey.pem"))
+        user_map[dn] = {"username": name, "roles": roles, "email": email}
+    users_file = root / "users.json"
+    users_file.write_text(json.dumps(user_map))
+    service = LocalService(authority, authority.issue_server(), load_user_map(str(users_file)))
+    with run_service(service) as (host, port):
+        yield Service(service, host, port, root, ca_dir)

@@ -1,0 +1,62 @@
+"""Helpers shared by the token tests (imported by name: tests/tokens is on sys.path)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Optional, Tuple
+
+#: tests/conftest.py, bound by the autouse fixture in tests/tokens/conftest.py (pytest imports every
+#: directory's conftest.py as "conftest", so that name is ambiguous here; the module object is not).
+_ROOT: Dict[str, object] = {}
+ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+
+def bind_root_conftest(module) -> None:
+    _ROOT["module"] = module
+
+
+def clean_env(home: Path, **extra: str) -> Dict[str, str]:
+    """tests/conftest.py clean_env."""
+    return _ROOT["module"].clean_env(home, **extra)  # type: ignore[attr-defined]
+
+
+def run_jenv(args, env, **kwargs):
+    """tests/conftest.py run_jenv: subprocess, no traceback, stdout/stderr scanned for key material."""
+    return _ROOT["module"].run_jenv(args, env, **kwargs)  # type: ignore[attr-defined]
+
+
+__all__ = ["clean_env", "run_jenv", "bind_root_conftest", "ROOT_CONFTEST", "Snapshot", "snapshot", "token_paths"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What is at a path: kind, mode, owner, content (or link target)."""
+
+    kind: str
+    mode: int
+    uid: int
+    content: Optional[bytes]
+
+
+def snapshot(path: os.PathLike) -> Optional[Snapshot]:
+    """The state of ``path`` without following links; None when absent."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return Snapshot("link", 0, st.st_uid, os.readlink(path).encode())
+    if stat.S_ISREG(st.st_mode):
+        return Snapshot("file", stat.S_IMODE(st.st_mode), st.st_uid, Path(path).read_bytes())
+    return Snapshot(stat.filetype(st.st_mode) if hasattr(stat, "filetype") else oct(stat.S_IFMT(st.st_mode)),
+                    stat.S_IMODE(st.st_mode), st.st_uid, None)
+
+
+def token_paths(env: Dict[str, str]) -> Tuple[Path, Path]:
+    """The default token files for this process's uid under env TMPDIR."""
+    tmp = Path(env["TMPDIR"])
+    uid = os.getuid()
+    return tmp / f"tokencert_{uid}.pem", tmp / f"tokenkey_{uid}.pem"
