@@ -66,6 +66,7 @@ class CAStatus:
     exists: bool
     count: Optional[int] = None
     error: Optional[str] = None
+    error_code: ExitCode = ExitCode.OK
 
 
 @dataclass(frozen=True)
@@ -153,20 +154,25 @@ def _count_certificates(store: CAStore) -> int:
 def check_ca_store(store: CAStore) -> CAStatus:
     """Whether the CA store exists, has the right type, and how many certificates it holds."""
     if store.path is None:
-        return CAStatus(store, False, error="no CA certificates found: run 'jenv ca-fetch' or set X509_CERT_DIR")
+        return CAStatus(store, False, error="no CA certificates found: run 'jenv ca-fetch' or set X509_CERT_DIR",
+                        error_code=ExitCode.NOT_FOUND)
     setting = f"{store.source[4:]}={store.path}" if store.explicit else store.path
     want_dir = store.kind == "dir"
     if not os.path.exists(store.path):
-        return CAStatus(store, False, error=f"{setting} does not exist: fix or unset it")
+        return CAStatus(store, False, error=f"{setting} does not exist: fix or unset it",
+                        error_code=ExitCode.NOT_FOUND)
     if want_dir != os.path.isdir(store.path) or not (want_dir or os.path.isfile(store.path)):
         kind = "an OpenSSL CA directory" if want_dir else "a PEM bundle file"
-        return CAStatus(store, True, error=f"{setting} is not {kind}: fix or unset it")
+        return CAStatus(store, True, error=f"{setting} is not {kind}: fix or unset it",
+                        error_code=ExitCode.INVALID)
     try:
         count = _count_certificates(store)
     except OSError as exc:
-        return CAStatus(store, True, error=f"{setting} cannot be read: {exc.strerror}")
+        return CAStatus(store, True, error=f"{setting} cannot be read: {exc.strerror}",
+                        error_code=ExitCode.NOT_FOUND)
     if count == 0:
-        return CAStatus(store, True, 0, error=f"{setting} holds no CA certificates: run 'jenv ca-fetch'")
+        return CAStatus(store, True, 0, error=f"{setting} holds no CA certificates: run 'jenv ca-fetch'",
+                        error_code=ExitCode.INVALID)
     return CAStatus(store, True, count)
 
 
@@ -194,7 +200,7 @@ def find_problems(status: Status) -> Tuple[Problem, ...]:
     """
     problems = []
     if status.ca.error and status.ca.store.explicit:
-        problems.append(Problem(ExitCode.NOT_FOUND, status.ca.error))
+        problems.append(Problem(status.ca.error_code, status.ca.error))
     for text in (status.endpoint_error, status.timeout_error):
         if text:
             problems.append(Problem(ExitCode.INVALID, f"{text}: fix or unset it"))
@@ -208,7 +214,7 @@ def find_problems(status: Status) -> Tuple[Problem, ...]:
             problems.append(Problem(user.exit_code, f"no valid token, and the user credentials cannot "
                                                     f"make one: {user.message}"))
         if status.ca.error and not status.ca.store.explicit:
-            problems.append(Problem(ExitCode.NOT_FOUND, status.ca.error))
+            problems.append(Problem(status.ca.error_code, status.ca.error))
     return tuple(problems)
 
 
