@@ -150,8 +150,16 @@ def _spki(public_key) -> bytes:
 
 
 def key_matches(cert: x509.Certificate, key) -> bool:
-    """True when ``key`` is the private half of the certificate's public key."""
-    return _spki(cert.public_key()) == _spki(key.public_key())
+    """True when ``key`` is the private half of the certificate's public key.
+
+    Raises InvalidInputError when the certificate's public key cannot be
+    decoded (cryptography parses it lazily, so a corrupt one only shows here).
+    """
+    try:
+        cert_spki = _spki(cert.public_key())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidInputError("the certificate holds a corrupt or unsupported public key") from None
+    return cert_spki == _spki(key.public_key())
 
 
 def grid_dn(name: x509.Name) -> str:
