@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 import stat
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Tuple
 
+from jenv.castore import HASH_LINK, BundleStore, open_ca_store
 from jenv.credentials import key_permission_problem, read_credential
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
 from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
@@ -26,10 +26,6 @@ from jenv.report import validity_problem
 __all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certificate", "check_key",
            "check_ca_store", "find_problems", "gather_status"]
 
-#: OpenSSL hash links in a CA directory: 8 hex digits, a dot, a number.
-_HASH_LINK = re.compile(r"[0-9a-f]{8}\.\d+\Z")
-#: Large CA bundles hold a few hundred certificates; never read more than this.
-_MAX_BUNDLE = 16 << 20
 
 
 @dataclass(frozen=True)
@@ -142,36 +138,25 @@ def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
     return replace(status, key_type=f"{key_type} {bits} bits", matches=matches)
 
 
-def _count_certificates(store: CAStore) -> int:
-    if store.kind == "dir":
-        names = os.listdir(store.path)
-        hashed = [n for n in names if _HASH_LINK.match(n)]
-        return len(hashed) if hashed else len([n for n in names if n.endswith((".pem", ".crt"))])
-    with open(store.path, "rb") as fh:
-        return fh.read(_MAX_BUNDLE).count(b"-----BEGIN CERTIFICATE-----")
+def _count_hash_links(path: str) -> int:
+    return sum(1 for name in os.listdir(path) if HASH_LINK.match(name))
 
 
 def check_ca_store(store: CAStore) -> CAStatus:
-    """Whether the CA store exists, has the right type, and how many certificates it holds."""
-    if store.path is None:
-        return CAStatus(store, False, error="no CA certificates found: run 'jenv ca-fetch' or set X509_CERT_DIR",
-                        error_code=ExitCode.NOT_FOUND)
-    setting = f"{store.source[4:]}={store.path}" if store.explicit else store.path
-    want_dir = store.kind == "dir"
-    if not os.path.exists(store.path):
-        return CAStatus(store, False, error=f"{setting} does not exist: fix or unset it",
-                        error_code=ExitCode.NOT_FOUND)
-    if want_dir != os.path.isdir(store.path) or not (want_dir or os.path.isfile(store.path)):
-        kind = "an OpenSSL CA directory" if want_dir else "a PEM bundle file"
-        return CAStatus(store, True, error=f"{setting} is not {kind}: fix or unset it",
-                        error_code=ExitCode.INVALID)
+    """Whether the CA store opens (the same checks as cert-verify) and how many certificates it holds."""
     try:
-        count = _count_certificates(store)
+        loaded = open_ca_store(store)
+        count = len(loaded.certs) if isinstance(loaded, BundleStore) else _count_hash_links(loaded.location)
+    except JenvError as exc:
+        exists = store.path is not None and os.path.exists(store.path)
+        return CAStatus(store, exists, error=str(exc), error_code=exc.exit_code)
     except OSError as exc:
-        return CAStatus(store, True, error=f"{setting} cannot be read: {exc.strerror}",
+        return CAStatus(store, True, error=f"CA store {store.path} cannot be read: {exc.strerror}",
                         error_code=ExitCode.NOT_FOUND)
     if count == 0:
-        return CAStatus(store, True, 0, error=f"{setting} holds no CA certificates: run 'jenv ca-fetch'",
+        where = f"{store.source[4:]}={store.path}" if store.explicit else f"CA directory {store.path}"
+        return CAStatus(store, True, 0, error=f"{where} holds no <hash>.0 certificate files: "
+                                              "run 'jenv ca-fetch' or 'openssl rehash' on it",
                         error_code=ExitCode.INVALID)
     return CAStatus(store, True, count)
 
