@@ -1,0 +1,76 @@
+"""The docopt front end: help, version, one-dash spellings, usage errors (real ``python -m jenv`` runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jenv import __version__
+from jenv.cli import ALIASES, COMMANDS, normalize_argv
+from jenv.errors import EXIT_CODE_TABLE
+
+from offline_helpers import clean_env, run_jenv
+
+
+@pytest.fixture
+def env(tmp_path):
+    return clean_env(tmp_path / "home")
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["-json", "token"], ["--json", "token"]),
+    (["token-init", "-jobid=7", "-hostname", "h.cern.ch"], ["token-init", "--jobid=7", "--hostname", "h.cern.ch"]),
+    (["cert-info", "-json"], ["cert-info", "--json"]),
+    (["--json", "cert-info"], ["--json", "cert-info"]),
+    (["token", "-shell", "fish"], ["token", "--shell", "fish"]),
+    (["user", "-content"], ["user", "--content"]),
+    (["sandbox", "--", "-json", "x"], ["sandbox", "--", "-json", "x"]),  # the sandboxed command's own args
+    (["-j", "-jsonx", "-v", "7"], ["-j", "-jsonx", "-v", "7"]),
+    ([], []),
+])
+def test_normalize_argv(argv, expected):
+    assert normalize_argv(argv) == expected
+
+
+def test_help_lists_every_command_and_exit_code(env):
+    res = run_jenv(["--help"], env)
+    assert res.returncode == 0 and res.stderr == ""
+    assert res.stdout.startswith("jenv - ") and "Usage:" in res.stdout
+    for command in list(COMMANDS) + list(ALIASES):
+        assert command in res.stdout
+    for code, text in EXIT_CODE_TABLE.items():
+        assert f"  {int(code):<4} {text}" in res.stdout
+    assert run_jenv(["-h"], env).stdout == res.stdout
+
+
+def test_version(env):
+    res = run_jenv(["--version"], env)
+    assert (res.returncode, res.stdout, res.stderr) == (0, f"jenv {__version__}\n", "")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS) + sorted(ALIASES))
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_every_command_has_help(env, command, flag):
+    res = run_jenv([command, flag], env)
+    assert res.returncode == 0, res.stderr
+    assert res.stderr == ""
+    canonical = ALIASES.get(command, command)
+    assert "Usage:" in res.stdout and f"jenv {canonical}" in res.stdout
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["frobnicate"], "unknown command 'frobnicate'"),
+    (["--frobnicate", "status"], "Usage:"),
+    (["status", "--frobnicate"], "Usage:"),
+    (["cert-info", "extra-arg"], "Usage:"),
+    (["cert-info", "-x"], "Usage:"),
+])
+def test_usage_errors_go_to_stderr_with_exit_2(env, argv, fragment):
+    res = run_jenv(argv, env)
+    assert res.returncode == 2
+    assert res.stdout == ""
+    assert fragment in res.stderr
+
+
+def test_no_arguments_is_a_usage_error(env):
+    res = run_jenv([], env)
+    assert res.returncode == 2 and res.stdout == "" and "Usage:" in res.stderr

@@ -1,0 +1,109 @@
+"""Unit tables for the pure resolvers in jenv.locations (no files are touched)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jenv.locations import (CAStore, Endpoint, Location, is_pem_content, resolve_ca_store, resolve_endpoint,
+                            resolve_locations, resolve_timeout, token_dir)
+
+HOME = "/home/jdoe"
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
+
+
+@pytest.mark.parametrize("environ,field,expected", [
+    ({}, "user_cert", Location("user certificate", "default", path="/home/jdoe/.globus/usercert.pem")),
+    ({}, "user_key", Location("user key", "default", path="/home/jdoe/.globus/userkey.pem")),
+    ({}, "token_cert", Location("token certificate", "default", path="/tmp/tokencert_1234.pem")),
+    ({}, "token_key", Location("token key", "default", path="/tmp/tokenkey_1234.pem")),
+    ({"TMPDIR": ""}, "token_cert", Location("token certificate", "default", path="/tmp/tokencert_1234.pem")),
+    ({"TMPDIR": "/scratch/me"}, "token_key", Location("token key", "default", path="/scratch/me/tokenkey_1234.pem")),
+    ({"X509_USER_CERT": "/certs/c.pem"}, "user_cert",
+     Location("user certificate", "env X509_USER_CERT", path="/certs/c.pem")),
+    ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "env X509_USER_KEY", path="/home/jdoe/k.pem")),
+    ({"X509_USER_CERT": ""}, "user_cert", Location("user certificate", "default",
+                                                   path="/home/jdoe/.globus/usercert.pem")),
+    # user credentials are files only: PEM text in X509_USER_CERT is (a strange) path
+    ({"X509_USER_CERT": PEM}, "user_cert", Location("user certificate", "env X509_USER_CERT", path=PEM)),
+    ({"JALIEN_TOKEN_CERT": "/t/c.pem"}, "token_cert",
+     Location("token certificate", "env JALIEN_TOKEN_CERT", path="/t/c.pem")),
+    ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "env JALIEN_TOKEN_CERT", pem=PEM)),
+    ({"JALIEN_TOKEN_KEY": "\n  " + PEM}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY",
+                                                                pem="\n  " + PEM)),
+    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path="BEGIN")),
+])
+def test_resolve_locations(environ, field, expected):
+    assert getattr(resolve_locations(environ, 1234, HOME), field) == expected
+
+
+def test_location_describe():
+    assert Location("token key", "env JALIEN_TOKEN_KEY", pem=PEM).describe() == \
+        "token key (PEM content of JALIEN_TOKEN_KEY)"
+    assert Location("user key", "default", path="/k.pem").describe() == "user key /k.pem"
+
+
+@pytest.mark.parametrize("value,expected", [(PEM, True), ("  \n" + PEM, True), ("/tmp/x.pem", False),
+                                            ("", False), ("-----END CERTIFICATE-----", False)])
+def test_is_pem_content(value, expected):
+    assert is_pem_content(value) is expected
+
+
+def test_token_dir():
+    assert token_dir({}) == "/tmp" and token_dir({"TMPDIR": ""}) == "/tmp"
+    assert token_dir({"TMPDIR": "/afs/x"}) == "/afs/x"
+
+
+@pytest.mark.parametrize("environ,existing,expected", [
+    ({"X509_CERT_DIR": "/ca", "X509_CERT_FILE": "/b.pem"}, set(), CAStore("/ca", "dir", "env X509_CERT_DIR", True)),
+    ({"X509_CERT_DIR": "~/ca"}, set(), CAStore("/home/jdoe/ca", "dir", "env X509_CERT_DIR", True)),
+    ({"X509_CERT_FILE": "/b.pem"}, {"/etc/grid-security/certificates"},
+     CAStore("/b.pem", "file", "env X509_CERT_FILE", True)),
+    ({"X509_CERT_DIR": ""}, {"/home/jdoe/.globus/certificates", "/etc/grid-security/certificates"},
+     CAStore("/home/jdoe/.globus/certificates", "dir", "default")),
+    ({}, {"/cvmfs/alice.cern.ch/etc/grid-security/certificates", "/etc/grid-security/certificates"},
+     CAStore("/cvmfs/alice.cern.ch/etc/grid-security/certificates", "dir", "default")),
+    ({}, {"/etc/grid-security/certificates"}, CAStore("/etc/grid-security/certificates", "dir", "default")),
+])
+def test_resolve_ca_store(environ, existing, expected):
+    assert resolve_ca_store(environ, HOME, isdir=existing.__contains__) == expected
+
+
+def test_resolve_ca_store_nothing_found_is_not_explicit():
+    store = resolve_ca_store({}, HOME, isdir=lambda p: False)
+    assert (store.path, store.kind, store.explicit) == (None, "none", False)
+    assert "/etc/grid-security/certificates" in store.source
+
+
+@pytest.mark.parametrize("environ,expected", [
+    ({}, Endpoint("alice-jcentral.cern.ch", 8097, "default")),
+    ({"ALIENPY_JCENTRAL": "127.0.0.1"}, Endpoint("127.0.0.1", 8097, "env ALIENPY_JCENTRAL")),
+    ({"ALIENPY_JCENTRAL_PORT": "443"}, Endpoint("alice-jcentral.cern.ch", 443, "env ALIENPY_JCENTRAL_PORT")),
+    ({"ALIENPY_JCENTRAL": "h", "ALIENPY_JCENTRAL_PORT": "1"},
+     Endpoint("h", 1, "env ALIENPY_JCENTRAL, env ALIENPY_JCENTRAL_PORT")),
+    ({"ALIENPY_JCENTRAL": "", "ALIENPY_JCENTRAL_PORT": ""}, Endpoint("alice-jcentral.cern.ch", 8097, "default")),
+])
+def test_resolve_endpoint(environ, expected):
+    assert resolve_endpoint(environ) == expected
+
+
+def test_endpoint_uri_brackets_ipv6():
+    assert Endpoint("::1", 8097, "x").uri == "wss://[::1]:8097/websocket/json"
+    assert Endpoint("h.cern.ch", 8097, "x").uri == "wss://h.cern.ch:8097/websocket/json"
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "-1", "http", "80a", " 80", "1e3"])
+def test_resolve_endpoint_bad_port(port):
+    with pytest.raises(ValueError, match="ALIENPY_JCENTRAL_PORT"):
+        resolve_endpoint({"ALIENPY_JCENTRAL_PORT": port})
+
+
+@pytest.mark.parametrize("text,expected", [("", (10.0, "default")), ("2.5", (2.5, "env JENV_TIMEOUT")),
+                                           ("3600", (3600.0, "env JENV_TIMEOUT"))])
+def test_resolve_timeout(text, expected):
+    assert resolve_timeout({"JENV_TIMEOUT": text} if text else {}) == expected
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "3601", "soon", "nan", "inf"])
+def test_resolve_timeout_rejects(text):
+    with pytest.raises(ValueError, match="JENV_TIMEOUT"):
+        resolve_timeout({"JENV_TIMEOUT": text})
