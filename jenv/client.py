@@ -132,7 +132,8 @@ class _Peer:
         reason = (exc.reason or str(exc)).upper()
         if any(alert in reason for alert in _CLIENT_CERT_ALERTS):
             return self.client_rejected(f"TLS alert {exc.reason}")
-        return NetworkError(f"TLS failure talking to {self.where}: {exc.reason or exc}")
+        hint = " (the service there does not speak TLS: check the port)" if "WRONG_VERSION" in reason else ""
+        return NetworkError(f"TLS failure talking to {self.where}: {exc.reason or exc}{hint}")
 
     def client_rejected(self, how: str) -> NetworkError:
         return NetworkError(f"{self.where} rejected our client certificate {self.dn} ({how}): is it issued by "

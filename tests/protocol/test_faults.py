@@ -1,0 +1,193 @@
+"""Fault injection: servers that refuse, stall, break frames or answer garbage; each gives one JenvError."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import socket
+import ssl
+import threading
+import time
+from typing import Callable, Iterator
+
+import pytest
+from websockets.sync.server import serve
+
+from jenv.client import fetch_token, open_session
+from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError
+from jenv.locations import Endpoint
+from jenv.protocol import ProtocolError, TokenRequest
+from jenv.server import LocalService, load_user_map
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def server_tls(pki) -> ssl.SSLContext:
+    """The TLS side of a correct service (its certificate, client certificates required)."""
+    return LocalService(pki.authority, pki.authority.issue_server(), load_user_map(str(pki.users_file))).ssl_context()
+
+
+def fetch(pki, port: int, timeout: float = TIMEOUT):
+    return fetch_token(Endpoint("127.0.0.1", port, "test"), pki.identity("jdoe"), pki.ca_store, timeout,
+                       TokenRequest(), lambda _notice: None)
+
+
+@contextlib.contextmanager
+def ws_server(context: ssl.SSLContext, handler: Callable, process_request=None) -> Iterator[int]:
+    """A websockets server with our TLS and a misbehaving handler; yields its port."""
+    server = serve(handler, "127.0.0.1", 0, ssl=context, process_request=process_request)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.socket.getsockname()[1]
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextlib.contextmanager
+def raw_server(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
+    """A TCP listener whose accepted connections are handed to ``serve_one`` in a thread."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    held = []
+
+    def loop():
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                held.append(conn)
+                threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+def test_refused(pki):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    with pytest.raises(NetworkError, match=f"JCentral at 127.0.0.1:{port} refused the connection"):
+        fetch(pki, port)
+
+
+def test_unresolvable_host(pki):
+    with pytest.raises(NetworkError, match="cannot resolve the JCentral host 'no-such-host.invalid'"):
+        fetch_token(Endpoint("no-such-host.invalid", 8097, "env ALIENPY_JCENTRAL"), pki.identity("jdoe"),
+                    pki.ca_store, TIMEOUT, TokenRequest(), print)
+
+
+def test_stall_before_tls_is_bounded(pki):
+    """Accepts TCP and never says a word: the connect timeout must end it."""
+    with raw_server(lambda conn: time.sleep(30)) as port:
+        start = time.monotonic()
+        with pytest.raises(NetworkError, match=r"no answer from .* within 1s while connecting"):
+            fetch(pki, port)
+        assert time.monotonic() - start < 3
+
+
+def test_stall_after_upgrade_is_bounded(pki, server_tls):
+    def handler(connection):
+        for _request in connection:  # read and never answer, until the client gives up
+            pass
+
+    with ws_server(server_tls, handler) as port:
+        start = time.monotonic()
+        with pytest.raises(NetworkError, match=r"did not answer 'token' within 1s"):
+            fetch(pki, port)
+        assert time.monotonic() - start < 3
+
+
+def _accept_upgrade(conn: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
+    """Do the server side of TLS and of the WebSocket handshake by hand."""
+    tls = context.wrap_socket(conn, server_side=True)
+    request = b""
+    while b"\r\n\r\n" not in request:
+        request += tls.recv(4096)
+    key = [line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
+           if line.lower().startswith(b"sec-websocket-key:")][0]
+    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+    tls.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+    return tls
+
+
+def test_closed_mid_frame(pki, server_tls):
+    def serve_one(conn):
+        tls = _accept_upgrade(conn, server_tls)
+        tls.recv(4096)  # the request frame
+        tls.sendall(b"\x81\x7e\x04\x00" + b'{"metadata": {"exitcode": "0"')  # announces 1024 bytes, sends 30
+        tls.close()
+
+    with raw_server(serve_one) as port:
+        with pytest.raises(NetworkError, match="closed the connection before answering 'token'"):
+            fetch(pki, port)
+
+
+def test_closed_without_answer(pki, server_tls):
+    with ws_server(server_tls, lambda connection: connection.recv() and None) as port:
+        with pytest.raises(NetworkError, match="closed the connection before answering"):
+            fetch(pki, port)
+
+
+@pytest.mark.parametrize("answer, error, text", [
+    ("this is not json", ProtocolError, "malformed answer from JCentral: not JSON"),
+    (json.dumps({"metadata": {"exitcode": "ok"}}), ProtocolError, "exitcode 'ok' is not a number"),
+    (json.dumps({"metadata": {"exitcode": "0"}, "results": [{}]}), ProtocolError, "no 'tokencert'"),
+    (json.dumps({"metadata": {"exitcode": "121", "error": "Server didn't execute your request"}}),
+     ServerRefusedError, "exitcode 121\\): Server didn't execute your request"),
+    (json.dumps({"metadata": {"exitcode": "0"}, "results": [{"tokencert": "x", "tokenkey": "y"}]}),
+     InvalidInputError, "token certificate JCentral sent"),
+])
+def test_bad_answers(pki, server_tls, answer, error, text):
+    def handler(connection):
+        connection.recv()
+        connection.send(answer)
+        connection.recv()  # wait for the client to close
+
+    with ws_server(server_tls, handler) as port:
+        with pytest.raises(error, match=text):
+            fetch(pki, port)
+
+
+def test_http_error_status_at_upgrade(pki, server_tls):
+    def process_request(connection, request):
+        return connection.respond(503, "maintenance\n")
+
+    with ws_server(server_tls, lambda connection: None, process_request) as port:
+        with pytest.raises(NetworkError, match="answered HTTP 503 Service Unavailable instead of opening"):
+            fetch(pki, port)
+
+
+def test_plain_tcp_service_is_a_tls_failure(pki):
+    def serve_one(conn):
+        conn.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        conn.close()
+
+    with raw_server(serve_one) as port:
+        with pytest.raises(NetworkError) as info:
+            fetch(pki, port)
+        assert "TLS failure talking to JCentral at 127.0.0.1" in str(info.value)
+        assert "does not speak TLS" in str(info.value)
+
+
+def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
+    with open_session(endpoint, pki.identity("jdoe"), pki.ca_store, TIMEOUT) as session:
+        connection = session._connection
+        for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
+                      b"\xff\x00binary"):
+            connection.send(frame)
+            reply = json.loads(connection.recv(timeout=TIMEOUT))
+            assert reply["metadata"]["exitcode"] == "22", frame
+            assert reply["metadata"]["error"].startswith("Invalid argument : ")
+        assert session.call("whoami").results[0]["username"] == "jdoe"
