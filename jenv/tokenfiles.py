@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import time
 from typing import Iterator, List, Optional, Tuple
@@ -143,7 +142,7 @@ def read_private_file(path: str, uid: int, what: str) -> Optional[bytes]:
 def temp_name(path: str, suffix: str = "tmp") -> str:
     """A fresh hidden name next to ``path`` that says which process made it."""
     directory, base = os.path.split(path)
-    return os.path.join(directory, f".{base}.jenv-{os.getpid()}-{secrets.token_hex(4)}.{suffix}")
+    return os.path.join(directory, f".{base}.jenv-{os.getpid()}-{os.urandom(4).hex()}.{suffix}")
 
 
 def write_temp_file(path: str, data: bytes, mode: int = 0o400) -> str:

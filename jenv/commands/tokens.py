@@ -8,8 +8,6 @@ nothing), one line goes to stderr and the previous token is left intact.
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from typing import TYPE_CHECKING, Optional
 
@@ -32,11 +30,14 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
 
 def parse_duration(text: str) -> int:
     """Seconds in "600", "600s", "10m", "2h", "1d", "600 seconds", "2 hours"; UsageError otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,9})\s*([a-z]*?)s?\s*", text.lower())
-    unit = match.group(2) if match else None
-    if match is None or (unit and unit not in _UNITS):
+    clean = text.strip().lower()
+    digits = len(clean) - len(clean.lstrip("0123456789"))
+    number, unit = clean[:digits], clean[digits:].strip()
+    if unit.endswith("s") and len(unit) > 2 and unit[:-1] in _UNITS:  # "hours", not "ms"
+        unit = unit[:-1]
+    if not number or len(number) > 9 or (unit and unit not in _UNITS):
         raise UsageError(f"--min-valid {text!r}: give a duration such as 600, 10m, 2h or 1d")
-    return int(match.group(1)) * _UNITS.get(unit or "s", 1)
+    return int(number) * _UNITS[unit or "s"]
 
 
 def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
@@ -84,6 +85,8 @@ def _fetch(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> 
 def _emit(ctx: Context, cert: str, key: str) -> None:
     """Print the token for the shell (or the reference document's JSON with --json)."""
     if ctx.json:
+        import json
+
         text = json.dumps({"results": [{"tokencert": cert, "tokenkey": key}]})
     else:
         from jenv.shells import pick_shell, render_exports
