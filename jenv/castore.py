@@ -10,8 +10,11 @@ candidates; :func:`summarize_ca_store` is the one place that reads every file.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import re
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from cryptography import x509
@@ -19,6 +22,7 @@ from cryptography import x509
 from jenv.authority import subject_hash
 from jenv.errors import InvalidInputError, NotFoundError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
+from jenv.pem import grid_dn
 
 __all__ = [
     "HASH_LINK",
@@ -28,6 +32,9 @@ __all__ = [
     "open_ca_store",
     "name_key",
     "read_pem_certificates",
+    "CASummary",
+    "summarize_ca_store",
+    "EXPIRING_DAYS",
 ]
 
 #: ``<8 hex digits>.<n>``: the certificate names OpenSSL's by_dir lookup reads.
@@ -186,3 +193,101 @@ def open_ca_store(store: CAStore) -> LoadedStore:
         raise InvalidInputError(f"{where} holds no PEM certificate: point {var} at a PEM bundle of CA certificates")
     return BundleStore(path, certs)
 
+
+
+# --- summary for ca-info and status: the one place that reads every file ----------------
+
+#: CAs expiring within this many days are counted as "expiring".
+EXPIRING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CASummary:
+    """What ``jenv ca-info`` reports about a CA store.
+
+    ``links_consistent`` is None for a bundle file (it has no hash links).
+    ``expiring`` lists "DN (not after YYYY-MM-DD)" for expired and soon
+    expiring CAs; ``problems`` holds one line per inconsistency, with a fix.
+    """
+
+    location: str
+    kind: str
+    source: str
+    count: int
+    expired: int
+    expiring_soon: int
+    hash_links: int
+    links_consistent: Optional[bool]
+    expiring: Tuple[str, ...] = ()
+    problems: Tuple[str, ...] = ()
+
+
+def _fingerprint(cert: x509.Certificate) -> bytes:
+    return hashlib.sha256(cert.tbs_certificate_bytes + cert.signature).digest()
+
+
+def _dir_certificates(path: str) -> Tuple[Dict[bytes, x509.Certificate], int, List[str]]:
+    """Certificates of a CA directory by fingerprint, the number of hash links, and link problems."""
+    certs: Dict[bytes, x509.Certificate] = {}
+    reachable = set()
+    problems: List[str] = []
+    indexes: Dict[str, List[int]] = {}
+    names = sorted(os.listdir(path))
+    for entry in names:
+        match = HASH_LINK.match(entry)
+        if match:
+            indexes.setdefault(match.group(1), []).append(int(match.group(2)))
+        elif not entry.endswith(".pem"):
+            continue
+        found = read_pem_certificates(os.path.join(path, entry))
+        for cert in found:
+            certs.setdefault(_fingerprint(cert), cert)
+        if not match:
+            continue
+        if not found:
+            problems.append(f"{entry} is dangling or not a certificate")
+        elif subject_hash(found[0].subject) != match.group(1):
+            problems.append(f"{entry} holds a certificate whose subject hash is {subject_hash(found[0].subject)}")
+        else:
+            reachable.update(_fingerprint(cert) for cert in found)
+    for digest, numbers in sorted(indexes.items()):
+        if sorted(numbers) != list(range(len(numbers))):
+            problems.append(f"{digest}.N links are not numbered 0, 1, ...: OpenSSL stops at the first gap")
+    missing = len(set(certs) - reachable)
+    if missing:
+        problems.append(f"{missing} certificate file(s) have no <hash>.N link, so OpenSSL and jenv cannot find them")
+    links = sum(len(numbers) for numbers in indexes.values())
+    return certs, links, problems
+
+
+def summarize_ca_store(store: CAStore, now: dt.datetime) -> CASummary:
+    """Count and check every CA certificate of the store (reads all of it).
+
+    Raises what :func:`open_ca_store` raises when the store is missing or
+    unusable.
+    """
+    loaded = open_ca_store(store)
+    links: int = 0
+    consistent: Optional[bool] = None
+    problems: List[str] = []
+    if isinstance(loaded, BundleStore):
+        certs = {_fingerprint(cert): cert for cert in loaded.certs}
+    else:
+        certs, links, problems = _dir_certificates(loaded.location)
+        consistent = not problems
+        if not certs:
+            problems.append(f"no CA certificates in {loaded.location}: {_FETCH_HINT}")
+    soon = now + dt.timedelta(days=EXPIRING_DAYS)
+    expired = expiring = 0
+    notes = []
+    for cert in certs.values():
+        not_after = cert.not_valid_after_utc if hasattr(cert, "not_valid_after_utc") else \
+            cert.not_valid_after.replace(tzinfo=dt.timezone.utc)
+        if not_after < soon:
+            expired += not_after < now
+            expiring += not_after >= now
+            notes.append((not_after, f"{grid_dn(cert.subject)} ({'expired' if not_after < now else 'expires'} "
+                                     f"{not_after:%Y-%m-%d})"))
+    return CASummary(location=loaded.location, kind=loaded.kind, source=store.source, count=len(certs),
+                     expired=expired, expiring_soon=expiring, hash_links=links, links_consistent=consistent,
+                     expiring=tuple(text for _when, text in sorted(notes)), problems=tuple(problems))

@@ -1,0 +1,151 @@
+"""Download the grid CA bundle and install it as a CA directory, atomically.
+
+``requests`` does the HTTPS (its usual environment applies:
+REQUESTS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY, ...).  The download is streamed
+with a size cap, checked and flattened by :mod:`jenv.catarball`, written into
+a temporary sibling of the target directory, and swapped in with two
+renames (old store aside, new store in); only then is the old store removed.
+Any failure before the swap removes the temporary directory and leaves the
+old store exactly as it was; a failure between the renames puts it back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from jenv.catarball import FlatStore, flatten_ca_tarball
+from jenv.errors import InvalidInputError, NetworkError, NotFoundError
+
+__all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
+           "fetch_ca_store", "Progress"]
+
+#: The alien-cas repository (IGTF bundles plus the ALICE/AliEn CAs), master branch.
+DEFAULT_CA_URL = "https://github.com/alisw/alien-cas/archive/refs/heads/master.tar.gz"
+#: The real tarball is a few MB; anything far larger is not what we asked for.
+MAX_DOWNLOAD = 32 << 20
+_CHUNK = 64 << 10
+
+#: progress(received_bytes, total_bytes_or_None), called after each chunk.
+Progress = Callable[[int, Optional[int]], None]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What :func:`fetch_ca_store` installed."""
+
+    path: str
+    certificates: int
+    hash_links: int
+    files: int
+    replaced: bool
+
+
+def download_tarball(url: str, timeout: float, progress: Optional[Progress] = None,
+                     limit: int = MAX_DOWNLOAD) -> bytes:
+    """The body of ``url`` (at most ``limit`` bytes), streamed.
+
+    Raises NetworkError (connection, TLS, timeout, HTTP error status,
+    truncated body) or InvalidInputError (larger than ``limit``).
+    """
+    import requests  # only ca-fetch pays for importing requests
+
+    try:
+        with requests.get(url, stream=True, timeout=timeout) as response:
+            if response.status_code != 200:
+                raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}")
+            length_text = response.headers.get("Content-Length", "")
+            total = int(length_text) if length_text.isdigit() else None
+            if total is not None and total > limit:
+                raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
+                                        "for a CA bundle; nothing was installed")
+            chunks, received = [], 0
+            for chunk in response.iter_content(_CHUNK):
+                received += len(chunk)
+                if received > limit:
+                    raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for a CA bundle; "
+                                            "nothing was installed")
+                chunks.append(chunk)
+                if progress is not None:
+                    progress(received, total)
+    except requests.RequestException as exc:  # includes truncated bodies and resets mid-download
+        raise NetworkError(f"downloading {url} failed: {_short(exc)}") from None
+    if total is not None and received != total:
+        raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes")
+    return b"".join(chunks)
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _write_file(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+def _swap_in(new: str, target: str) -> bool:
+    """Put directory ``new`` at ``target``; True when an old store was replaced (and removed)."""
+    old = None
+    if os.path.lexists(target):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
+        os.rmdir(old)  # a unique free name; rename() needs it absent
+        os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        if os.path.islink(old):
+            os.unlink(old)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    return old is not None
+
+
+def install_flat_store(flat: FlatStore, target: str) -> Installed:
+    """Write ``flat`` as the CA directory ``target``, replacing what is there atomically.
+
+    Raises NotFoundError when ``target`` is not a directory or cannot be
+    written; the old store is then untouched.
+    """
+    target = os.path.abspath(target)
+    parent = os.path.dirname(target)
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise NotFoundError(f"{target} exists and is not a directory: choose another directory for the CAs")
+    new = None
+    try:
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        new = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
+        for name, data in flat.files.items():
+            _write_file(os.path.join(new, name), data)
+        for name, points_to in flat.links.items():
+            os.symlink(points_to, os.path.join(new, name))
+        os.chmod(new, 0o755)  # CA certificates are public; mkdtemp made it 0700
+        replaced = _swap_in(new, target)
+        new = None
+    except OSError as exc:
+        raise NotFoundError(f"cannot install the CA certificates in {target}: "
+                            f"{exc.strerror or exc} ({exc.filename or parent})") from None
+    finally:
+        if new is not None:
+            shutil.rmtree(new, ignore_errors=True)
+    return Installed(target, flat.certificates, flat.hash_links, len(flat.files), replaced)
+
+
+def fetch_ca_store(url: str, target: str, timeout: float, progress: Optional[Progress] = None) -> Installed:
+    """Download, check and install the CA bundle at ``url`` into the directory ``target``.
+
+    Raises NetworkError, InvalidInputError (bad, unsafe or oversized
+    tarball) or NotFoundError (target not writable); in every case the
+    previous store is left as it was.
+    """
+    flat = flatten_ca_tarball(download_tarball(url, timeout, progress))
+    return install_flat_store(flat, target)

@@ -1,0 +1,139 @@
+"""ca-fetch and ca-info: install the grid CA certificates, and report on the CA store."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+from dataclasses import asdict
+from typing import List, Optional, TextIO
+
+from jenv.castore import EXPIRING_DAYS, CASummary, summarize_ca_store
+from jenv.context import Context
+from jenv.errors import ExitCode, InvalidInputError, UsageError
+from jenv.locations import JENV_CA_URL, X509_CERT_DIR, resolve_ca_store, resolve_timeout
+from jenv.report import to_json
+
+__all__ = ["cmd_ca_fetch", "cmd_ca_info", "render_ca_summary", "ProgressBar"]
+
+_DEFAULT_DIR = "~/.globus/certificates"
+
+
+class ProgressBar:
+    """A one-line download bar on a terminal stream; silent when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.shown = False
+
+    def __call__(self, received: int, total: Optional[int]) -> None:
+        mb = received / 1e6
+        if total:
+            filled = int(30 * received / total)
+            text = f"\r  downloading [{'#' * filled}{'.' * (30 - filled)}] {mb:5.1f} / {total / 1e6:.1f} MB"
+        else:
+            text = f"\r  downloading {mb:5.1f} MB"
+        self.stream.write(text)
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def cmd_ca_fetch(args, ctx: Context) -> int:
+    """Download the grid CA certificates and install them as a CA directory.
+
+    Usage:
+      jenv ca-fetch [--url <url>] [--json] [<dir>]
+
+    Options:
+      --url <url>  Tarball to fetch (default: $JENV_CA_URL, else the alien-cas
+                   master branch on GitHub).
+      --json       Print what was installed as JSON.
+
+    Installs into <dir> (default ~/.globus/certificates), replacing the old
+    store only when the new one is complete: a failed download leaves it as
+    it was.  Writes the OpenSSL <hash>.N links itself (no openssl, git or
+    rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured.  Exit 0
+    when installed; 9 download failed; 4 the download is not a safe CA
+    tarball; 3 the directory cannot be written.
+    """
+    from jenv.cafetch import DEFAULT_CA_URL, fetch_ca_store
+
+    url = args["--url"] or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
+    if not url.lower().startswith(("https://", "http://")):
+        raise UsageError(f"--url {url!r} is not an http(s) URL")
+    try:
+        timeout, _source = resolve_timeout(ctx.environ)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    home = ctx.home
+    target_text = args["<dir>"] or _DEFAULT_DIR
+    target = os.path.abspath(home + target_text[1:] if target_text.startswith("~") else target_text)
+    bar = ProgressBar(ctx.stderr) if _is_terminal(ctx.stderr) else None
+    try:
+        installed = fetch_ca_store(url, target, timeout, bar)
+    finally:
+        if bar is not None:
+            bar.done()
+    if ctx.json:
+        ctx.out(to_json(dict(asdict(installed), url=url)))
+    ctx.err(f"installed {installed.certificates} CA certificates ({installed.hash_links} hash links) "
+            f"into {installed.path}")
+    in_use = resolve_ca_store(ctx.environ, home).path
+    if in_use is None or os.path.abspath(in_use) != installed.path:
+        ctx.err(f"jenv and openssl look elsewhere ({in_use or 'nowhere'}); add this line to your login script:")
+        ctx.err(f"  export {X509_CERT_DIR}={shlex.quote(installed.path)}")
+    return ExitCode.OK
+
+
+def render_ca_summary(summary: CASummary, as_json: bool = False) -> str:
+    """The ca-info output (JSON or text, no trailing newline)."""
+    if as_json:
+        return to_json(asdict(summary))
+    var = summary.source[4:] if summary.source.startswith("env ") else None
+    links = "n/a (bundle file)" if summary.links_consistent is None else \
+        f"{summary.hash_links}, {'consistent' if summary.links_consistent else 'INCONSISTENT'}"
+    lines: List[str] = [
+        "CA store",
+        f"  {'location':<12}{summary.location} ({'from ' + var if var else 'default'})",
+        f"  {'kind':<12}{'directory' if summary.kind == 'dir' else 'bundle file'}",
+        f"  {'CAs':<12}{summary.count}",
+        f"  {'expired':<12}{summary.expired}",
+        f"  {'expiring':<12}{summary.expiring_soon} within {EXPIRING_DAYS} days",
+        f"  {'hash links':<12}{links}",
+    ]
+    lines += [f"  {'':<12}{text}" for text in summary.expiring]
+    lines += [f"  {'problem':<12}{text}" for text in summary.problems]
+    return "\n".join(lines)
+
+
+def cmd_ca_info(args, ctx: Context) -> int:
+    """Summarise the CA store: where it is, how many CAs, expired or expiring ones, hash links.
+
+    Usage:
+      jenv ca-info [--json]
+
+    Options:
+      --json  Print JSON.
+
+    Exit 0 when the store is usable; 3 when there is none or X509_CERT_DIR /
+    X509_CERT_FILE names something missing; 4 when it holds no certificate
+    or its <hash>.N links are inconsistent (fix: jenv ca-fetch).
+    """
+    summary = summarize_ca_store(resolve_ca_store(ctx.environ, ctx.home), dt.datetime.now(dt.timezone.utc))
+    ctx.out(render_ca_summary(summary, ctx.json))
+    if summary.problems:
+        raise InvalidInputError(f"CA store {summary.location}: {summary.problems[0]}; "
+                                "'jenv ca-fetch' installs a consistent store")
+    return ExitCode.OK
