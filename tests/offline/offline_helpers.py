@@ -13,19 +13,35 @@ from typing import Dict, Optional, Sequence
 from pki import Leaf
 
 
-def _root_conftest():
-    """tests/conftest.py under its own name: "import conftest" would find whichever conftest came last."""
+ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+
+
+def _load_root_conftest():
+    """tests/conftest.py under its own name: "import conftest" finds whichever conftest pytest loaded last."""
     name = "jenv_tests_root_conftest"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
+        spec = importlib.util.spec_from_file_location(name, ROOT_CONFTEST)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
 
 
-_root = _root_conftest()
-Result, clean_env, run_jenv = _root.Result, _root.clean_env, _root.run_jenv
+_root = _load_root_conftest()
+Result, clean_env = _root.Result, _root.clean_env
+
+
+def bind_root_conftest(module) -> None:
+    """Use the conftest module pytest registered (so its run counter sees these runs too)."""
+    global _root
+    if module is not None:
+        _root = module
+
+
+def run_jenv(*args, **kwargs) -> Result:
+    """tests/conftest.py run_jenv: a subprocess, no traceback, no key material leaked."""
+    return _root.run_jenv(*args, **kwargs)
+
 
 UID = os.getuid()
 TOKEN_DN = "/C=ch/O=AliEn2/CN=Users/CN=jdoe/CN=12345/CN=token"
