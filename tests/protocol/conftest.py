@@ -92,3 +92,13 @@ def pem_text(path: os.PathLike) -> str:
 def write_cred():
     """write_credential(credential, directory, stem="user") -> ClientIdentity."""
     return write_credential
+
+
+@pytest.fixture(scope="session")
+def root(request):
+    """tests/conftest.py as loaded by pytest (run_jenv, clean_env), whatever 'conftest' names here."""
+    wanted = Path(__file__).resolve().parents[1] / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if Path(getattr(plugin, "__file__", "") or "/").resolve() == wanted:
+            return plugin
+    raise RuntimeError(f"{wanted} is not loaded")
