@@ -1,0 +1,83 @@
+"""Encrypted user keys: the passphrase is asked on the terminal once; no terminal fails at once."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = """
+import sys
+from jenv.client import ClientIdentity, fetch_token
+from jenv.errors import JenvError
+from jenv.locations import CAStore, Endpoint, Location
+from jenv.protocol import TokenRequest
+cert, key, ca, port = sys.argv[1:]
+try:
+    pair = fetch_token(Endpoint("127.0.0.1", int(port), "test"),
+                       ClientIdentity(Location("user certificate", "test", path=cert),
+                                      Location("user key", "test", path=key)),
+                       CAStore(ca, "dir", "test"), 5, TokenRequest(), print)
+    print("TOKEN", pair.key_pem.splitlines()[0])
+except JenvError as exc:
+    print("ERROR", type(exc).__name__, exc)
+"""
+
+
+@pytest.fixture
+def encrypted(pki, tmp_path):
+    key = tmp_path / "userkey.pem"
+    key.write_bytes(pki.creds["jdoe"].key_pem(b"s3cret phrase"))
+    return [str(pki.root / "users" / "jdoe" / "usercert.pem"), str(key), str(pki.ca_dir)]
+
+
+def run_on_pty(args, answers, timeout=20.0) -> str:
+    """Run python with a pseudo-terminal as controlling terminal, answering each prompt."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["PYTHONPATH"] = str(REPO)
+        os.execv(sys.executable, [sys.executable, "-c", SCRIPT, *args])
+    output, pending = b"", list(answers)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if pending and output.count(b"Passphrase for") > len(answers) - len(pending):
+            os.write(fd, pending.pop(0) + b"\n")
+    os.waitpid(pid, 0)
+    return output.decode(errors="replace")
+
+
+def test_right_passphrase_asked_once(encrypted, endpoint):
+    out = run_on_pty(encrypted + [str(endpoint.port)], [b"s3cret phrase"])
+    assert "TOKEN -----BEGIN RSA PRIVATE KEY-----" in out, out
+    assert out.count("Passphrase for") == 1 and "s3cret" not in out  # never echoed
+
+
+def test_wrong_passphrase(encrypted, endpoint):
+    out = run_on_pty(encrypted + [str(endpoint.port)], [b"nope"])
+    assert "ERROR PassphraseError wrong passphrase for user key" in out, out
+
+
+def test_no_terminal_fails_at_once(encrypted, endpoint):
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, *encrypted, str(endpoint.port)],
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, start_new_session=True, timeout=20)
+    assert "ERROR PassphraseError" in proc.stdout and "no terminal" in proc.stdout, proc.stdout + proc.stderr
+    assert time.monotonic() - start < 10
