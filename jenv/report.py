@@ -100,13 +100,15 @@ def _row(label: str, value: str) -> str:
     return f"  {label:<{_LABEL_WIDTH}}{value}"
 
 
-def _time_left_text(info: CertInfo, now: dt.datetime) -> str:
+def _time_left_text(info: CertInfo, now: dt.datetime, short: bool = False) -> str:
+    """'3d 4h 05m (valid)' (or 'valid, 3d 4h 05m left' when ``short``), 'EXPIRED .. ago', 'NOT YET VALID ..'."""
     state = validity_state(info, now)
     if state == "expired":
         return f"EXPIRED {format_duration(-info.seconds_left(now))} ago"
     if state == "not yet valid":
         return f"NOT YET VALID (starts in {format_duration(int((info.not_before - now).total_seconds()))})"
-    return f"{format_duration(info.seconds_left(now))} (valid)"
+    left = format_duration(info.seconds_left(now))
+    return f"valid, {left} left" if short else f"{left} (valid)"
 
 
 def cert_lines(info: CertInfo, loc: Location, now: dt.datetime) -> List[str]:
@@ -235,8 +237,7 @@ def _credential_facts(item: "CredentialStatus", now: dt.datetime) -> str:
     if item.error:
         facts.append(f"unusable: {item.error}")
     if item.info is not None:
-        left = _time_left_text(item.info, now)
-        facts.append(f"valid, {left[:-len(' (valid)')]} left" if left.endswith("(valid)") else left)
+        facts.append(_time_left_text(item.info, now, short=True))
         facts.append(item.info.subject)
     if item.key_type:
         facts.append(item.key_type)

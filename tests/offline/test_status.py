@@ -177,3 +177,16 @@ def test_fifo_token_does_not_hang(setup):
     os.mkfifo(setup["token"]["cert"])
     data, errors = _status(setup["env"])
     assert "is a FIFO" in data["token_cert"]["error"] and data["token_cert"]["readable"] is False
+
+
+def test_token_given_as_content(setup):
+    env = dict(setup["env"], JALIEN_TOKEN_CERT=setup["token"]["cert"].read_text(),
+               JALIEN_TOKEN_KEY=setup["token"]["key"].read_text())
+    for path in setup["token"].values():
+        path.unlink()
+    data, errors = _status(env)
+    cert, key = data["token_cert"], data["token_key"]
+    assert errors == [] and cert["from_content"] and cert["path"] is None and cert["mode"] is None
+    assert (key["matches"], key["safe"], key["usable"]) == (True, None, True)
+    text = run_jenv(["status"], env).stdout
+    assert "token key          PEM content of JALIEN_TOKEN_KEY" in text
