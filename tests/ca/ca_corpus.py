@@ -9,6 +9,7 @@ case is a certificate to verify, the CA certificates of the store (in
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import subprocess
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ NOW = dt.datetime.now(UTC).replace(microsecond=0)
 DAY = dt.timedelta(days=1)
 
 
+@functools.lru_cache(maxsize=None)
 def make_keys() -> Dict[str, object]:
-    """The session's keys: three RSA, three EC, plus one 'attacker' key of each kind."""
+    """The session's keys (made once, shared by every test module): four RSA, four EC."""
     keys: Dict[str, object] = {}
     for index in range(4):
         keys[f"rsa{index}"] = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -1,0 +1,146 @@
+"""A local HTTP(S) server for ca-fetch tests, and tarballs in the alien-cas layout.
+
+``serve(routes, tls=None)`` runs a ThreadingHTTPServer on 127.0.0.1:0 in a
+thread (websockets' tests/sync/server.py shape) and yields its base URL.  A
+route answers with a body, a status, or one of the misbehaviours a download
+must survive: a truncated body, a lying Content-Length, an endless stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import ssl
+import subprocess
+import tarfile
+import tempfile
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge
+
+
+def _handler(routes: Dict[str, Route]):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            route = routes.get(self.path)
+            if route is None:
+                route = Route(b"not found", 404)
+            self.send_response(route.status)
+            self.send_header("Content-Type", "application/x-gzip")
+            if route.mode == "stream-huge":
+                self.send_header("Connection", "close")
+                self.end_headers()
+                block = b"\0" * (1 << 20)
+                with contextlib.suppress(OSError):
+                    for _ in range(40):
+                        self.wfile.write(block)
+                return
+            length = (1 << 30) if route.mode == "claim-huge" else len(route.body)
+            self.send_header("Content-Length", str(length))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            body = route.body[: len(route.body) // 2] if route.mode == "truncate" else route.body
+            with contextlib.suppress(OSError):
+                self.wfile.write(body)
+                self.wfile.flush()
+
+    return Handler
+
+
+@contextlib.contextmanager
+def serve(routes: Dict[str, Route], tls: Optional[Tuple[Path, Path]] = None) -> Iterator[str]:
+    """Serve ``routes`` on 127.0.0.1; ``tls`` = (cert, key) files for HTTPS.  Yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(routes))
+    server.daemon_threads = True
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls[0]), str(tls[1]))
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        scheme = "https" if tls else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def openssl_hash(pem: bytes) -> str:
+    """The subject hash as the openssl command computes it (independent of jenv)."""
+    with tempfile.NamedTemporaryFile(suffix=".pem") as fh:
+        fh.write(pem)
+        fh.flush()
+        return subprocess.run(["openssl", "x509", "-noout", "-subject_hash", "-in", fh.name],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+
+class Tarball:
+    """Builds a gzip tarball member by member (files, symlinks, anything hostile)."""
+
+    def __init__(self, top: str = "alien-cas-master"):
+        self.top = top
+        self.members: List[Tuple[tarfile.TarInfo, bytes]] = []
+
+    def file(self, path: str, data: bytes) -> "Tarball":
+        info = tarfile.TarInfo(path)
+        info.size, info.mode = len(data), 0o644
+        self.members.append((info, data))
+        return self
+
+    def link(self, path: str, target: str, hard: bool = False) -> "Tarball":
+        info = tarfile.TarInfo(path)
+        info.type = tarfile.LNKTYPE if hard else tarfile.SYMTYPE
+        info.linkname = target
+        self.members.append((info, b""))
+        return self
+
+    def special(self, path: str, kind: bytes = tarfile.FIFOTYPE) -> "Tarball":
+        info = tarfile.TarInfo(path)
+        info.type = kind
+        self.members.append((info, b""))
+        return self
+
+    def ca(self, bundle: str, alias: str, pem: bytes, index: int = 0) -> "Tarball":
+        """One CA the IGTF way: alias files, and hash names as symbolic links next to them."""
+        folder = f"{self.top}/{bundle}"
+        digest = openssl_hash(pem)
+        self.file(f"{folder}/{alias}.pem", pem)
+        self.file(f"{folder}/{alias}.info", f"alias = {alias}\n".encode())
+        self.file(f"{folder}/{alias}.namespaces", f'TO Issuer "/CN={alias}" PERMIT Subject "/*"\n'.encode())
+        self.file(f"{folder}/{alias}.signing_policy", f"access_id_CA X509 '/CN={alias}'\n".encode())
+        self.file(f"{folder}/{alias}.crl_url", f"http://crl.example.org/{alias}.crl\n".encode())
+        self.link(f"{folder}/{digest}.{index}", f"{alias}.pem")
+        self.link(f"{folder}/{digest}.signing_policy", f"{alias}.signing_policy")
+        self.link(f"{folder}/{digest}.namespaces", f"{alias}.namespaces")
+        return self
+
+    def build(self, extra_top_files: Sequence[str] = ("README.md", "get_current_igtf")) -> bytes:
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w:gz", format=tarfile.PAX_FORMAT) as tar:
+            top = tarfile.TarInfo(self.top)
+            top.type, top.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(top)
+            for name in extra_top_files:
+                data = b"CA certificates for AliEn\n"
+                info = tarfile.TarInfo(f"{self.top}/{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            for info, data in self.members:
+                tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+        return out.getvalue()

@@ -1,0 +1,207 @@
+"""jenv ca-fetch against a local HTTP(S) server, and jenv ca-info on the result.
+
+The served tarball has the alien-cas layout: a top folder, several bundle
+folders, the IGTF companion files, hash names stored as symbolic links, the
+same CA in two bundles, and two CAs with the same subject (so the same
+hash: .0 and .1).  After a fetch both jenv and ``openssl verify -CApath``
+verify chains against the result.  Every broken download leaves the previous
+store byte-for-byte as it was, with one clear line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Dict, Tuple
+
+import pytest
+
+from ca_corpus import DAY, NOW, issue, make_keys, name
+from ca_server import Route, Tarball, openssl_hash, serve
+from conftest import clean_env, run_jenv
+
+K = make_keys()
+ROOT = issue(name("Fetch Root"), K["rsa0"])
+INTER = issue(name("Fetch Grid CA"), K["rsa1"], ROOT)
+TWIN_A = issue(name("Fetch Twin CA"), K["rsa2"])
+TWIN_B = issue(name("Fetch Twin CA"), K["rsa3"])
+OLD = issue(name("Fetch Old CA"), K["ec0"], not_before=NOW - 900 * DAY, not_after=NOW - DAY)
+SOON = issue(name("Fetch Soon CA"), K["ec1"], not_after=NOW + 10 * DAY)
+USER = issue(name("Fetch User"), K["ec2"], INTER, ca=False)
+TWIN_USER = issue(name("Twin User"), K["ec3"], TWIN_B, ca=False)
+
+
+def alien_cas() -> Tarball:
+    return (Tarball()
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Root", ROOT.pem)
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Twin-A", TWIN_A.pem)
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Old", OLD.pem)
+            .ca("igtf-preinstalled-bundle-iota", "Fetch-Root", ROOT.pem)  # same CA in two bundles
+            .ca("igtf-preinstalled-bundle-iota", "Fetch-Soon", SOON.pem)
+            .ca("alien-ca", "AliEn-Grid-CA", INTER.pem)
+            .ca("alien-ca", "Fetch-Twin-B", TWIN_B.pem))  # same subject as Twin-A: its own <hash>.0 here
+
+
+GOOD = alien_cas().build()
+
+
+def snapshot(directory: Path) -> Dict[str, Tuple]:
+    """Everything about a directory tree: names, types, link targets, modes, bytes."""
+    state: Dict[str, Tuple] = {}
+    for base, dirs, files in os.walk(directory):
+        for entry in dirs + files:
+            path = Path(base) / entry
+            rel = str(path.relative_to(directory))
+            if path.is_symlink():
+                state[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                state[rel] = ("dir", path.stat().st_mode)
+            else:
+                state[rel] = ("file", path.stat().st_mode, path.read_bytes())
+    return state
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    h = tmp_path / "home"
+    (h / ".globus").mkdir(parents=True)
+    return h
+
+
+@pytest.fixture
+def old_store(home: Path) -> Path:
+    """A previous, working store: one CA and its link."""
+    store = home / ".globus" / "certificates"
+    store.mkdir()
+    (store / "Previous.pem").write_bytes(ROOT.pem)
+    os.symlink("Previous.pem", store / f"{openssl_hash(ROOT.pem)}.0")
+    return store
+
+
+def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:
+    cert = tmp / "check.pem"
+    cert.write_bytes(cert_pem)
+    proc = subprocess.run(["openssl", "verify", "-CApath", str(store), "-no-CAfile", "-no-CAstore", str(cert)],
+                          capture_output=True, text=True)
+    return proc.returncode == 0
+
+
+def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
+    cert = home / "usercert.pem"
+    cert.write_bytes(cert_pem)
+    result = run_jenv(["cert-verify", "--json"], clean_env(home, X509_USER_CERT=str(cert), X509_CERT_DIR=str(store)))
+    return json.loads(result.stdout)
+
+
+def test_fetch_over_https_installs_a_flat_store_that_verifies(home: Path, old_store: Path, root_ca, tmp_path) -> None:
+    server = root_ca.issue("/C=ch/O=jenv-test/CN=127.0.0.1", sans=["127.0.0.1"])
+    cert_file, key_file = server.write(tmp_path / "tls", "server")
+    bundle = root_ca.write_bundle(tmp_path / "tls" / "ca.pem")
+    with serve({"/alien-cas.tar.gz": Route(GOOD)}, tls=(cert_file, key_file)) as url:
+        env = clean_env(home, JENV_CA_URL=f"{url}/alien-cas.tar.gz", REQUESTS_CA_BUNDLE=str(bundle))
+        result = run_jenv(["ca-fetch"], env)
+    assert result.returncode == 0, result.stderr
+    assert "installed 6 CA certificates (6 hash links)" in result.stderr
+    assert "export X509_CERT_DIR" not in result.stderr  # the default directory needs no variable
+    assert "\r" not in result.stderr and result.stdout == ""  # no progress bar without a terminal
+
+    names = set(os.listdir(old_store))
+    assert "Previous.pem" not in names  # replaced, not merged
+    for alias in ("Fetch-Root", "Fetch-Twin-A", "Fetch-Twin-B", "AliEn-Grid-CA", "Fetch-Soon", "Fetch-Old"):
+        assert {f"{alias}.pem", f"{alias}.signing_policy", f"{alias}.namespaces", f"{alias}.crl_url"} <= names
+    twin = openssl_hash(TWIN_A.pem)
+    assert {f"{twin}.0", f"{twin}.1"} <= names and f"{twin}.2" not in names
+    assert os.readlink(old_store / f"{openssl_hash(INTER.pem)}.signing_policy") == "AliEn-Grid-CA.signing_policy"
+    assert not [n for n in os.listdir(home / ".globus") if n.startswith(".certificates")]  # no leftovers
+
+    for cert in (USER, TWIN_USER, ROOT):
+        assert openssl_ok(old_store, cert.pem, tmp_path)
+        verdict = jenv_verify(home, old_store, cert.pem)
+        assert verdict["verified"] is True, verdict
+    assert jenv_verify(home, old_store, USER.pem)["chain"][1:] == ["/C=ch/O=jenv-diff/CN=Fetch Grid CA",
+                                                                   "/C=ch/O=jenv-diff/CN=Fetch Root"]
+
+
+def test_fetch_into_another_dir_prints_the_export_line(home: Path, tmp_path: Path) -> None:
+    target = tmp_path / "my cas"
+    with serve({"/t.tgz": Route(GOOD)}) as url:
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", "--json", str(target)], clean_env(home))
+    assert result.returncode == 0, result.stderr
+    assert f"export X509_CERT_DIR='{target}'" in result.stderr
+    data = json.loads(result.stdout)
+    assert data["path"] == str(target) and data["certificates"] == 6 and data["replaced"] is False
+    assert openssl_ok(target, USER.pem, tmp_path)
+
+
+def _evil(*edits) -> bytes:
+    tarball = alien_cas()
+    for edit in edits:
+        edit(tarball)
+    return tarball.build()
+
+
+BROKEN = {
+    "corrupt": (Route(b"\x1f\x8b\x08\x00" + os.urandom(3000)), 4, "not a valid gzip tarball"),
+    "not gzip": (Route(b"<html>rate limited</html>"), 4, "not a valid gzip tarball"),
+    "truncated download": (Route(GOOD, mode="truncate"), 9, "failed"),
+    "http 500": (Route(b"oops", status=500), 9, "HTTP 500"),
+    "http 404": (Route(b"gone", status=404), 9, "HTTP 404"),
+    "oversized, announced": (Route(b"x", mode="claim-huge"), 4, "MiB limit"),
+    "oversized, streamed": (Route(mode="stream-huge"), 4, "MiB limit"),
+    "dotdot path": (Route(_evil(lambda t: t.file("alien-cas-master/../../evil.pem", ROOT.pem))), 4, "'..'"),
+    "absolute path": (Route(_evil(lambda t: t.file("/tmp/evil.pem", ROOT.pem))), 4, "absolute path"),
+    "symlink outside": (Route(_evil(lambda t: t.link("alien-cas-master/alien-ca/abcdef01.0",
+                                                      "../../../etc/passwd"))), 4, "outside the archive"),
+    "absolute symlink": (Route(_evil(lambda t: t.link("alien-cas-master/alien-ca/Evil.namespaces",
+                                                       "/etc/shadow"))), 4, "outside the archive"),
+    "hard link outside": (Route(_evil(lambda t: t.link("alien-cas-master/alien-ca/Evil.info", "../x",
+                                                        hard=True))), 4, "outside the archive"),
+    "fifo member": (Route(_evil(lambda t: t.special("alien-cas-master/alien-ca/Evil.pem"))), 4, "FIFO"),
+    "unparsable certificate": (Route(_evil(lambda t: t.file("alien-cas-master/alien-ca/Bad.pem",
+                                                             b"-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                                             b"-----END CERTIFICATE-----\n"))), 4, "Bad.pem"),
+    "no certificates": (Route(Tarball().build()), 4, "no CA certificate"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN), ids=list(BROKEN))
+def test_broken_download_leaves_the_old_store_untouched(case: str, home: Path, old_store: Path,
+                                                         tmp_path: Path) -> None:
+    route, code, words = BROKEN[case]
+    env = clean_env(home)
+    before = snapshot(home)
+    with serve({"/t.tgz": route}) as url:
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env)
+    assert result.returncode == code, result.stderr
+    assert words in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("jenv: ")
+    assert snapshot(home) == before
+    assert openssl_ok(old_store, USER.pem, tmp_path) is False  # still the old one-CA store...
+    assert openssl_ok(old_store, ROOT.pem, tmp_path) is True  # ...and still usable
+    assert not (tmp_path.parent / "evil.pem").exists() and not Path("/tmp/evil.pem").exists()
+
+
+def test_connection_refused_is_a_network_error(home: Path, old_store: Path) -> None:
+    with serve({}) as url:
+        dead = url  # the port is closed once the server is gone
+    env = clean_env(home)
+    before = snapshot(home)
+    result = run_jenv(["ca-fetch", "--url", f"{dead}/t.tgz"], env)
+    assert result.returncode == 9 and "downloading" in result.stderr
+    assert snapshot(home) == before
+
+
+def test_target_that_is_a_file_is_refused(home: Path, tmp_path: Path) -> None:
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    with serve({"/t.tgz": Route(GOOD)}) as url:
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", str(target)], clean_env(home))
+    assert result.returncode == 3 and "not a directory" in result.stderr
+    assert target.read_text() == "keep me"
+
+
+def test_bad_url_is_a_usage_error(home: Path) -> None:
+    result = run_jenv(["ca-fetch", "--url", "file:///etc/passwd"], clean_env(home))
+    assert result.returncode == 2 and "not an http(s) URL" in result.stderr
