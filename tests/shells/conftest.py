@@ -8,7 +8,7 @@ from typing import Dict
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from realshell import REPO
 
 
 @pytest.fixture

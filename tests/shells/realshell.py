@@ -18,8 +18,11 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import pytest
 
-__all__ = ["SHELLS", "require_shell", "shell_argv", "run_script", "dump_command", "read_dump",
+__all__ = ["REPO", "SHELLS", "require_shell", "shell_argv", "run_script", "dump_command", "read_dump",
            "MISSING"]
+
+#: The checkout under test (its shell/ and completions/ directories, PYTHONPATH for jenv).
+REPO = Path(__file__).resolve().parents[2]
 
 #: The shells run by these tests (csh is tcsh on Debian, checked under both names).
 SHELLS = ("bash", "zsh", "ksh", "dash", "sh", "fish", "tcsh", "csh")

@@ -11,8 +11,9 @@ _jenv_complete() {
         token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info
         hook completion serve sandbox"
     local shells="sh bash zsh ksh dash fish tcsh csh json"
-    local token_opts="-u -v -t -jobid -hostname --min-valid --content --json --shell"
+    local init_opts="-u -v -t -jobid -hostname"
 
+    COMPREPLY=()
     cmd=
     case ${COMP_WORDS[0]##*/} in alien-token-init) cmd=token-init ;; esac
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -27,25 +28,26 @@ _jenv_complete() {
     case $prev in
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
-        --dir|--config) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user) return 0 ;;
+        --dir|--config|--ready-file|--log) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url) return 0 ;;
     esac
 
     case $cmd in
         "") opts="$commands --json --shell --help --version" ;;
-        token|token-init|alien-token-init) opts=$token_opts ;;
+        token) opts="$init_opts --min-valid --content --json --shell" ;;
+        token-init|alien-token-init) opts=$init_opts ;;
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
-        user) opts="token-init $token_opts" ;;
-        ca-fetch) opts="--dir --json" ;;
+        user) opts="token-init -v --json --shell" ;;
+        ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         hook) opts="sh bash zsh ksh dash fish tcsh csh" ;;
         completion) opts="bash zsh fish" ;;
-        serve) opts="--dir --host --port --config" ;;
+        serve) opts="--dir --host --port --config --ready-file --log" ;;
         sandbox) opts="--dir --user --passphrase --" ;;
         *) opts= ;;
     esac
-    COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
+    COMPREPLY+=($(compgen -W "$opts --help" -- "$cur"))
     return 0
 }
 complete -F _jenv_complete jenv alien-token-init

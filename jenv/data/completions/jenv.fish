@@ -33,28 +33,35 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a sandbo
 
 # Options of token, token-init (and alien-token-init) and user.
 for __jenv_c in jenv alien-token-init
-    set -l __jenv_when "__fish_seen_subcommand_from token token-init alien-token-init user"
-    test $__jenv_c = alien-token-init; and set __jenv_when true
+    set -l __jenv_init "__fish_seen_subcommand_from token token-init alien-token-init"
+    set -l __jenv_v "__fish_seen_subcommand_from token token-init alien-token-init user"
+    if test $__jenv_c = alien-token-init
+        set __jenv_init true
+        set __jenv_v true
+    end
     complete -c $__jenv_c -f
-    complete -c $__jenv_c -n $__jenv_when -s u -x -d 'Switch to another role of yours'
-    complete -c $__jenv_c -n $__jenv_when -s v -x -d 'Validity in days'
-    complete -c $__jenv_c -n $__jenv_when -s t -x -a 'job jobagent host user' -d 'Token type'
-    complete -c $__jenv_c -n $__jenv_when -o jobid -x -d 'Job DN extension'
-    complete -c $__jenv_c -n $__jenv_when -o hostname -x -d 'FQDN for a host token'
-    complete -c $__jenv_c -n $__jenv_when -l min-valid -x -d 'Renew when valid for less than this'
-    complete -c $__jenv_c -n $__jenv_when -l content -d 'Export PEM content, not paths'
-    complete -c $__jenv_c -n $__jenv_when -l json -d 'Print JSON'
-    complete -c $__jenv_c -n $__jenv_when -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
+    complete -c $__jenv_c -n $__jenv_init -s u -x -d 'Switch to another role of yours'
+    complete -c $__jenv_c -n $__jenv_v -s v -x -d 'Validity in days'
+    complete -c $__jenv_c -n $__jenv_init -s t -x -a 'job jobagent host user' -d 'Token type'
+    complete -c $__jenv_c -n $__jenv_init -o jobid -x -d 'Job DN extension'
+    complete -c $__jenv_c -n $__jenv_init -o hostname -x -d 'FQDN for a host token'
 end
 set -e __jenv_c
 
+set -l __jenv_token '__fish_seen_subcommand_from token'
+complete -c jenv -n $__jenv_token -l min-valid -x -d 'Renew when valid for less than this'
+complete -c jenv -n $__jenv_token -l content -d 'Export PEM content, not paths'
+complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
-complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token-destroy' -l json -d 'Print JSON'
-complete -c jenv -n '__fish_seen_subcommand_from token-destroy' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for unsets'
-complete -c jenv -n '__fish_seen_subcommand_from ca-fetch serve sandbox' -l dir -r -F -d 'Directory'
+complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l dir -r -F -d 'Directory'
+complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -l url -x -d 'CA tarball to fetch'
+complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -x -a '(__fish_complete_directories)'
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l host -x -d 'Address to listen on'
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l port -x -d 'Port to listen on'
-complete -c jenv -n '__fish_seen_subcommand_from serve' -l config -r -F -d 'Service configuration file'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l config -r -F -d 'User map (JSON)'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d 'Write the bound port here'
+complete -c jenv -n '__fish_seen_subcommand_from serve' -l log -r -F -d 'Append one JSON line per request'
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l user -x -d 'User name in the sandbox'
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l passphrase -d 'Encrypt the sandbox user key'
 complete -c jenv -n '__fish_seen_subcommand_from hook' -a 'sh bash zsh ksh dash fish tcsh csh'

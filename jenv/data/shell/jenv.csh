@@ -37,7 +37,7 @@ if ( "$_jenv_t" == "" ) then
             set _jenv_dir = "$HOME/.cache/jenv/tmp"
             if ( -d "$HOME/private" ) set _jenv_dir = "$HOME/private/jenv-tmp"
         endif
-        if ( ! -d "$_jenv_dir" ) sh -c 'umask 077 && mkdir -p -- "$1"' sh "$_jenv_dir"
+        if ( ! -d "$_jenv_dir" ) sh -c 'umask 077 && mkdir -p -- "$1" 2>/dev/null' sh "$_jenv_dir"
         if ( -d "$_jenv_dir" ) then
             setenv TMPDIR "$_jenv_dir"
         else

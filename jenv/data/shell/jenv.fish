@@ -34,7 +34,7 @@ function __jenv_hook
                     set dir "$HOME/.cache/jenv/tmp"
                 end
             end
-            if test -d "$dir"; or sh -c 'umask 077 && mkdir -p -- "$1"' sh "$dir"
+            if test -d "$dir"; or sh -c 'umask 077 && mkdir -p -- "$1" 2>/dev/null' sh "$dir"
                 set -gx TMPDIR "$dir"
             else
                 echo "jenv hook: cannot create $dir; TMPDIR left unset" >&2

@@ -28,7 +28,7 @@ _jenv_hook() {
                 if [ -d "$HOME/private" ]; then _jenv_dir=$HOME/private/jenv-tmp
                 else _jenv_dir=$HOME/.cache/jenv/tmp; fi
             fi
-            if [ -d "$_jenv_dir" ] || (umask 077 && mkdir -p -- "$_jenv_dir"); then
+            if [ -d "$_jenv_dir" ] || (umask 077 && mkdir -p -- "$_jenv_dir" 2>/dev/null); then
                 TMPDIR=$_jenv_dir
                 export TMPDIR
             else
