@@ -95,7 +95,8 @@ def make_igtf_store(directory: Path, count: int = 800) -> Path:
     user = _cert(_name("ch", "CERN", "Bench User"), user_key, inter_name, inter_key, False)
     middle = count // 2
     for index in range(count - 2):
-        subject = _name(f"{chr(97 + index % 26)}{chr(97 + index // 26 % 26)}", f"Bench Org {index}", f"Bench CA {index}")
+        country = chr(97 + index % 26) + chr(97 + index // 26 % 26)
+        subject = _name(country, f"Bench Org {index}", f"Bench CA {index}")
         _write_ca(store, f"BenchCA-{index:04d}", _cert(subject, shared, subject, shared, True))
         if index == middle:
             _write_ca(store, "Bench-Root", root)

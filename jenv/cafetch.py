@@ -53,16 +53,18 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
     """
     import requests  # only ca-fetch pays for importing requests
 
+    received = 0
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
-                raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}")
+                raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}; "
+                                   "nothing was installed")
             length_text = response.headers.get("Content-Length", "")
             total = int(length_text) if length_text.isdigit() else None
             if total is not None and total > limit:
                 raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
                                         "for a CA bundle; nothing was installed")
-            chunks, received = [], 0
+            chunks = []
             for chunk in response.iter_content(_CHUNK):
                 received += len(chunk)
                 if received > limit:
@@ -71,10 +73,14 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
                 chunks.append(chunk)
                 if progress is not None:
                     progress(received, total)
-    except requests.RequestException as exc:  # includes truncated bodies and resets mid-download
-        raise NetworkError(f"downloading {url} failed: {_short(exc)}") from None
+    except requests.exceptions.ChunkedEncodingError:
+        raise NetworkError(f"downloading {url} failed: the connection broke after {received} bytes; "
+                           "nothing was installed, try again") from None
+    except requests.RequestException as exc:
+        raise NetworkError(f"downloading {url} failed: {_short(exc)}; nothing was installed") from None
     if total is not None and received != total:
-        raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes")
+        raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes; "
+                           "nothing was installed, try again")
     return b"".join(chunks)
 
 

@@ -155,7 +155,10 @@ def flatten_ca_tarball(data: bytes) -> FlatStore:
         content = members[path]
         base = path.rsplit("/", 1)[1]
         is_cert = base.endswith(".pem") or bool(_HASH_CERT.match(base))
-        certs = parse_certificates(content, f"CA file {path} in the tarball") if is_cert else []
+        try:
+            certs = parse_certificates(content, path) if is_cert else []
+        except InvalidInputError:
+            raise _refuse(path, "is not a valid PEM certificate") from None
         # A certificate stored under its hash name keeps the name, as a .pem: <hash>.N are links here.
         flat = _flat_name(path + ".pem" if is_cert and _HASH_CERT.match(base) else path, files, content)
         placed[path] = flat

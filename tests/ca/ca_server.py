@@ -20,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from ca_corpus import DAY, NOW, issue, make_keys, name
+
 
 @dataclass
 class Route:
@@ -144,3 +146,30 @@ class Tarball:
             for info, data in self.members:
                 tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
         return out.getvalue()
+
+
+# --- the PKI and tarball the fetch and info tests share ------------------------------------
+
+K = make_keys()
+ROOT = issue(name("Fetch Root"), K["rsa0"])
+INTER = issue(name("Fetch Grid CA"), K["rsa1"], ROOT)
+TWIN_A = issue(name("Fetch Twin CA"), K["rsa2"])
+TWIN_B = issue(name("Fetch Twin CA"), K["rsa3"])
+OLD = issue(name("Fetch Old CA"), K["ec0"], not_before=NOW - 900 * DAY, not_after=NOW - DAY)
+SOON = issue(name("Fetch Soon CA"), K["ec1"], not_after=NOW + 10 * DAY)
+USER = issue(name("Fetch User"), K["ec2"], INTER, ca=False)
+TWIN_USER = issue(name("Twin User"), K["ec3"], TWIN_B, ca=False)
+
+
+def alien_cas() -> Tarball:
+    return (Tarball()
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Root", ROOT.pem)
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Twin-A", TWIN_A.pem)
+            .ca("igtf-preinstalled-bundle-classic", "Fetch-Old", OLD.pem)
+            .ca("igtf-preinstalled-bundle-iota", "Fetch-Root", ROOT.pem)  # same CA in two bundles
+            .ca("igtf-preinstalled-bundle-iota", "Fetch-Soon", SOON.pem)
+            .ca("alien-ca", "AliEn-Grid-CA", INTER.pem)
+            .ca("alien-ca", "Fetch-Twin-B", TWIN_B.pem))  # same subject as Twin-A: its own <hash>.0 here
+
+
+GOOD = alien_cas().build()

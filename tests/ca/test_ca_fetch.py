@@ -18,34 +18,8 @@ from typing import Dict, Tuple
 
 import pytest
 
-from ca_corpus import DAY, NOW, issue, make_keys, name
-from ca_server import Route, Tarball, openssl_hash, serve
+from ca_server import GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, openssl_hash, serve
 from conftest import clean_env, run_jenv
-
-K = make_keys()
-ROOT = issue(name("Fetch Root"), K["rsa0"])
-INTER = issue(name("Fetch Grid CA"), K["rsa1"], ROOT)
-TWIN_A = issue(name("Fetch Twin CA"), K["rsa2"])
-TWIN_B = issue(name("Fetch Twin CA"), K["rsa3"])
-OLD = issue(name("Fetch Old CA"), K["ec0"], not_before=NOW - 900 * DAY, not_after=NOW - DAY)
-SOON = issue(name("Fetch Soon CA"), K["ec1"], not_after=NOW + 10 * DAY)
-USER = issue(name("Fetch User"), K["ec2"], INTER, ca=False)
-TWIN_USER = issue(name("Twin User"), K["ec3"], TWIN_B, ca=False)
-
-
-def alien_cas() -> Tarball:
-    return (Tarball()
-            .ca("igtf-preinstalled-bundle-classic", "Fetch-Root", ROOT.pem)
-            .ca("igtf-preinstalled-bundle-classic", "Fetch-Twin-A", TWIN_A.pem)
-            .ca("igtf-preinstalled-bundle-classic", "Fetch-Old", OLD.pem)
-            .ca("igtf-preinstalled-bundle-iota", "Fetch-Root", ROOT.pem)  # same CA in two bundles
-            .ca("igtf-preinstalled-bundle-iota", "Fetch-Soon", SOON.pem)
-            .ca("alien-ca", "AliEn-Grid-CA", INTER.pem)
-            .ca("alien-ca", "Fetch-Twin-B", TWIN_B.pem))  # same subject as Twin-A: its own <hash>.0 here
-
-
-GOOD = alien_cas().build()
-
 
 def snapshot(directory: Path) -> Dict[str, Tuple]:
     """Everything about a directory tree: names, types, link targets, modes, bytes."""
@@ -145,7 +119,7 @@ def _evil(*edits) -> bytes:
 BROKEN = {
     "corrupt": (Route(b"\x1f\x8b\x08\x00" + os.urandom(3000)), 4, "not a valid gzip tarball"),
     "not gzip": (Route(b"<html>rate limited</html>"), 4, "not a valid gzip tarball"),
-    "truncated download": (Route(GOOD, mode="truncate"), 9, "failed"),
+    "truncated download": (Route(GOOD, mode="truncate"), 9, "connection broke"),
     "http 500": (Route(b"oops", status=500), 9, "HTTP 500"),
     "http 404": (Route(b"gone", status=404), 9, "HTTP 404"),
     "oversized, announced": (Route(b"x", mode="claim-huge"), 4, "MiB limit"),
