@@ -72,10 +72,10 @@ def cmd_serve(args, ctx: Context) -> int:
         ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
     service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None)
     with run_service(service, args["--host"] or "127.0.0.1", _port(args["--port"])) as (host, port):
-        ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
-        if args["--ready-file"]:
-            _write_ready_file(args["--ready-file"], port)
-        try:
+        try:  # Ctrl-C is the normal way to stop, whenever it comes
+            ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
+            if args["--ready-file"]:
+                _write_ready_file(args["--ready-file"], port)
             _wait_forever()
         except KeyboardInterrupt:
             ctx.err("jenv: service stopped")
@@ -153,10 +153,11 @@ def cmd_sandbox(args, ctx: Context) -> int:
 
             exports = dict.fromkeys(_SCRUBBED)
             exports.update(extra)
-            ctx.out(render_exports(pick_shell(ctx.shell, ctx.environ).name, exports))
-            ctx.stdout.flush()
-            ctx.err("jenv: the service runs until Ctrl-C")
-            try:
+            text = render_exports(pick_shell(ctx.shell, ctx.environ).name, exports)
+            try:  # Ctrl-C is the normal way to stop, whenever it comes
+                ctx.out(text)
+                ctx.stdout.flush()
+                ctx.err("jenv: the service runs until Ctrl-C")
                 _wait_forever()
             except KeyboardInterrupt:
                 ctx.err("jenv: sandbox stopped")
