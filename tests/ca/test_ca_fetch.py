@@ -179,3 +179,80 @@ def test_target_that_is_a_file_is_refused(home: Path, tmp_path: Path) -> None:
 def test_bad_url_is_a_usage_error(home: Path) -> None:
     result = run_jenv(["ca-fetch", "--url", "file:///etc/passwd"], clean_env(home))
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
+
+
+def _leftovers(parent: Path) -> list:
+    return [n for n in os.listdir(parent) if n.startswith(".certificates.")]
+
+
+def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkeypatch) -> None:
+    """rename(old aside) succeeds, rename(new in) fails: the old store is renamed back."""
+    from jenv.cafetch import install_flat_store
+    from jenv.catarball import flatten_ca_tarball
+    from jenv.errors import NotFoundError
+
+    flat = flatten_ca_tarball(GOOD)
+    before = snapshot(home)
+    real_rename, calls = os.rename, []
+
+    def flaky_rename(src, dst):
+        calls.append((src, dst))
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device", str(dst))
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", flaky_rename)
+    with pytest.raises(NotFoundError, match="No space left on device"):
+        install_flat_store(flat, str(old_store))
+    monkeypatch.undo()
+    assert len(calls) == 3  # aside, (failed) in, back
+    assert snapshot(home) == before and not _leftovers(home / ".globus")
+
+
+def test_failure_while_writing_removes_the_half_built_store(home: Path, old_store: Path, monkeypatch) -> None:
+    import jenv.cafetch as cafetch
+    from jenv.catarball import flatten_ca_tarball
+    from jenv.errors import NotFoundError
+
+    flat = flatten_ca_tarball(GOOD)
+    before = snapshot(home)
+    written = []
+    real_write = cafetch._write_file
+
+    def failing_write(path, data):
+        written.append(path)
+        if len(written) > 3:
+            raise OSError(122, "Disk quota exceeded", path)
+        real_write(path, data)
+
+    monkeypatch.setattr(cafetch, "_write_file", failing_write)
+    with pytest.raises(NotFoundError, match="Disk quota exceeded"):
+        cafetch.install_flat_store(flat, str(old_store))
+    assert snapshot(home) == before and not _leftovers(home / ".globus")
+
+
+def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
+    import pty
+    import sys
+
+    master, slave = pty.openpty()
+    with serve({"/t.tgz": Route(GOOD)}) as url:
+        proc = subprocess.Popen([sys.executable, "-m", "jenv", "ca-fetch", "--url", f"{url}/t.tgz",
+                                 str(tmp_path / "cas")], env=clean_env(home), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        stdout, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0, seen
+    text = seen.decode()
+    assert "downloading [" in text and "installed 6 CA certificates" in text
+    assert stdout == b""  # the bar never reaches stdout
