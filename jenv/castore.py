@@ -11,9 +11,11 @@ candidates; :func:`summarize_ca_store` is the one place that reads every file.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -64,11 +66,19 @@ def name_key(name: x509.Name) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
     return tuple(key)
 
 
+def _read_regular(path: str) -> bytes:
+    """Up to MAX_CA_FILE + 1 bytes of a regular file; OSError for anything else (a FIFO never blocks)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return fh.read(MAX_CA_FILE + 1)
+
+
 def read_pem_certificates(path: str) -> List[x509.Certificate]:
     """All certificates in a PEM file; an empty list when it holds none or cannot be read."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CA_FILE + 1)
+        data = _read_regular(path)
     except OSError:
         return []
     if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
@@ -178,8 +188,7 @@ def open_ca_store(store: CAStore) -> LoadedStore:
         raise NotFoundError(f"{where} {state}: point {var} at a PEM bundle of CA certificates, "
                             f"or unset it and {_FETCH_HINT}")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_CA_FILE + 1)
+        data = _read_regular(path)
     except OSError as exc:
         raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
     certs: List[x509.Certificate] = []
