@@ -18,7 +18,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import pytest
 
-__all__ = ["REPO", "SHELLS", "require_shell", "shell_argv", "run_script", "dump_command", "read_dump",
+__all__ = ["REPO", "SHELLS", "jenv_cli", "require_shell", "shell_argv", "run_script", "dump_command", "read_dump",
            "MISSING"]
 
 #: The checkout under test (its shell/ and completions/ directories, PYTHONPATH for jenv).
@@ -77,3 +77,11 @@ def read_dump(tmp: Path, out: str = "dump.json") -> Dict[str, Optional[bytes]]:
     """Variables written by :func:`dump_command`: bytes, or None when unset."""
     data = json.loads((tmp / out).read_text())
     return {k: (bytes.fromhex(v) if v is not None else None) for k, v in data.items()}
+
+
+def jenv_cli(args: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess:
+    """``python -m jenv ARGS`` from this checkout, text output; asserts no traceback."""
+    proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=dict(env), text=True,
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL, cwd=str(REPO))
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc

@@ -8,6 +8,8 @@ back as bytes.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
@@ -56,6 +58,11 @@ def eval_in_shell(shell: str, exports: Mapping[str, Optional[str]], tmp: Path, e
     return read_dump(tmp)
 
 
+def same_program(a: str, b: str) -> bool:
+    paths = [shutil.which(a), shutil.which(b)]
+    return None not in paths and os.path.realpath(paths[0]) == os.path.realpath(paths[1])
+
+
 def expected(exports: Mapping[str, Optional[str]]) -> Dict[str, Optional[bytes]]:
     return {k: (v.encode("utf-8") if v is not None else None) for k, v in exports.items()}
 
@@ -89,10 +96,13 @@ class TestShellContract:
             return
         assert eval_in_shell(shell, exports, tmp_path, shell_env) == expected(exports)
 
-    @settings(max_examples=40, deadline=None,
+    @settings(max_examples=30, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-    @given(values=st.lists(st.text(CHARS, max_size=40), min_size=1, max_size=12))
+    @given(values=st.lists(st.text(CHARS, max_size=40), min_size=1, max_size=16))
     def test_property_any_text_round_trips(self, shell, tmp_path, shell_env, values):
+        twin = {"sh": "dash", "csh": "tcsh"}.get(shell)
+        if twin and same_program(shell, twin):
+            pytest.skip(f"{shell} is {twin} on this machine: the {twin} run covers it")
         exports = {f"JENV_P{i}": v for i, v in enumerate(values)}
         try:
             rendered = render_exports(shell, exports)
