@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ import pytest
 
 from jenv.shells import render_exports
 
-from realshell import REPO, dump_command, read_dump, run_script
+from realshell import REPO, dump_command, read_dump, require_shell, run_script
 
 FAMILY = {"bash": "posix", "zsh": "posix", "ksh": "posix", "dash": "posix", "sh": "posix",
           "fish": "fish", "tcsh": "csh", "csh": "csh"}
@@ -234,3 +235,51 @@ def test_uncreatable_directory_one_line_and_token_still_tried(shell, tmp_path, s
     assert proc.stderr.decode().splitlines() == [f"jenv hook: cannot create {blocker / 'tmp'}; TMPDIR left unset"]
     assert dump["TMPDIR"] is None
     assert dump["JALIEN_TOKEN_CERT"] == EXPORTS["JALIEN_TOKEN_CERT"].encode()
+
+
+def test_real_jenv_token_through_every_hook_and_unreachable_service(tmp_path, shell_env, bin_dir):
+    """End to end inside ``jenv sandbox`` (local CA, user and JCentral-compatible service).
+
+    Every hook gets a real token from the real ``jenv token``; then, with no token
+    and the service unreachable, the hook prints one line and the shell goes on.
+    """
+    shells = {name: require_shell(name) for name in ("bash", "zsh", "ksh", "dash", "fish", "tcsh")}
+    hook = REPO / "shell"
+    errors = tmp_path / "unreachable.err"
+    driver = tmp_path / "driver.sh"
+    driver.write_text(
+        "set -u\n"
+        + "".join(f"{shells[s]} -c 'set -eu; . {hook}/jenv.sh; echo {s} $JALIEN_TOKEN_CERT'\n"
+                  for s in ("bash", "zsh", "ksh", "dash"))
+        + f"{shells['fish']} --no-config -c 'source {hook}/jenv.fish; echo fish $JALIEN_TOKEN_CERT'\n"
+        + f"{shells['tcsh']} -f -c 'source {hook}/jenv.csh; echo tcsh $JALIEN_TOKEN_CERT'\n"
+        + 'ls "$TMPDIR"/tokenkey_* >/dev/null && echo token-files\n'
+        + 'mkdir "$TMPDIR/none"\n'
+        + f'TMPDIR="$TMPDIR/none" ALIENPY_JCENTRAL_PORT=1 JENV_HOOK_TIMEOUT=10 {shells["bash"]} '
+        + f"-c 'set -eu; . {hook}/jenv.sh; echo unreachable ${{JALIEN_TOKEN_CERT-unset}}' 2> {errors}\n")
+    env = hook_env(shell_env, bin_dir, None, JENV_BIN=str(bin_dir / "jenv"))
+    start = time.monotonic()
+    proc = subprocess.run([str(bin_dir / "jenv"), "sandbox", "--", "sh", str(driver)], env=env,
+                          capture_output=True, text=True, timeout=120, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    certs = {line.split()[0]: line.split()[1] for line in lines[:6]}
+    assert sorted(certs) == sorted(shells)
+    assert len(set(certs.values())) == 1 and certs["bash"].endswith(f"tokencert_{os.getuid()}.pem")
+    assert lines[6:] == ["token-files", "unreachable unset"]
+    assert len(errors.read_text().splitlines()) == 1, errors.read_text()
+    assert time.monotonic() - start < 60
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "ksh", "dash"])
+def test_jenv_found_on_path_not_an_alias(shell, tmp_path, shell_env, bin_dir):
+    fake = Fake(tmp_path)
+    (bin_dir / "jenv").unlink()
+    (bin_dir / "jenv").symlink_to(fake.path)
+    env = hook_env(shell_env, bin_dir, None)
+    family_line = SOURCE_LINE["posix"].format(path=REPO / "shell" / "jenv.sh")
+    script = f"jenv() {{ echo FUNCTION; }}\nalias jenv='echo ALIAS'\n{family_line}\n"
+    script += dump_command(tmp_path, NAMES) + "\n"
+    proc = run_script(shell, script, tmp_path, env)
+    assert proc.stderr == b"" and proc.stdout == b""
+    assert read_dump(tmp_path)["JALIEN_TOKEN_CERT"] == EXPORTS["JALIEN_TOKEN_CERT"].encode()

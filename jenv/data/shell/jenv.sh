@@ -37,7 +37,15 @@ _jenv_hook() {
         fi
     fi
     _jenv_bin=$JENV_BIN
-    if [ -z "$_jenv_bin" ]; then _jenv_bin=$(command -v jenv 2>/dev/null); fi
+    # The jenv file on PATH (not an alias or function of that name; no fork).
+    _jenv_rest=$PATH:
+    while [ -z "$_jenv_bin" ] && [ -n "$_jenv_rest" ]; do
+        _jenv_d=${_jenv_rest%%:*}
+        _jenv_rest=${_jenv_rest#*:}
+        if [ -n "$_jenv_d" ] && [ -f "$_jenv_d/jenv" ] && [ -x "$_jenv_d/jenv" ]; then
+            _jenv_bin=$_jenv_d/jenv
+        fi
+    done
     if [ -z "$_jenv_bin" ]; then
         echo "jenv hook: jenv not found in PATH (set JENV_BIN); no token" >&2
     else
@@ -59,7 +67,7 @@ _jenv_hook() {
             esac
         fi
     fi
-    unset _jenv_private _jenv_dir _jenv_bin _jenv_limit _jenv_out _jenv_rc
+    unset _jenv_private _jenv_dir _jenv_bin _jenv_rest _jenv_d _jenv_limit _jenv_out _jenv_rc
     case $_jenv_flags in *e*) set -e ;; esac
     case $_jenv_flags in *u*) set -u ;; esac
     unset _jenv_flags
