@@ -1,0 +1,286 @@
+"""The bad-input corpus: one row per case, across every command.
+
+Each case names the command line, what the lab holds or the environment
+says (``env(lab)`` creates files and returns variables; None unsets one), the
+documented exit code (jenv/errors.py) and a regex the last stderr line must
+match after "jenv: ".  Cases with ``expired=True`` start from an expired
+token, so token commands go to the (fault) service; the token files must
+still be byte for byte what they were afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Tuple
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ed25519
+
+from corpus_lab import Lab
+from jenv.authority import new_rsa_key
+
+USAGE, NOT_FOUND, INVALID, NOT_VALID, VERIFY, MISMATCH, UNSAFE, NETWORK, REFUSED, PASSPHRASE = \
+    2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+
+Env = Callable[[Lab], Dict[str, Optional[str]]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: Tuple[str, ...]
+    code: int
+    pattern: str
+    env: Env = lambda lab: {}
+    expired: bool = False  # start from an expired token (token commands then ask the service)
+    runner: str = "plain"  # see corpus_lab.run
+    lines: int = 1  # stderr lines expected; 0: any number (the last one is checked)
+    stdout: bool = False  # the command prints its report on stdout before failing (match, verify, status)
+    absent: str = ""  # a lab path that must not exist afterwards (no side effect before the error)
+    xfail: str = ""  # why the case fails today (strict: it must start passing when fixed)
+
+
+def _pem(label: str, body: str = "AAAA") -> bytes:
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n".encode()
+
+
+def _der_cert(lab: Lab) -> bytes:
+    return lab.world.user.cert.public_bytes(serialization.Encoding.DER)
+
+
+def _pkcs8(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _pkcs7(lab: Lab) -> bytes:
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    return pkcs7.serialize_certificates([lab.world.user.cert], serialization.Encoding.PEM)
+
+
+def _csr(lab: Lab) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    builder = x509.CertificateSigningRequestBuilder().subject_name(lab.world.user.cert.subject)
+    return builder.sign(lab.world.user.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _public_key(lab: Lab) -> bytes:
+    return lab.world.user.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _sparse(lab: Lab, name: str, size: int = 100 << 20) -> str:
+    path = lab.file(name, b"")
+    os.truncate(path, size)  # 100 MB that take no disk: jenv must refuse it by its size, not by reading it
+    return path
+
+
+def cert(data: Callable[[Lab], bytes], var: str = "X509_USER_CERT") -> Env:
+    """The variable ``var`` names a lab file holding ``data(lab)``."""
+    return lambda lab: {var: lab.file(var.lower() + ".pem", data(lab))}
+
+
+def key(data: Callable[[Lab], bytes]) -> Env:
+    return cert(data, "X509_USER_KEY")
+
+
+def setenv(**values: Optional[str]) -> Env:
+    """Variables with fixed values (None unsets one)."""
+    return lambda lab: dict(values)
+
+
+def answer(build: Callable[[Lab], object]) -> Env:
+    """The fault service answers ``build(lab)`` (a dict is sent as JSON, text as is)."""
+    def env(lab: Lab) -> Dict[str, Optional[str]]:
+        value = build(lab)
+        return lab.fault(value if isinstance(value, str) else json.dumps(value))
+    return env
+
+
+def _token_answer(cert_pem: bytes, key_pem: bytes, exitcode: str = "0") -> dict:
+    return {"metadata": {"exitcode": exitcode, "error": "", "user": "ccorpus", "currentdir": "/"},
+            "results": [{"tokencert": cert_pem.decode(), "tokenkey": key_pem.decode()}]}
+
+
+def _meta(**fields) -> dict:
+    return {"metadata": {"exitcode": "0", "error": "", "user": "ccorpus", "currentdir": "/", **fields},
+            "results": []}
+
+
+CONTROL_XFAIL = ("cli.main prints the variable's value raw: control characters reach the terminal "
+                 "(escape them, e.g. with repr-style \\x01, before printing)")
+
+FILE_CASES = [
+    Case("cert empty", ("cert-info",), INVALID, r"x509_user_cert.pem \(env X509_USER_CERT\) is empty", cert(lambda lab: b"")),
+    Case("cert whitespace", ("cert-info",), INVALID, r"is empty", cert(lambda lab: b" \n\t\n  \n")),
+    Case("cert truncated PEM", ("cert-info",), INVALID, r"truncated certificate",
+         cert(lambda lab: lab.world.user.cert_pem[:400])),
+    Case("cert garbage", ("cert-verify",), INVALID, r"is not a PEM certificate",
+         cert(lambda lab: b"this is not a certificate\n")),
+    Case("cert base64 garbage in armour", ("cert-info",), INVALID, r"corrupt or truncated certificate",
+         cert(lambda lab: _pem("CERTIFICATE", "Zm9vYmFyYmF6" * 8))),
+    Case("cert DER", ("cert-info",), INVALID, r"DER \(binary\) form", cert(_der_cert)),
+    Case("cert PKCS#7", ("cert-verify",), INVALID, r"'PKCS7' block, not a certificate", cert(_pkcs7)),
+    Case("cert CSR", ("cert-info",), INVALID, r"'CERTIFICATE REQUEST' block", cert(_csr)),
+    Case("cert public key", ("certkey-match",), INVALID, r"'PUBLIC KEY' block", cert(_public_key)),
+    Case("key where cert belongs", ("cert-info",), INVALID, r"holds a private key, not a certificate",
+         cert(lambda lab: lab.world.user.key_pem())),
+    Case("cert where key belongs", ("certkey-match",), INVALID, r"holds a certificate, not a private key",
+         key(lambda lab: lab.world.user.cert_pem)),
+    Case("key empty", ("certkey-match",), INVALID, r"x509_user_key.pem \(env X509_USER_KEY\) is empty", key(lambda lab: b"")),
+    Case("key truncated", ("certkey-match",), INVALID, r"corrupt or truncated",
+         key(lambda lab: lab.world.user.key_pem()[:500] + b"\n-----END RSA PRIVATE KEY-----\n")),
+    Case("key base64 garbage in armour", ("token-init",), INVALID, r"key.*corrupt or truncated",
+         key(lambda lab: _pem("RSA PRIVATE KEY", "Zm9v" * 30)), expired=True),
+    Case("key DER", ("certkey-match",), INVALID, r"DER \(binary\) form",
+         key(lambda lab: lab.world.user.key.private_bytes(serialization.Encoding.DER,
+                                                          serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))),
+    Case("two keys, the first another one", ("certkey-match",), MISMATCH, r"does not belong to",
+         key(lambda lab: _pkcs8(new_rsa_key()) + lab.world.user.key_pem()), stdout=True),
+    Case("two keys where the cert belongs", ("cert-info",), INVALID, r"holds a private key",
+         cert(lambda lab: lab.world.user.key_pem() * 2)),
+    Case("Ed25519 key", ("certkey-match",), INVALID, r"only RSA and EC keys are supported",
+         key(lambda lab: _pkcs8(ed25519.Ed25519PrivateKey.generate()))),
+    Case("DSA key", ("certkey-match",), INVALID, r"only RSA and EC keys are supported",
+         key(lambda lab: _pkcs8(dsa.generate_private_key(1024)))),
+    Case("token key of another token", ("tokenkey-match",), MISMATCH, r"does not belong to",
+         lambda lab: {"JALIEN_TOKEN_KEY": lab.file("other.pem", lab.world.expired_key)}, stdout=True),
+    Case("token cert is a CSR", ("token-verify",), INVALID, r"'CERTIFICATE REQUEST' block",
+         cert(_csr, "JALIEN_TOKEN_CERT")),
+    Case("huge sparse user cert", ("cert-info",), INVALID, r"104857600 bytes, too large",
+         lambda lab: {"X509_USER_CERT": _sparse(lab, "huge.pem")}),
+    Case("huge sparse token cert", ("token-info",), INVALID, r"too large",
+         lambda lab: {"JALIEN_TOKEN_CERT": _sparse(lab, "huge-token.pem")}),
+    Case("huge sparse user key", ("token-init",), INVALID, r"too large",
+         lambda lab: {"X509_USER_KEY": _sparse(lab, "huge-key.pem")}, expired=True),
+    Case("cert under a regular file", ("cert-info",), NOT_FOUND, r"cannot be opened: Not a directory",
+         lambda lab: {"X509_USER_CERT": lab.file("plain", b"x") + "/usercert.pem"}),
+    Case("unreadable user key", ("certkey-match",), NOT_FOUND, r"is not readable",
+         lambda lab: {"X509_USER_KEY": lab.file("locked.pem", lab.world.user.key_pem(), 0o000)},
+         runner="nocaps"),
+    Case("unreadable user cert at token-init", ("token-init",), NOT_FOUND, r"is not readable",
+         lambda lab: {"X509_USER_CERT": lab.file("locked-cert.pem", lab.world.user.cert_pem, 0o000)},
+         expired=True, runner="nocaps"),
+]
+
+
+def _missing_dir(lab: Lab) -> str:
+    return str(lab.root / "no-such-dir")
+
+
+def _empty_dir(lab: Lab) -> str:
+    path = lab.root / "empty-dir"
+    path.mkdir()
+    return str(path)
+
+
+def _read_only_dir(lab: Lab) -> str:
+    path = lab.root / "read-only"
+    path.mkdir(mode=0o500)
+    return str(path)
+
+
+ENV_CASES = [
+    Case("X509_USER_CERT control characters", ("cert-info",), NOT_FOUND, r"^[^\x00-\x08\x0b-\x1f]*does not exist",
+         setenv(X509_USER_CERT="\x01\x02"), xfail=CONTROL_XFAIL),
+    Case("X509_USER_CERT terminal escape", ("cert-info",), NOT_FOUND, r"does not exist",
+         setenv(X509_USER_CERT="\x1b]0;pwned\x07"), xfail=CONTROL_XFAIL),
+    Case("X509_USER_KEY with a newline", ("certkey-match",), NOT_FOUND, r"does not exist",
+         setenv(X509_USER_KEY="/no/such\nkey.pem"), xfail=CONTROL_XFAIL),
+    Case("JALIEN_TOKEN_CERT armour garbage", ("token-info",), INVALID, r"'garbage' block, not a certificate",
+         setenv(JALIEN_TOKEN_CERT="-----BEGIN garbage")),
+    Case("JALIEN_TOKEN_KEY armour garbage", ("tokenkey-match",), INVALID, r"is not a PEM private key",
+         setenv(JALIEN_TOKEN_KEY="-----BEGIN garbage")),
+    Case("ALIENPY_JCENTRAL_PORT=abc", ("token",), USAGE, r"ALIENPY_JCENTRAL_PORT='abc' is not a port number",
+         setenv(ALIENPY_JCENTRAL_PORT="abc"), expired=True),
+    Case("ALIENPY_JCENTRAL_PORT=99999", ("token-init",), USAGE, r"is not a port number",
+         setenv(ALIENPY_JCENTRAL_PORT="99999")),
+    Case("JENV_TIMEOUT=-1", ("token-init",), USAGE, r"JENV_TIMEOUT='-1' is not a number of seconds",
+         setenv(JENV_TIMEOUT="-1")),
+    Case("JENV_TIMEOUT=nan", ("token",), USAGE, r"JENV_TIMEOUT='nan'",
+         setenv(JENV_TIMEOUT="nan"), expired=True),
+    Case("X509_CERT_DIR is a file (verify)", ("cert-verify",), NOT_FOUND, r"X509_CERT_DIR=.* is not a directory",
+         lambda lab: {"X509_CERT_DIR": lab.file("cafile.pem", lab.world.user.cert_pem)}),
+    Case("X509_CERT_DIR is a file (token-init)", ("token-init",), NOT_FOUND, r"cannot load the CA certificates",
+         lambda lab: {"X509_CERT_DIR": lab.file("cafile.pem", lab.world.user.cert_pem)}, expired=True),
+    Case("X509_CERT_DIR is a file (ca-info)", ("ca-info",), NOT_FOUND, r"is not a directory",
+         lambda lab: {"X509_CERT_DIR": lab.file("cafile.pem", lab.world.user.cert_pem)}),
+    Case("X509_CERT_DIR empty directory", ("token-verify",), VERIFY, r"does not verify",
+         lambda lab: {"X509_CERT_DIR": _empty_dir(lab)}, stdout=True),
+    Case("status with a PKCS#7 user cert, token expired", ("status",), INVALID, r"PKCS7", cert(_pkcs7),
+         expired=True, lines=0, stdout=True),
+    Case("TMPDIR missing (token)", ("token",), NOT_FOUND, r"no-such-dir.*create it or set TMPDIR",
+         lambda lab: {"TMPDIR": _missing_dir(lab)}),
+    Case("TMPDIR missing (token-destroy)", ("token-destroy",), NOT_FOUND, r"create it or set TMPDIR",
+         lambda lab: {"TMPDIR": _missing_dir(lab)}),
+    Case("TMPDIR unwritable (token-init)", ("token-init",), UNSAFE, r"read-only.*set TMPDIR",
+         lambda lab: {"TMPDIR": _read_only_dir(lab)}, runner="nocaps"),
+    Case("HOME missing, no token", ("token",), NOT_FOUND, r"usercert.pem \(default\) does not exist",
+         lambda lab: {"HOME": _missing_dir(lab), "TMPDIR": str(lab.root), "X509_USER_CERT": None,
+                      "X509_USER_KEY": None}),
+    Case("HOME unwritable, CA dir under it missing", ("token-init",), NOT_FOUND, r"cannot load the CA certificates",
+         lambda lab: {"HOME": _read_only_dir(lab), "X509_CERT_DIR": "~/.globus/certificates",
+                      "X509_USER_CERT": str(lab.home / ".globus/usercert.pem"),
+                      "X509_USER_KEY": str(lab.home / ".globus/userkey.pem")},
+         expired=True, runner="nocaps"),
+]
+
+USAGE_CASES = [
+    Case("token --min-valid=abc", ("token", "--min-valid=abc"), USAGE, r"--min-valid 'abc'"),
+    Case("token-init -v abc", ("token-init", "-v", "abc"), USAGE, r"-v 'abc': the validity must be"),
+    Case("token -t bogus", ("token", "-t", "bogus"), USAGE, r"-t 'bogus': the token type must be"),
+    Case("user with an empty role", ("user", ""), USAGE, r"-u needs a non-empty value"),
+    Case("token --shell=bogus", ("token", "--shell=bogus"), USAGE, r"unknown shell 'bogus'"),
+    Case("hook for an unknown shell", ("hook", "bogus"), USAGE, r"unknown shell 'bogus'"),
+    Case("completion for an unknown shell", ("completion", "bogus"), USAGE, r"bogus"),
+    Case("ca-fetch from a non-http URL", ("ca-fetch", "--url", "file:///etc/passwd", "cas"), USAGE,
+         r"is not an http\(s\) URL"),
+    Case("sandbox user name with spaces", ("sandbox", "--user", "a b!", "--", "true"), USAGE, r"--user 'a b!'"),
+    Case("serve --port abc", ("serve", "--dir", "svc", "--port", "abc"), USAGE, r"--port 'abc'",
+         absent="svc",
+         xfail="cmd_serve creates a whole new CA in --dir before it checks --port (validate options first)"),
+]
+
+SERVER_CASES = [
+    Case("answer not JSON", ("token-init",), NETWORK, r"malformed answer from JCentral: not JSON",
+         answer(lambda lab: "<html>502 Bad Gateway</html>"), expired=True),
+    Case("answer not JSON (token)", ("token",), NETWORK, r"malformed answer", answer(lambda lab: "{"),
+         expired=True),
+    Case("answer oversized", ("token-init",), NETWORK, r"JCentral",
+         answer(lambda lab: json.dumps(_meta(error="x" * (3 << 20)))), expired=True),
+    Case("answer without metadata", ("token-init",), NETWORK, r"no 'metadata' object",
+         answer(lambda lab: {"results": []}), expired=True),
+    Case("answer exitcode not a number", ("token-init",), NETWORK, r"exitcode 'zero' is not a number",
+         answer(lambda lab: _meta(exitcode="zero")), expired=True),
+    Case("answer without token fields", ("token-init",), NETWORK, r"no 'tokencert' and 'tokenkey'",
+         answer(lambda lab: _meta()), expired=True),
+    Case("answer results not a list", ("user", "ccorpus"), NETWORK, r"'results' is not a list",
+         answer(lambda lab: {**_meta(), "results": "tokencert"})),
+    Case("answer token cert garbage", ("token-init",), INVALID, r"token certificate JCentral sent",
+         answer(lambda lab: _token_answer(b"-----BEGIN CERTIFICATE-----\nAAAA", lab.world.token_key)),
+         expired=True),
+    Case("answer cert does not match its key", ("token",), INVALID, r"key does not match its certificate",
+         answer(lambda lab: _token_answer(lab.world.token_cert, lab.world.expired_key)), expired=True),
+    Case("answer refusal with a token attached", ("token-init",), REFUSED, r"JCentral refused the request",
+         answer(lambda lab: _token_answer(lab.world.token_cert, lab.world.token_key, exitcode="1")),
+         expired=True),
+    Case("answer token from a CA not in the store", ("token-init",), VERIFY,
+         r"(not signed|does not verify|not in the CA store|unknown issuer)",
+         answer(lambda lab: _token_answer(lab.world.foreign_cert, lab.world.foreign_key)), expired=True,
+         xfail="the client writes a token whose issuer is not in the CA store (no chain check on the answer)"),
+]
+
+PASSPHRASE_CASES = [
+    Case("wrong passphrase (certkey-match)", ("certkey-match",), PASSPHRASE, r"wrong passphrase",
+         lambda lab: {"X509_USER_KEY": lab.encrypted_user_key()}, runner="pty"),
+    Case("wrong passphrase (token-init)", ("token-init",), PASSPHRASE, r"wrong passphrase",
+         lambda lab: {"X509_USER_KEY": lab.encrypted_user_key()}, expired=True, runner="pty"),
+    Case("encrypted key, no terminal (token)", ("token",), PASSPHRASE, r"no terminal",
+         lambda lab: {"X509_USER_KEY": lab.encrypted_user_key()}, expired=True, runner="detached"),
+]
+
+CASES = FILE_CASES + ENV_CASES + USAGE_CASES + SERVER_CASES + PASSPHRASE_CASES
