@@ -1,0 +1,27 @@
+"""Fixtures of the secrets tests: the root conftest (its key scanner) and a local service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from jenv.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment
+from jenv.server import LocalService, load_user_map, run_service
+
+
+@pytest.fixture(scope="session")
+def root(request):
+    """tests/conftest.py as pytest registered it (pytest names conftest plugins by their path)."""
+    return request.config.pluginmanager.get_plugin(str(Path(__file__).resolve().parents[1] / "conftest.py"))
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory) -> Iterator[Dict[str, str]]:
+    """A sandbox (CA, user) with its service running; yields the variables that reach it."""
+    paths = SandboxPaths.at(str(tmp_path_factory.mktemp("secrets") / "sandbox"))
+    create_sandbox(paths.root)
+    authority, server = load_service_files(paths)
+    with run_service(LocalService(authority, server, load_user_map(paths.users))) as (host, port):
+        yield sandbox_environment(paths, host, port)
