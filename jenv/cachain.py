@@ -26,6 +26,7 @@ from jenv.pem import grid_dn
 
 __all__ = ["Reason", "Verdict", "verify_certificate", "MAX_DEPTH"]
 
+
 class Reason(str, enum.Enum):
     """Why a certificate does (not) verify; the value is the text jenv prints."""
 
