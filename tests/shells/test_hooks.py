@@ -168,7 +168,9 @@ class TestHook:
 
     def test_missing_jenv_one_line(self, shell, tmp_path, shell_env, bin_dir):
         env = hook_env(shell_env, bin_dir, None)
-        env["PATH"] = shell_env["PATH"]  # no jenv anywhere
+        # no jenv anywhere (an installed jenv on the developer's PATH is left out)
+        env["PATH"] = ":".join(d for d in shell_env["PATH"].split(":")
+                               if not os.path.exists(os.path.join(d, "jenv")))
         proc, _dump = run_hook(shell, tmp_path, env)
         assert proc.stdout.decode().split() == ["END"]
         assert proc.stderr.decode().splitlines() == [
