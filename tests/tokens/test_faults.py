@@ -1,0 +1,115 @@
+"""Fault injection through the real command: every broken JCentral leaves the previous token intact.
+
+The misbehaving servers are helper-2's (tests/protocol/test_faults.py), loaded by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tokenkit import run_jenv, snapshot, token_paths
+
+_spec = importlib.util.spec_from_file_location(
+    "jenv_protocol_faults", Path(__file__).resolve().parents[1] / "protocol" / "test_faults.py")
+faults = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(faults)
+
+
+@pytest.fixture(scope="module")
+def server_tls(svc):
+    return svc.service.ssl_context()
+
+
+@pytest.fixture
+def with_token(svc, home):
+    """An environment with a valid token already in place, and its snapshot."""
+    env = svc.env(home, JENV_TIMEOUT="1")
+    assert run_jenv(["token-init"], env).returncode == 0
+    cert_path, key_path = token_paths(env)
+    return env, (snapshot(cert_path), snapshot(key_path))
+
+
+def _answer(handler_text):
+    def handler(connection):
+        for _request in connection:
+            connection.send(handler_text)
+    return handler
+
+
+RENEWING = (["token", "--min-valid", "400d"], ["token-init"])
+PRINT_ONLY = (["token", "--content"], ["user", "alicepr"])
+
+
+def _check_every_command(env, before, port, code, words, commands=RENEWING):
+    env = dict(env, ALIENPY_JCENTRAL_PORT=str(port))
+    cert_path, key_path = token_paths(env)
+    for command in commands:
+        start = time.monotonic()
+        result = run_jenv(command, env, timeout=30)
+        assert time.monotonic() - start < 8  # bounded by JENV_TIMEOUT=1, never a hang
+        assert result.returncode == code, (command, result.stderr)
+        assert result.stdout == ""
+        assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
+        assert (snapshot(cert_path), snapshot(key_path)) == before
+        assert sorted(p.name for p in cert_path.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_refused(with_token):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    _check_every_command(*with_token, port, 9, "refused the connection")
+
+
+def test_stall_before_tls(with_token):
+    with faults.raw_server(lambda conn: time.sleep(30)) as port:
+        _check_every_command(*with_token, port, 9, "within 1s")
+
+
+def test_stall_after_upgrade(with_token, server_tls):
+    def handler(connection):
+        for _request in connection:
+            pass
+
+    with faults.ws_server(server_tls, handler) as port:
+        _check_every_command(*with_token, port, 9, "did not answer 'token' within 1s")
+
+
+def test_garbage_answer(with_token, server_tls):
+    with faults.ws_server(server_tls, _answer("<html>not json</html>")) as port:
+        _check_every_command(*with_token, port, 9, "malformed answer")
+
+
+def test_error_answer(with_token, server_tls):
+    answer = json.dumps({"metadata": {"exitcode": "13", "error": "Permission denied: quota exceeded"},
+                         "results": []})
+    with faults.ws_server(server_tls, _answer(answer)) as port:
+        _check_every_command(*with_token, port, 10, "quota exceeded", RENEWING + PRINT_ONLY)
+
+
+def test_closed_mid_answer(with_token, server_tls):
+    def serve_one(conn):
+        tls = faults._accept_upgrade(conn, server_tls)
+        tls.recv(4096)
+        tls.sendall(b"\x81\x7e\x04\x00" + b'{"metadata": {"exitcode": "0"')
+        tls.close()
+
+    with faults.raw_server(serve_one) as port:
+        _check_every_command(*with_token, port, 9, "closed the connection")
+
+
+def test_answer_with_a_foreign_key(with_token, svc, server_tls):
+    env = svc.env(Path(with_token[0]["HOME"]))
+    one, two = (json.loads(run_jenv(["token", "--content", "--json"], env, content_mode=True).stdout)
+                ["results"][0] for _ in range(2))
+    answer = json.dumps({"metadata": {"exitcode": "0", "error": ""},
+                         "results": [{"tokencert": one["tokencert"], "tokenkey": two["tokenkey"]}]})
+    with faults.ws_server(server_tls, _answer(answer)) as port:
+        _check_every_command(*with_token, port, 4, "does not match")
