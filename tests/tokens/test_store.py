@@ -1,0 +1,140 @@
+"""The token store's repair and failure rules, on real files (a few in-process with failures injected)."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jenv.errors import NotFoundError
+from jenv.locations import Location
+from jenv.tokenstore import TokenState, TokenStore, check_token, lock_store, write_token_pair
+from tokenkit import run_jenv, snapshot, token_paths
+
+
+@pytest.fixture(scope="module")
+def pairs(svc, tmp_path_factory):
+    """Two different fresh tokens (PEM text) from the local service."""
+    env = svc.env(tmp_path_factory.mktemp("pairs"))
+    return [json.loads(run_jenv(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
+            for _ in range(2)]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _put(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+
+
+def _store(env) -> TokenStore:
+    cert_path, key_path = token_paths(env)
+    return TokenStore(Location("token certificate", "default", path=str(cert_path)),
+                      Location("token key", "default", path=str(key_path)), os.getuid())
+
+
+def _dotfiles(env):
+    return sorted(p.name for p in Path(env["TMPDIR"]).iterdir() if p.name.startswith("."))
+
+
+def test_killed_between_renames_is_finished_without_a_request(svc, home, pairs):
+    old, new = pairs
+    env = svc.env(home)
+    cert_path, key_path = token_paths(env)
+    _put(cert_path, old["tokencert"])
+    _put(key_path, new["tokenkey"])  # the key was renamed, then the writer died
+    _put(cert_path.parent / f".{cert_path.name}.jenv-{_dead_pid()}-0a0b0c0d.tmp", new["tokencert"])
+    assert check_token(_store(env), time.time(), 600).state is TokenState.MISMATCH  # never "valid"
+    requests = svc.token_requests
+    result = run_jenv(["token"], env)
+    assert result.returncode == 0 and "finished the interrupted token write" in result.stderr
+    assert svc.token_requests == requests
+    assert cert_path.read_text() == new["tokencert"] + "\n" and _dotfiles(env) == []
+
+
+def test_killed_between_renames_without_new_cert_rolls_back(svc, home, pairs):
+    old, new = pairs
+    env = svc.env(home)
+    cert_path, key_path = token_paths(env)
+    _put(cert_path, old["tokencert"])
+    _put(key_path, new["tokenkey"])
+    _put(key_path.parent / f".{key_path.name}.jenv-{_dead_pid()}-01020304.old", old["tokenkey"])
+    requests = svc.token_requests
+    result = run_jenv(["token"], env)
+    assert result.returncode == 0 and "restored the token key" in result.stderr
+    assert svc.token_requests == requests
+    assert key_path.read_text() == old["tokenkey"] + "\n" and _dotfiles(env) == []
+
+
+def test_mismatched_pair_is_replaced(svc, home, pairs):
+    env = svc.env(home)
+    cert_path, key_path = token_paths(env)
+    _put(cert_path, pairs[0]["tokencert"])
+    _put(key_path, pairs[1]["tokenkey"])
+    requests = svc.token_requests
+    assert run_jenv(["token"], env).returncode == 0
+    assert svc.token_requests == requests + 1
+    assert run_jenv(["tokenkey-match"], env).returncode == 0
+
+
+def test_leftovers_of_live_writers_and_other_users_are_kept(svc, home, pairs):
+    env = svc.env(home)
+    tmp = Path(env["TMPDIR"])
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        mine_live = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{live.pid}-00000001.tmp"
+        mine_dead = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{_dead_pid()}-00000002.tmp"
+        foreign = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{_dead_pid()}-00000003.tmp"
+        for path in (mine_live, mine_dead, foreign):
+            _put(path, "x")
+        if os.getuid() == 0:
+            os.chown(foreign, 12345, 12345)
+        assert run_jenv(["token-init"], env).returncode == 0
+        assert mine_live.exists() and not mine_dead.exists()
+        assert foreign.exists() == (os.getuid() == 0)
+    finally:
+        live.kill()
+        live.wait()
+
+
+@pytest.mark.parametrize("fail_at", ["write", "fsync", "second rename"])
+def test_failure_at_any_step_keeps_the_previous_pair(svc, home, pairs, monkeypatch, fail_at):
+    env = svc.env(home)
+    cert_path, key_path = token_paths(env)
+    _put(cert_path, pairs[0]["tokencert"])
+    _put(key_path, pairs[0]["tokenkey"])
+    before = (snapshot(cert_path), snapshot(key_path))
+    inodes = (os.stat(cert_path).st_ino, os.stat(key_path).st_ino)
+    real_replace, real_write, real_fsync = os.replace, os.write, os.fsync
+
+    def broken(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if fail_at == "write":
+        monkeypatch.setattr(os, "write", broken)
+    elif fail_at == "fsync":
+        monkeypatch.setattr(os, "fsync", broken)
+    else:
+        monkeypatch.setattr(os, "replace", lambda src, dst: broken() if str(dst) == str(cert_path)
+                            else real_replace(src, dst))
+    store = _store(env)
+    with pytest.raises(NotFoundError, match="No space left on device; the previous token is unchanged"):
+        with lock_store(store, 1) as lock:
+            write_token_pair(lock, pairs[1]["tokencert"], pairs[1]["tokenkey"])
+    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.setattr(os, "write", real_write)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    assert (snapshot(cert_path), snapshot(key_path)) == before
+    assert (os.stat(cert_path).st_ino, os.stat(key_path).st_ino) == inodes  # the very same files
+    assert _dotfiles(env) == []
