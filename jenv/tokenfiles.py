@@ -19,7 +19,9 @@ leftovers of a killed one.  Nothing here imports ``cryptography``.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import os
 import stat
 import time
@@ -37,6 +39,7 @@ __all__ = [
     "fsync_directory",
     "temp_name",
     "leftover_files",
+    "hold_lock",
 ]
 
 #: A token certificate or key is a few kilobytes; anything larger is not one.
@@ -236,3 +239,44 @@ def leftover_files(path: str, uid: int) -> List[Tuple[str, str]]:
                 found.append(item)
     found.sort(key=lambda item: os.lstat(item[0]).st_mtime if os.path.lexists(item[0]) else 0)
     return found
+
+
+def _open_lock_file(path: str, uid: int) -> int:
+    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | _NOFOLLOW | _CLOEXEC
+    try:
+        fd = os.open(path, flags, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EACCES, errno.EPERM):
+            check_target(path, uid, "token lock file", private=False)  # names links, directories, owners
+        raise UnsafeFileError(f"token lock file {path} cannot be opened ({exc.strerror}): "
+                              "set TMPDIR to a private directory") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
+        os.close(fd)
+        check_target(path, uid, "token lock file", private=False)
+        raise UnsafeFileError(f"token lock file {path} is not your regular file: set TMPDIR to a private directory")
+    return fd
+
+
+@contextlib.contextmanager
+def hold_lock(path: str, uid: int, wait: float) -> Iterator[int]:
+    """Hold an exclusive ``flock`` on the lock file ``path`` (created 0600, never through a link).
+
+    Yields the descriptor.  Raises UnsafeFileError when the lock file is a
+    link, not a regular file or not the user's, and TimeoutError after
+    ``wait`` seconds of another holder.  The lock ends with the process too.
+    """
+    fd = _open_lock_file(path, uid)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(path) from None
+                time.sleep(0.02)
+        yield fd
+    finally:
+        os.close(fd)  # also releases the lock

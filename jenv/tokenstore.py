@@ -22,18 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import errno
-import fcntl
 import os
-import stat
-import time
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Tuple
 
 from jenv import der
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.locations import Location
-from jenv.tokenfiles import (check_directory, check_target, fsync_directory, leftover_files,
+from jenv.tokenfiles import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                              read_private_file, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
@@ -166,23 +162,6 @@ class TokenLock:
         self.store, self.fd = store, fd
 
 
-def _open_lock_file(path: str, uid: int) -> int:
-    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EACCES, errno.EPERM):
-            check_target(path, uid, "token lock file")  # names links, directories, other owners
-        raise UnsafeFileError(f"token lock file {path} cannot be opened ({exc.strerror}): "
-                              "set TMPDIR to a private directory") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
-        os.close(fd)
-        check_target(path, uid, "token lock file")
-        raise UnsafeFileError(f"token lock file {path} is not your regular file: set TMPDIR to a private directory")
-    return fd
-
-
 @contextlib.contextmanager
 def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
     """Hold the store's exclusive lock; waits at most ``wait`` seconds for another jenv.
@@ -192,22 +171,12 @@ def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
     """
     for directory in store.directories():
         check_directory(directory, "token files")
-    fd = _open_lock_file(store.lock_path, store.uid)
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockTimeoutError(
-                        f"another jenv has held {store.lock_path} for {wait:.0f} s (it is getting a token or "
-                        "waiting for a passphrase): try again when it is done") from None
-                time.sleep(0.02)
-        yield TokenLock(store, fd)
-    finally:
-        os.close(fd)  # also releases the lock
+        with hold_lock(store.lock_path, store.uid, wait) as fd:
+            yield TokenLock(store, fd)
+    except TimeoutError:
+        raise LockTimeoutError(f"another jenv has held {store.lock_path} for {wait:.0f} s (it is getting a "
+                               "token or waiting for a passphrase): try again when it is done") from None
 
 
 def file_text(pem: str) -> bytes:
