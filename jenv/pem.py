@@ -86,7 +86,10 @@ def parse_certificates(data: bytes, what: str = "certificate") -> List[x509.Cert
     if CERT_BEGIN not in data or CERT_END not in data:
         raise InvalidInputError(f"{what} {_what_it_is(data)}")
     try:
-        return x509.load_pem_x509_certificates(data)
+        certs = x509.load_pem_x509_certificates(data)
+        for cert in certs:  # cryptography decodes these lazily: a corrupt one must fail here, not later
+            cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc
+        return certs
     except ValueError as exc:
         raise InvalidInputError(f"{what} holds a corrupt or truncated certificate ({_short(exc)})") from None
 

@@ -232,6 +232,7 @@ ENV_CASES = [
 USAGE_CASES = [
     Case("token --min-valid=abc", ("token", "--min-valid=abc"), USAGE, r"--min-valid 'abc'"),
     Case("token-init -v abc", ("token-init", "-v", "abc"), USAGE, r"-v 'abc': the validity must be"),
+    Case("alien-token-init -t bogus", ("alien-token-init", "-t", "bogus"), USAGE, r"the token type must be"),
     Case("token -t bogus", ("token", "-t", "bogus"), USAGE, r"-t 'bogus': the token type must be"),
     Case("user with an empty role", ("user", ""), USAGE, r"-u needs a non-empty value"),
     Case("token --shell=bogus", ("token", "--shell=bogus"), USAGE, r"unknown shell 'bogus'"),

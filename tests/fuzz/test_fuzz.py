@@ -9,38 +9,62 @@ TypeError, KeyError, UnicodeError or anything else that would end in
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jenv.errors import JenvError
 from jenv.pem import cert_info, parse_certificate, parse_certificates, parse_private_key
 from jenv.protocol import Reply, encode_reply, parse_reply, token_pair_from_reply
-from pki import TestCA
 
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 FEW = settings(FUZZ, max_examples=300)
 
 
+def _deterministic_pems():
+    """A token-shaped certificate and its EC key that are the same bytes in every run.
+
+    Fixed keys (an EC scalar, an Ed25519 seed for the deterministic CA
+    signature), serial and dates: derandomized examples then mutate the same
+    input every time, so a CI failure reproduces anywhere.
+    """
+    ca_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+    key = ec.derive_private_key(0x1E5F00D, ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "jenv-fuzz"),
+                        x509.NameAttribute(NameOID.COMMON_NAME, "Fuzz CA")])
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "ch"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "AliEn2"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "Users"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, "jdoe")])
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(key.public_key())
+            .serial_number(0x5EED).not_valid_before(start).not_valid_after(start + dt.timedelta(days=3650))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .sign(ca_key, None))
+    return cert.public_bytes(serialization.Encoding.PEM), key
+
+
 @lru_cache(maxsize=None)
 def _material():
-    """A valid token answer and valid PEMs (built once; EC keys keep each parse fast)."""
-    ca = TestCA("/C=ch/O=jenv-fuzz/CN=Fuzz CA", key_kind="ec")
-    leaf = ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/CN=1/CN=token", key_kind="ec")
-    rsa_leaf = ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe", key_kind="rsa")
-    cert_pem = leaf.cert_pem.decode()
-    key_pem = leaf.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                     serialization.NoEncryption()).decode()
+    """A valid token answer and valid PEMs: certificate, key (PKCS#8, traditional, encrypted)."""
+    cert_pem, key = _deterministic_pems()
+    fmt, plain = serialization.PrivateFormat, serialization.NoEncryption()
+    traditional = key.private_bytes(serialization.Encoding.PEM, fmt.TraditionalOpenSSL, plain)
+    pkcs8 = key.private_bytes(serialization.Encoding.PEM, fmt.PKCS8, plain)
+    encrypted = key.private_bytes(serialization.Encoding.PEM, fmt.PKCS8,
+                                  serialization.BestAvailableEncryption(b"secret"))
     answer = encode_reply(Reply(0, "", "jdoe", "/alice/cern.ch/user/j/jdoe/",
-                                [{"tokencert": cert_pem, "tokenkey": key_pem}]))
-    pems = (leaf.cert_pem, leaf.key_pem(), leaf.key_pem(fmt="traditional"), rsa_leaf.cert_pem,
-            rsa_leaf.key_pem(fmt="traditional"), leaf.key_pem(passphrase=b"secret"))
-    return answer, pems
+                                [{"tokencert": cert_pem.decode(), "tokenkey": traditional.decode()}]))
+    return answer, (cert_pem, pkcs8, traditional, cert_pem + cert_pem, traditional + pkcs8, encrypted)
 
 
 def _answer_then_token(text) -> None:
