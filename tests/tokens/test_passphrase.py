@@ -1,0 +1,74 @@
+"""An encrypted user key inside eval "$(jenv token)": the passphrase is asked on the terminal."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tokenkit import run_jenv, token_paths
+
+REPO = Path(__file__).resolve().parents[2]
+PASSPHRASE = b"correct horse battery"
+
+
+def _encrypted_env(svc, home):
+    from cryptography.hazmat.primitives import serialization
+
+    cert, key = svc.user_files("jdoe")
+    loaded = serialization.load_pem_private_key(Path(key).read_bytes(), None)
+    encrypted = home / "userkey.pem"
+    fd = os.open(encrypted, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.BestAvailableEncryption(PASSPHRASE)))
+    return svc.env(home, X509_USER_KEY=str(encrypted), PYTHONPATH=str(REPO))
+
+
+def _bash_on_pty(script: str, env, answer: bytes, timeout: float = 30) -> str:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve("/bin/bash", ["bash", "-c", script], env)
+    output, answered = b"", False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not select.select([fd], [], [], 0.2)[0]:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"Passphrase for" in output:
+            os.write(fd, answer + b"\n")
+            answered = True
+    os.waitpid(pid, 0)
+    return output.decode(errors="replace")
+
+
+def test_eval_prompts_on_the_terminal(svc, home):
+    env = _encrypted_env(svc, home)
+    cert_path, _ = token_paths(env)
+    out = _bash_on_pty(f'eval "$({sys.executable} -m jenv token)"; echo "CERT=$JALIEN_TOKEN_CERT"', env,
+                       PASSPHRASE)
+    assert out.count("Passphrase for") == 1 and PASSPHRASE.decode() not in out
+    assert f"CERT={cert_path}" in out, out
+
+
+def test_wrong_passphrase_and_no_terminal(svc, home):
+    env = _encrypted_env(svc, home)
+    out = _bash_on_pty(f'{sys.executable} -m jenv token; echo "rc=$?"', env, b"wrong")
+    assert "wrong passphrase" in out and "rc=11" in out and "export" not in out, out
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "jenv", "token"], env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, start_new_session=True, timeout=30)
+    assert proc.returncode == 11 and proc.stdout == "" and "no terminal" in proc.stderr
+    assert time.monotonic() - start < 10
+    assert not token_paths(env)[0].exists()
+    assert run_jenv(["token-destroy"], env).returncode == 0
