@@ -20,7 +20,7 @@ from jenv.tokenstore import TokenCheck, TokenStore, check_token, destroy_token_p
 if TYPE_CHECKING:
     from jenv.protocol import TokenPair, TokenRequest
 
-__all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
+__all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "ensure_token",
            "DEFAULT_MIN_VALID"]
 
 DEFAULT_MIN_VALID = "10m"
