@@ -52,10 +52,10 @@ from typing import Callable, List, Mapping, Optional, Sequence
 from docopt import DocoptExit, docopt
 
 from jenv import __version__
-from jenv.context import Context
+from jenv.context import Context, printable
 from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError
 
-__all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text"]
+__all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text", "printable"]
 
 #: command name -> "module:function".  Modules are imported only for the command
 #: that runs, so `jenv token` on a valid token never loads the network stack.
@@ -189,7 +189,7 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     try:
         return _run(args, ctx)
     except JenvError as exc:
-        ctx.err(f"jenv: {exc}")
+        ctx.err(f"jenv: {printable(str(exc))}")
         return int(exc.exit_code)
     except KeyboardInterrupt:
         ctx.err("jenv: interrupted")
@@ -204,5 +204,6 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     except Exception as exc:  # the one broad catch: no traceback reaches a login shell
         if ctx.environ.get("JENV_DEBUG"):
             raise
-        ctx.err(f"jenv: internal error: {type(exc).__name__}: {exc} (JENV_DEBUG=1 shows the traceback)")
+        ctx.err(f"jenv: internal error: {type(exc).__name__}: {printable(str(exc))} "
+                "(JENV_DEBUG=1 shows the traceback)")
         return int(ExitCode.ERROR)

@@ -11,7 +11,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, TextIO
 
-__all__ = ["Context"]
+__all__ = ["Context", "printable"]
+
+
+def printable(text: str) -> str:
+    """One line, safe for a terminal: control characters (a newline, an escape
+    sequence from a hostile variable or server message) are shown as \\xNN."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass
@@ -36,6 +42,6 @@ class Context:
         self.stdout.write(text + "\n")
 
     def err(self, text: str = "") -> None:
-        """Write a line for humans to stderr."""
-        self.stderr.write(text + "\n")
+        """Write lines for humans to stderr, control characters made visible."""
+        self.stderr.write("\n".join(printable(line) for line in text.split("\n")) + "\n")
         self.stderr.flush()
