@@ -66,12 +66,13 @@ def cmd_serve(args, ctx: Context) -> int:
 
     The listening address is printed on stderr as host:port.
     """
+    port = _port(args["--port"])  # options first: a typo must not leave a new CA behind
     paths = SandboxPaths.at(os.path.abspath(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
         create_sandbox(paths.root)
         ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
     service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None)
-    with run_service(service, args["--host"] or "127.0.0.1", _port(args["--port"])) as (host, port):
+    with run_service(service, args["--host"] or "127.0.0.1", port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
             ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
             if args["--ready-file"]:
