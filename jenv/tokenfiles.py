@@ -111,12 +111,12 @@ def check_target(path: str, uid: int, what: str, private: bool = True) -> bool:
     return True
 
 
-def read_private_file(path: str, uid: int, what: str) -> Optional[bytes]:
+def read_private_file(path: str, uid: int, what: str, private: bool = True) -> Optional[bytes]:
     """The bytes of a token file, or None when it does not exist.
 
     Never follows a symbolic link and never blocks on a FIFO.  Raises
-    UnsafeFileError (link, not a file, other owner, open to others) or
-    NotFoundError (unreadable, too large).
+    UnsafeFileError (link, not a file, other owner, open to others when
+    ``private``) or NotFoundError (unreadable, too large).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW | _CLOEXEC)
@@ -128,7 +128,7 @@ def read_private_file(path: str, uid: int, what: str) -> Optional[bytes]:
         raise NotFoundError(f"{what} {path} cannot be opened: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
-        problem = _problem(path, st, uid, what)
+        problem = _problem(path, st, uid, what, private)
         if problem:
             raise UnsafeFileError(problem)
         if st.st_size > MAX_TOKEN_FILE_SIZE:

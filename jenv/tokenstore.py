@@ -33,7 +33,7 @@ from jenv.tokenfiles import (check_directory, check_target, fsync_directory, hol
                              read_private_file, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
-           "lock_store", "recover_store", "write_token_pair", "destroy_token_pair", "file_text"]
+           "lock_store", "recover_store", "check_writable", "write_token_pair", "destroy_token_pair", "file_text"]
 
 
 class LockTimeoutError(NetworkError):
@@ -92,7 +92,10 @@ def _read(store: TokenStore, loc: Location) -> Optional[bytes]:
     if loc.pem is not None:
         return loc.pem.encode("ascii", "replace")
     assert loc.path is not None
-    return read_private_file(loc.path, store.uid, loc.what)
+    # A certificate is public: one the user chose (JALIEN_TOKEN_CERT=path) may be 0644; the
+    # default files in the shared directory are jenv's own and must be private like the key.
+    private = loc is store.key or loc.source == "default"
+    return read_private_file(loc.path, store.uid, loc.what, private)
 
 
 def _dates(cert_pem: bytes) -> Optional[Tuple[int, int]]:
@@ -244,6 +247,21 @@ def _promote(store: TokenStore, leftovers, kind: str, target: str, fits) -> bool
     return False
 
 
+def check_writable(store: TokenStore) -> None:
+    """Refuse, before asking JCentral, a store that :func:`write_token_pair` would refuse.
+
+    Raises InvalidInputError (PEM content, no files), NotFoundError or UnsafeFileError.
+    """
+    if not store.in_files:
+        raise InvalidInputError("the token is given as PEM content in JALIEN_TOKEN_CERT/KEY, not as files: "
+                                "unset them to let jenv write the token files")
+    for directory in store.directories():
+        check_directory(directory, "token files")
+    for loc in (store.key, store.cert):
+        assert loc.path is not None
+        check_target(loc.path, store.uid, loc.what)
+
+
 def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
     """Replace the token files with a new pair, atomically per file and never mixed (see module doc).
 
@@ -252,14 +270,10 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
     failure case the previous pair is left exactly as it was.
     """
     store = lock.store
-    if not store.in_files:
-        raise InvalidInputError("the token is given as PEM content in JALIEN_TOKEN_CERT/KEY, not as files: "
-                                "unset them to let jenv write the token files")
+    check_writable(store)
+    recover_store(lock)
     cert_path, key_path = store.cert.path, store.key.path
     assert cert_path is not None and key_path is not None
-    for directory in store.directories():
-        check_directory(directory, "token files")
-    recover_store(lock)
     key_exists = check_target(key_path, store.uid, store.key.what)
     check_target(cert_path, store.uid, store.cert.what)
     old_umask = os.umask(0o077)

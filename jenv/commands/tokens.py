@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Optional
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, resolve_locations, resolve_timeout
-from jenv.tokenstore import TokenCheck, TokenStore, check_token, destroy_token_pair, lock_store, recover_store, \
-    write_token_pair
+from jenv.tokenstore import TokenCheck, TokenStore, check_token, check_writable, destroy_token_pair, lock_store, \
+    recover_store, write_token_pair
 
 if TYPE_CHECKING:
     from jenv.protocol import TokenPair, TokenRequest
@@ -127,6 +127,7 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
         check = check_token(store, time.time(), min_valid)  # another run may have just written it
         if check.usable:
             return check
+        check_writable(store)
         pair = _fetch(ctx, locs, None)
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
     check = check_token(store, time.time(), 0)
@@ -183,7 +184,7 @@ def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
     if not store.in_files:
         raise UsageError("JALIEN_TOKEN_CERT/KEY hold PEM content, so there are no token files to write: "
                          "unset them, or use 'jenv token --content'")
-    check_token(store, time.time(), 0)  # refuse an unsafe location before asking JCentral
+    check_writable(store)  # refuse an unsafe location before asking JCentral
     pair = _fetch(ctx, locs, request)
     with lock_store(store, _lock_wait(ctx)) as lock:
         write_token_pair(lock, pair.cert_pem, pair.key_pem)

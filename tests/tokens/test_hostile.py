@@ -115,3 +115,24 @@ def test_unsafe_file_of_env_path_is_refused(svc, home):
     result = run_jenv(["token"], env)
     assert result.returncode == 8 and str(cert) in result.stderr
     assert os.readlink(cert) == "/dev/null" and not (home / "mykey.pem").exists()
+
+
+def test_user_chosen_public_certificate_is_read_but_never_replaced(svc, home):
+    env = svc.env(home)
+    assert run_jenv(["token"], env).returncode == 0
+    default_cert, default_key = token_paths(env)
+    cert, key = home / "job" / "cert.pem", home / "job" / "key.pem"
+    cert.parent.mkdir()
+    cert.write_bytes(default_cert.read_bytes())
+    os.chmod(cert, 0o644)  # a public certificate where the user put it
+    os.rename(default_key, key)
+    env.update(JALIEN_TOKEN_CERT=str(cert), JALIEN_TOKEN_KEY=str(key))
+    result = run_jenv(["token"], env)
+    assert result.returncode == 0 and str(cert) in result.stdout
+    requests = svc.token_requests
+    renew = run_jenv(["token", "--min-valid", "400d"], env)  # replacing it is another matter
+    assert renew.returncode == 8 and "mode 0644" in renew.stderr and renew.stdout == ""
+    assert svc.token_requests == requests  # refused before asking JCentral
+    os.chmod(key, 0o640)  # a key open to the group is refused wherever it is
+    refused = run_jenv(["token"], env)
+    assert refused.returncode == 8 and str(key) in refused.stderr
