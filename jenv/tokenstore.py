@@ -2,10 +2,9 @@
 
 Guarantees (see the README, "Token store"):
 
-* :func:`check_token` is the login fast path: it reads the two files (safely,
-  :mod:`jenv.tokenfiles`), takes the dates and public keys from the DER
-  (:mod:`jenv.der`) and only falls back to ``cryptography`` when unsure.  A
-  certificate and key that do not belong together are never "valid".
+* reading and checking (the login fast path) is :mod:`jenv.tokencheck`,
+  re-exported here; a certificate and key that do not belong together are
+  never "valid".
 * :func:`write_token_pair` runs under the store lock (``flock`` on a per-user
   file next to the certificate): both temporary files are complete and
   fsync-ed before the first rename, the key is renamed first and the
@@ -21,14 +20,11 @@ Guarantees (see the README, "Token store"):
 from __future__ import annotations
 
 import contextlib
-import enum
 import os
-from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional
 
-from jenv import der
-from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
-from jenv.locations import Location
+from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError
+from jenv.tokencheck import TokenCheck, TokenState, TokenStore, check_token, pair_matches
 from jenv.tokenfiles import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                              read_private_file, temp_name, write_temp_file)
 
@@ -38,124 +34,6 @@ __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutEr
 
 class LockTimeoutError(NetworkError):
     """Another jenv held the token lock for too long (it is waiting for JCentral or a passphrase)."""
-
-
-@dataclass(frozen=True)
-class TokenStore:
-    """Where the token lives: two Locations (path or PEM content) and the owner's uid."""
-
-    cert: Location
-    key: Location
-    uid: int
-
-    @property
-    def in_files(self) -> bool:
-        """True when both halves are files jenv may (re)write; False for PEM content in variables."""
-        return self.cert.path is not None and self.key.path is not None
-
-    @property
-    def lock_path(self) -> str:
-        assert self.cert.path is not None
-        return os.path.join(os.path.dirname(self.cert.path), f"jenv-token-{self.uid}.lock")
-
-    def directories(self) -> List[str]:
-        paths = [loc.path for loc in (self.cert, self.key) if loc.path is not None]
-        return list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
-
-
-class TokenState(enum.Enum):
-    VALID = "valid"
-    MISSING = "missing"
-    EXPIRED = "expired"
-    EXPIRING = "about to expire"
-    NOT_YET_VALID = "not yet valid"
-    MISMATCH = "key does not match the certificate"
-    BROKEN = "unusable"
-
-
-@dataclass(frozen=True)
-class TokenCheck:
-    """The verdict on the stored token; ``cert_pem``/``key_pem`` are what was read."""
-
-    state: TokenState
-    detail: str = ""
-    not_after: Optional[int] = None
-    cert_pem: Optional[bytes] = None
-    key_pem: Optional[bytes] = None
-
-    @property
-    def usable(self) -> bool:
-        return self.state is TokenState.VALID
-
-
-def _read(store: TokenStore, loc: Location) -> Optional[bytes]:
-    if loc.pem is not None:
-        return loc.pem.encode("ascii", "replace")
-    assert loc.path is not None
-    # A certificate is public: one the user chose (JALIEN_TOKEN_CERT=path) may be 0644; the
-    # default files in the shared directory are jenv's own and must be private like the key.
-    private = loc is store.key or loc.source == "default"
-    return read_private_file(loc.path, store.uid, loc.what, private)
-
-
-def _dates(cert_pem: bytes) -> Optional[Tuple[int, int]]:
-    dates = der.cert_validity(cert_pem)
-    if dates is not None:
-        return dates
-    from jenv.pem import parse_certificate  # slow path: unusual encodings
-
-    try:
-        cert = parse_certificate(cert_pem, "token certificate")
-    except JenvError:
-        return None
-    return int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
-
-
-def pair_matches(cert_pem: bytes, key_pem: bytes) -> Optional[bool]:
-    """True/False when the key is/is not the certificate's; None when either cannot be parsed."""
-    cert_key, key_key = der.cert_public_key(cert_pem), der.key_public_key(key_pem)
-    if cert_key is not None and key_key is not None:
-        return cert_key == key_key
-    from jenv.pem import key_matches, parse_certificate, parse_private_key
-
-    try:
-        return key_matches(parse_certificate(cert_pem), parse_private_key(key_pem))
-    except JenvError:  # garbage, or an encrypted key (a token key never is)
-        return None
-
-
-def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
-    """Whether the stored token can be used for at least ``min_valid`` more seconds.
-
-    Never touches the network.  Raises UnsafeFileError / NotFoundError when a
-    token file or its directory is unsafe or unreadable (see jenv.tokenfiles);
-    a missing, expired, mismatched or garbage token is a TokenCheck, not an error.
-    """
-    if store.in_files:
-        for directory in store.directories():
-            check_directory(directory, "token files")
-    cert_pem, key_pem = _read(store, store.cert), _read(store, store.key)
-    if cert_pem is None or key_pem is None:
-        gone = store.cert if cert_pem is None else store.key
-        return TokenCheck(TokenState.MISSING, f"{gone.describe()} does not exist", None, cert_pem, key_pem)
-    dates = _dates(cert_pem)
-    if dates is None:
-        return TokenCheck(TokenState.BROKEN, f"{store.cert.describe()} is not a certificate", None, cert_pem, key_pem)
-    not_before, not_after = dates
-    matches = pair_matches(cert_pem, key_pem)
-    if matches is None:
-        state, detail = TokenState.BROKEN, f"{store.key.describe()} is not a usable private key"
-    elif not matches:
-        state, detail = TokenState.MISMATCH, f"{store.key.describe()} does not belong to {store.cert.describe()}"
-    elif now < not_before:
-        state, detail = TokenState.NOT_YET_VALID, f"{store.cert.describe()} is not valid yet"
-    elif now >= not_after:
-        state, detail = TokenState.EXPIRED, f"{store.cert.describe()} has expired"
-    elif not_after - now < min_valid:
-        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {int(not_after - now)} s"
-    else:
-        state, detail = TokenState.VALID, ""
-    return TokenCheck(state, detail, not_after, cert_pem, key_pem)
 
 
 class TokenLock:
