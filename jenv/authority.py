@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from jenv.der import encode as _der
 from jenv.errors import InvalidInputError, UnsafeFileError
 
 __all__ = [
@@ -48,14 +49,6 @@ _CANON_TYPES = {"PrintableString", "T61String", "IA5String", "UTF8String", "BMPS
                 "UniversalString", "VisibleString"}
 _RAW_TAGS = {"NumericString": 0x12, "OctetString": 0x04, "BitString": 0x03}
 _ASCII_SPACE = " \t\n\v\f\r"
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + content
 
 
 def _der_oid(dotted: str) -> bytes:

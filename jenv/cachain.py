@@ -12,8 +12,6 @@ same reason ``openssl verify`` prints first.  Not checked, as in a plain
 from __future__ import annotations
 
 import datetime as dt
-import enum
-from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
 from cryptography import x509
@@ -23,42 +21,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from jenv.castore import LoadedStore, name_key, open_ca_store
 from jenv.locations import CAStore
 from jenv.pem import grid_dn
+from jenv.verdict import MAX_DEPTH, Reason, Verdict, verified
 
 __all__ = ["Reason", "Verdict", "verify_certificate", "MAX_DEPTH"]
-
-
-class Reason(str, enum.Enum):
-    """Why a certificate does (not) verify; the value is the text jenv prints."""
-
-    OK = "ok"
-    UNKNOWN_ISSUER = "unknown issuer"
-    EXPIRED = "expired"
-    NOT_YET_VALID = "not yet valid"
-    BAD_SIGNATURE = "bad signature"
-    CA_EXPIRED = "expired CA"
-    CA_NOT_YET_VALID = "CA not yet valid"
-    INVALID_CA = "invalid CA"
-    PATH_TOO_LONG = "path length exceeded"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The result of :func:`verify_certificate`.
-
-    ``chain`` lists grid DNs from the certificate up to the last CA found;
-    ``depth`` is the chain position the reason applies to (0 = the
-    certificate itself); ``detail`` is one human sentence.
-    """
-
-    ok: bool
-    reason: Reason
-    detail: str
-    chain: Tuple[str, ...]
-    depth: int = 0
-
-
-#: OpenSSL's default maximum chain depth is 100; grid chains are 2-4 long.
-MAX_DEPTH = 32
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -239,7 +204,7 @@ def _explain(reason: Reason, chain: List[x509.Certificate], depth: int) -> str:
         return f"{dn} is not allowed to sign certificates (not a CA)"
     if reason is Reason.PATH_TOO_LONG:
         return f"{dn} allows fewer CAs below it than the chain has"
-    return f"{grid_dn(chain[0].subject)} verifies against the CA store"
+    return verified((grid_dn(chain[0].subject),)).detail
 
 
 def verify_certificate(cert: x509.Certificate, store: Union[LoadedStore, CAStore], now: dt.datetime,

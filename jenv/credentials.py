@@ -13,13 +13,13 @@ import errno
 import os
 import stat
 import tempfile
-from typing import Callable, Iterator, Optional
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.locations import Location
-from jenv.pem import parse_certificate, parse_private_key
+
+if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
+    from cryptography import x509
 
 __all__ = [
     "MAX_PEM_SIZE",
@@ -109,11 +109,15 @@ def _describe(loc: Location) -> str:
 
 def load_certificate(loc: Location) -> x509.Certificate:
     """Read and parse a certificate; errors name the location."""
+    from jenv.pem import parse_certificate
+
     return parse_certificate(read_credential(loc), _describe(loc))
 
 
 def load_private_key(loc: Location, passphrase: Optional[Callable[[], bytes]] = None):
     """Read and parse a private key; an encrypted key asks on the terminal unless ``passphrase`` is given."""
+    from jenv.pem import parse_private_key
+
     what = _describe(loc)
     ask = passphrase or (lambda: tty_passphrase(what))
     return parse_private_key(read_credential(loc), what, ask)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import binascii
 from typing import List, Optional, Tuple
 
-__all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block"]
+__all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block", "DerError", "Element", "elements",
+           "parse_time", "oid_text", "encode", "SHORT_NAMES"]
 
 _SEQUENCE, _INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x30, 0x02, 0x03, 0x04, 0x06
 _UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
@@ -25,9 +26,23 @@ _EC_OID = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1
 
 Tlv = Tuple[int, bytes]
 
+#: (tag, contents, the whole encoding): one element of :func:`elements`.
+Element = Tuple[int, bytes, bytes]
 
-class _Bad(Exception):
-    """The bytes are not the DER shape this reader understands."""
+#: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
+SHORT_NAMES = {
+    "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
+    "2.5.4.3": "CN", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+    "1.2.840.113549.1.9.1": "emailAddress", "2.5.4.5": "serialNumber", "2.5.4.4": "SN",
+    "2.5.4.42": "GN", "2.5.4.12": "title",
+}
+
+
+class DerError(Exception):
+    """The bytes are not the (strict) DER shape this reader understands."""
+
+
+_Bad = DerError
 
 
 def pem_block(text: bytes, label: bytes) -> Optional[bytes]:
@@ -51,18 +66,22 @@ def pem_block(text: bytes, label: bytes) -> Optional[bytes]:
 
 
 def _read(data: bytes, pos: int) -> Tuple[int, bytes, int]:
-    """One TLV at ``pos``: (tag, contents, position after it)."""
+    """One TLV at ``pos``: (tag, contents, position after it); DER only (one-byte tags, minimal lengths)."""
     if pos + 2 > len(data):
         raise _Bad("truncated")
     tag, first = data[pos], data[pos + 1]
+    if tag & 0x1F == 0x1F:
+        raise _Bad("multi-byte tag")
     pos += 2
     if first < 0x80:
         length = first
     else:
         count = first & 0x7F
-        if count == 0 or count > 4 or pos + count > len(data):
+        if count == 0 or count > 4 or pos + count > len(data) or data[pos] == 0:
             raise _Bad("bad length")
         length = int.from_bytes(data[pos:pos + count], "big")
+        if length < 0x80:
+            raise _Bad("long form for a short length")  # not DER
         pos += count
     if pos + length > len(data):
         raise _Bad("truncated")
@@ -75,6 +94,42 @@ def _children(contents: bytes) -> List[Tlv]:
         tag, value, pos = _read(contents, pos)
         items.append((tag, value))
     return items
+
+
+def elements(contents: bytes) -> List[Element]:
+    """Every DER element in ``contents``, in order; raises DerError unless they fill it exactly."""
+    items, pos = [], 0
+    while pos < len(contents):
+        tag, value, end = _read(contents, pos)
+        items.append((tag, value, contents[pos:end]))
+        pos = end
+    return items
+
+
+def encode(tag: int, content: bytes) -> bytes:
+    """The DER encoding of one element (one-byte tag, minimal length)."""
+    size = len(content)
+    if size < 0x80:
+        return bytes([tag, size]) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(length)]) + length + content
+
+
+def oid_text(value: bytes) -> str:
+    """The dotted form of OBJECT IDENTIFIER contents ("2.5.4.3"); raises DerError if not minimal DER."""
+    if not value or value[-1] & 0x80:
+        raise _Bad("truncated OID")
+    arcs, current, fresh = [], 0, True
+    for byte in value:
+        if fresh and byte == 0x80:
+            raise _Bad("non-minimal OID arc")
+        current = (current << 7) | (byte & 0x7F)
+        fresh = not byte & 0x80
+        if fresh:
+            arcs.append(current)
+            current = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first] + arcs[1:])
 
 
 def _sequence(data: bytes) -> List[Tlv]:
@@ -105,12 +160,22 @@ def _time(tag: int, value: bytes) -> int:
         year, rest = int(text[:4]), text[4:]
     else:
         raise _Bad("unsupported time form")
-    if not rest.endswith("Z") or not rest[:-1].isdigit():
+    if not rest.endswith("Z") or not (text[:-1].isdigit() and text.isascii()):
         raise _Bad("unsupported time form")
     month, day, hour, minute, second = (int(rest[i:i + 2]) for i in range(0, 10, 2))
-    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+    if not (1 <= month <= 12 and 1 <= day and hour < 24 and minute < 60 and second < 60):
         raise _Bad("bad date")
+    if _days_from_civil(year, month, day) >= _days_from_civil(year + month // 12, month % 12 + 1, 1):
+        raise _Bad("no such day")  # 30 February
     return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+
+
+def parse_time(tag: int, value: bytes) -> int:
+    """Epoch seconds of an RFC 5280 UTCTime/GeneralizedTime ("...Z", whole seconds); raises DerError otherwise."""
+    try:
+        return _time(tag, value)
+    except (ValueError, UnicodeDecodeError):
+        raise DerError("bad time") from None
 
 
 def _tbs(cert_der: bytes) -> List[Tlv]:

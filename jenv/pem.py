@@ -17,6 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from jenv.der import SHORT_NAMES
 from jenv.errors import InvalidInputError, PassphraseError
 
 __all__ = [
@@ -36,15 +37,6 @@ __all__ = [
 CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
 CERT_END = b"-----END CERTIFICATE-----"
 KEY_MARKER = b"PRIVATE KEY-----"
-
-#: OpenSSL's short names, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
-_SHORT_NAMES = {
-    "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
-    "2.5.4.3": "CN", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
-    "1.2.840.113549.1.9.1": "emailAddress", "2.5.4.5": "serialNumber", "2.5.4.4": "SN",
-    "2.5.4.42": "GN", "2.5.4.12": "title",
-}
-
 
 @dataclass(frozen=True)
 class CertInfo:
@@ -170,7 +162,7 @@ def grid_dn(name: x509.Name) -> str:
     parts = []
     for rdn in name.rdns:
         attrs = sorted(rdn, key=lambda a: a.oid.dotted_string) if len(rdn) > 1 else list(rdn)
-        parts.append("+".join(f"{_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string)}={a.value}"
+        parts.append("+".join(f"{SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string)}={a.value}"
                               for a in attrs))
     return "/" + "/".join(parts) if parts else ""
 

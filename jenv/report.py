@@ -13,9 +13,9 @@ import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
-from jenv.pem import CertInfo, format_duration, validity_state
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
+    from jenv.pem import CertInfo
     from jenv.status import CAStatus, CredentialStatus, Status
 
 __all__ = [
@@ -77,6 +77,10 @@ def source_dict(loc: Location) -> Dict[str, Any]:
 
 def cert_dict(info: CertInfo, loc: Optional[Location], now: dt.datetime) -> Dict[str, Any]:
     """Every reported fact about a certificate (plus its source when ``loc`` is given)."""
+    # Imported here: a CertInfo comes from jenv.pem, so it is loaded already; cert-verify's
+    # fast path uses this module without ever loading jenv.pem (and cryptography).
+    from jenv.pem import format_duration, validity_state
+
     seconds = info.seconds_left(now)
     data: Dict[str, Any] = source_dict(loc) if loc is not None else {}
     data.update({
@@ -102,6 +106,8 @@ def _row(label: str, value: str) -> str:
 
 def _time_left_text(info: CertInfo, now: dt.datetime, short: bool = False) -> str:
     """'3d 4h 05m (valid)' (or 'valid, 3d 4h 05m left' when ``short``), 'EXPIRED .. ago', 'NOT YET VALID ..'."""
+    from jenv.pem import format_duration, validity_state
+
     state = validity_state(info, now)
     if state == "expired":
         return f"EXPIRED {format_duration(-info.seconds_left(now))} ago"
@@ -149,6 +155,8 @@ def _renew_hint(loc: Location) -> str:
 
 def validity_problem(info: CertInfo, loc: Location, now: dt.datetime) -> Optional[str]:
     """A one-line message (with the fix) when the certificate is not valid now, else None."""
+    from jenv.pem import format_duration, validity_state
+
     state = validity_state(info, now)
     where = loc.describe()
     if state == "expired":

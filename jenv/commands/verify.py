@@ -7,16 +7,16 @@ with the fix, and the exit code says which kind of failure it was.
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from typing import Any, Dict, List
 
-from jenv.cachain import Reason, Verdict, verify_certificate
-from jenv.castore import open_ca_store
 from jenv.context import Context
-from jenv.credentials import load_certificate
+from jenv.credentials import read_credential
 from jenv.errors import ExitCode, NotValidNowError, VerifyError
+from jenv.fastverify import verify_fast
 from jenv.locations import CAStore, Location, resolve_ca_store, resolve_locations
 from jenv.report import describe_source, source_dict, to_json
+from jenv.verdict import Reason, Verdict
 
 __all__ = ["cmd_cert_verify", "cmd_token_verify", "verdict_dict", "render_verdict"]
 
@@ -69,9 +69,19 @@ def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: boo
 
 
 def _verify(ctx: Context, loc: Location) -> int:
-    cert = load_certificate(loc)
     store = resolve_ca_store(ctx.environ, ctx.home)
-    verdict = verify_certificate(cert, open_ca_store(store), dt.datetime.now(dt.timezone.utc))
+    # The common good chain is decided without cryptography (issue 6: whole-process time);
+    # everything else, every failure included, comes from the full verification below.
+    verdict = verify_fast(read_credential(loc), store, time.time())
+    if verdict is None:
+        import datetime as dt
+
+        from jenv.cachain import verify_certificate
+        from jenv.castore import open_ca_store
+        from jenv.credentials import load_certificate
+
+        cert = load_certificate(loc)
+        verdict = verify_certificate(cert, open_ca_store(store), dt.datetime.now(dt.timezone.utc))
     ctx.out(render_verdict(verdict, loc, store, ctx.json))
     if verdict.ok:
         return ExitCode.OK
