@@ -8,13 +8,13 @@ here reads files or the clock: callers pass ``now``.  Times are UTC in ISO
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
+    import datetime as dt
+
     from jenv.pem import CertInfo
     from jenv.status import CAStatus, CredentialStatus, Status
 
@@ -41,6 +41,8 @@ _LABEL_WIDTH = 12
 
 def iso_utc(moment: dt.datetime) -> str:
     """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    import datetime as dt  # loaded already: ``moment`` is a datetime
+
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -137,6 +139,8 @@ def cert_lines(info: CertInfo, loc: Location, now: dt.datetime) -> List[str]:
 
 def to_json(data: Any) -> str:
     """Stable, indented JSON text."""
+    import json  # only --json needs it; cert-verify's fast path prints text without loading it
+
     return json.dumps(data, indent=2, sort_keys=False)
 
 
