@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ca_server import GOOD, INTER, OLD, ROOT, SOON, TWIN_A, Tarball, openssl_hash
-from conftest import clean_env, run_jenv
+from jenvtest import clean_env, run_jenv
 from jenv.cafetch import install_flat_store
 from jenv.catarball import flatten_ca_tarball
 

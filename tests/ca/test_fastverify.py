@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import pytest
 from cryptography import x509
@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ca_corpus import DAY, NOW, Cert, issue, make_keys, name, subject_hash_openssl, write_store
-from conftest import clean_env
+from jenvtest import clean_env
 from jenv import der
 from jenv.authority import subject_hash
 from jenv.cachain import verify_certificate

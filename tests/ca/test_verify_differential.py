@@ -21,7 +21,7 @@ from typing import Dict, Tuple
 import pytest
 
 from ca_corpus import Case, build_cases, make_keys, write_store
-from conftest import clean_env, run_jenv
+from jenvtest import clean_env, run_jenv
 from jenv.cli import main
 
 #: OpenSSL X509_V_ERR_* numbers -> jenv reason (depth 0 = the certificate itself).

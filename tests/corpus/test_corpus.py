@@ -17,6 +17,7 @@ from collections import Counter
 
 import pytest
 
+import jenvtest
 from corpus_cases import CASES, Case
 from corpus_lab import Lab, run
 
@@ -30,8 +31,8 @@ def _param(case: Case):
 
 
 @pytest.mark.parametrize("case", [_param(case) for case in CASES])
-def test_bad_input(case: Case, tmp_path, world, root_conftest):
-    lab = Lab(tmp_path, world, root_conftest.clean_env, expired=case.expired)
+def test_bad_input(case: Case, tmp_path, world):
+    lab = Lab(tmp_path, world, jenvtest.clean_env, expired=case.expired)
     env = dict(lab.env)
     for name, value in case.env(lab).items():
         if value is None:
@@ -40,9 +41,9 @@ def test_bad_input(case: Case, tmp_path, world, root_conftest):
             env[name] = value
     before = lab.state()
     out = run(list(case.argv), env, cwd=tmp_path, runner=case.runner)
-    root_conftest.SCANNED["runs"] += 1
+    jenvtest.SCANNED["runs"] += 1
     assert "Traceback" not in out.stderr, out.stderr
-    assert not root_conftest.leaked_key_material(out.stdout + out.stderr)
+    assert not jenvtest.leaked_key_material(out.stdout + out.stderr)
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert out.returncode == case.code, f"exit {out.returncode}, stderr: {out.stderr}"
     assert lines, "nothing on stderr"
@@ -69,9 +70,9 @@ def test_the_corpus_covers_every_command():
     assert not missing, f"commands without a bad-input case: {sorted(missing)}"
 
 
-def test_huge_file_is_refused_without_reading_it(tmp_path, world, root_conftest):
+def test_huge_file_is_refused_without_reading_it(tmp_path, world):
     """100 MB (sparse) as the user certificate: refused by its size in well under a second of work."""
-    lab = Lab(tmp_path, world, root_conftest.clean_env)
+    lab = Lab(tmp_path, world, jenvtest.clean_env)
     path = lab.file("huge.pem", b"")
     with open(path, "r+b") as handle:
         handle.truncate(100 << 20)

@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import ROOT_CONFTEST, UID, TOKEN_DN, bind_root_conftest, clean_env, write_pair
+from offline_helpers import UID, TOKEN_DN, clean_env, write_pair
 from pki import Leaf, TestCA, now
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _registered_root_conftest(request):
-    bind_root_conftest(request.config.pluginmanager.get_plugin(str(ROOT_CONFTEST)))
 
 
 @pytest.fixture(scope="session")

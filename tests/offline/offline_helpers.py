@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import os
 import subprocess
 import sys
@@ -13,34 +12,8 @@ from typing import Dict, Optional, Sequence
 from pki import Leaf
 
 
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-
-
-def _load_root_conftest():
-    """tests/conftest.py under its own name: "import conftest" finds whichever conftest pytest loaded last."""
-    name = "jenv_tests_root_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT_CONFTEST)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-_root = _load_root_conftest()
-Result, clean_env = _root.Result, _root.clean_env
-
-
-def bind_root_conftest(module) -> None:
-    """Use the conftest module pytest registered (so its run counter sees these runs too)."""
-    global _root
-    if module is not None:
-        _root = module
-
-
-def run_jenv(*args, **kwargs) -> Result:
-    """tests/conftest.py run_jenv: a subprocess, no traceback, no key material leaked."""
-    return _root.run_jenv(*args, **kwargs)
+import jenvtest as _root
+from jenvtest import Result, clean_env, run_jenv  # noqa: F401  (re-exported for the offline tests)
 
 
 UID = os.getuid()

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
 import json
 import socket
 import ssl
-import threading
 import time
-from typing import Callable, Iterator
 
 import pytest
-from websockets.sync.server import serve
 
+from faultservers import accept_upgrade, raw_server, ws_server
 from jenv.client import fetch_token, open_session
 from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError
 from jenv.locations import Endpoint
@@ -33,43 +28,6 @@ def server_tls(pki) -> ssl.SSLContext:
 def fetch(pki, port: int, timeout: float = TIMEOUT):
     return fetch_token(Endpoint("127.0.0.1", port, "test"), pki.identity("jdoe"), pki.ca_store, timeout,
                        TokenRequest(), lambda _notice: None)
-
-
-@contextlib.contextmanager
-def ws_server(context: ssl.SSLContext, handler: Callable, process_request=None) -> Iterator[int]:
-    """A websockets server with our TLS and a misbehaving handler; yields its port."""
-    server = serve(handler, "127.0.0.1", 0, ssl=context, process_request=process_request)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.socket.getsockname()[1]
-    finally:
-        server.shutdown()
-        thread.join(5)
-
-
-@contextlib.contextmanager
-def raw_server(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
-    """A TCP listener whose accepted connections are handed to ``serve_one`` in a thread."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-    held = []
-
-    def loop():
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = listener.accept()
-                held.append(conn)
-                threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-        for conn in held:
-            conn.close()
 
 
 def test_refused(pki):
@@ -108,23 +66,9 @@ def test_stall_after_upgrade_is_bounded(pki, server_tls):
         assert time.monotonic() - start < 3
 
 
-def _accept_upgrade(conn: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
-    """Do the server side of TLS and of the WebSocket handshake by hand."""
-    tls = context.wrap_socket(conn, server_side=True)
-    request = b""
-    while b"\r\n\r\n" not in request:
-        request += tls.recv(4096)
-    key = [line.split(b":", 1)[1].strip() for line in request.split(b"\r\n")
-           if line.lower().startswith(b"sec-websocket-key:")][0]
-    accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-    tls.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
-    return tls
-
-
 def test_closed_mid_frame(pki, server_tls):
     def serve_one(conn):
-        tls = _accept_upgrade(conn, server_tls)
+        tls = accept_upgrade(conn, server_tls)
         tls.recv(4096)  # the request frame
         tls.sendall(b"\x81\x7e\x04\x00" + b'{"metadata": {"exitcode": "0"')  # announces 1024 bytes, sends 30
         tls.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
@@ -12,9 +11,11 @@ from jenv.server import LocalService, load_user_map, run_service
 
 
 @pytest.fixture(scope="session")
-def root(request):
-    """tests/conftest.py as pytest registered it (pytest names conftest plugins by their path)."""
-    return request.config.pluginmanager.get_plugin(str(Path(__file__).resolve().parents[1] / "conftest.py"))
+def root():
+    """The shared test helpers (run_jenv, clean_env, leaked_key_material)."""
+    import jenvtest
+
+    return jenvtest
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from typing import Dict, Iterator, Tuple
 
 import pytest
 
-from tokenkit import ROOT_CONFTEST, bind_root_conftest, clean_env
+from tokenkit import clean_env
 from jenv.authority import Authority, Credential, install_ca_dir
 from jenv.server import LocalService, load_user_map, run_service
 
@@ -45,15 +45,6 @@ class Service:
                         ALIENPY_JCENTRAL=self.host, ALIENPY_JCENTRAL_PORT=str(self.port))
         env.update(extra)
         return env
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _root_helpers(request) -> None:
-    for plugin in request.config.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", "") or "/").resolve() == ROOT_CONFTEST:
-            bind_root_conftest(plugin)
-            return
-    raise RuntimeError(f"{ROOT_CONFTEST} is not loaded")
 
 
 @pytest.fixture(scope="session")

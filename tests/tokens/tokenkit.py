@@ -8,27 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-#: tests/conftest.py, bound by the autouse fixture in tests/tokens/conftest.py (pytest imports every
-#: directory's conftest.py as "conftest", so that name is ambiguous here; the module object is not).
-_ROOT: Dict[str, object] = {}
-ROOT_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+from jenvtest import clean_env, run_jenv  # noqa: F401  (re-exported for the token tests)
 
-
-def bind_root_conftest(module) -> None:
-    _ROOT["module"] = module
-
-
-def clean_env(home: Path, **extra: str) -> Dict[str, str]:
-    """tests/conftest.py clean_env."""
-    return _ROOT["module"].clean_env(home, **extra)  # type: ignore[attr-defined]
-
-
-def run_jenv(args, env, **kwargs):
-    """tests/conftest.py run_jenv: subprocess, no traceback, stdout/stderr scanned for key material."""
-    return _ROOT["module"].run_jenv(args, env, **kwargs)  # type: ignore[attr-defined]
-
-
-__all__ = ["clean_env", "run_jenv", "bind_root_conftest", "ROOT_CONFTEST", "Snapshot", "snapshot", "token_paths"]
+__all__ = ["clean_env", "run_jenv", "Snapshot", "snapshot", "token_paths"]
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,7 @@
-"""Fault injection through the real command: every broken JCentral leaves the previous token intact.
-
-The misbehaving servers are helper-2's (tests/protocol/test_faults.py), loaded by path.
-"""
+"""Fault injection through the real command: every broken JCentral leaves the previous token intact."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import time
@@ -13,12 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import faultservers as faults
 from tokenkit import run_jenv, snapshot, token_paths
 
-_spec = importlib.util.spec_from_file_location(
-    "jenv_protocol_faults", Path(__file__).resolve().parents[1] / "protocol" / "test_faults.py")
-faults = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(faults)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +89,7 @@ def test_error_answer(with_token, server_tls):
 
 def test_closed_mid_answer(with_token, server_tls):
     def serve_one(conn):
-        tls = faults._accept_upgrade(conn, server_tls)
+        tls = faults.accept_upgrade(conn, server_tls)
         tls.recv(4096)
         tls.sendall(b"\x81\x7e\x04\x00" + b'{"metadata": {"exitcode": "0"')
         tls.close()
