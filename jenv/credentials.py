@@ -30,6 +30,7 @@ __all__ = [
     "key_permission_problem",
     "materialize",
     "fix_hint",
+    "describe_location",
 ]
 
 #: No certificate, key or token is anywhere near this; a larger file is a mistake.
@@ -103,7 +104,8 @@ def read_credential(loc: Location) -> bytes:
         os.close(fd)
 
 
-def _describe(loc: Location) -> str:
+def describe_location(loc: Location) -> str:
+    """The location for messages: path and where it came from, or the variable holding the PEM."""
     return f"{loc.describe()} ({loc.source})" if loc.pem is None else loc.describe()
 
 
@@ -111,14 +113,14 @@ def load_certificate(loc: Location) -> x509.Certificate:
     """Read and parse a certificate; errors name the location."""
     from jenv.pem import parse_certificate
 
-    return parse_certificate(read_credential(loc), _describe(loc))
+    return parse_certificate(read_credential(loc), describe_location(loc))
 
 
 def load_private_key(loc: Location, passphrase: Optional[Callable[[], bytes]] = None):
     """Read and parse a private key; an encrypted key asks on the terminal unless ``passphrase`` is given."""
     from jenv.pem import parse_private_key
 
-    what = _describe(loc)
+    what = describe_location(loc)
     ask = passphrase or (lambda: tty_passphrase(what))
     return parse_private_key(read_credential(loc), what, ask)
 

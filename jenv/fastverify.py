@@ -27,7 +27,7 @@ from jenv.locations import CAStore
 from jenv.rawcert import RawCert, name_hash, name_key, name_text, parse_cert_der
 from jenv.verdict import MAX_DEPTH, Verdict, verified
 
-__all__ = ["verify_fast", "parse_pem_certificate", "rsa_signature_ok", "IssuerLookup"]
+__all__ = ["verify_fast", "verify_pem_certificate", "parse_pem_certificate", "rsa_signature_ok", "IssuerLookup"]
 
 #: A store file larger than this is not a CA file (as in jenv.castore).
 MAX_CA_FILE = 16 << 20
@@ -246,3 +246,22 @@ def verify_fast(cert_pem: bytes, store: CAStore, now: float) -> Optional[Verdict
     if not _chain_good(chain, now):
         return None
     return verified(tuple(name_text(c.subject) for c in chain))
+
+
+def verify_pem_certificate(cert_pem: bytes, what: str, store: CAStore, now: float) -> Verdict:
+    """The verdict for a PEM certificate: the fast path when it decides, else the full verification.
+
+    Raises what loading the certificate or the store raises (InvalidInputError,
+    NotFoundError); a chain that does not verify is a verdict, not an error.
+    """
+    verdict = verify_fast(cert_pem, store, now)
+    if verdict is not None:
+        return verdict
+    import datetime as dt
+
+    from jenv.cachain import verify_certificate
+    from jenv.castore import open_ca_store
+    from jenv.pem import parse_certificate
+
+    cert = parse_certificate(cert_pem, what)
+    return verify_certificate(cert, open_ca_store(store), dt.datetime.fromtimestamp(now, dt.timezone.utc))

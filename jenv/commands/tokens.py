@@ -18,6 +18,7 @@ from jenv.tokenstore import TokenCheck, TokenStore, check_token, check_writable,
     recover_store, write_token_pair
 
 if TYPE_CHECKING:
+    from jenv.locations import CAStore
     from jenv.protocol import TokenPair, TokenRequest
 
 __all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "ensure_token",
@@ -77,9 +78,27 @@ def _fetch(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> 
         endpoint = resolve_endpoint(ctx.environ)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key),
-                       resolve_ca_store(ctx.environ, ctx.home), _timeout(ctx), request or TokenRequest(),
-                       lambda text: ctx.err(f"jenv: JCentral: {text}"))
+    store = resolve_ca_store(ctx.environ, ctx.home)
+    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, _timeout(ctx),
+                       request or TokenRequest(), lambda text: ctx.err(f"jenv: JCentral: {text}"))
+    _check_issuer(pair, store)
+    return pair
+
+
+def _check_issuer(pair: "TokenPair", store: "CAStore") -> None:
+    """Refuse a token that does not chain to the CA store that vouched for the server.
+
+    The token is what every later connection presents; one from an unknown
+    CA is at best useless and at worst not JCentral's, so it is never written.
+    """
+    from jenv.errors import VerifyError
+    from jenv.fastverify import verify_pem_certificate
+
+    verdict = verify_pem_certificate(pair.cert_pem.encode("ascii", "replace"), "token certificate from JCentral",
+                                     store, time.time())
+    if not verdict.ok:
+        raise VerifyError(f"JCentral sent a token that does not verify against the CA store {store.path}: "
+                          f"{verdict.reason.value} ({verdict.detail}); the previous token is unchanged")
 
 
 def _emit(ctx: Context, cert: str, key: str) -> None:

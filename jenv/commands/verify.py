@@ -11,9 +11,9 @@ import time
 from typing import Any, Dict, List
 
 from jenv.context import Context
-from jenv.credentials import read_credential
+from jenv.credentials import describe_location, read_credential
 from jenv.errors import ExitCode, NotValidNowError, VerifyError
-from jenv.fastverify import verify_fast
+from jenv.fastverify import verify_pem_certificate
 from jenv.locations import CAStore, Location, resolve_ca_store, resolve_locations
 from jenv.report import describe_source, source_dict, to_json
 from jenv.verdict import Reason, Verdict
@@ -70,18 +70,9 @@ def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: boo
 
 def _verify(ctx: Context, loc: Location) -> int:
     store = resolve_ca_store(ctx.environ, ctx.home)
-    # The common good chain is decided without cryptography (issue 6: whole-process time);
-    # everything else, every failure included, comes from the full verification below.
-    verdict = verify_fast(read_credential(loc), store, time.time())
-    if verdict is None:
-        import datetime as dt
-
-        from jenv.cachain import verify_certificate
-        from jenv.castore import open_ca_store
-        from jenv.credentials import load_certificate
-
-        cert = load_certificate(loc)
-        verdict = verify_certificate(cert, open_ca_store(store), dt.datetime.now(dt.timezone.utc))
+    # The common good chain is decided without cryptography (whole-process time matters);
+    # everything else, every failure included, comes from the full verification.
+    verdict = verify_pem_certificate(read_credential(loc), describe_location(loc), store, time.time())
     ctx.out(render_verdict(verdict, loc, store, ctx.json))
     if verdict.ok:
         return ExitCode.OK

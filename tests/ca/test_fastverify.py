@@ -287,7 +287,7 @@ def test_der_reader_is_strict() -> None:
 
 def _run_main(args, env, monkeypatch, fast: bool):
     if not fast:
-        monkeypatch.setattr("jenv.commands.verify.verify_fast", lambda *a: None)
+        monkeypatch.setattr("jenv.fastverify.verify_fast", lambda *a: None)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args, env)
