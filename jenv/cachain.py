@@ -152,9 +152,26 @@ def _ca_kind(cert: x509.Certificate) -> bool:
     return usage is not None
 
 
+#: Critical extensions cryptography does not parse but OpenSSL handles (RFC 3820 proxies, RFC 3779).
+_HANDLED_UNPARSED = {"1.3.6.1.5.5.7.1.14", "1.3.6.1.5.5.7.1.7", "1.3.6.1.5.5.7.1.8"}
+
+
+def _unhandled_critical(cert: x509.Certificate) -> bool:
+    """A critical extension nobody here understands: RFC 5280 4.2 says reject the certificate."""
+    try:
+        extensions = list(cert.extensions)
+    except ValueError:  # a malformed extension: not something to trust either
+        return True
+    return any(ext.critical and isinstance(ext.value, x509.UnrecognizedExtension)
+               and ext.oid.dotted_string not in _HANDLED_UNPARSED for ext in extensions)
+
+
 def _extension_problem(chain: List[x509.Certificate]) -> Optional[Tuple[Reason, int]]:
+    """OpenSSL's check_chain_extensions: per certificate from the bottom, critical extensions, then CA rules."""
     issued_below = 0
     for depth, cert in enumerate(chain):
+        if _unhandled_critical(cert):
+            return Reason.UNHANDLED_CRITICAL, depth
         if depth == 0:
             continue
         if not _ca_kind(cert):
@@ -204,6 +221,8 @@ def _explain(reason: Reason, chain: List[x509.Certificate], depth: int) -> str:
         return f"{dn} is not allowed to sign certificates (not a CA)"
     if reason is Reason.PATH_TOO_LONG:
         return f"{dn} allows fewer CAs below it than the chain has"
+    if reason is Reason.UNHANDLED_CRITICAL:
+        return f"{dn} has a critical extension that cannot be checked"
     return verified((grid_dn(chain[0].subject),)).detail
 
 

@@ -29,6 +29,7 @@ class Reason(str, enum.Enum):
     CA_NOT_YET_VALID = "CA not yet valid"
     INVALID_CA = "invalid CA"
     PATH_TOO_LONG = "path length exceeded"
+    UNHANDLED_CRITICAL = "unhandled critical extension"
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ _FIXES = {
     Reason.BAD_SIGNATURE: "the certificate is corrupt or forged: get it again from its issuer",
     Reason.INVALID_CA: "the chain passes through a certificate that is not a CA: get the certificate again",
     Reason.PATH_TOO_LONG: "the chain is longer than its CAs allow: get the certificate again",
+    Reason.UNHANDLED_CRITICAL: "the certificate demands checks jenv and OpenSSL do not know: ask its issuer",
 }
 
 

@@ -59,7 +59,8 @@ class Cert:
 def issue(subject: x509.Name, key, issuer: Optional[Cert] = None, *, ca: bool = True,
           not_before: dt.datetime = NOW - 30 * DAY, not_after: dt.datetime = NOW + 365 * DAY,
           signer_key=None, issuer_name: Optional[x509.Name] = None, akid: bool = True,
-          path_length: Optional[int] = None, key_cert_sign: bool = True, bc: bool = True, pss: bool = False) -> Cert:
+          path_length: Optional[int] = None, key_cert_sign: bool = True, bc: bool = True, pss: bool = False,
+          unknown_critical: bool = False) -> Cert:
     """Build a certificate; ``signer_key`` signs with another key than the issuer's (a forgery)."""
     parent_key = issuer.key if issuer else key
     builder = (x509.CertificateBuilder()
@@ -79,6 +80,9 @@ def issue(subject: x509.Name, key, issuer: Optional[Cert] = None, *, ca: bool = 
     if akid and issuer is not None:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(parent_key.public_key()), False)
+    if unknown_critical:  # an extension no verifier knows, marked critical: must be refused
+        builder = builder.add_extension(x509.UnrecognizedExtension(
+            x509.ObjectIdentifier("1.3.6.1.4.1.55555.1"), b"\x05\x00"), critical=True)
     signer = signer_key or parent_key
     if pss:
         return Cert(builder.sign(signer, hashes.SHA256(), rsa_padding=padding.PSS(
@@ -120,6 +124,7 @@ def build_cases(k: Dict[str, object]) -> List[Case]:
     renewed_root = issue(name("Diff Old Root"), k["rsa2"])  # same name and key as expired_root, valid
     impostor = issue(name("Diff Inter"), k["rsa3"], root)  # same name as inter, another key, not in the store
     forged_inter = issue(name("Diff Inter"), k["rsa1"], root, signer_key=k["rsa3"])
+    strict_inter = issue(name("Diff Strict Inter"), k["rsa1"], root, unknown_critical=True)
     return [
         Case("root itself", root, [root], "ok"),
         Case("leaf from root", direct, [root], "ok"),
@@ -170,6 +175,12 @@ def build_cases(k: Dict[str, object]) -> List[Case]:
              [root, no_sign], "invalid CA", 1),
         Case("path length exceeded", issue(name("Too Deep"), k["ec0"], tight_inter, ca=False),
              [tight_root, tight_inter], "path length exceeded", 2),
+        Case("unknown critical extension in the certificate",
+             issue(name("Critical User"), k["ec0"], inter, ca=False, unknown_critical=True), [root, inter],
+             "unhandled critical extension"),
+        Case("unknown critical extension in an intermediate", issue(name("Under Strict"), k["ec0"], strict_inter,
+                                                                   ca=False), [root, strict_inter],
+             "unhandled critical extension", 1),
         Case("issuer name in another string type and case",
              issue(name("Case User"), k["ec0"], printable_root, ca=False,
                    issuer_name=name("diff   PRINTABLE root")), [printable_root], "ok"),

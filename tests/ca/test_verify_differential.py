@@ -35,6 +35,7 @@ _OPENSSL_REASONS = {
     79: "invalid CA",  # X509_V_ERR_INVALID_CA in OpenSSL 3
     32: "invalid CA",  # key usage does not include certificate signing
     25: "path length exceeded",
+    34: "unhandled critical extension",
 }
 _ERROR = re.compile(r"error (\d+) at (\d+) depth lookup")
 
