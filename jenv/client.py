@@ -40,6 +40,10 @@ from jenv.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_
 
 __all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError"]
 
+#: A TLS connection that ended, abruptly (EOF) or with a close_notify (zero return): right after
+#: the handshake this is how a TLS 1.3 server that refused our certificate usually looks.
+_CLOSED = (ssl.SSLEOFError, ssl.SSLZeroReturnError)
+
 #: TLS alerts a server sends when it rejects the client certificate.
 _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", "CERTIFICATE_EXPIRED",
                        "CERTIFICATE_REVOKED", "UNSUPPORTED_CERTIFICATE", "CERTIFICATE_UNKNOWN",
@@ -169,12 +173,12 @@ class _Peer:
                                 "opening the WebSocket")
         chain = [exc, exc.__cause__, exc.__context__]
         for item in chain:
-            if isinstance(item, ssl.SSLError) and not isinstance(item, ssl.SSLEOFError):
+            if isinstance(item, ssl.SSLError) and not isinstance(item, _CLOSED):
                 return self.tls_error(item)
         if isinstance(exc, (TimeoutError, socket.timeout)):
             return NetworkError(f"{self.where} did not answer the WebSocket upgrade within {self.timeout:g}s "
                                 "(JENV_TIMEOUT sets the limit)")
-        if any(isinstance(item, (EOFError, ssl.SSLEOFError, ConnectionResetError)) for item in chain):
+        if any(isinstance(item, (EOFError, ConnectionResetError) + _CLOSED) for item in chain):
             # With TLS 1.3 the server checks our certificate after the client's handshake is done;
             # its alert is often lost in the reset, so a close before any HTTP answer means this.
             return self.client_rejected("connection closed right after the TLS handshake")

@@ -135,3 +135,16 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
             assert reply["metadata"]["exitcode"] == "22", frame
             assert reply["metadata"]["error"].startswith("Invalid argument : ")
         assert session.call("whoami").results[0]["username"] == "jdoe"
+
+
+@pytest.mark.parametrize("closed", [ssl.SSLZeroReturnError(6, "TLS/SSL connection has been closed (EOF)"),
+                                    ssl.SSLEOFError(8, "EOF occurred in violation of protocol")])
+def test_close_right_after_the_handshake_names_our_certificate(closed):
+    """TLS 1.3: a server that refuses our certificate closes after the handshake, with or
+    without close_notify (seen both ways under load); both mean the client side was rejected."""
+    from jenv.client import _Peer
+    from jenv.locations import CAStore
+
+    peer = _Peer(Endpoint("127.0.0.1", 1, "test"), CAStore("/ca", "dir", "test"), "/CN=me", 1.0)
+    error = peer.upgrade_error(closed)
+    assert isinstance(error, NetworkError) and "rejected our client certificate /CN=me" in str(error)
