@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Mapping, Optional, TextIO
 
 __all__ = ["Context", "printable"]
@@ -20,15 +19,24 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-@dataclass
 class Context:
-    environ: Mapping[str, str]
-    uid: int
-    home: str
-    json: bool = False
-    shell: Optional[str] = None
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
+    """Mutable run state: the front end sets ``json`` and ``shell`` from the options.
+
+    A plain class, and NamedTuples for the values on the login fast path, not
+    dataclasses: importing dataclasses pulls in inspect, about 7 ms of the
+    budget of `jenv token` (see bench/run.py).
+    """
+
+    def __init__(self, environ: Mapping[str, str], uid: int, home: str, json: bool = False,
+                 shell: Optional[str] = None, stdout: Optional[TextIO] = None,
+                 stderr: Optional[TextIO] = None) -> None:
+        self.environ = environ
+        self.uid = uid
+        self.home = home
+        self.json = json
+        self.shell = shell
+        self.stdout = stdout or sys.stdout
+        self.stderr = stderr or sys.stderr
 
     @classmethod
     def from_process(cls, environ: Optional[Mapping[str, str]] = None) -> "Context":

@@ -11,8 +11,7 @@ filesystem except through the ``isdir``/``isfile`` callables handed to
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Tuple
+from typing import Callable, Mapping, NamedTuple, Optional, Tuple
 
 __all__ = [
     "X509_USER_CERT",
@@ -71,8 +70,7 @@ def is_pem_content(value: str) -> bool:
     return value.lstrip().startswith(PEM_MARKER)
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """One credential: a file path, or PEM content taken from a variable.
 
     ``what`` is a human name ("user certificate"), ``source`` says where the
@@ -95,8 +93,7 @@ class Location:
         return f"{self.what} {self.path}"
 
 
-@dataclass(frozen=True)
-class CAStore:
+class CAStore(NamedTuple):
     """The CA certificates: an OpenSSL-style directory or a PEM bundle file.
 
     ``path`` is None when nothing was configured and no default exists;
@@ -109,8 +106,7 @@ class CAStore:
     explicit: bool = False
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     host: str
     port: int
     source: str
@@ -121,8 +117,7 @@ class Endpoint:
         return f"wss://{host}:{self.port}/websocket/json"
 
 
-@dataclass(frozen=True)
-class Locations:
+class Locations(NamedTuple):
     user_cert: Location
     user_key: Location
     token_cert: Location

@@ -18,8 +18,7 @@ unknown critical one, means "not sure".
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
 from jenv.der import SHORT_NAMES, DerError, Element, elements, encode, oid_text, parse_time
 
@@ -47,8 +46,7 @@ _CRITICAL_OK = {_BC, _KU, _EKU, _SAN}
 Name = Tuple[Tuple[Tuple[bytes, str], ...], ...]
 
 
-@dataclass(frozen=True)
-class RawCert:
+class RawCert(NamedTuple):
     """The fields of one certificate that verification needs (times in epoch seconds)."""
 
     tbs: bytes

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 from jenv import der
 from jenv.errors import JenvError
@@ -24,8 +23,7 @@ from jenv.tokenfiles import check_directory, read_private_file
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches"]
 
 
-@dataclass(frozen=True)
-class TokenStore:
+class TokenStore(NamedTuple):
     """Where the token lives: two Locations (path or PEM content) and the owner's uid."""
 
     cert: Location
@@ -57,8 +55,7 @@ class TokenState(enum.Enum):
     BROKEN = "unusable"
 
 
-@dataclass(frozen=True)
-class TokenCheck:
+class TokenCheck(NamedTuple):
     """The verdict on the stored token; ``cert_pem``/``key_pem`` are what was read."""
 
     state: TokenState

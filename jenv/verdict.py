@@ -8,8 +8,7 @@ build and print a verdict without importing ``cryptography``.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Tuple
+from typing import NamedTuple, Tuple
 
 __all__ = ["Reason", "Verdict", "verified", "MAX_DEPTH"]
 
@@ -32,8 +31,7 @@ class Reason(str, enum.Enum):
     UNHANDLED_CRITICAL = "unhandled critical extension"
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """The result of a verification.
 
     ``chain`` lists grid DNs from the certificate up to the last CA found;

@@ -13,8 +13,7 @@ user").
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, NamedTuple, Optional
 
 from jenv.errors import UsageError
 from jenv.shells.base import SHELL_FAMILIES, SHELL_NAMES, ShellFamily, canonical_name
@@ -28,8 +27,7 @@ HOW_ENV = "$SHELL"
 HOW_FALLBACK = "fallback"
 
 
-@dataclass(frozen=True)
-class ShellChoice:
+class ShellChoice(NamedTuple):
     """The shell whose syntax jenv prints, and how it was found (for ``jenv status``)."""
 
     name: str
