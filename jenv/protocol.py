@@ -183,6 +183,8 @@ def parse_reply(text) -> Reply:
         data = json.loads(text)
     except ValueError as exc:
         raise _malformed(f"not JSON ({exc}): {text[:60]!r}") from None
+    except RecursionError:
+        raise _malformed("nested too deeply") from None
     if not isinstance(data, dict) or not isinstance(data.get("metadata"), dict):
         raise _malformed("no 'metadata' object")
     metadata = data["metadata"]

@@ -160,7 +160,7 @@ class LocalService:
         """The reply to one raw frame; never raises for bad input."""
         try:
             data = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self._error(principal, ErrNo.EINVAL, "the request is not JSON")
         if not isinstance(data, dict) or not isinstance(data.get("command"), str):
             return self._error(principal, ErrNo.EINVAL, "the request has no \"command\"")

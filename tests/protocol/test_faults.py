@@ -92,6 +92,8 @@ def test_closed_without_answer(pki, server_tls):
      ServerRefusedError, "exitcode 121\\): Server didn't execute your request"),
     (json.dumps({"metadata": {"exitcode": "0"}, "results": [{"tokencert": "x", "tokenkey": "y"}]}),
      InvalidInputError, "token certificate JCentral sent"),
+    pytest.param("[" * 100000 + "]" * 100000, ProtocolError, "malformed answer from JCentral: nested too deeply",
+                 id="deeply-nested"),
 ])
 def test_bad_answers(pki, server_tls, answer, error, text):
     def handler(connection):
@@ -129,7 +131,7 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
     with open_session(endpoint, pki.identity("jdoe"), pki.ca_store, TIMEOUT) as session:
         connection = session._connection
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
-                      b"\xff\x00binary"):
+                      b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}"):
             connection.send(frame)
             reply = json.loads(connection.recv(timeout=TIMEOUT))
             assert reply["metadata"]["exitcode"] == "22", frame
