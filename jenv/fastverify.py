@@ -101,13 +101,17 @@ def _read_store_file(path: str) -> Optional[bytes]:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         return None
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            regular = stat.S_ISREG(os.fstat(fd).st_mode)  # a FIFO never blocks: O_NONBLOCK, and not read
-            data = handle.read(MAX_CA_FILE + 1) if regular else b""
-        except OSError:
+    try:
+        # Checked before fdopen, which refuses a directory; a FIFO never blocks (O_NONBLOCK) and is not read.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-    return data if regular and len(data) <= MAX_CA_FILE else None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(MAX_CA_FILE + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return data if len(data) <= MAX_CA_FILE else None
 
 
 class _Unsure(Exception):

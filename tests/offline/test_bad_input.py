@@ -136,6 +136,19 @@ def test_token_key_variable_holding_garbage_content(setup):
                    "token key (PEM content of JALIEN_TOKEN_KEY) is corrupt or truncated")
 
 
+@pytest.mark.parametrize("command", ["cert-verify", "token-verify", "ca-info"])
+@pytest.mark.parametrize("make,code,fragment", [
+    (_dir, NOT_FOUND, "is not a file: point X509_CERT_FILE at a PEM bundle"),
+    (_fifo, NOT_FOUND, "is not a file: point X509_CERT_FILE at a PEM bundle"),
+    (lambda p: _write(p, b""), INVALID, "holds no PEM certificate"),
+], ids=["directory", "FIFO", "empty"])
+def test_bad_ca_bundle_variable(setup, command, make, code, fragment):
+    env = dict(setup["env"], X509_CERT_FILE=make(setup["tmp"] / "bundle.pem"))
+    env.pop("X509_CERT_DIR")
+    res = run_jenv([command], env, timeout=20)
+    _check_failure(res, code, f"X509_CERT_FILE={env['X509_CERT_FILE']} {fragment}")
+
+
 @pytest.mark.parametrize("command,var", [("cert-info", "X509_USER_CERT"), ("certkey-match", "X509_USER_KEY")])
 def test_unreadable_file(setup, command, var):
     target = setup["user"]["cert"] if var == "X509_USER_CERT" else setup["user"]["key"]
