@@ -50,9 +50,11 @@ def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
         return None
     from jenv.protocol import TokenRequest, parse_validity
 
+    # Like JCentral (protocol.parse_token_options): -jobid alone means a job token, -hostname a host token.
+    implied = "job" if given["--jobid"] is not None else "host" if given["--hostname"] is not None else "user"
     return TokenRequest(username=given["-u"],
                         validity_days=None if given["-v"] is None else parse_validity(given["-v"]),
-                        token_type=given["-t"] or "user", jobid=given["--jobid"],
+                        token_type=given["-t"] or implied, jobid=given["--jobid"],
                         hostname=given["--hostname"]).validate()
 
 
