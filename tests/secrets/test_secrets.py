@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.shells import render_exports
+from jenvtest import SCANNED, leaked_key_material
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,8 +110,16 @@ def _watch(directory: Path, stop: threading.Event, seen: Dict[str, Set[int]]) ->
 
 
 def _jenv_umask_000(args: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "jenv", *args], env=dict(env, PYTHONPATH=str(REPO)), umask=0,
+    proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=dict(env, PYTHONPATH=str(REPO)), umask=0,
                           capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+    _scan(proc)
+    return proc
+
+
+def _scan(proc: subprocess.CompletedProcess) -> None:
+    """The run_jenv secrets scan, for the runs this module starts itself (umask 000, strace)."""
+    SCANNED["runs"] += 1
+    assert not leaked_key_material(proc.stdout + proc.stderr), proc.args
 
 
 def test_token_files_are_never_open_to_others_under_umask_000(sandbox, home, root):
@@ -153,6 +162,7 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
                           stdin=subprocess.DEVNULL, timeout=60)
     if proc.returncode != 0 and "ptrace" in proc.stderr:
         pytest.skip(f"strace cannot trace here: {proc.stderr.strip()}")
+    _scan(proc)
     assert proc.returncode == 0, proc.stderr
     lines = trace.read_text().splitlines()
     created = [m.groupdict() for m in map(_CREATE.search, lines) if m and "O_CREAT" in m["flags"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import token_paths
+from tokenkit import assert_no_key_printed, token_paths
 
 
 def test_twenty_concurrent_token_runs_share_one_token(svc, home):
@@ -20,6 +20,8 @@ def test_twenty_concurrent_token_runs_share_one_token(svc, home):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               stdin=subprocess.DEVNULL) for _ in range(20)]
     outputs = [proc.communicate(timeout=120) for proc in procs]
+    for out, err in outputs:
+        assert_no_key_printed(out, err)
     assert [proc.returncode for proc in procs] == [0] * 20, [err for _, err in outputs]
     assert len({out for out, _ in outputs}) == 1 and "JALIEN_TOKEN_CERT" in outputs[0][0]
     requests = svc.token_requests - before

@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import run_jenv, snapshot, token_paths
+from tokenkit import assert_no_key_printed, run_jenv, snapshot, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400
@@ -22,8 +22,10 @@ DAY = 86400
 def bash(script: str, env) -> subprocess.CompletedProcess:
     """Run ``script`` in a real bash, with JENV standing for this checkout's jenv."""
     jenv = f"{sys.executable} -m jenv"
-    return subprocess.run(["bash", "-c", script.replace("JENV", jenv)], env=env, capture_output=True, text=True,
+    proc = subprocess.run(["bash", "-c", script.replace("JENV", jenv)], env=env, capture_output=True, text=True,
                           timeout=60, cwd=str(REPO))
+    assert_no_key_printed(proc.stdout, proc.stderr)  # content mode goes through eval into files, never out
+    return proc
 
 
 def load_pair(cert_path, key_path):
@@ -95,6 +97,7 @@ def test_alias_and_validity_notice(svc, home):
     ("jdoe", ["-u", "admin1"], 10, "Switching user"),  # refused role switch, token attached must be ignored
     ("jdoe", ["-t", "host", "-hostname", "h.example.org"], 10, "JCentral refused"),
     ("jdoe", ["-t", "job"], 2, "-u <user> and -jobid"),  # client-side validation, no request
+    ("jdoe", ["-jobid", "4242"], 2, "-u <user> and -jobid"),  # -jobid alone means a job token, as in JAliEn
     ("jdoe", ["-t", "cake"], 2, "token type"),
     ("jdoe", ["-v", "ten"], 2, "whole number"),
 ])
@@ -157,6 +160,7 @@ def test_content_mode_exports_pem_and_leaves_files_alone(svc, home):
     assert (home / "c").read_bytes() != cert_path.read_bytes()  # a fresh token, not the files
     assert (snapshot(cert_path), snapshot(key_path)) == before
     as_json = run_jenv(["token", "--content", "--json"], env, content_mode=True)
+    assert as_json.returncode == 0, as_json.stderr
     pair = json.loads(as_json.stdout)["results"][0]
     assert pair["tokencert"].startswith("-----BEGIN CERTIFICATE-----")
     assert pair["tokenkey"].startswith("-----BEGIN RSA PRIVATE KEY-----")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from tokenkit import run_jenv, token_paths
+from tokenkit import assert_no_key_printed, run_jenv, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = b"correct horse battery"
@@ -49,7 +49,9 @@ def _bash_on_pty(script: str, env, answer: bytes, timeout: float = 30) -> str:
             os.write(fd, answer + b"\n")
             answered = True
     os.waitpid(pid, 0)
-    return output.decode(errors="replace")
+    text = output.decode(errors="replace")
+    assert_no_key_printed(text)
+    return text
 
 
 def test_eval_prompts_on_the_terminal(svc, home):
@@ -68,6 +70,7 @@ def test_wrong_passphrase_and_no_terminal(svc, home):
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "jenv", "token"], env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, start_new_session=True, timeout=30)
+    assert_no_key_printed(proc.stderr)
     assert proc.returncode == 11 and proc.stdout == "" and "no terminal" in proc.stderr
     assert time.monotonic() - start < 10
     assert not token_paths(env)[0].exists()
