@@ -12,6 +12,7 @@ old store exactly as it was; a failure between the renames puts it back.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -77,15 +78,27 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
         raise NetworkError(f"downloading {url} failed: the connection broke after {received} bytes; "
                            "nothing was installed, try again") from None
     except requests.RequestException as exc:
-        raise NetworkError(f"downloading {url} failed: {_short(exc)}; nothing was installed") from None
+        cause = _short(exc)
+        hint = "REQUESTS_CA_BUNDLE names the CAs that vouch for the server" \
+            if "CERTIFICATE_VERIFY_FAILED" in cause else "check the URL, the network and HTTPS_PROXY"
+        raise NetworkError(f"downloading {url} failed: {cause}; nothing was installed ({hint})") from None
     if total is not None and received != total:
         raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes; "
                            "nothing was installed, try again")
     return b"".join(chunks)
 
 
+#: urllib3's "HTTPSConnectionPool(host='x', port=443): " (or "<... object at 0x...>: ") before the cause.
+_POOL_PREFIX = re.compile(r"^(?:\w+\(host=[^)]*\)|<[^>]*>): ")
+
+
 def _short(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
+    """The cause of a requests failure in a few words ("Failed to establish a new connection: [Errno 111]
+    Connection refused"), not urllib3's retry wrapper, whose length cut the cause off."""
+    inner = exc.args[0] if exc.args else None
+    inner = getattr(inner, "reason", inner)  # MaxRetryError -> NewConnectionError, SSLError, ...
+    text = str(inner if isinstance(inner, Exception) else exc) or type(exc).__name__
+    text = _POOL_PREFIX.sub("", text)
     return text if len(text) < 200 else text[:200] + "..."
 
 

@@ -109,6 +109,15 @@ def test_fetch_into_another_dir_prints_the_export_line(home: Path, tmp_path: Pat
     assert openssl_ok(target, USER.pem, tmp_path)
 
 
+def test_fetch_goes_through_the_proxy_variable(home: Path, tmp_path: Path) -> None:
+    """HTTP_PROXY is honoured: the host does not resolve, only the proxy (our server) can answer."""
+    wanted = "http://cas.example.invalid/t.tgz"
+    with serve({wanted: Route(GOOD)}) as proxy:  # a proxy request carries the absolute URL as its path
+        result = run_jenv(["ca-fetch", "--url", wanted, str(tmp_path / "cas")], clean_env(home, HTTP_PROXY=proxy))
+    assert result.returncode == 0, result.stderr
+    assert openssl_ok(tmp_path / "cas", USER.pem, tmp_path)
+
+
 def _evil(*edits) -> bytes:
     tarball = alien_cas()
     for edit in edits:
@@ -164,6 +173,18 @@ def test_connection_refused_is_a_network_error(home: Path, old_store: Path) -> N
     before = snapshot(home)
     result = run_jenv(["ca-fetch", "--url", f"{dead}/t.tgz"], env)
     assert result.returncode == 9 and "downloading" in result.stderr
+    assert "Connection refused; nothing was installed (check the URL" in result.stderr  # the cause, not cut off
+    assert snapshot(home) == before
+
+
+def test_untrusted_https_server_names_requests_ca_bundle(home: Path, old_store: Path, root_ca, tmp_path) -> None:
+    server = root_ca.issue("/C=ch/O=jenv-test/CN=127.0.0.1", sans=["127.0.0.1"])
+    env = clean_env(home)
+    before = snapshot(home)
+    with serve({"/t.tgz": Route(GOOD)}, tls=server.write(tmp_path / "tls", "server")) as url:
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env)
+    assert result.returncode == 9 and len(result.stderr.splitlines()) == 1
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr and "REQUESTS_CA_BUNDLE" in result.stderr
     assert snapshot(home) == before
 
 
