@@ -33,7 +33,7 @@ def clean_env(home: Path, **extra: str) -> Dict[str, str]:
     tmp.mkdir(parents=True, exist_ok=True)
     os.chmod(tmp, 0o700)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(tmp),
-           "LANG": "C.UTF-8", "JENV_TIMEOUT": "5"}
+           "LANG": "C.UTF-8", "JENV_TIMEOUT": "15"}
     env.update(extra)
     return env
 

@@ -127,7 +127,7 @@ class Lab:
         globus.mkdir(parents=True)
         world.user.write(str(globus / "usercert.pem"), str(globus / "userkey.pem"))
         self.env = clean_env(self.home, X509_CERT_DIR=str(world.ca_dir), ALIENPY_JCENTRAL="127.0.0.1",
-                             ALIENPY_JCENTRAL_PORT=str(world.service_port), JENV_TIMEOUT="5", SHELL="/bin/sh")
+                             ALIENPY_JCENTRAL_PORT=str(world.service_port), JENV_TIMEOUT="15", SHELL="/bin/sh")
         self.tmp = Path(self.env["TMPDIR"])
         self.token_cert = self.tmp / f"tokencert_{UID}.pem"
         self.token_key = self.tmp / f"tokenkey_{UID}.pem"
