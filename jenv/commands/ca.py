@@ -66,13 +66,17 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     it was.  Writes the OpenSSL <hash>.N links itself (no openssl, git or
     rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured.  Exit 0
     when installed; 9 download failed; 4 the download is not a safe CA
-    tarball; 3 the directory cannot be written.
+    tarball, or JENV_CA_URL / JENV_TIMEOUT is unusable; 3 the directory
+    cannot be written.
     """
     from jenv.cafetch import DEFAULT_CA_URL, fetch_ca_store
 
     url = args["--url"] or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
     if not url.lower().startswith(("https://", "http://")):
-        raise UsageError(f"--url {url!r} is not an http(s) URL")
+        if args["--url"]:
+            raise UsageError(f"--url {url!r} is not an http(s) URL")
+        raise InvalidInputError(f"{JENV_CA_URL}={url!r} is not an http(s) URL: "
+                                "set it to the URL of a CA tarball, or unset it for the default")
     try:
         timeout, _source = resolve_timeout(ctx.environ)
     except ValueError as exc:
@@ -134,6 +138,7 @@ def cmd_ca_info(args, ctx: Context) -> int:
     summary = summarize_ca_store(resolve_ca_store(ctx.environ, ctx.home), dt.datetime.now(dt.timezone.utc))
     ctx.out(render_ca_summary(summary, ctx.json))
     if summary.problems:
-        raise InvalidInputError(f"CA store {summary.location}: {summary.problems[0]}; "
-                                "'jenv ca-fetch' installs a consistent store")
+        problem = summary.problems[0]
+        fix = "" if "jenv ca-fetch" in problem else "; 'jenv ca-fetch' installs a consistent store"
+        raise InvalidInputError(f"CA store {summary.location}: {problem}{fix}")
     return ExitCode.OK

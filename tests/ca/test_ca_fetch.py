@@ -202,6 +202,13 @@ def test_bad_url_is_a_usage_error(home: Path) -> None:
     assert result.returncode == 2 and "not an http(s) URL" in result.stderr
 
 
+def test_bad_url_variable_is_named(home: Path) -> None:
+    """A bad JENV_CA_URL is a variable holding something unusable (4), and the message says which variable."""
+    result = run_jenv(["ca-fetch"], clean_env(home, JENV_CA_URL="ftp://cas.example.org/t.tgz"))
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.startswith("jenv: JENV_CA_URL='ftp://cas.example.org/t.tgz' is not an http(s) URL")
+
+
 def _leftovers(parent: Path) -> list:
     return [n for n in os.listdir(parent) if n.startswith(".certificates.")]
 

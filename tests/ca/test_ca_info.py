@@ -77,6 +77,14 @@ def test_bundle_without_certificates_is_invalid(tmp_path: Path) -> None:
     assert result.returncode == 4 and "holds no PEM certificate" in result.stderr
 
 
+def test_empty_directory_names_the_fix_once(tmp_path: Path) -> None:
+    empty = tmp_path / "cas"
+    empty.mkdir()
+    result = run_jenv(["ca-info"], clean_env(tmp_path / "h", X509_CERT_DIR=str(empty)))
+    assert result.returncode == 4 and len(result.stderr.splitlines()) == 1
+    assert f"no CA certificates in {empty}" in result.stderr and result.stderr.count("jenv ca-fetch") == 1
+
+
 def test_flatten_rules() -> None:
     """Hard links inside the archive, certificates stored under hash names, clashing names, top files."""
     inter_hash = openssl_hash(INTER.pem)
