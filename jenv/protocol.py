@@ -51,8 +51,8 @@ def parse_validity(text: str) -> int:
     """``-v`` as given on the command line -> whole days; UsageError when not a whole number."""
     stripped = text.strip()
     digits = stripped[1:] if stripped[:1] in "+-" else stripped
-    if not digits.isdigit() or not digits.isascii():
-        raise UsageError(f"-v {text!r}: the validity must be a whole number of days")
+    if not digits.isdigit() or not digits.isascii() or len(digits) > 9:  # JAliEn reads an int
+        raise UsageError(f"-v {text[:20]!r}: the validity must be a whole number of days (at most 9 digits)")
     return int(stripped)
 
 

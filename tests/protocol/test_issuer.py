@@ -145,7 +145,7 @@ def test_refusals(pki, requester, request_, code, text):
 
 
 def test_bad_wire_options_are_einval(pki):
-    for options in (["-v", "x"], ["-t"], ["--weird"]):
+    for options in (["-v", "x"], ["-t"], ["--weird"], ["-v", "9" * 5000]):
         outcome = issue_from_options(pki.authority, JDOE, options, NOW)
         assert isinstance(outcome, Refusal) and outcome.exitcode == 22
         assert outcome.error.startswith("Invalid argument : ")

@@ -65,7 +65,8 @@ def test_parse_validity(text, days):
     assert parse_validity(text) == days
 
 
-@pytest.mark.parametrize("text", ["", "1.5", "seven", "1e3", "٣"])
+@pytest.mark.parametrize("text", ["", "1.5", "seven", "1e3", "٣", pytest.param("9" * 5000, id="5000 digits"),
+                                  pytest.param("-" + "9" * 5000, id="-5000 digits"), "12345678901"])
 def test_parse_validity_refuses_non_integers(text):
     with pytest.raises(UsageError, match="whole number"):
         parse_validity(text)
