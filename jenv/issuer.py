@@ -176,12 +176,26 @@ def _permission_problem(request: TokenRequest, requester: Requester) -> Optional
     return None
 
 
+#: The longest value jenv puts into one attribute of a token subject (X.520 ub-common-name).
+SUBJECT_VALUE_MAX = 64
+
+
+def _unfit_for_subject(value: str) -> bool:
+    """True when ``value`` cannot be one attribute value of a token subject (nor add attributes to it)."""
+    return (not 0 < len(value) <= SUBJECT_VALUE_MAX or not value.isascii() or not value.isprintable()
+            or "/" in value or "=" in value)
+
+
 def _argument_problem(request: TokenRequest) -> Optional[Refusal]:
     def invalid(text: str) -> Refusal:
         return _refuse(ErrNo.EINVAL, text)
 
     if request.token_type not in TOKEN_TYPES:
         return invalid(f"Unknown token type {request.token_type}")
+    for name, value in (("-u", request.username), ("-jobid", request.jobid), ("-hostname", request.hostname)):
+        if value is not None and _unfit_for_subject(value):
+            return invalid(f"{name} {value[:40]!r} cannot be part of a certificate subject: give at most "
+                           f"{SUBJECT_VALUE_MAX} printable ASCII characters, without '/' or '='")
     if request.token_type == "job" and not request.jobid:
         return invalid("You should pass a job extension for this type of certificate request")
     if request.token_type == "job" and not request.username:
@@ -237,4 +251,7 @@ def issue_from_options(ca: Authority, requester: Requester, options: List[str],
         request = parse_token_options(options)
     except UsageError as exc:
         return _refuse(ErrNo.EINVAL, str(exc))
-    return issue_token(ca, requester, request, now)
+    try:
+        return issue_token(ca, requester, request, now)
+    except ValueError as exc:  # a value no certificate can hold: an answer, never a dropped connection
+        return _refuse(ErrNo.EINVAL, f"cannot issue this token: {exc}")

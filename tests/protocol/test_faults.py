@@ -131,7 +131,8 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
     with open_session(endpoint, pki.identity("jdoe"), pki.ca_store, TIMEOUT) as session:
         connection = session._connection
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
-                      b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}"):
+                      b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}",
+                      '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org"]}'):
             connection.send(frame)
             reply = json.loads(connection.recv(timeout=TIMEOUT))
             assert reply["metadata"]["exitcode"] == "22", frame

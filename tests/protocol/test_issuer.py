@@ -138,6 +138,15 @@ def test_host_token(pki):
     (AGENT, dict(token_type="job", username="jdoe"), 22, "job extension"),
     (AGENT, dict(token_type="job", jobid="1"), 22, "the user for which"),
     (JDOE, dict(token_type="robot"), 22, "Invalid argument : Unknown token type robot"),
+    # values that would add RDNs to the subject, or that no certificate can hold: EINVAL, never an exception
+    (ADMIN, dict(token_type="host", hostname="a.b/CN=evil"), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a." + "b" * 100), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="\u00e9t\u00e9.example.org"), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a.b\n"), 22, "-hostname"),
+    (AGENT, dict(token_type="job", username="jdoe/OU=admin", jobid="1"), 22, "-u"),
+    (AGENT, dict(token_type="job", username="jdoe", jobid="1/CN=x"), 22, "-jobid"),
+    (AGENT, dict(token_type="job", username="jdoe", jobid="1\x00"), 22, "-jobid"),
+    (ADMIN, dict(username="x" * 200), 22, "-u"),
 ])
 def test_refusals(pki, requester, request_, code, text):
     outcome = issue_token(pki.authority, requester, TokenRequest(**request_), NOW)
@@ -149,3 +158,11 @@ def test_bad_wire_options_are_einval(pki):
         outcome = issue_from_options(pki.authority, JDOE, options, NOW)
         assert isinstance(outcome, Refusal) and outcome.exitcode == 22
         assert outcome.error.startswith("Invalid argument : ")
+
+
+def test_a_value_no_certificate_can_hold_is_an_answer(pki):
+    """An e-mail of the user map that cannot go into subjectAltName: EINVAL, not a dropped connection."""
+    requester = Requester(Account("jd", ("jd",), "j\u00e9@example.org"), "jd", FAR)
+    outcome = issue_from_options(pki.authority, requester, ["-nomsg"], NOW)
+    assert isinstance(outcome, Refusal) and outcome.exitcode == 22
+    assert outcome.error.startswith("Invalid argument : cannot issue this token")
