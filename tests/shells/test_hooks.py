@@ -60,6 +60,8 @@ class Fake:
             "ok": 'cat "{d}/exports.$3"',
             "fail": 'echo "jenv: no user certificate ~/.globus/usercert.pem" >&2; exit 3',
             "hang": "exec sleep 600",
+            # A wrapper that does not exec: its child keeps the output pipe open.
+            "hang-wrapper": "sleep 600; echo done",
         }[behaviour].format(d=self.dir)
         self.path = self.dir / "jenv-token"
         self.path.write_text("#!/bin/sh\n"
@@ -156,8 +158,9 @@ class TestHook:
             "jenv: no user certificate ~/.globus/usercert.pem"]
         assert dump["JALIEN_TOKEN_CERT"] is None
 
-    def test_hanging_jenv_is_cut_off_within_the_bound(self, shell, tmp_path, shell_env, bin_dir):
-        env = hook_env(shell_env, bin_dir, Fake(tmp_path, "hang"), JENV_HOOK_TIMEOUT="1")
+    @pytest.mark.parametrize("behaviour", ["hang", "hang-wrapper"])
+    def test_hanging_jenv_is_cut_off_within_the_bound(self, shell, behaviour, tmp_path, shell_env, bin_dir):
+        env = hook_env(shell_env, bin_dir, Fake(tmp_path, behaviour), JENV_HOOK_TIMEOUT="1")
         start = time.monotonic()
         proc, dump = run_hook(shell, tmp_path, env, timeout=20)
         assert time.monotonic() - start < 6

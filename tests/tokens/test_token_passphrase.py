@@ -75,3 +75,16 @@ def test_wrong_passphrase_and_no_terminal(svc, home):
     assert time.monotonic() - start < 10
     assert not token_paths(env)[0].exists()
     assert run_jenv(["token-destroy"], env).returncode == 0
+
+
+def test_login_hook_at_a_terminal_asks_and_exports(svc, home, tmp_path):
+    """Through the bash login hook (timeout --foreground at a terminal): asked once, token exported."""
+    env = _encrypted_env(svc, home)
+    wrapper = tmp_path / "jenv"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
+    wrapper.chmod(0o755)
+    env["JENV_BIN"] = str(wrapper)
+    cert_path, _ = token_paths(env)
+    out = _bash_on_pty(f'. "{REPO}/shell/jenv.sh"; echo "CERT=$JALIEN_TOKEN_CERT"', env, PASSPHRASE)
+    assert out.count("Passphrase for") == 1 and PASSPHRASE.decode() not in out
+    assert f"CERT={cert_path}" in out, out

@@ -54,11 +54,17 @@ function __jenv_hook
         set limit "$JENV_HOOK_TIMEOUT"
     end
     # The hard time bound: timeout (GNU), gtimeout (macOS coreutils) or perl's alarm.
+    # At a terminal, --foreground lets jenv ask for a key passphrase (but then only
+    # jenv itself is timed out); elsewhere its whole process group is.
+    set -l fg
+    if isatty stdin
+        set fg --foreground
+    end
     set -l run "$bin" token --shell fish
     if command -q timeout
-        set run timeout --foreground -k 2 $limit $run
+        set run timeout $fg -k 2 $limit $run
     else if command -q gtimeout
-        set run gtimeout --foreground -k 2 $limit $run
+        set run gtimeout $fg -k 2 $limit $run
     else if command -q perl
         set run perl -e 'alarm(shift); exec(@ARGV)' $limit $run
     end

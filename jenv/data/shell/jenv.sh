@@ -51,9 +51,13 @@ _jenv_hook() {
     else
         _jenv_limit=${JENV_HOOK_TIMEOUT:-20}
         # The hard time bound: timeout (GNU), gtimeout (macOS coreutils) or perl's alarm.
+        # At a terminal, --foreground lets jenv ask for a key passphrase (but then only
+        # jenv itself is timed out); elsewhere its whole process group is.
+        _jenv_fg=
+        [ -t 0 ] && _jenv_fg=--foreground
         set -- "$_jenv_bin" token --shell sh
-        if command -v timeout >/dev/null 2>&1; then set -- timeout --foreground -k 2 "$_jenv_limit" "$@"
-        elif command -v gtimeout >/dev/null 2>&1; then set -- gtimeout --foreground -k 2 "$_jenv_limit" "$@"
+        if command -v timeout >/dev/null 2>&1; then set -- timeout $_jenv_fg -k 2 "$_jenv_limit" "$@"
+        elif command -v gtimeout >/dev/null 2>&1; then set -- gtimeout $_jenv_fg -k 2 "$_jenv_limit" "$@"
         elif command -v perl >/dev/null 2>&1; then set -- perl -e 'alarm(shift); exec(@ARGV)' "$_jenv_limit" "$@"
         fi
         # JENV_TIMEOUT bounds each network step of jenv itself, within the hard limit.
@@ -67,7 +71,7 @@ _jenv_hook() {
             esac
         fi
     fi
-    unset _jenv_private _jenv_dir _jenv_bin _jenv_rest _jenv_d _jenv_limit _jenv_out _jenv_rc
+    unset _jenv_private _jenv_dir _jenv_bin _jenv_rest _jenv_d _jenv_limit _jenv_out _jenv_rc _jenv_fg
     case $_jenv_flags in *e*) set -e ;; esac
     case $_jenv_flags in *u*) set -u ;; esac
     unset _jenv_flags
