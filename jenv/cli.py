@@ -53,7 +53,7 @@ from docopt import DocoptExit, docopt
 
 from jenv import __version__
 from jenv.context import Context, printable
-from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError
+from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError, UsageError
 
 __all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text", "printable"]
 
@@ -179,7 +179,17 @@ def _run(argv: List[str], ctx: Context) -> int:
         ctx.json = True
     if args.get("--shell"):
         ctx.shell = args["--shell"]
+    if ctx.shell is not None:
+        _check_shell(ctx.shell)
     return int(handler(args, ctx))
+
+
+def _check_shell(name: str) -> None:
+    """A bad --shell is a usage error before any work (not after a token was fetched)."""
+    from jenv.shells.base import SHELL_NAMES, canonical_name
+
+    if canonical_name(name) is None:
+        raise UsageError(f"--shell {name!r}: use one of " + " ".join(SHELL_NAMES))
 
 
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:

@@ -74,3 +74,14 @@ def test_usage_errors_go_to_stderr_with_exit_2(env, argv, fragment):
 def test_no_arguments_is_a_usage_error(env):
     res = run_jenv([], env)
     assert res.returncode == 2 and res.stdout == "" and "Usage:" in res.stderr
+
+
+@pytest.mark.parametrize("argv", [["--shell=bogus", "token"], ["token", "--shell", "fishy"],
+                                  ["token-destroy", "--shell=pwsh"]])
+def test_unknown_shell_is_a_usage_error_before_any_work(argv, tmp_path):
+    """Not after a token was fetched or removed: nothing on disk is touched, exit 2."""
+    env = clean_env(tmp_path / "home", ALIENPY_JCENTRAL_PORT="1")
+    result = run_jenv(argv, env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("jenv: --shell ") and "use one of sh bash zsh" in result.stderr
+    assert list((tmp_path / "home" / "tmp").iterdir()) == []
