@@ -189,7 +189,7 @@ def _check_shell(name: str) -> None:
     from jenv.shells.base import SHELL_NAMES, canonical_name
 
     if canonical_name(name) is None:
-        raise UsageError(f"--shell {name!r}: use one of " + " ".join(SHELL_NAMES))
+        raise UsageError(f"unknown shell {name!r} given to --shell: use one of " + " ".join(SHELL_NAMES))
 
 
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:

@@ -232,7 +232,7 @@ USAGE_CASES = [
     Case("alien-token-init -t bogus", ("alien-token-init", "-t", "bogus"), USAGE, r"the token type must be"),
     Case("token -t bogus", ("token", "-t", "bogus"), USAGE, r"-t 'bogus': the token type must be"),
     Case("user with an empty role", ("user", ""), USAGE, r"-u needs a non-empty value"),
-    Case("token --shell=bogus", ("token", "--shell=bogus"), USAGE, r"--shell 'bogus': use one of sh bash"),
+    Case("token --shell=bogus", ("token", "--shell=bogus"), USAGE, r"unknown shell 'bogus' given to --shell: use one of sh bash"),
     Case("hook for an unknown shell", ("hook", "bogus"), USAGE, r"unknown shell 'bogus'"),
     Case("completion for an unknown shell", ("completion", "bogus"), USAGE, r"bogus"),
     Case("ca-fetch from a non-http URL", ("ca-fetch", "--url", "file:///etc/passwd", "cas"), USAGE,

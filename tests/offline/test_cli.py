@@ -83,5 +83,6 @@ def test_unknown_shell_is_a_usage_error_before_any_work(argv, tmp_path):
     env = clean_env(tmp_path / "home", ALIENPY_JCENTRAL_PORT="1")
     result = run_jenv(argv, env)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.startswith("jenv: --shell ") and "use one of sh bash zsh" in result.stderr
+    assert result.stderr.startswith("jenv: unknown shell ") and "given to --shell: use one of sh bash zsh" \
+        in result.stderr
     assert list((tmp_path / "home" / "tmp").iterdir()) == []

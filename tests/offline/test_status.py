@@ -32,7 +32,7 @@ def test_everything_fine(setup):
         (str(setup["ca"]), "dir", "env X509_CERT_DIR", 2, None)
     assert data["endpoint"] == {"host": "alice-jcentral.cern.ch", "port": 8097, "source": "default",
                                 "uri": "wss://alice-jcentral.cern.ch:8097/websocket/json"}
-    assert data["timeout"] == {"seconds": 5.0}
+    assert data["timeout"] == {"seconds": float(setup["env"]["JENV_TIMEOUT"])}
     assert snapshot(setup["tmp"]) == before
 
 
