@@ -1,4 +1,4 @@
-"""Helpers every test directory uses: run the real ``jenv`` and scan what it prints.
+"""Helpers every test directory uses: run the real ``jenv`` (also on a pseudo-terminal) and scan what it prints.
 
 A module of its own (not conftest.py) so that ``from jenvtest import run_jenv``
 means the same thing in every directory: pytest imports each directory's
@@ -8,13 +8,17 @@ conftest.py under the one name "conftest".
 from __future__ import annotations
 
 import os
+import select
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
-__all__ = ["HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv"]
+__all__ = ["HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv",
+           "PtyResult", "run_on_pty"]
 
 #: A hostile string for quoting tests (after virtualenv's special_char_name).
 HOSTILE = "'\";&&e-$ èрт🚒♞中片-j `x` \\ ! % * \t"
@@ -69,3 +73,104 @@ def run_jenv(args: Sequence[str], env: Dict[str, str], input: Optional[str] = No
     else:
         assert not leaked_key_material(proc.stdout), f"key material on stdout of jenv {args}"
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass(frozen=True)
+class PtyResult:
+    """A run on a pseudo-terminal: exit status, what the terminal showed, and the piped output (if captured)."""
+
+    returncode: int
+    terminal: bytes
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def output(self) -> str:
+        """What the terminal showed, as text."""
+        return self.terminal.decode(errors="replace")
+
+
+def run_on_pty(argv: Sequence[str], env: Dict[str, str], answers: Sequence[bytes] = (),
+               prompt: bytes = b"Passphrase for", timeout: float = 30, cwd: Optional[str] = None,
+               capture: bool = False, scan: bool = True) -> PtyResult:
+    """Run ``argv`` in a new session whose controlling terminal is a fresh pty (so /dev/tty is the pty).
+
+    Each time one more ``prompt`` has appeared on the terminal, the next of
+    ``answers`` and a newline are typed. Without ``capture`` the child's stdin,
+    stdout and stderr are the terminal; with it stdin is /dev/null and stdout
+    and stderr are pipes (decoded strictly as UTF-8). With ``scan`` (as in
+    run_jenv) nothing may show a traceback or private-key material.
+    Returns the reaped child's PtyResult. Raises subprocess.TimeoutExpired
+    after killing the child's process group when it runs past ``timeout``.
+    """
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    # Our slave copy stays open to the end: with no slave open, reading the master fails (EIO),
+    # e.g. between the child's exec and its open("/dev/tty"), and unread output may be lost.
+    if capture:
+        ends = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    else:
+        ends = {"stdin": slave, "stdout": slave, "stderr": slave}
+    try:
+        proc = subprocess.Popen(list(argv), env=env, cwd=cwd, start_new_session=True,
+                                preexec_fn=lambda: fcntl.ioctl(slave, termios.TIOCSCTTY, 0), **ends)
+        try:
+            terminal, piped = _converse(proc, master, list(answers), prompt, timeout)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)  # safe: the leader is not reaped yet, its group id is ours
+            raise
+        finally:
+            proc.wait()
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+    finally:
+        os.close(master)
+        os.close(slave)
+    result = PtyResult(proc.returncode, terminal, *(piped[name].decode() for name in ("stdout", "stderr")))
+    if scan:
+        SCANNED["runs"] += 1
+        for text in (result.output, result.stdout, result.stderr):
+            assert "Traceback" not in text, text
+            assert not leaked_key_material(text), f"key material from {argv}: {text[:200]!r}"
+    return result
+
+
+def _exited(pid: int) -> bool:
+    """Whether the child has exited, without reaping it (its pid, and so its process group, stays ours)."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def _converse(proc: subprocess.Popen, master: int, pending: List[bytes], prompt: bytes,
+              timeout: float) -> "tuple[bytes, Dict[str, bytes]]":
+    """Read the terminal and the pipes until the child exited and all is read, answering prompts.
+
+    Never reaps the child. Returns the terminal bytes and the piped bytes by
+    name; raises subprocess.TimeoutExpired when that takes over ``timeout``.
+    """
+    deadline = time.monotonic() + timeout
+    pipes = {pipe.fileno(): name for name, pipe in (("stdout", proc.stdout), ("stderr", proc.stderr)) if pipe}
+    data = {"terminal": b"", "stdout": b"", "stderr": b""}
+    names, answered = {master: "terminal", **pipes}, 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, timeout, output=data["terminal"], stderr=data["stderr"])
+        ready = select.select(list(names), [], [], min(left, 0.1))[0]
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the terminal is gone
+                chunk = b""
+            if chunk:
+                data[names[fd]] += chunk
+            else:
+                del names[fd]
+        if pending and data["terminal"].count(prompt) > answered:
+            os.write(master, pending.pop(0) + b"\n")
+            answered += 1
+        if master not in ready and not set(pipes) & set(names) and _exited(proc.pid):
+            return data.pop("terminal"), data

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import os
-import pty
-import select
 import subprocess
 import sys
-import termios
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 from cryptography import x509
 
+import jenvtest
 from jenv.authority import Authority, Credential, install_ca_dir, new_rsa_key, traditional_key_pem
 from jenv.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location
@@ -166,48 +163,18 @@ class Lab:
         return state
 
 
-def run(argv: List[str], env: Dict[str, str], cwd: Path, runner: str = "plain", answer: bytes = b"wrong\n",
+def run(argv: List[str], env: Dict[str, str], cwd: Path, runner: str = "plain", answer: bytes = b"wrong",
         timeout: float = 30) -> Outcome:
     """Run jenv: "plain", "nocaps" (root loses its file-permission override), "detached" (no
     controlling terminal) or "pty" (a terminal that types ``answer`` at the passphrase prompt)."""
     command = [sys.executable, "-m", "jenv", *argv]
     env = dict(env, PYTHONPATH=REPO)  # the case's cwd is its lab, not the checkout
     start = time.monotonic()
-    if runner == "pty":
-        return _run_on_pty(command, env, cwd, answer, timeout, start)
+    if runner == "pty":  # scanned by the caller, as every runner's output is
+        out = jenvtest.run_on_pty(command, env, [answer], timeout=timeout, cwd=str(cwd), capture=True, scan=False)
+        return Outcome(out.returncode, out.stdout, out.stderr, time.monotonic() - start)
     if runner == "nocaps" and os.geteuid() == 0:
         command = NO_FILE_CAPS + command
     proc = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                           timeout=timeout, start_new_session=runner == "detached")
     return Outcome(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
-
-
-def _run_on_pty(command: List[str], env: Dict[str, str], cwd: Path, answer: bytes, timeout: float,
-                start: float) -> Outcome:
-    master, slave = pty.openpty()
-
-    def take_terminal() -> None:  # runs in the child after setsid: the pty becomes /dev/tty
-        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=take_terminal)
-    # Our copy of the slave stays open until the end: with no slave open, reading the master fails (EIO)
-    # in the moment between the child's exec and its open("/dev/tty").
-    seen = b""
-    try:
-        while b"assphrase" not in seen and time.monotonic() - start < timeout:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                seen += os.read(master, 4096)
-            elif proc.poll() is not None:
-                break
-        if b"assphrase" in seen:
-            os.write(master, answer)
-        stdout, stderr = proc.communicate(timeout=timeout)
-    finally:
-        os.close(master)
-        os.close(slave)
-        if proc.poll() is None:
-            proc.kill()
-    return Outcome(proc.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"),
-                   time.monotonic() - start)

@@ -103,49 +103,9 @@ def run_with_tty(args: Sequence[str], env: Dict[str, str], answer: Optional[byte
     """Run jenv with a pseudo-terminal as its controlling terminal (so /dev/tty is the pty).
 
     When the prompt appears on the terminal, ``answer`` and a newline are typed.
-    Returns the result (stdout/stderr are pipes) and everything the terminal showed.
+    Returns the result (stdout/stderr are pipes) and everything the terminal showed;
+    all of it is scanned for tracebacks and key material.
     """
-    import fcntl
-    import select
-    import termios
-    import time
-
-    master, slave = os.openpty()
-
-    def become_terminal_owner() -> None:  # runs after setsid() (start_new_session)
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen([sys.executable, "-m", "jenv", *args], env=env, stdin=slave,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=become_terminal_owner)
-    os.close(slave)
-    shown, deadline, answered = b"", time.monotonic() + timeout, answer is None
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    shown += os.read(master, 4096)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-            if not answered and b"Passphrase for" in shown:
-                os.write(master, answer + b"\n")
-                answered = True
-        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
-        while select.select([master], [], [], 0)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
-    text_out, text_err = out.decode(), err.decode()
-    assert "Traceback" not in text_err, text_err
-    assert not _root.leaked_key_material(text_out + text_err)
-    return Result(proc.returncode, text_out, text_err), shown
+    run = _root.run_on_pty([sys.executable, "-m", "jenv", *args], env, [] if answer is None else [answer],
+                           timeout=timeout, capture=True)
+    return Result(run.returncode, run.stdout, run.stderr), run.terminal

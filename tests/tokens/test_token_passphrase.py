@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import pty
-import select
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import jenvtest
 from tokenkit import assert_no_key_printed, run_jenv, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,28 +29,8 @@ def _encrypted_env(svc, home):
 
 
 def _bash_on_pty(script: str, env, answer: bytes, timeout: float = 30) -> str:
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execve("/bin/bash", ["bash", "-c", script], env)
-    output, answered = b"", False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not select.select([fd], [], [], 0.2)[0]:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        output += chunk
-        if not answered and b"Passphrase for" in output:
-            os.write(fd, answer + b"\n")
-            answered = True
-    os.waitpid(pid, 0)
-    text = output.decode(errors="replace")
-    assert_no_key_printed(text)
-    return text
+    """What the terminal showed while bash ran ``script`` on it (``answer`` typed at the prompt), scanned."""
+    return jenvtest.run_on_pty(["/bin/bash", "-c", script], env, [answer], timeout=timeout).output
 
 
 def test_eval_prompts_on_the_terminal(svc, home):
