@@ -22,7 +22,7 @@ def server_tls(svc):
 @pytest.fixture
 def with_token(svc, home):
     """An environment with a valid token already in place, and its snapshot."""
-    env = svc.env(home, JENV_TIMEOUT="1")
+    env = svc.env(home)
     assert run_jenv(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     return env, (snapshot(cert_path), snapshot(key_path))
@@ -39,13 +39,18 @@ RENEWING = (["token", "--min-valid", "400d"], ["token-init"])
 PRINT_ONLY = (["token", "--content"], ["user", "alicepr"])
 
 
-def _check_every_command(env, before, port, code, words, commands=RENEWING):
-    env = dict(env, ALIENPY_JCENTRAL_PORT=str(port))
+def _check_every_command(env, before, port, code, words, commands=RENEWING, network="15"):
+    """Each command fails with ``code`` and ``words`` within JENV_TIMEOUT=``network`` (plus start-up).
+
+    Servers that stall get network="1" (the bound is the point); servers that answer get a
+    generous limit, so a loaded machine cannot turn their answer into a timeout.
+    """
+    env = dict(env, ALIENPY_JCENTRAL_PORT=str(port), JENV_TIMEOUT=network)
     cert_path, key_path = token_paths(env)
     for command in commands:
         start = time.monotonic()
-        result = run_jenv(command, env, timeout=30)
-        assert time.monotonic() - start < 8  # bounded by JENV_TIMEOUT=1, never a hang
+        result = run_jenv(command, env, timeout=60)
+        assert time.monotonic() - start < float(network) + 7  # bounded by JENV_TIMEOUT, never a hang
         assert result.returncode == code, (command, result.stderr)
         assert result.stdout == ""
         assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr, result.stderr
@@ -58,12 +63,12 @@ def test_refused(with_token):
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    _check_every_command(*with_token, port, 9, "refused the connection")
+    _check_every_command(*with_token, port, 9, "refused the connection", network="1")
 
 
 def test_stall_before_tls(with_token):
     with faults.raw_server(lambda conn: time.sleep(30)) as port:
-        _check_every_command(*with_token, port, 9, "within 1s")
+        _check_every_command(*with_token, port, 9, "within 1s", network="1")
 
 
 def test_stall_after_upgrade(with_token, server_tls):
@@ -72,7 +77,7 @@ def test_stall_after_upgrade(with_token, server_tls):
             pass
 
     with faults.ws_server(server_tls, handler) as port:
-        _check_every_command(*with_token, port, 9, "did not answer 'token' within 1s")
+        _check_every_command(*with_token, port, 9, "did not answer 'token' within 1s", network="1")
 
 
 def test_garbage_answer(with_token, server_tls):
