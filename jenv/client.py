@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import select
 import socket
 import ssl
 import time
@@ -145,6 +146,8 @@ class _Peer:
 
     def connect_error(self, exc: BaseException) -> NetworkError:
         """TCP or TLS handshake failure."""
+        if isinstance(exc, ClosedAfterHandshake):
+            return self.client_rejected("connection closed right after the TLS handshake")
         if isinstance(exc, ssl.SSLError):
             return self.tls_error(exc)
         if isinstance(exc, socket.gaierror):
@@ -195,8 +198,56 @@ def _open_tls(peer: _Peer, context: ssl.SSLContext, deadline: float) -> ssl.SSLS
     except BaseException:
         sock.close()
         raise
+    try:
+        _read_session_tickets(tls, deadline)
+    except BaseException:
+        tls.close()
+        raise
     tls.settimeout(None)
     return tls
+
+
+class ClosedAfterHandshake(Exception):
+    """The server closed the connection just after the TLS handshake (how it refuses a client
+    certificate under TLS 1.3 when its alert is lost)."""
+
+
+#: How long to wait for TLS 1.3 session tickets after the handshake (about one round trip).
+TICKET_WAIT = 0.25
+
+
+def _read_session_tickets(tls: ssl.SSLSocket, deadline: float) -> None:
+    """Read what a TLS 1.3 server sends right after the handshake, while one thread owns the socket.
+
+    A TLS 1.3 server sends its session tickets (or, when it refuses our
+    certificate, an alert) just after the handshake.  websockets then reads
+    in one thread and writes the upgrade request in another; OpenSSL does not
+    allow that on one connection, and a ticket read while the request is
+    written can lose the request (the server then waits for it until its
+    timeout).  Taking those records here first closes that window.
+    Raises the TLS error of a refusal; never reads application data.
+    """
+    if tls.version() != "TLSv1.3":
+        return  # TLS 1.2 tickets come inside the handshake
+    end = min(time.monotonic() + TICKET_WAIT, deadline)
+    tls.setblocking(False)
+    try:
+        while True:
+            wait = end - time.monotonic()
+            if wait <= 0 or not select.select([tls], [], [], wait)[0]:
+                return
+            try:
+                data = tls.recv(1)
+            except ssl.SSLWantReadError:  # only tickets: keep going briefly for the rest of the flight
+                end = min(time.monotonic() + 0.02, deadline)
+                continue
+            except _CLOSED:
+                data = b""
+            if not data:
+                raise ClosedAfterHandshake()
+            raise ssl.SSLError(0, "unexpected data from the server before the WebSocket upgrade")
+    finally:
+        tls.setblocking(True)
 
 
 class Session:

@@ -160,3 +160,21 @@ def test_client_not_trusted_by_a_tls12_server(pki, tmp_path, write_cred):
         identity = write_cred(other.issue_user("/C=ch/O=x/CN=Mallory"), tmp_path)
         with pytest.raises(NetworkError, match=r"rejected our client certificate /C=ch/O=x/CN=Mallory \(TLS alert"):
             get_token(pki, endpoint, identity=identity)
+
+
+def test_session_tickets_are_read_before_websockets_takes_the_socket(pki, endpoint):
+    """TLS 1.3: the tickets the server sends after the handshake are consumed by the one thread
+    that owns the socket, so websockets' reader and writer threads never race over them."""
+    import time as _time
+
+    from jenv.client import _open_tls, _Peer, client_ssl_context
+
+    identity = pki.identity("jdoe")
+    peer = _Peer(endpoint, pki.ca_store, "/CN=jdoe", TIMEOUT)
+    tls = _open_tls(peer, client_ssl_context(identity, pki.ca_store), _time.monotonic() + TIMEOUT)
+    try:
+        assert tls.version() == "TLSv1.3"
+        assert tls.session is not None and tls.session.has_ticket
+        assert tls.gettimeout() is None  # blocking again, for websockets
+    finally:
+        tls.close()
