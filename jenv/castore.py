@@ -11,17 +11,16 @@ candidates; :func:`summarize_ca_store` is the one place that reads every file.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import os
 import re
-import stat
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from cryptography import x509
 
 from jenv.authority import subject_hash
+from jenv.credentials import MAX_CA_FILE, read_regular_file
 from jenv.errors import InvalidInputError, NotFoundError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
 from jenv.pem import grid_dn
@@ -42,8 +41,6 @@ __all__ = [
 #: ``<8 hex digits>.<n>``: the certificate names OpenSSL's by_dir lookup reads.
 HASH_LINK = re.compile(r"^([0-9a-f]{8})\.([0-9]+)$")
 
-#: A single CA file or bundle larger than this is not a CA file.
-MAX_CA_FILE = 16 << 20
 
 _FETCH_HINT = "run 'jenv ca-fetch' to install the grid CA certificates"
 
@@ -66,19 +63,10 @@ def name_key(name: x509.Name) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
     return tuple(key)
 
 
-def _read_regular(path: str) -> bytes:
-    """Up to MAX_CA_FILE + 1 bytes of a regular file; OSError for anything else (a FIFO never blocks)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        return fh.read(MAX_CA_FILE + 1)
-
-
 def read_pem_certificates(path: str) -> List[x509.Certificate]:
     """All certificates in a PEM file; an empty list when it holds none or cannot be read."""
     try:
-        data = _read_regular(path)
+        data = read_regular_file(path, MAX_CA_FILE)
     except OSError:
         return []
     if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
@@ -188,7 +176,7 @@ def open_ca_store(store: CAStore) -> LoadedStore:
         raise NotFoundError(f"{where} {state}: point {var} at a PEM bundle of CA certificates, "
                             f"or unset it and {_FETCH_HINT}")
     try:
-        data = _read_regular(path)
+        data = read_regular_file(path, MAX_CA_FILE)
     except OSError as exc:
         raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
     certs: List[x509.Certificate] = []

@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is 
 
 __all__ = [
     "MAX_PEM_SIZE",
+    "MAX_CA_FILE",
     "read_credential",
     "load_certificate",
     "load_private_key",
@@ -31,10 +32,14 @@ __all__ = [
     "materialize",
     "fix_hint",
     "describe_location",
+    "read_regular_file",
 ]
 
 #: No certificate, key or token is anywhere near this; a larger file is a mistake.
 MAX_PEM_SIZE = 1 << 20
+
+#: A CA file or bundle larger than this is not one (a full IGTF bundle is about 1 MB).
+MAX_CA_FILE = 16 << 20
 
 _FILE_TYPES = {
     stat.S_IFDIR: "a directory",
@@ -100,6 +105,22 @@ def read_credential(loc: Location) -> bytes:
             if total > MAX_PEM_SIZE:
                 raise InvalidInputError(f"{where} is too large for a PEM credential")
         return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of a regular file (callers check the size against ``limit``).
+
+    Raises OSError for a missing or unreadable path, and EINVAL for anything
+    but a regular file; opening never waits on a FIFO (O_NONBLOCK).
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)
     finally:
         os.close(fd)
 

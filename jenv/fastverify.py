@@ -19,9 +19,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import os
-import stat
 from typing import Dict, List, Optional, Tuple
 
+from jenv.credentials import MAX_CA_FILE, read_regular_file
 from jenv.der import DerError, elements, pem_block
 from jenv.locations import CAStore
 from jenv.rawcert import RawCert, name_hash, name_key, name_text, parse_cert_der
@@ -29,8 +29,6 @@ from jenv.verdict import MAX_DEPTH, Verdict, verified
 
 __all__ = ["verify_fast", "verify_pem_certificate", "parse_pem_certificate", "rsa_signature_ok", "IssuerLookup"]
 
-#: A store file larger than this is not a CA file (as in jenv.castore).
-MAX_CA_FILE = 16 << 20
 
 _BEGIN = b"-----BEGIN CERTIFICATE-----"
 
@@ -98,19 +96,9 @@ def parse_pem_certificate(data: bytes) -> Optional[RawCert]:
 def _read_store_file(path: str) -> Optional[bytes]:
     """A regular file's bytes (None when missing, unreadable, not regular or too large)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        data = read_regular_file(path, MAX_CA_FILE)
     except OSError:
         return None
-    try:
-        # Checked before fdopen, which refuses a directory; a FIFO never blocks (O_NONBLOCK) and is not read.
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(MAX_CA_FILE + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
     return data if len(data) <= MAX_CA_FILE else None
 
 
