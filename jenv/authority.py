@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from jenv.der import canonical_text
 from jenv.der import encode as _der
 from jenv.errors import InvalidInputError, UnsafeFileError
 
@@ -48,7 +49,6 @@ _DN_KEYS = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L"
 _CANON_TYPES = {"PrintableString", "T61String", "IA5String", "UTF8String", "BMPString",
                 "UniversalString", "VisibleString"}
 _RAW_TAGS = {"NumericString": 0x12, "OctetString": 0x04, "BitString": 0x03}
-_ASCII_SPACE = " \t\n\v\f\r"
 
 
 def _der_oid(dotted: str) -> bytes:
@@ -64,27 +64,12 @@ def _der_oid(dotted: str) -> bytes:
     return _der(0x06, bytes(body))
 
 
-def _canonical_text(value: str) -> bytes:
-    """OpenSSL asn1_string_canon: trim, collapse ASCII whitespace runs, lowercase ASCII."""
-    out: List[str] = []
-    previous_space = False
-    for char in value.strip(_ASCII_SPACE):
-        if char in _ASCII_SPACE:
-            if not previous_space:
-                out.append(" ")
-            previous_space = True
-            continue
-        previous_space = False
-        out.append(char.lower() if char.isascii() else char)
-    return "".join(out).encode("utf-8")
-
-
 def _canonical_attribute(attribute: x509.NameAttribute) -> bytes:
     asn1_type = getattr(attribute, "_type", None)
     type_name = getattr(asn1_type, "name", "UTF8String")
     value = attribute.value
     if type_name in _CANON_TYPES or type_name not in _RAW_TAGS:
-        encoded = _der(0x0C, _canonical_text(value if isinstance(value, str) else value.decode("latin-1")))
+        encoded = _der(0x0C, canonical_text(value if isinstance(value, str) else value.decode("latin-1")))
     else:
         raw = value.encode("ascii") if isinstance(value, str) else bytes(value)
         encoded = _der(_RAW_TAGS[type_name], raw)

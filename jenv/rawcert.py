@@ -20,14 +20,13 @@ from __future__ import annotations
 import hashlib
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-from jenv.der import SHORT_NAMES, DerError, Element, elements, encode, oid_text, parse_time
+from jenv.der import SHORT_NAMES, DerError, Element, canonical_text, elements, encode, oid_text, parse_time
 
 __all__ = ["RawCert", "parse_cert_der", "Name", "name_text", "name_key", "name_hash"]
 
 _BOOL, _INT, _BITS, _OCTETS, _NULL, _OID, _SEQ, _SET = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x30, 0x31
 _UTF8, _PRINTABLE, _IA5 = 0x0C, 0x13, 0x16
 _PRINTABLE_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
-_ASCII_SPACE = " \t\n\v\f\r"
 
 _RSA_KEY = bytes.fromhex("2a864886f70d010101")
 _EC_KEY = bytes.fromhex("2a8648ce3d0201")
@@ -140,16 +139,10 @@ def name_key(name: Name) -> Tuple[Tuple[Tuple[bytes, str], ...], ...]:
                               for oid, value in rdn)) for rdn in name)
 
 
-def _canonical(value: str) -> bytes:
-    """OpenSSL asn1_string_canon: trim, collapse ASCII whitespace runs, lowercase ASCII."""
-    words = [word for word in value.translate({ord(c): " " for c in _ASCII_SPACE}).split(" ") if word]
-    return "".join(c.lower() if c.isascii() else c for c in " ".join(words)).encode("utf-8")
-
-
 def name_hash(name: Name) -> str:
     """OpenSSL's X509_NAME_hash (``openssl x509 -subject_hash``) of a name, as 8 hex digits."""
     canonical = b"".join(
-        encode(_SET, b"".join(sorted(encode(_SEQ, encode(_OID, oid) + encode(_UTF8, _canonical(value)))
+        encode(_SET, b"".join(sorted(encode(_SEQ, encode(_OID, oid) + encode(_UTF8, canonical_text(value)))
                                      for oid, value in rdn))) for rdn in name)
     return "%08x" % int.from_bytes(hashlib.sha1(canonical).digest()[:4], "little")
 
