@@ -65,7 +65,10 @@ def test_python_m_jenv_detects_the_calling_shell(shell, capture, first_line, tmp
     fake.chmod(0o755)
     python_dir = tmp_path / "py"
     python_dir.mkdir()
-    (python_dir / "python3").symlink_to(sys.executable)
+    # A wrapper, not a symlink: a symlink to a virtualenv's python does not run in that virtualenv.
+    wrapper = python_dir / "python3"
+    wrapper.write_text(f"#!/bin/sh\nexec '{sys.executable}' \"$@\"\n")
+    wrapper.chmod(0o755)
     env = dict(shell_env, SHELL="/bin/tcsh", JENV_BIN=str(fake),
                PATH=f"{python_dir}:{shell_env['PATH']}")
     proc = run_script(shell, capture + "\n", tmp_path, env)
