@@ -1,9 +1,7 @@
 """A small certificate authority: throwaway CAs, user and server certificates.
 
 Used by the local JCentral-compatible service (:mod:`jenv.server`) and by
-``jenv sandbox``.  Also home of :func:`subject_hash`, OpenSSL's
-``X509_NAME_hash`` (the ``<hash>.0`` names of a CA directory), computed here
-without calling the ``openssl`` command.
+``jenv sandbox``.
 """
 
 from __future__ import annotations
@@ -21,14 +19,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from jenv.der import canonical_text
-from jenv.der import encode as _der
+from jenv.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
 
 __all__ = [
     "Credential",
     "Authority",
-    "subject_hash",
     "name_from_dn",
     "new_rsa_key",
     "traditional_key_pem",
@@ -42,54 +38,6 @@ _DN_KEYS = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L"
             "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
             "CN": NameOID.COMMON_NAME, "DC": NameOID.DOMAIN_COMPONENT, "UID": NameOID.USER_ID,
             "emailAddress": NameOID.EMAIL_ADDRESS}
-
-# --- OpenSSL X509_NAME_hash -------------------------------------------------------------
-
-#: String types that OpenSSL canonicalises (ASN1_MASK_CANON); others are hashed as encoded.
-_CANON_TYPES = {"PrintableString", "T61String", "IA5String", "UTF8String", "BMPString",
-                "UniversalString", "VisibleString"}
-_RAW_TAGS = {"NumericString": 0x12, "OctetString": 0x04, "BitString": 0x03}
-
-
-def _der_oid(dotted: str) -> bytes:
-    arcs = [int(part) for part in dotted.split(".")]
-    body = bytearray()
-    for arc in [40 * arcs[0] + arcs[1]] + arcs[2:]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body.extend(reversed(chunk))
-    return _der(0x06, bytes(body))
-
-
-def _canonical_attribute(attribute: x509.NameAttribute) -> bytes:
-    asn1_type = getattr(attribute, "_type", None)
-    type_name = getattr(asn1_type, "name", "UTF8String")
-    value = attribute.value
-    if type_name in _CANON_TYPES or type_name not in _RAW_TAGS:
-        encoded = _der(0x0C, canonical_text(value if isinstance(value, str) else value.decode("latin-1")))
-    else:
-        raw = value.encode("ascii") if isinstance(value, str) else bytes(value)
-        encoded = _der(_RAW_TAGS[type_name], raw)
-    return _der(0x30, _der_oid(attribute.oid.dotted_string) + encoded)
-
-
-def subject_hash(name: x509.Name) -> str:
-    """OpenSSL's X509_NAME_hash of ``name``: the 8 hex digits of ``openssl x509 -subject_hash``.
-
-    SHA-1 over the canonical DER encoding of the RDN sequence (string values
-    as lowercased, whitespace-collapsed UTF8String, no outer SEQUENCE header);
-    the first four digest bytes read as a little-endian number.
-    """
-    canonical = b""
-    for rdn in name.rdns:
-        members = sorted(_canonical_attribute(attribute) for attribute in rdn)
-        canonical += _der(0x31, b"".join(members))
-    digest = hashlib.sha1(canonical).digest()
-    return "%08x" % int.from_bytes(digest[:4], "little")
-
 
 # --- names, keys and files ---------------------------------------------------------------
 
@@ -263,7 +211,7 @@ def install_ca_dir(directory: str, certs: Sequence[x509.Certificate]) -> List[st
     os.makedirs(directory, mode=0o755, exist_ok=True)
     links = []
     for cert in certs:
-        digest = subject_hash(cert.subject)
+        digest = subject_hash(cert.subject.public_bytes())
         common_names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         stem = re.sub(r"[^A-Za-z0-9.-]+", "-", str(common_names[-1].value) if common_names else digest)
         pem_name = f"{stem.strip('-.') or digest}-{digest}.pem"

@@ -1,11 +1,10 @@
-"""The CA store: find it, load it, look up issuers by subject without parsing everything.
+"""The CA store: find it, check it, summarise it.
 
 A store is an OpenSSL-style directory (``<hash>.N`` names, where ``hash`` is
-OpenSSL's ``X509_NAME_hash`` of the subject) or a PEM bundle file.  In a
-directory only the ``<hash>.N`` files of the wanted subject are read, so a
-lookup costs the same for 10 or 800 CAs; a bundle is parsed once.  Chain
-verification (:mod:`jenv.cachain`) asks :meth:`LoadedStore.issuers` for
-candidates; :func:`summarize_ca_store` is the one place that reads every file.
+OpenSSL's ``X509_NAME_hash`` of the subject) or a PEM bundle file.
+Verification (:mod:`jenv.verify`) hands the store to OpenSSL itself after
+:func:`open_ca_store` has checked that it exists and is usable;
+:func:`summarize_ca_store` is the one place that reads every file.
 """
 
 from __future__ import annotations
@@ -14,24 +13,22 @@ import datetime as dt
 import hashlib
 import os
 import re
+import warnings
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from cryptography import x509
 
-from jenv.authority import subject_hash
 from jenv.credentials import MAX_CA_FILE, read_regular_file
-from jenv.errors import InvalidInputError, NotFoundError
+from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
-from jenv.pem import grid_dn
+from jenv.names import grid_dn, subject_hash
 
 __all__ = [
     "HASH_LINK",
-    "LoadedStore",
-    "DirStore",
-    "BundleStore",
     "open_ca_store",
-    "name_key",
+    "check_store_file",
+    "load_bundle",
     "read_pem_certificates",
     "CASummary",
     "summarize_ca_store",
@@ -45,22 +42,16 @@ HASH_LINK = re.compile(r"^([0-9a-f]{8})\.([0-9]+)$")
 _FETCH_HINT = "run 'jenv ca-fetch' to install the grid CA certificates"
 
 
-def name_key(name: x509.Name) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
-    """A comparison key for names, as OpenSSL's X509_NAME_cmp sees them.
+def _load_pem_certificates(data: bytes) -> List[x509.Certificate]:
+    """cryptography's parse of a PEM bundle, without its warning about serial number 0.
 
-    Values are compared trimmed, with whitespace runs collapsed and ASCII
-    lowercased (asn1_string_canon), so a PrintableString and a UTF8String
-    spelling of the same DN match, as they do for OpenSSL.
+    Real grid CAs (AliEn2-CA among them) have serial 0, which RFC 5280
+    disallows and cryptography warns about on every load; for a report of
+    the store the warning says nothing the user can act on.
     """
-    key = []
-    for rdn in name.rdns:
-        members = []
-        for attr in rdn:
-            value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
-            text = " ".join(value.split())
-            members.append((attr.oid.dotted_string, "".join(c.lower() if c.isascii() else c for c in text)))
-        key.append(tuple(sorted(members)))
-    return tuple(key)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return x509.load_pem_x509_certificates(data)
 
 
 def read_pem_certificates(path: str) -> List[x509.Certificate]:
@@ -72,124 +63,66 @@ def read_pem_certificates(path: str) -> List[x509.Certificate]:
     if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
         return []
     try:
-        return x509.load_pem_x509_certificates(data)
+        return _load_pem_certificates(data)
     except ValueError:
         return []
 
 
-class LoadedStore:
-    """An opened CA store: issuer candidates by subject name, and membership."""
-
-    location: str
-    kind: str
-
-    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
-        """Every CA certificate whose subject equals ``name`` (OpenSSL name comparison)."""
-        raise NotImplementedError
-
-    def contains(self, cert: x509.Certificate) -> bool:
-        """True when this exact certificate (same DER) is in the store."""
-        der = cert.tbs_certificate_bytes + cert.signature
-        return any(c.tbs_certificate_bytes + c.signature == der for c in self.certificates_named(cert.subject))
+def _where(store: CAStore) -> Tuple[str, str]:
+    var = X509_CERT_DIR if store.kind == "dir" else X509_CERT_FILE
+    return var, (f"{var}={store.path}" if store.explicit else f"CA store {store.path}")
 
 
-def _same_name(cert: x509.Certificate, name: x509.Name, key) -> bool:
-    subject = cert.subject
-    return subject == name or name_key(subject) == key
-
-
-class DirStore(LoadedStore):
-    """An OpenSSL CA directory, read lazily through ``<hash>.N`` names like OpenSSL's by_dir."""
-
-    kind = "dir"
-
-    def __init__(self, path: str):
-        self.location = path
-        self._cache: Dict[str, List[x509.Certificate]] = {}
-
-    def _hash_files(self, digest: str) -> List[x509.Certificate]:
-        if digest not in self._cache:
-            found: List[x509.Certificate] = []
-            index = 0
-            # OpenSSL stops at the first missing (or unreadable) <hash>.N; so does jenv.
-            while True:
-                certs = read_pem_certificates(os.path.join(self.location, f"{digest}.{index}"))
-                if not certs:
-                    break
-                found.extend(certs)
-                index += 1
-            self._cache[digest] = found
-        return self._cache[digest]
-
-    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
-        key = name_key(name)
-        return [c for c in self._hash_files(subject_hash(name)) if _same_name(c, name, key)]
-
-
-class BundleStore(LoadedStore):
-    """A PEM bundle (X509_CERT_FILE), parsed once and indexed by subject."""
-
-    kind = "file"
-
-    def __init__(self, path: str, certs: Sequence[x509.Certificate]):
-        self.location = path
-        self.certs = list(certs)
-        self._by_der: Optional[Dict[bytes, List[x509.Certificate]]] = None
-
-    def certificates_named(self, name: x509.Name) -> List[x509.Certificate]:
-        if self._by_der is None:
-            index: Dict[bytes, List[x509.Certificate]] = {}
-            for cert in self.certs:
-                index.setdefault(cert.subject.public_bytes(), []).append(cert)
-            self._by_der = index
-        exact = self._by_der.get(name.public_bytes())
-        if exact:
-            return list(exact)
-        # Same name spelled with other string types or case: compare canonically.
-        key = name_key(name)
-        return [c for c in self.certs if name_key(c.subject) == key]
-
-
-def open_ca_store(store: CAStore) -> LoadedStore:
-    """Open the CA store that :func:`jenv.locations.resolve_ca_store` picked.
+def open_ca_store(store: CAStore) -> None:
+    """Check that the CA store :func:`jenv.locations.resolve_ca_store` picked is there and usable.
 
     Raises NotFoundError when there is none, or when X509_CERT_DIR /
     X509_CERT_FILE names something missing or of the wrong kind (the message
-    names the variable and the fix); InvalidInputError when a bundle holds no
-    certificate.
+    names the variable and the fix).
     """
     if store.kind == "none" or store.path is None:
         raise NotFoundError(f"no CA certificates found ({store.source}): {_FETCH_HINT}, "
                             f"or set {X509_CERT_DIR} to a CA directory")
     path = store.path
-    var = X509_CERT_DIR if store.kind == "dir" else X509_CERT_FILE
-    where = f"{var}={path}" if store.explicit else f"CA store {path}"
+    var, where = _where(store)
     if store.kind == "dir":
         if not os.path.isdir(path):
             state = "is not a directory" if os.path.exists(path) else "does not exist"
             raise NotFoundError(f"{where} {state}: run 'jenv ca-fetch {path}' or point {var} at a CA directory")
         if not os.access(path, os.R_OK | os.X_OK):
             raise NotFoundError(f"{where} is not readable: check its permissions")
-        return DirStore(path)
+        return
     if not os.path.isfile(path):
         state = "is not a file" if os.path.exists(path) else "does not exist"
         raise NotFoundError(f"{where} {state}: point {var} at a PEM bundle of CA certificates, "
                             f"or unset it and {_FETCH_HINT}")
-    try:
-        data = read_regular_file(path, MAX_CA_FILE)
-    except OSError as exc:
-        raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
-    certs: List[x509.Certificate] = []
-    if len(data) <= MAX_CA_FILE and b"-----BEGIN CERTIFICATE-----" in data:
-        try:
-            certs = x509.load_pem_x509_certificates(data)
-        except ValueError:
-            raise InvalidInputError(f"{where} holds a corrupt certificate: "
-                                    f"point {var} at a valid PEM bundle") from None
-    if not certs:
-        raise InvalidInputError(f"{where} holds no PEM certificate: point {var} at a PEM bundle of CA certificates")
-    return BundleStore(path, certs)
 
+
+def check_store_file(store: CAStore) -> bytes:
+    """The bytes of a bundle store, read without ever blocking; raises for anything unusable.
+
+    NotFoundError when it cannot be read, UnsafeFileError when it is not a
+    regular file (a FIFO), InvalidInputError when it holds no certificate.
+    """
+    var, where = _where(store)
+    try:
+        data = read_regular_file(store.path, MAX_CA_FILE)
+    except OSError as exc:
+        if exc.strerror == "not a regular file":
+            raise UnsafeFileError(f"{where} is not a regular file: point {var} at a PEM bundle") from None
+        raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
+        raise InvalidInputError(f"{where} holds no PEM certificate: point {var} at a PEM bundle of CA certificates")
+    return data
+
+
+def load_bundle(store: CAStore) -> List[x509.Certificate]:
+    """Every certificate of a bundle store (cryptography's parse); raises as :func:`check_store_file`."""
+    var, where = _where(store)
+    try:
+        return _load_pem_certificates(check_store_file(store))
+    except ValueError:
+        raise InvalidInputError(f"{where} holds a corrupt certificate: point {var} at a valid PEM bundle") from None
 
 
 # --- summary for ca-info and status: the one place that reads every file ----------------
@@ -243,8 +176,9 @@ def _dir_certificates(path: str) -> Tuple[Dict[bytes, x509.Certificate], int, Li
             continue
         if not found:
             problems.append(f"{entry} is dangling or not a certificate")
-        elif subject_hash(found[0].subject) != match.group(1):
-            problems.append(f"{entry} holds a certificate whose subject hash is {subject_hash(found[0].subject)}")
+        elif subject_hash(found[0].subject.public_bytes()) != match.group(1):
+            problems.append(f"{entry} holds a certificate whose subject hash is "
+                            f"{subject_hash(found[0].subject.public_bytes())}")
         else:
             reachable.update(_fingerprint(cert) for cert in found)
     for digest, numbers in sorted(indexes.items()):
@@ -263,17 +197,17 @@ def summarize_ca_store(store: CAStore, now: dt.datetime) -> CASummary:
     Raises what :func:`open_ca_store` raises when the store is missing or
     unusable.
     """
-    loaded = open_ca_store(store)
+    open_ca_store(store)
     links: int = 0
     consistent: Optional[bool] = None
     problems: List[str] = []
-    if isinstance(loaded, BundleStore):
-        certs = {_fingerprint(cert): cert for cert in loaded.certs}
+    if store.kind == "file":
+        certs = {_fingerprint(cert): cert for cert in load_bundle(store)}
     else:
-        certs, links, problems = _dir_certificates(loaded.location)
+        certs, links, problems = _dir_certificates(store.path)
         consistent = not problems
         if not certs:
-            problems.append(f"no CA certificates in {loaded.location}: {_FETCH_HINT}")
+            problems.append(f"no CA certificates in {store.path}: {_FETCH_HINT}")
     soon = now + dt.timedelta(days=EXPIRING_DAYS)
     expired = expiring = 0
     notes = []
@@ -283,8 +217,8 @@ def summarize_ca_store(store: CAStore, now: dt.datetime) -> CASummary:
         if not_after < soon:
             expired += not_after < now
             expiring += not_after >= now
-            notes.append((not_after, f"{grid_dn(cert.subject)} ({'expired' if not_after < now else 'expires'} "
+            notes.append((not_after, f"{grid_dn(cert.subject.public_bytes())} ({'expired' if not_after < now else 'expires'} "
                                      f"{not_after:%Y-%m-%d})"))
-    return CASummary(location=loaded.location, kind=loaded.kind, source=store.source, count=len(certs),
+    return CASummary(location=store.path, kind=store.kind, source=store.source, count=len(certs),
                      expired=expired, expiring_soon=expiring, hash_links=links, links_consistent=consistent,
                      expiring=tuple(text for _when, text in sorted(notes)), problems=tuple(problems))

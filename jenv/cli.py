@@ -47,6 +47,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import warnings
 from typing import Callable, List, Mapping, Optional, Sequence
 
 from docopt import DocoptExit, docopt
@@ -197,7 +198,12 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     ctx = Context.from_process(environ)
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
-        return _run(args, ctx)
+        with warnings.catch_warnings():
+            if not ctx.environ.get("JENV_DEBUG"):
+                # Library warnings (cryptography on serial number 0, pyOpenSSL deprecations) are not
+                # for the user's terminal; what matters is already one of jenv's own lines.
+                warnings.simplefilter("ignore")
+            return _run(args, ctx)
     except JenvError as exc:
         ctx.err(f"jenv: {printable(str(exc))}")
         return int(exc.exit_code)

@@ -15,7 +15,7 @@ import binascii
 from typing import List, Optional, Tuple
 
 __all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block", "DerError", "Element", "elements",
-           "parse_time", "oid_text", "encode", "canonical_text", "SHORT_NAMES"]
+           "parse_time", "oid_text", "encode"]
 
 _SEQUENCE, _INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x30, 0x02, 0x03, 0x04, 0x06
 _UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
@@ -28,15 +28,6 @@ Tlv = Tuple[int, bytes]
 
 #: (tag, contents, the whole encoding): one element of :func:`elements`.
 Element = Tuple[int, bytes, bytes]
-
-#: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
-SHORT_NAMES = {
-    "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
-    "2.5.4.3": "CN", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
-    "1.2.840.113549.1.9.1": "emailAddress", "2.5.4.5": "serialNumber", "2.5.4.4": "SN",
-    "2.5.4.42": "GN", "2.5.4.12": "title",
-}
-
 
 class DerError(Exception):
     """The bytes are not the (strict) DER shape this reader understands."""
@@ -104,19 +95,6 @@ def elements(contents: bytes) -> List[Element]:
         items.append((tag, value, contents[pos:end]))
         pos = end
     return items
-
-
-#: The whitespace OpenSSL's name canonicalisation folds (ASCII only).
-_ASCII_SPACE = " \t\n\v\f\r"
-
-
-def canonical_text(value: str) -> bytes:
-    """OpenSSL asn1_string_canon, as UTF-8: trim, collapse ASCII whitespace runs, lowercase ASCII.
-
-    The string form X509_NAME_hash and name matching compare (``openssl x509 -subject_hash``).
-    """
-    words = [word for word in value.translate({ord(c): " " for c in _ASCII_SPACE}).split(" ") if word]
-    return "".join(c.lower() if c.isascii() else c for c in " ".join(words)).encode("utf-8")
 
 
 def encode(tag: int, content: bytes) -> bytes:

@@ -25,6 +25,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from jenv.authority import Authority, general_names, name_from_dn, new_rsa_key, traditional_key_pem
 from jenv.errors import UsageError
 from jenv.protocol import TOKEN_TYPES, TokenRequest, parse_token_options
+from jenv.tokenrules import (ADMIN_MAX_DAYS, BACKDATE_SECONDS, JOBAGENT_DN, MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS,
+                             host_token_dn, job_token_dn, user_token_dn)
 
 __all__ = [
     "ErrNo",
@@ -57,14 +59,9 @@ class ErrNo(enum.IntEnum):
         return f"{self.text} : {detail}"
 
 
-#: Default and maximum validity per token type, in days.
-MAX_VALIDITY_DAYS = {"user": 31, "job": 2, "jobagent": 2, "host": 365}
-ADMIN_MAX_DAYS = 400
-NON_POSITIVE_DAYS = 2
-BACKDATE = dt.timedelta(hours=2)
+BACKDATE = dt.timedelta(seconds=BACKDATE_SECONDS)
 ADMIN_ROLE = "admin"
 VOBOX_ROLE = "vobox"
-JOBAGENT_DN = "/C=ch/O=AliEn2/CN=JobAgent"
 
 #: A user token is also the server certificate of a local JBox, hence these names.
 USER_TOKEN_SANS = ("localhost", "localhost.localdomain", "127.0.0.1", "::1")
@@ -118,10 +115,6 @@ class Refusal:
     error: str
 
 
-def user_token_dn(username: str, role: str) -> str:
-    return f"/C=ch/O=AliEn2/CN=Users/CN={username}/OU={role}"
-
-
 def validity_days(token_type: str, requested: Optional[int], admin: bool) -> Tuple[int, Optional[str]]:
     """(days, notice): the type's maximum when not given, 2 for <= 0, capped for non-admins."""
     maximum = MAX_VALIDITY_DAYS[token_type]
@@ -151,11 +144,11 @@ _EKU = {
 def _subject_and_sans(request: TokenRequest, requester: Requester, role: str) -> Tuple[str, List[str], bool]:
     """(subject DN, SAN names, IPs as DNS names) for an allowed request."""
     if request.token_type == "job":
-        return f"/C=ch/O=AliEn2/CN=Jobs/CN={request.username}/OU={request.username}/OU={request.jobid}", [], False
+        return job_token_dn(request.username or "", request.jobid or ""), [], False
     if request.token_type == "jobagent":
         return JOBAGENT_DN, [], False
     if request.token_type == "host":
-        return f"/C=ch/O=AliEn2/CN=Hosts/CN={request.hostname}", [request.hostname or ""], False
+        return host_token_dn(request.hostname or ""), [request.hostname or ""], False
     sans = list(USER_TOKEN_SANS) + ([requester.account.email] if requester.account.email else [])
     return user_token_dn(requester.account.username, role), sans, True
 

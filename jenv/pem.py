@@ -9,6 +9,7 @@ was loading ("user certificate /home/u/.globus/usercert.pem").
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
@@ -17,7 +18,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from jenv.der import SHORT_NAMES
+from jenv import names
 from jenv.errors import InvalidInputError, PassphraseError
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "key_matches",
     "key_description",
     "grid_dn",
+    "describe_non_certificate",
+    "validity_bounds",
     "cert_info",
     "validity_state",
     "format_duration",
@@ -56,7 +59,7 @@ class CertInfo:
         return int((self.not_after - now).total_seconds())
 
 
-def _what_it_is(data: bytes) -> str:
+def describe_non_certificate(data: bytes) -> str:
     """A description of bytes that are not what was expected."""
     stripped = data.strip()
     if not stripped:
@@ -76,14 +79,22 @@ def _what_it_is(data: bytes) -> str:
 def parse_certificates(data: bytes, what: str = "certificate") -> List[x509.Certificate]:
     """All certificates of a PEM bundle, in order; raises InvalidInputError if there is none."""
     if CERT_BEGIN not in data or CERT_END not in data:
-        raise InvalidInputError(f"{what} {_what_it_is(data)}")
+        raise InvalidInputError(f"{what} {describe_non_certificate(data)}")
     try:
-        certs = x509.load_pem_x509_certificates(data)
+        with warnings.catch_warnings():
+            # Real grid CAs (AliEn2-CA) have serial number 0, which cryptography warns about on every load.
+            warnings.simplefilter("ignore")
+            certs = x509.load_pem_x509_certificates(data)
         for cert in certs:  # cryptography decodes these lazily: a corrupt one must fail here, not later
-            cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc
+            cert.subject, cert.issuer, cert.not_valid_before_utc, cert.not_valid_after_utc, cert.extensions
         return certs
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise InvalidInputError(f"{what} holds a corrupt or truncated certificate ({_short(exc)})") from None
+
+
+def validity_bounds(cert: x509.Certificate) -> Tuple[int, int]:
+    """(notBefore, notAfter) of a certificate in epoch seconds."""
+    return int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
 
 
 def parse_certificate(data: bytes, what: str = "certificate") -> x509.Certificate:
@@ -158,13 +169,8 @@ def key_matches(cert: x509.Certificate, key) -> bool:
 
 
 def grid_dn(name: x509.Name) -> str:
-    """The grid (OpenSSL one-line) form of a name: /C=ch/O=AliEn2/CN=Users/CN=jdoe."""
-    parts = []
-    for rdn in name.rdns:
-        attrs = sorted(rdn, key=lambda a: a.oid.dotted_string) if len(rdn) > 1 else list(rdn)
-        parts.append("+".join(f"{SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string)}={a.value}"
-                              for a in attrs))
-    return "/" + "/".join(parts) if parts else ""
+    """The grid (OpenSSL one-line) form of a name: /C=ch/O=AliEn2/CN=Users/CN=jdoe (see :mod:`jenv.names`)."""
+    return names.grid_dn(name.public_bytes())
 
 
 def key_description(public_key) -> Tuple[str, int]:

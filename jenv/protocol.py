@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
-from jenv.errors import InvalidInputError, NetworkError, PassphraseError, ServerRefusedError, UsageError
+from jenv.errors import InvalidInputError, NetworkError, PassphraseError, ServerRefusedError, UsageError, VerifyError
 from jenv.pem import key_matches, parse_certificate, parse_private_key
 
 __all__ = [
@@ -208,6 +208,8 @@ class TokenPair:
 
     cert_pem: str
     key_pem: str
+    #: The certificate as parsed when the answer was read (so it is parsed once per run).
+    cert: Optional[object] = field(default=None, compare=False, repr=False)
 
 
 def check_reply(reply: Reply, notice: Optional[Callable[[str], None]] = None) -> Reply:
@@ -239,5 +241,6 @@ def token_pair_from_reply(reply: Reply, notice: Optional[Callable[[str], None]] 
     except PassphraseError:  # an encrypted token key: nobody could ever unlock it
         raise InvalidInputError("JCentral sent an encrypted token key") from None
     if not key_matches(cert, key):
-        raise InvalidInputError("JCentral sent a token whose key does not match its certificate")
-    return TokenPair(cert_pem, key_pem)
+        raise VerifyError("JCentral sent a token whose key does not match its certificate; "
+                          "nothing was written, the previous token is unchanged")
+    return TokenPair(cert_pem, key_pem, cert)

@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Tuple
 
-from jenv.castore import HASH_LINK, BundleStore, open_ca_store
+from jenv.castore import HASH_LINK, load_bundle, open_ca_store
 from jenv.credentials import key_permission_problem, read_credential
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
 from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
@@ -145,8 +145,8 @@ def _count_hash_links(path: str) -> int:
 def check_ca_store(store: CAStore) -> CAStatus:
     """Whether the CA store opens (the same checks as cert-verify) and how many certificates it holds."""
     try:
-        loaded = open_ca_store(store)
-        count = len(loaded.certs) if isinstance(loaded, BundleStore) else _count_hash_links(loaded.location)
+        open_ca_store(store)
+        count = len(load_bundle(store)) if store.kind == "file" else _count_hash_links(store.path)
     except JenvError as exc:
         exists = store.path is not None and os.path.exists(store.path)
         return CAStatus(store, exists, error=str(exc), error_code=exc.exit_code)
@@ -179,7 +179,8 @@ def _pair_problem(cert: CredentialStatus, key: CredentialStatus, now: dt.datetim
 def find_problems(status: Status) -> Tuple[Problem, ...]:
     """What stops the main job, most important first (pure).
 
-    Invalid explicit settings and unsafe keys always count; the user
+    Invalid explicit settings, unsafe keys and a user certificate that cannot
+    be parsed at all always count; the user
     certificate and key count only when there is no valid token; a missing CA
     store counts only when a token must be made.
     """
@@ -192,6 +193,10 @@ def find_problems(status: Status) -> Tuple[Problem, ...]:
     for key in (status.user_key, status.token_key):
         if key.unsafe:
             problems.append(Problem(ExitCode.UNSAFE, key.unsafe))
+    if status.user_cert.error and status.user_cert.error_code == ExitCode.INVALID:
+        # Present but not a certificate at all: no token can ever be made from it.  (A broken
+        # token is only a warning: the next 'jenv token' replaces it.)
+        problems.append(Problem(ExitCode.INVALID, status.user_cert.error))
     token_ok = status.token_cert.usable and status.token_key.usable
     if not token_ok:
         user = _pair_problem(status.user_cert, status.user_key, status.now)

@@ -162,3 +162,50 @@ class TestCA:
         path = Path(path)
         path.write_bytes(b"".join(ca.cert_pem for ca in (self, *extra)))
         return path
+
+
+def alien_like_ca(dn: str, directory: os.PathLike):
+    """A root CA shaped like the real AliEn2-CA: serial number 0, pathlen 0, and an authority
+    key identifier carrying the issuer name and serial; returns (certificate, RSA key).
+
+    cryptography refuses to build a serial of 0 (RFC 5280 wants it positive), which is
+    exactly why the suite needs one: real grid CAs have it.  openssl makes it.
+    """
+    import subprocess
+    import warnings
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "alien-ca.pem", directory / "alien-ca.key"
+    subject = "/" + "/".join(part for part in dn.split("/") if part)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key_path),
+                    "-out", str(cert_path), "-subj", subject, "-days", "3650", "-set_serial", "0", "-sha256",
+                    "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                    "-addext", "subjectKeyIdentifier=hash",
+                    "-addext", "authorityKeyIdentifier=keyid:always,issuer:always"],
+                   check=True, capture_output=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography warns about serial 0 on load
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    return cert, key
+
+
+def edited_certificate(cert: x509.Certificate, key, old: bytes, new: bytes) -> bytes:
+    """The PEM of ``cert`` with ``old`` replaced by ``new`` (same length) inside the signed part,
+    re-signed with ``key`` (RSA-2048, SHA-256): certificates cryptography will not build, such as
+    version 2 or duplicate extensions, from one it did build."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    assert len(old) == len(new) and cert.tbs_certificate_bytes.count(old) == 1
+    der = cert.public_bytes(serialization.Encoding.DER)
+    tbs = cert.tbs_certificate_bytes.replace(old, new)
+    signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    assert len(signature) == len(cert.signature)
+    der = der.replace(cert.tbs_certificate_bytes, tbs)[:-len(signature)] + signature
+    body = base64.encodebytes(der).replace(b"\n", b"")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"

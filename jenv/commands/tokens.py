@@ -75,32 +75,18 @@ def _fetch(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> 
     from jenv.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
     from jenv.protocol import TokenRequest
+    from jenv.tokenvet import vet_token
 
     try:
         endpoint = resolve_endpoint(ctx.environ)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     store = resolve_ca_store(ctx.environ, ctx.home)
+    request = request or TokenRequest()
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, _timeout(ctx),
-                       request or TokenRequest(), lambda text: ctx.err(f"jenv: JCentral: {text}"))
-    _check_issuer(pair, store)
+                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
+    vet_token(pair, request, store)
     return pair
-
-
-def _check_issuer(pair: "TokenPair", store: "CAStore") -> None:
-    """Refuse a token that does not chain to the CA store that vouched for the server.
-
-    The token is what every later connection presents; one from an unknown
-    CA is at best useless and at worst not JCentral's, so it is never written.
-    """
-    from jenv.errors import VerifyError
-    from jenv.fastverify import verify_pem_certificate
-
-    verdict = verify_pem_certificate(pair.cert_pem.encode("ascii", "replace"), "token certificate from JCentral",
-                                     store, time.time())
-    if not verdict.ok:
-        raise VerifyError(f"JCentral sent a token that does not verify against the CA store {store.path}: "
-                          f"{verdict.reason.value} ({verdict.detail}); the previous token is unchanged")
 
 
 def _emit(ctx: Context, cert: str, key: str) -> None:

@@ -7,29 +7,40 @@ with the fix, and the exit code says which kind of failure it was.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Dict, List
 
 from jenv.context import Context
 from jenv.credentials import describe_location, read_credential
-from jenv.errors import ExitCode, NotValidNowError, VerifyError
-from jenv.fastverify import verify_pem_certificate
+from jenv.errors import ExitCode, InvalidInputError, NotValidNowError, VerifyError
+from jenv.pem import parse_certificate
 from jenv.locations import CAStore, Location, resolve_ca_store, resolve_locations
 from jenv.report import describe_source, source_dict, to_json
-from jenv.verdict import Reason, Verdict
+from jenv.verify import EXPIRED, NOT_YET_VALID, UNKNOWN_ISSUER, Verdict, verify_certificate
 
-__all__ = ["cmd_cert_verify", "cmd_token_verify", "verdict_dict", "render_verdict"]
+__all__ = ["cmd_cert_verify", "cmd_token_verify", "verdict_dict", "render_verdict", "verdict_fix"]
 
+# Advice by OpenSSL error number (openssl/x509_vfy.h); the reason itself is always OpenSSL's text.
 _FIXES = {
-    Reason.UNKNOWN_ISSUER: "is the right CA store in use ('jenv ca-info')? 'jenv ca-fetch' installs the grid CAs",
-    Reason.CA_EXPIRED: "run 'jenv ca-fetch' to update the CA certificates",
-    Reason.CA_NOT_YET_VALID: "check the system clock",
-    Reason.NOT_YET_VALID: "check the system clock",
-    Reason.BAD_SIGNATURE: "the certificate is corrupt or forged: get it again from its issuer",
-    Reason.INVALID_CA: "the chain passes through a certificate that is not a CA: get the certificate again",
-    Reason.PATH_TOO_LONG: "the chain is longer than its CAs allow: get the certificate again",
-    Reason.UNHANDLED_CRITICAL: "the certificate demands checks jenv and OpenSSL do not know: ask its issuer",
+    7: "the certificate is corrupt or forged: get it again from its issuer",  # signature failure
+    8: "a CRL in the store has a bad signature: run 'jenv ca-fetch'",
+    9: "check the system clock",  # not yet valid (a CA, when depth > 0)
+    10: "run 'jenv ca-fetch' to update the CA certificates",  # expired CA (depth > 0)
+    24: "the chain passes through a certificate that is not a CA: get the certificate again",
+    79: "the chain passes through a certificate that is not a CA: get the certificate again",
+    32: "the chain passes through a CA not allowed to sign certificates: get the certificate again",
+    25: "the chain is longer than its CAs allow: get the certificate again",
+    34: "the certificate demands checks OpenSSL does not know: ask its issuer",
 }
+_UNKNOWN_FIX = "is the right CA store in use ('jenv ca-info')? 'jenv ca-fetch' installs the grid CAs"
+
+
+def verdict_fix(verdict: Verdict, what: str) -> str:
+    """What the user can do about a failed verification of ``what``."""
+    if verdict.code in UNKNOWN_ISSUER:
+        return _UNKNOWN_FIX
+    if verdict.code == EXPIRED and verdict.depth == 0:
+        return "run 'jenv token-init'" if what.startswith("token") else "renew it with your CA"
+    return _FIXES.get(verdict.code, "the certificate is not acceptable to OpenSSL: get it again from its issuer")
 
 
 def _store_text(store: CAStore) -> str:
@@ -42,7 +53,8 @@ def verdict_dict(verdict: Verdict, loc: Location, store: CAStore) -> Dict[str, A
     data = source_dict(loc)
     data.update({
         "verified": verdict.ok,
-        "reason": verdict.reason.value,
+        "openssl_error": None if verdict.ok else verdict.code,
+        "openssl_message": None if verdict.ok else verdict.message,
         "detail": verdict.detail,
         "depth": verdict.depth,
         "subject": verdict.chain[0] if verdict.chain else None,
@@ -56,7 +68,7 @@ def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: boo
     """The cert-verify/token-verify output (JSON or text, no trailing newline)."""
     if as_json:
         return to_json(verdict_dict(verdict, loc, store))
-    result = "OK" if verdict.ok else f"FAILED: {verdict.reason.value} ({verdict.detail})"
+    result = "OK" if verdict.ok else f"FAILED: {verdict.detail}"
     lines: List[str] = [
         loc.what,
         f"  {'file' if loc.pem is None else 'content':<12}{describe_source(loc)}",
@@ -69,21 +81,29 @@ def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: boo
     return "\n".join(lines)
 
 
+def _refuse_unparsable(data: bytes, loc: Location, verdict: Verdict) -> None:
+    """A certificate OpenSSL rejects and cryptography cannot even parse (a duplicate extension) is
+    bad input (exit 4), not a verification result: say both what is wrong and what OpenSSL said."""
+    try:
+        parse_certificate(data, describe_location(loc))
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}: not a usable certificate (OpenSSL: {verdict.detail}); "
+                                f"get it again from its issuer") from None
+
+
 def _verify(ctx: Context, loc: Location) -> int:
     store = resolve_ca_store(ctx.environ, ctx.home)
-    # The common good chain is decided without cryptography (whole-process time matters);
-    # everything else, every failure included, comes from the full verification.
-    verdict = verify_pem_certificate(read_credential(loc), describe_location(loc), store, time.time())
+    data = read_credential(loc)
+    verdict = verify_certificate(data, describe_location(loc), store)
+    if not verdict.ok:
+        _refuse_unparsable(data, loc, verdict)
     ctx.out(render_verdict(verdict, loc, store, ctx.json))
     if verdict.ok:
         return ExitCode.OK
-    message = f"{loc.describe()} does not verify: {verdict.reason.value}: {verdict.detail}"
-    if verdict.reason is Reason.EXPIRED:
-        renew = "run 'jenv token-init'" if loc.what.startswith("token") else "renew it with your CA"
-        raise NotValidNowError(f"{message}; {renew}")
-    if verdict.reason is Reason.NOT_YET_VALID:
-        raise NotValidNowError(f"{message}; {_FIXES[verdict.reason]}")
-    raise VerifyError(f"{message}; {_FIXES[verdict.reason]}")
+    message = f"{loc.describe()} does not verify: {verdict.detail}; {verdict_fix(verdict, loc.what)}"
+    if verdict.depth == 0 and verdict.code in (EXPIRED, NOT_YET_VALID):
+        raise NotValidNowError(message)
+    raise VerifyError(message)
 
 
 def cmd_cert_verify(args, ctx: Context) -> int:

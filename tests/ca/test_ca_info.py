@@ -105,7 +105,7 @@ def test_flatten_rules() -> None:
 
 
 def test_fifo_in_the_store_never_hangs(store: Path, tmp_path: Path) -> None:
-    """A FIFO under a hash name (or as the bundle) is skipped or refused, never waited on."""
+    """A FIFO under a hash name (or as the bundle) is refused (exit 8), never waited on."""
     cert = tmp_path / "user.pem"
     cert.write_bytes(ROOT.pem)
     link = store / f"{openssl_hash(ROOT.pem)}.0"
@@ -113,6 +113,6 @@ def test_fifo_in_the_store_never_hangs(store: Path, tmp_path: Path) -> None:
     os.mkfifo(link)
     result = run_jenv(["cert-verify"], clean_env(tmp_path / "h", X509_USER_CERT=str(cert),
                                                  X509_CERT_DIR=str(store)), timeout=20)
-    assert result.returncode == 6 and "unknown issuer" in result.stderr
+    assert result.returncode == 8 and "is not a regular file" in result.stderr
     result = run_jenv(["ca-info"], clean_env(tmp_path / "h", X509_CERT_FILE=str(link)), timeout=20)
     assert result.returncode == 3 and "is not a file" in result.stderr

@@ -50,7 +50,7 @@ def test_each_token_type_and_its_permissions(pki, endpoint):
     assert subject(get_token(pki, endpoint, "admin1", token_type="job", username="jdoe", jobid="77")) == \
         "/C=ch/O=AliEn2/CN=Jobs/CN=jdoe/OU=jdoe/OU=77"
     assert subject(get_token(pki, endpoint, "admin1", token_type="host", hostname="vo.example.org")) == \
-        "/C=ch/O=AliEn2/CN=Hosts/CN=vo.example.org"
+        "/C=ch/O=AliEn2/OU=ALICE/CN=vo.example.org"
     for who, request, text in [("jdoe", dict(token_type="jobagent"), "only the vobox role"),
                                ("jdoe", dict(token_type="host", hostname="a.b"), "only an admin"),
                                ("vobox1", dict(token_type="job", username="x", jobid="1"), "JobAgent or an admin")]:

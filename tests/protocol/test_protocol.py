@@ -7,7 +7,7 @@ import json
 import pytest
 
 from jenv.authority import Authority
-from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError, UsageError
+from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError, UsageError, VerifyError
 from jenv.protocol import (ProtocolError, Reply, TokenPair, TokenRequest, encode_reply, encode_request,
                            parse_reply, parse_token_options, parse_validity, token_pair_from_reply)
 
@@ -137,7 +137,7 @@ def test_missing_token_fields_are_a_protocol_error(token):
 def test_key_of_another_token_is_refused(token):
     other = Authority.create().issue_user("/C=ch/O=x/CN=other")
     results = [{"tokencert": token.cert_pem.decode(), "tokenkey": other.key_pem().decode()}]
-    with pytest.raises(InvalidInputError, match="key does not match its certificate"):
+    with pytest.raises(VerifyError, match="key does not match its certificate"):
         token_pair_from_reply(parse_reply(answer("0", "", results)))
 
 

@@ -9,6 +9,7 @@ from typing import Dict, Iterator, Tuple
 
 import pytest
 
+from pki import alien_like_ca
 from tokenkit import clean_env
 from jenv.authority import Authority, Credential, install_ca_dir
 from jenv.server import LocalService, load_user_map, run_service
@@ -47,10 +48,19 @@ class Service:
         return env
 
 
-@pytest.fixture(scope="session")
-def svc(tmp_path_factory) -> Iterator[Service]:
+CA_DN = "/C=ch/O=jenv test/CN=jenv token test CA"
+
+
+@pytest.fixture(scope="session", params=["test-ca", "serial-0-ca"])
+def svc(request, tmp_path_factory) -> Iterator[Service]:
+    """The service, once with the suite's test CA and once with its twin shaped like AliEn2-CA
+    (serial number 0, pathlen 0, authority key identifier with issuer and serial), so every
+    token test also runs against a CA like the one that signs real tokens."""
     root = tmp_path_factory.mktemp("tokens-pki")
-    authority = Authority.create("/C=ch/O=jenv test/CN=jenv token test CA")
+    if request.param == "serial-0-ca":
+        authority = Authority(*alien_like_ca(CA_DN, root / "ca"))
+    else:
+        authority = Authority.create(CA_DN)
     ca_dir = root / "certificates"
     install_ca_dir(str(ca_dir), [authority.cert])
     user_map = {}

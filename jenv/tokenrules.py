@@ -1,0 +1,77 @@
+"""JAliEn's rules for token certificates, shared by the client's check and the local service.
+
+From ``alien/api/token/GetTokenCertificate.java`` and
+``alien/api/token/TokenCertificateType.java``: the subject each token type
+gets, the longest validity each type may have, and the two hours by which
+``notBefore`` is backdated.  Pure data and string functions (no I/O).
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+__all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
+           "JOBAGENT_DN", "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
+           "subject_problem"]
+
+#: Default and maximum validity per token type, in days (TokenCertificateType.getMaxValidity).
+MAX_VALIDITY_DAYS = {"user": 31, "job": 2, "jobagent": 2, "host": 365}
+#: An admin may ask for more, up to this many days.
+ADMIN_MAX_DAYS = 400
+#: ``-v 0`` or below gives this many days.
+NON_POSITIVE_DAYS = 2
+#: notBefore is "now - 2 hours", for worker nodes whose clock runs behind.
+BACKDATE_SECONDS = 2 * 3600
+
+TOKEN_DN_PREFIX = "/C=ch/O=AliEn2"
+JOBAGENT_DN = f"{TOKEN_DN_PREFIX}/CN=JobAgent"
+
+
+def user_token_dn(username: str, role: str) -> str:
+    return f"{TOKEN_DN_PREFIX}/CN=Users/CN={username}/OU={role}"
+
+
+def job_token_dn(username: str, jobid: str) -> str:
+    return f"{TOKEN_DN_PREFIX}/CN=Jobs/CN={username}/OU={username}/OU={jobid}"
+
+
+def host_token_dn(hostname: str) -> str:
+    return f"{TOKEN_DN_PREFIX}/OU=ALICE/CN={hostname}"
+
+
+def longest_validity_days(token_type: str, requested_days: Optional[int]) -> int:
+    """The longest validity JCentral may grant for this request, in days (admins included)."""
+    longest = MAX_VALIDITY_DAYS[token_type]
+    if requested_days is not None and requested_days > 0:
+        longest = max(longest, min(requested_days, ADMIN_MAX_DAYS))
+    return longest
+
+
+def _rdns(dn: str) -> Tuple[str, ...]:
+    return tuple(dn[len(TOKEN_DN_PREFIX):].split("/")[1:]) if dn.startswith(TOKEN_DN_PREFIX + "/") else ()
+
+
+def subject_problem(dn: str, token_type: str, username: Optional[str], jobid: Optional[str],
+                    hostname: Optional[str]) -> Optional[str]:
+    """Why ``dn`` is not the subject JCentral gives a token of this request, or None.
+
+    ``username`` is the requested ``-u`` (the role of a user token, the user
+    of a job token); None accepts any role where JCentral picks it.
+    """
+    parts = _rdns(dn)
+    if token_type == "user":
+        expected = "/C=ch/O=AliEn2/CN=Users/CN=<user>/OU=<role>"
+        fits = (len(parts) == 3 and parts[0] == "CN=Users" and parts[1].startswith("CN=")
+                and parts[2].startswith("OU=") and all(len(p) > 3 and "+" not in p for p in parts))
+        if fits and username is not None and parts[2] != f"OU={username}":
+            return f"it is a token for role {parts[2][3:]!r}, not the requested {username!r}"
+    elif token_type == "job":
+        expected = job_token_dn(username or "<user>", jobid or "<jobid>")
+        fits = dn == expected
+    elif token_type == "jobagent":
+        expected = JOBAGENT_DN
+        fits = dn == expected
+    else:
+        expected = host_token_dn(hostname or "<hostname>")
+        fits = dn == expected
+    return None if fits else f"its subject {dn} is not the {token_type} token subject {expected}"
