@@ -18,7 +18,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from jenv import names
+from jenv.lite import names
 from jenv.errors import InvalidInputError, PassphraseError
 
 __all__ = [
@@ -169,7 +169,7 @@ def key_matches(cert: x509.Certificate, key) -> bool:
 
 
 def grid_dn(name: x509.Name) -> str:
-    """The grid (OpenSSL one-line) form of a name: /C=ch/O=AliEn2/CN=Users/CN=jdoe (see :mod:`jenv.names`)."""
+    """The grid (OpenSSL one-line) form of a name: /C=ch/O=AliEn2/CN=Users/CN=jdoe (see :mod:`jenv.lite.names`)."""
     return names.grid_dn(name.public_bytes())
 
 

@@ -8,11 +8,11 @@ import shlex
 from dataclasses import asdict
 from typing import List, Optional, TextIO
 
-from jenv.castore import EXPIRING_DAYS, CASummary, summarize_ca_store
+from jenv.ca.store import EXPIRING_DAYS, CASummary, summarize_ca_store
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.locations import JENV_CA_URL, X509_CERT_DIR, resolve_ca_store, resolve_timeout
-from jenv.report import to_json
+from jenv.report.render import to_json
 
 __all__ = ["cmd_ca_fetch", "cmd_ca_info", "render_ca_summary", "ProgressBar"]
 
@@ -69,7 +69,7 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     tarball, or JENV_CA_URL / JENV_TIMEOUT is unusable; 3 the directory
     cannot be written.
     """
-    from jenv.cafetch import DEFAULT_CA_URL, fetch_ca_store
+    from jenv.ca.fetch import DEFAULT_CA_URL, fetch_ca_store
 
     url = args["--url"] or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
     if not url.lower().startswith(("https://", "http://")):

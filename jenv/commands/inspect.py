@@ -15,8 +15,8 @@ from jenv.credentials import load_certificate, load_private_key
 from jenv.errors import ExitCode, KeyMismatchError, NotValidNowError
 from jenv.locations import Location, Locations, resolve_locations
 from jenv.pem import cert_info, key_description, key_matches
-from jenv.report import key_match_dict, render_cert_info, render_key_match, render_status, validity_problem
-from jenv.status import gather_status
+from jenv.report.render import key_match_dict, render_cert_info, render_key_match, render_status, validity_problem
+from jenv.report.status import gather_status
 
 __all__ = ["cmd_cert_info", "cmd_token_info", "cmd_certkey_match", "cmd_tokenkey_match", "cmd_status",
            "show_cert_info"]

@@ -12,8 +12,8 @@ from typing import Dict, List, Optional
 from jenv.context import Context
 from jenv.errors import ExitCode, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
-from jenv.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment, user_dn
-from jenv.server import LocalService, load_user_map, run_service
+from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment, user_dn
+from jenv.service.server import LocalService, load_user_map, run_service
 
 __all__ = ["cmd_serve", "cmd_sandbox"]
 

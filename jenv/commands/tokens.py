@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Optional
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, resolve_locations, resolve_timeout
-from jenv.tokenstore import TokenCheck, TokenStore, check_token, check_writable, destroy_token_pair, lock_store, \
+from jenv.tokens.store import TokenCheck, TokenStore, check_token, check_writable, destroy_token_pair, lock_store, \
     recover_store, write_token_pair
 
 if TYPE_CHECKING:
     from jenv.locations import CAStore
-    from jenv.protocol import TokenPair, TokenRequest
+    from jenv.jcentral.protocol import TokenPair, TokenRequest
 
 __all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "ensure_token",
            "DEFAULT_MIN_VALID"]
@@ -48,7 +48,7 @@ def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
         given["-u"] = username
     if all(value is None for value in given.values()):
         return None
-    from jenv.protocol import TokenRequest, parse_validity
+    from jenv.jcentral.protocol import TokenRequest, parse_validity
 
     # Like JCentral (protocol.parse_token_options): -jobid alone means a job token, -hostname a host token.
     implied = "job" if given["--jobid"] is not None else "host" if given["--hostname"] is not None else "user"
@@ -72,10 +72,10 @@ def _timeout(ctx: Context) -> float:
 
 def _fetch(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> "TokenPair":
     """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase)."""
-    from jenv.client import ClientIdentity, fetch_token
+    from jenv.jcentral.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
-    from jenv.protocol import TokenRequest
-    from jenv.tokenvet import vet_token
+    from jenv.jcentral.protocol import TokenRequest
+    from jenv.tokens.vet import vet_token
 
     try:
         endpoint = resolve_endpoint(ctx.environ)
@@ -108,7 +108,7 @@ def _show_token_info(ctx: Context, store: TokenStore, cert_pem: str) -> None:
     import datetime as dt
 
     from jenv.pem import cert_info, parse_certificate
-    from jenv.report import render_cert_info
+    from jenv.report.render import render_cert_info
 
     info = cert_info(parse_certificate(cert_pem.encode("ascii", "replace"), "token certificate"))
     ctx.err(render_cert_info(info, store.cert, dt.datetime.now(dt.timezone.utc)).rstrip("\n"))

@@ -14,8 +14,8 @@ from jenv.credentials import describe_location, read_credential
 from jenv.errors import ExitCode, InvalidInputError, NotValidNowError, VerifyError
 from jenv.pem import parse_certificate
 from jenv.locations import CAStore, Location, resolve_ca_store, resolve_locations
-from jenv.report import describe_source, source_dict, to_json
-from jenv.verify import EXPIRED, NOT_YET_VALID, UNKNOWN_ISSUER, Verdict, verify_certificate
+from jenv.report.render import describe_source, source_dict, to_json
+from jenv.ca.verify import EXPIRED, NOT_YET_VALID, UNKNOWN_ISSUER, Verdict, verify_certificate
 
 __all__ = ["cmd_cert_verify", "cmd_token_verify", "verdict_dict", "render_verdict", "verdict_fix"]
 

@@ -2,7 +2,7 @@
 
 A store is an OpenSSL-style directory (``<hash>.N`` names, where ``hash`` is
 OpenSSL's ``X509_NAME_hash`` of the subject) or a PEM bundle file.
-Verification (:mod:`jenv.verify`) hands the store to OpenSSL itself after
+Verification (:mod:`jenv.ca.verify`) hands the store to OpenSSL itself after
 :func:`open_ca_store` has checked that it exists and is usable;
 :func:`summarize_ca_store` is the one place that reads every file.
 """
@@ -22,7 +22,7 @@ from cryptography import x509
 from jenv.credentials import MAX_CA_FILE, read_regular_file
 from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
-from jenv.names import grid_dn, subject_hash
+from jenv.lite.names import grid_dn, subject_hash
 
 __all__ = [
     "HASH_LINK",

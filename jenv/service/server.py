@@ -1,7 +1,7 @@
 """A local JCentral-compatible service: TLS WebSocket, mutual TLS, real tokens.
 
 Answers ``token``, ``whoami`` and ``user`` like JCentral, issuing token
-certificates with :mod:`jenv.issuer` signed by a local CA.  Clients present
+certificates with :mod:`jenv.service.issuer` signed by a local CA.  Clients present
 a certificate of that CA; its DN is looked up in a user map (JSON:
 ``{"<DN>": {"username": "jdoe", "roles": ["jdoe", "admin"], "email": "..."}}``),
 tokens the service issued map back to their user, and anything else of the
@@ -26,16 +26,16 @@ from typing import Iterator, Mapping, Optional, Tuple
 
 from cryptography import x509
 
-from jenv.authority import Authority, Credential
+from jenv.service.authority import Authority, Credential
 from jenv.errors import InvalidInputError, NotFoundError
-from jenv.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, issue_from_options
+from jenv.service.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, issue_from_options
 from jenv.pem import grid_dn
-from jenv.protocol import Reply, encode_reply
+from jenv.jcentral.protocol import Reply, encode_reply
 
 __all__ = ["UserMap", "load_user_map", "Principal", "LocalService", "run_service"]
 
 UTC = dt.timezone.utc
-_quiet = logging.getLogger("jenv.server")
+_quiet = logging.getLogger("jenv.service.server")
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
 

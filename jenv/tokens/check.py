@@ -1,12 +1,12 @@
 """Reading the token: where it is, and whether it can be used (the login fast path).
 
-:func:`check_token` reads the two files safely (:mod:`jenv.tokenfiles`),
-takes the dates and public keys from the DER (:mod:`jenv.der`) and only
+:func:`check_token` reads the two files safely (:mod:`jenv.tokens.files`),
+takes the dates and public keys from the DER (:mod:`jenv.lite.der`) and only
 falls back to ``cryptography`` when unsure, so ``jenv token`` on a valid
 token imports neither it nor the network stack.  A certificate and key that
 do not belong together are never "valid" (a writer killed between its two
 renames, or a concurrent writer, is seen as MISMATCH and repaired under the
-lock by :mod:`jenv.tokenstore`).
+lock by :mod:`jenv.tokens.store`).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import enum
 import os
 from typing import List, NamedTuple, Optional, Tuple
 
-from jenv import der
+from jenv.lite import der
 from jenv.errors import JenvError
 from jenv.locations import Location
-from jenv.tokenfiles import check_directory, read_private_file
+from jenv.tokens.files import check_directory, read_private_file
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches"]
 
@@ -109,7 +109,7 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     """Whether the stored token can be used for at least ``min_valid`` more seconds.
 
     Never touches the network.  Raises UnsafeFileError / NotFoundError when a
-    token file or its directory is unsafe or unreadable (see jenv.tokenfiles);
+    token file or its directory is unsafe or unreadable (see jenv.tokens.files);
     a missing, expired, mismatched or garbage token is a TokenCheck, not an error.
     """
     if store.in_files:

@@ -8,7 +8,7 @@ is ``<top>/<bundle>/<file>``, with hash names (``<hash>.0``,
 name.  Any member whose path or link target leaves the archive, any device
 or FIFO, an unparsable certificate or a size beyond the limits refuses the
 whole tarball.  The ``<hash>.N`` certificate links are not copied: they are
-written afresh from each certificate's subject (:func:`jenv.names.subject_hash`).
+written afresh from each certificate's subject (:func:`jenv.lite.names.subject_hash`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Dict, List, Tuple
 
-from jenv.names import subject_hash
+from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError
 from jenv.pem import parse_certificates
 

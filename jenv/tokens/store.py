@@ -2,7 +2,7 @@
 
 Guarantees (see the README, "Token store"):
 
-* reading and checking (the login fast path) is :mod:`jenv.tokencheck`,
+* reading and checking (the login fast path) is :mod:`jenv.tokens.check`,
   re-exported here; a certificate and key that do not belong together are
   never "valid".
 * :func:`write_token_pair` runs under the store lock (``flock`` on a per-user
@@ -24,8 +24,8 @@ import os
 from typing import Iterator, List, Optional
 
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError
-from jenv.tokencheck import TokenCheck, TokenState, TokenStore, check_token, pair_matches
-from jenv.tokenfiles import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
+from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
+from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                              read_private_file, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",

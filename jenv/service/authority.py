@@ -1,6 +1,6 @@
 """A small certificate authority: throwaway CAs, user and server certificates.
 
-Used by the local JCentral-compatible service (:mod:`jenv.server`) and by
+Used by the local JCentral-compatible service (:mod:`jenv.service.server`) and by
 ``jenv sandbox``.
 """
 
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from jenv.names import subject_hash
+from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
 
 __all__ = [

@@ -19,10 +19,10 @@ from __future__ import annotations
 import hashlib
 from typing import List, Tuple
 
-from jenv.der import DerError, encode, oid_text
+from jenv.lite.der import DerError, encode, oid_text
 
-__all__ = ["Attribute", "parse_name", "grid_dn", "name_key", "subject_hash", "canonical_text", "SHORT_NAMES",
-           "cert_names", "DerError"]
+__all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text", "SHORT_NAMES",
+           "cert_names", "has_trailing_bytes", "DerError"]
 
 #: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
 SHORT_NAMES = {
@@ -105,11 +105,21 @@ def _text(tag: int, value: bytes) -> str:
         return value.decode("latin-1")
 
 
+def escape_value(value: str) -> str:
+    """An attribute value as the one-line form writes it: its separators ``/`` and ``+`` escaped."""
+    return value.replace("/", "\\/").replace("+", "\\+")
+
+
 def grid_dn(name_der: bytes) -> str:
-    """The grid form of a DER name, ``/C=ch/O=AliEn2/CN=jdoe``; raises DerError when it is not a Name."""
+    """The grid form of a DER name, ``/C=ch/O=AliEn2/CN=jdoe``; raises DerError when it is not a Name.
+
+    As ``openssl x509 -nameopt compat`` prints it, except that text outside
+    ASCII stays text (callers escape control characters for the terminal).
+    """
     parts = []
     for rdn in parse_name(name_der):
-        parts.append("+".join(f"{SHORT_NAMES.get(oid, oid)}={_text(tag, value)}" for oid, _raw, tag, value in rdn))
+        parts.append("+".join(f"{SHORT_NAMES.get(oid, oid)}={escape_value(_text(tag, value))}"
+                              for oid, _raw, tag, value in rdn))
     return "/" + "/".join(parts) if parts else ""
 
 
@@ -151,6 +161,14 @@ def subject_hash(name_der: bytes) -> str:
     """
     digest = hashlib.sha1(_canonical(name_der)).digest()
     return "%08x" % int.from_bytes(digest[:4], "little")
+
+
+def has_trailing_bytes(der: bytes) -> bool:
+    """True when bytes follow the first (definite-length) element of ``der``; False when unsure."""
+    try:
+        return _tlv(der, 0)[2] != len(der)
+    except DerError:
+        return False
 
 
 def cert_names(cert_der: bytes) -> Tuple[bytes, bytes]:

@@ -36,7 +36,7 @@ from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError
     ServerRefusedError
 from jenv.locations import CAStore, Endpoint, Location
 from jenv.pem import grid_dn, key_matches, parse_private_key
-from jenv.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
+from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
     token_pair_from_reply
 
 __all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError"]
@@ -277,7 +277,7 @@ class Session:
 
         Raises NetworkError (closed, timeout, TLS alert) or ProtocolError
         (malformed answer).  A non-zero exitcode is returned, not raised:
-        callers decide (see :func:`jenv.protocol.check_reply`).
+        callers decide (see :func:`jenv.jcentral.protocol.check_reply`).
         """
         from websockets.exceptions import ConnectionClosed
 

@@ -3,7 +3,7 @@
 :func:`gather_status` does the I/O (reads files, never prompts, never uses the
 network) and returns a frozen :class:`Status`; :func:`find_problems` is the
 pure policy that decides what is broken for the main job (getting a valid
-token).  Rendering lives in :mod:`jenv.report`.
+token).  Rendering lives in :mod:`jenv.report.render`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import stat
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional, Tuple
 
-from jenv.castore import HASH_LINK, load_bundle, open_ca_store
+from jenv.ca.store import HASH_LINK, load_bundle, open_ca_store
 from jenv.credentials import key_permission_problem, read_credential
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
 from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
                             resolve_locations, resolve_timeout)
 from jenv.pem import CertInfo, cert_info, is_encrypted_key, key_description, key_matches, \
     parse_certificate, parse_private_key, validity_state
-from jenv.report import validity_problem
+from jenv.report.render import validity_problem
 
 __all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certificate", "check_key",
            "check_ca_store", "find_problems", "gather_status"]

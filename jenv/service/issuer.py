@@ -1,7 +1,7 @@
 """The token issuing rules of JAliEn's ``token`` command, as pure functions.
 
 Given who asks (account, effective role, the not-after of the certificate
-they presented), what they ask for (:class:`~jenv.protocol.TokenRequest`)
+they presented), what they ask for (:class:`~jenv.jcentral.protocol.TokenRequest`)
 and the time, :func:`issue_token` returns an :class:`Issued` token or a
 :class:`Refusal` with JAliEn's exit code and message.  Error texts follow
 JAliEn's ``ErrNo`` form "<strerror> : <message>".
@@ -22,10 +22,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from jenv.authority import Authority, general_names, name_from_dn, new_rsa_key, traditional_key_pem
+from jenv.service.authority import Authority, general_names, name_from_dn, new_rsa_key, traditional_key_pem
 from jenv.errors import UsageError
-from jenv.protocol import TOKEN_TYPES, TokenRequest, parse_token_options
-from jenv.tokenrules import (ADMIN_MAX_DAYS, BACKDATE_SECONDS, JOBAGENT_DN, MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS,
+from jenv.jcentral.protocol import TOKEN_TYPES, TokenRequest, parse_token_options
+from jenv.jcentral.rules import (ADMIN_MAX_DAYS, BACKDATE_SECONDS, JOBAGENT_DN, MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS,
                              host_token_dn, job_token_dn, user_token_dn)
 
 __all__ = [

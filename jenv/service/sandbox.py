@@ -19,7 +19,7 @@ from typing import Dict, Optional
 
 from cryptography import x509
 
-from jenv.authority import Authority, Credential, install_ca_dir, write_private_file
+from jenv.service.authority import Authority, Credential, install_ca_dir, write_private_file
 from jenv.errors import InvalidInputError, NotFoundError
 from jenv.locations import ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT, X509_CERT_DIR, X509_USER_CERT, \
     X509_USER_KEY

@@ -5,11 +5,11 @@ it expires, so a bad one costs the user their grid access silently.  It is
 written only when it is a token for what was asked:
 
 1. OpenSSL verifies it against the CA store that vouched for the server
-   (:mod:`jenv.verify`), and it is not itself one of the store's CAs;
+   (:mod:`jenv.ca.verify`), and it is not itself one of the store's CAs;
 2. it is not a CA (no basicConstraints CA:TRUE, no keyCertSign);
-3. its key matches (checked when the answer is read, :mod:`jenv.protocol`);
+3. its key matches (checked when the answer is read, :mod:`jenv.jcentral.protocol`);
 4. its subject has JAliEn's shape for the requested type, with the
-   requested role, user, job id or host name (:mod:`jenv.tokenrules`);
+   requested role, user, job id or host name (:mod:`jenv.jcentral.rules`);
 5. its validity is no longer than the type allows, plus the 2-hour backdating.
 
 Any failure is a VerifyError (exit 6) with one line saying what was wrong.
@@ -22,9 +22,9 @@ from cryptography import x509
 from jenv.errors import VerifyError
 from jenv.locations import CAStore
 from jenv.pem import grid_dn, parse_certificate, validity_bounds
-from jenv.protocol import TokenPair, TokenRequest
-from jenv.tokenrules import BACKDATE_SECONDS, longest_validity_days, subject_problem
-from jenv.verify import verify_certificate
+from jenv.jcentral.protocol import TokenPair, TokenRequest
+from jenv.jcentral.rules import BACKDATE_SECONDS, longest_validity_days, subject_problem
+from jenv.ca.verify import verify_certificate
 
 __all__ = ["vet_token", "TOLERANCE_SECONDS"]
 

@@ -2,7 +2,7 @@
 
 ``requests`` does the HTTPS (its usual environment applies:
 REQUESTS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY, ...).  The download is streamed
-with a size cap, checked and flattened by :mod:`jenv.catarball`, written into
+with a size cap, checked and flattened by :mod:`jenv.ca.tarball`, written into
 a temporary sibling of the target directory, and swapped in with two
 renames (old store aside, new store in); only then is the old store removed.
 Any failure before the swap removes the temporary directory and leaves the
@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from jenv.catarball import FlatStore, flatten_ca_tarball
+from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",

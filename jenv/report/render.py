@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # status imports this module; the types are only annotations 
     import datetime as dt
 
     from jenv.pem import CertInfo
-    from jenv.status import CAStatus, CredentialStatus, Status
+    from jenv.report.status import CAStatus, CredentialStatus, Status
 
 __all__ = [
     "iso_utc",

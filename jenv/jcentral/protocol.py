@@ -4,7 +4,7 @@ One request is one JSON text frame ``{"command": "token", "options": [...]}``;
 one answer is ``{"metadata": {"exitcode": "0", "error": "", "user": ...,
 "currentdir": ...}, "results": [{...}]}``.  The rules the real server imposes
 on a client live here so that both jenv's client and its local service
-(:mod:`jenv.server`) share them:
+(:mod:`jenv.service.server`) share them:
 
 * ``exitcode`` decides.  A refused role switch (``token -u other``) answers
   exitcode "1" *and* a token for the requester, which must never be used.
