@@ -36,9 +36,9 @@ from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
 
-from jenv.names import subject_hash  # noqa: E402
+from jenv.lite.names import subject_hash  # noqa: E402
 
-__all__ = ["make_igtf_store", "time_command", "run_benchmark", "main"]
+__all__ = ["make_igtf_store", "time_interleaved", "run_benchmark", "main"]
 
 UTC = dt.timezone.utc
 

@@ -4,7 +4,7 @@ Usage:
   python bench/run.py [--runs N] [--warmup N] [--json]
 
 Everything happens in a fresh temporary directory: a throwaway CA, user and
-local JCentral-compatible service (jenv.sandbox, jenv.server in a thread),
+local JCentral-compatible service (jenv.service.sandbox, jenv.service.server in a thread),
 HOME, TMPDIR, X509_* and ALIENPY_JCENTRAL* pointing there.  The real user's
 files and environment are never read or touched.  Each figure is the median
 wall-clock time of N complete processes (after warm-up runs), all measured
@@ -39,8 +39,8 @@ from typing import Dict, List, Optional, Sequence
 CHECKOUT = str(Path(__file__).resolve().parents[1])
 sys.path.insert(0, CHECKOUT)  # run from a checkout without installing
 
-from jenv.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment  # noqa: E402
-from jenv.server import LocalService, load_user_map, run_service  # noqa: E402
+from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment  # noqa: E402
+from jenv.service.server import LocalService, load_user_map, run_service  # noqa: E402
 
 #: Modules whose presence on the fast path would mean work it should not do.
 HEAVY = ("cryptography", "websockets", "requests", "ssl", "urllib3", "docopt", "shellingham", "json")

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.locations import Location
+from jenv.safefile import create_new_file, open_without_blocking, read_regular_file
 
 if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
     from cryptography import x509
@@ -54,7 +55,7 @@ def fix_hint(loc: Location) -> str:
     """The one-line fix for a missing or broken credential."""
     if loc.what.startswith("token"):
         return "run 'jenv token-init' to create a token"
-    var = loc.source[4:] if loc.source.startswith("env ") else None
+    var = loc.variable
     if var:
         return f"point {var} at the right file"
     name = "usercert.pem" if "cert" in loc.what else "userkey.pem"
@@ -75,8 +76,7 @@ def read_credential(loc: Location) -> bytes:
     assert loc.path is not None
     where = f"{loc.what} {loc.path} ({loc.source})"
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer.
-        fd = os.open(loc.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = open_without_blocking(loc.path)
     except FileNotFoundError:
         raise NotFoundError(f"{where} does not exist: {fix_hint(loc)}") from None
     except PermissionError:
@@ -105,22 +105,6 @@ def read_credential(loc: Location) -> bytes:
             if total > MAX_PEM_SIZE:
                 raise InvalidInputError(f"{where} is too large for a PEM credential")
         return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def read_regular_file(path: str, limit: int) -> bytes:
-    """Up to ``limit + 1`` bytes of a regular file (callers check the size against ``limit``).
-
-    Raises OSError for a missing or unreadable path, and EINVAL for anything
-    but a regular file; opening never waits on a FIFO (O_NONBLOCK).
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(limit + 1)
     finally:
         os.close(fd)
 
@@ -205,9 +189,8 @@ def materialize(loc: Location) -> Iterator[str]:
     directory = tempfile.mkdtemp(prefix="jenv-")
     path = os.path.join(directory, "credential.pem")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(loc.pem if loc.pem.endswith("\n") else loc.pem + "\n")
+        text = loc.pem if loc.pem.endswith("\n") else loc.pem + "\n"
+        create_new_file(path, text.encode("utf-8", "replace"), 0o600)
         yield path
     finally:
         with contextlib.suppress(OSError):

@@ -27,39 +27,32 @@ __all__ = [
 
 
 class ExitCode(enum.IntEnum):
-    """Process exit statuses of jenv (stable: scripts may test them)."""
+    """Process exit statuses of jenv (stable: scripts may test them); each carries its one-line meaning,
+    which ``jenv --help`` and the README's table quote (a test ties the README to these texts)."""
 
-    OK = 0
-    ERROR = 1  # unexpected internal error
-    USAGE = 2  # unknown command, bad option or bad option value
-    NOT_FOUND = 3  # a file or credential is missing or unreadable
-    INVALID = 4  # a file or value is not what it should be (garbage, wrong type)
-    NOT_VALID_NOW = 5  # certificate expired, expiring too soon, or not yet valid
-    VERIFY_FAILED = 6  # certificate chain does not verify against the CA store
-    KEY_MISMATCH = 7  # private key does not belong to the certificate
-    UNSAFE = 8  # unsafe file: permissions, symlink, other owner, not a regular file
-    NETWORK = 9  # JCentral unreachable: refused, timeout, TLS failure, broken answer
-    REFUSED = 10  # JCentral answered with an error (not registered, not permitted)
-    PASSPHRASE = 11  # key passphrase needed but no terminal, or wrong passphrase
-    INTERRUPTED = 130  # Ctrl-C
+    def __new__(cls, value: int, text: str) -> "ExitCode":
+        member = int.__new__(cls, value)
+        member._value_ = value
+        member.text = text  # type: ignore[attr-defined]
+        return member
+
+    OK = 0, "success"
+    ERROR = 1, "unexpected internal error (JENV_DEBUG=1 shows the traceback)"
+    USAGE = 2, "usage error: unknown command, bad option or option value"
+    NOT_FOUND = 3, "a certificate, key or CA store is missing or unreadable"
+    INVALID = 4, "a file, variable or answer holds something unusable"
+    NOT_VALID_NOW = 5, "certificate expired, about to expire, or not yet valid"
+    VERIFY_FAILED = 6, "certificate does not verify against the CA certificates"
+    KEY_MISMATCH = 7, "private key does not belong to the certificate"
+    UNSAFE = 8, "unsafe file refused (permissions, symlink, owner, file type)"
+    NETWORK = 9, "JCentral unreachable (refused, timeout, TLS, broken answer)"
+    REFUSED = 10, "JCentral refused the request (shows the server's message)"
+    PASSPHRASE = 11, "key passphrase needed but no terminal, or wrong passphrase"
+    INTERRUPTED = 130, "interrupted"
 
 
 #: One line per exit code, quoted by ``jenv --help`` and the README.
-EXIT_CODE_TABLE = {
-    ExitCode.OK: "success",
-    ExitCode.ERROR: "unexpected internal error (JENV_DEBUG=1 shows the traceback)",
-    ExitCode.USAGE: "usage error: unknown command, bad option or option value",
-    ExitCode.NOT_FOUND: "a certificate, key or CA store is missing or unreadable",
-    ExitCode.INVALID: "a file, variable or answer holds something unusable",
-    ExitCode.NOT_VALID_NOW: "certificate expired, about to expire, or not yet valid",
-    ExitCode.VERIFY_FAILED: "certificate does not verify against the CA certificates",
-    ExitCode.KEY_MISMATCH: "private key does not belong to the certificate",
-    ExitCode.UNSAFE: "unsafe file refused (permissions, symlink, owner, file type)",
-    ExitCode.NETWORK: "JCentral unreachable (refused, timeout, TLS, broken answer)",
-    ExitCode.REFUSED: "JCentral refused the request (shows the server's message)",
-    ExitCode.PASSPHRASE: "key passphrase needed but no terminal, or wrong passphrase",
-    ExitCode.INTERRUPTED: "interrupted",
-}
+EXIT_CODE_TABLE = {code: code.text for code in ExitCode}  # type: ignore[attr-defined]
 
 
 class JenvError(Exception):

@@ -74,13 +74,15 @@ class Location(NamedTuple):
     """One credential: a file path, or PEM content taken from a variable.
 
     ``what`` is a human name ("user certificate"), ``source`` says where the
-    location came from ("env X509_USER_CERT" or "default").
+    location came from ("env X509_USER_CERT" or "default"), ``variable`` names
+    the variable that set it (None for a default).
     """
 
     what: str
     source: str
     path: Optional[str] = None
     pem: Optional[str] = None
+    variable: Optional[str] = None
 
     @property
     def from_content(self) -> bool:
@@ -89,7 +91,7 @@ class Location(NamedTuple):
     def describe(self) -> str:
         """Short text for messages: the path, or that the PEM came from a variable."""
         if self.pem is not None:
-            return f"{self.what} (PEM content of {self.source.split()[-1]})"
+            return f"{self.what} (PEM content of {self.variable or self.source})"
         return f"{self.what} {self.path}"
 
 
@@ -104,6 +106,7 @@ class CAStore(NamedTuple):
     kind: str  # "dir", "file" or "none"
     source: str
     explicit: bool = False
+    variable: Optional[str] = None  # the variable that named it (None for a default)
 
 
 class Endpoint(NamedTuple):
@@ -135,8 +138,8 @@ def _file_location(environ: Mapping[str, str], var: str, what: str, default: str
     value = environ.get(var, "")
     if value:
         if allow_content and is_pem_content(value):
-            return Location(what=what, source=f"env {var}", pem=value)
-        return Location(what=what, source=f"env {var}", path=_expand_home(value, home))
+            return Location(what=what, source=f"env {var}", pem=value, variable=var)
+        return Location(what=what, source=f"env {var}", path=_expand_home(value, home), variable=var)
     return Location(what=what, source="default", path=default)
 
 
@@ -170,10 +173,10 @@ def resolve_ca_store(environ: Mapping[str, str], home: str,
     """
     cert_dir = environ.get(X509_CERT_DIR, "")
     if cert_dir:
-        return CAStore(_expand_home(cert_dir, home), "dir", f"env {X509_CERT_DIR}", True)
+        return CAStore(_expand_home(cert_dir, home), "dir", f"env {X509_CERT_DIR}", True, X509_CERT_DIR)
     cert_file = environ.get(X509_CERT_FILE, "")
     if cert_file:
-        return CAStore(_expand_home(cert_file, home), "file", f"env {X509_CERT_FILE}", True)
+        return CAStore(_expand_home(cert_file, home), "file", f"env {X509_CERT_FILE}", True, X509_CERT_FILE)
     for candidate in DEFAULT_CA_DIRS:
         path = _expand_home(candidate, home)
         if isdir(path):

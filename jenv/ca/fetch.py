@@ -20,6 +20,7 @@ from typing import Callable, Optional
 
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
+from jenv.safefile import create_new_file
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
            "fetch_ca_store", "Progress"]
@@ -103,9 +104,7 @@ def _short(exc: Exception) -> str:
 
 
 def _write_file(path: str, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+    create_new_file(path, data, 0o644)  # CA certificates are public
 
 
 def _swap_in(new: str, target: str) -> bool:

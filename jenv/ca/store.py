@@ -19,7 +19,8 @@ from typing import Dict, List, Optional, Tuple
 
 from cryptography import x509
 
-from jenv.credentials import MAX_CA_FILE, read_regular_file
+from jenv.credentials import MAX_CA_FILE
+from jenv.safefile import read_regular_file
 from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
 from jenv.lite.names import grid_dn, subject_hash

@@ -101,11 +101,11 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     return ExitCode.OK
 
 
-def render_ca_summary(summary: CASummary, as_json: bool = False) -> str:
-    """The ca-info output (JSON or text, no trailing newline)."""
+def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optional[str] = None) -> str:
+    """The ca-info output (JSON or text, no trailing newline); ``variable`` named the store, if one did."""
     if as_json:
         return to_json(asdict(summary))
-    var = summary.source[4:] if summary.source.startswith("env ") else None
+    var = variable
     links = "n/a (bundle file)" if summary.links_consistent is None else \
         f"{summary.hash_links}, {'consistent' if summary.links_consistent else 'INCONSISTENT'}"
     lines: List[str] = [
@@ -135,8 +135,9 @@ def cmd_ca_info(args, ctx: Context) -> int:
     X509_CERT_FILE names something missing; 4 when it holds no certificate
     or its <hash>.N links are inconsistent (fix: jenv ca-fetch).
     """
-    summary = summarize_ca_store(resolve_ca_store(ctx.environ, ctx.home), dt.datetime.now(dt.timezone.utc))
-    ctx.out(render_ca_summary(summary, ctx.json))
+    store = resolve_ca_store(ctx.environ, ctx.home)
+    summary = summarize_ca_store(store, dt.datetime.now(dt.timezone.utc))
+    ctx.out(render_ca_summary(summary, ctx.json, store.variable))
     if summary.problems:
         problem = summary.problems[0]
         fix = "" if "jenv ca-fetch" in problem else "; 'jenv ca-fetch' installs a consistent store"

@@ -12,17 +12,15 @@ import time
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
-from jenv.errors import ExitCode, InvalidInputError, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, resolve_locations, resolve_timeout
-from jenv.tokens.store import TokenCheck, TokenStore, check_token, check_writable, destroy_token_pair, lock_store, \
-    recover_store, write_token_pair
+from jenv.errors import ExitCode, UsageError
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, resolve_locations
+from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait, replace_token
+from jenv.tokens.store import TokenStore, check_token, destroy_token_pair, lock_store
 
 if TYPE_CHECKING:
-    from jenv.locations import CAStore
     from jenv.jcentral.protocol import TokenPair, TokenRequest
 
-__all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "ensure_token",
-           "DEFAULT_MIN_VALID"]
+__all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "DEFAULT_MIN_VALID"]
 
 DEFAULT_MIN_VALID = "10m"
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
@@ -48,45 +46,15 @@ def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
         given["-u"] = username
     if all(value is None for value in given.values()):
         return None
-    from jenv.jcentral.protocol import TokenRequest, parse_validity
+    from jenv.jcentral.protocol import TokenRequest
 
-    # Like JCentral (protocol.parse_token_options): -jobid alone means a job token, -hostname a host token.
-    implied = "job" if given["--jobid"] is not None else "host" if given["--hostname"] is not None else "user"
-    return TokenRequest(username=given["-u"],
-                        validity_days=None if given["-v"] is None else parse_validity(given["-v"]),
-                        token_type=given["-t"] or implied, jobid=given["--jobid"],
-                        hostname=given["--hostname"]).validate()
+    return TokenRequest.from_options(given["-u"], given["-v"], given["-t"], given["--jobid"],
+                                     given["--hostname"]).validate()
 
 
 def _store(ctx: Context) -> "tuple[Locations, TokenStore]":
     locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
     return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid)
-
-
-def _timeout(ctx: Context) -> float:
-    try:
-        return resolve_timeout(ctx.environ)[0]
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _fetch(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> "TokenPair":
-    """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase)."""
-    from jenv.jcentral.client import ClientIdentity, fetch_token
-    from jenv.locations import resolve_ca_store, resolve_endpoint
-    from jenv.jcentral.protocol import TokenRequest
-    from jenv.tokens.vet import vet_token
-
-    try:
-        endpoint = resolve_endpoint(ctx.environ)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    store = resolve_ca_store(ctx.environ, ctx.home)
-    request = request or TokenRequest()
-    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, _timeout(ctx),
-                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
-    vet_token(pair, request, store)
-    return pair
 
 
 def _emit(ctx: Context, cert: str, key: str) -> None:
@@ -103,46 +71,17 @@ def _emit(ctx: Context, cert: str, key: str) -> None:
     ctx.out(text)
 
 
-def _show_token_info(ctx: Context, store: TokenStore, cert_pem: str) -> None:
+def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:
     """token-info of the new token, on stderr (for humans; stdout stays for machines)."""
     import datetime as dt
 
     from jenv.pem import cert_info, parse_certificate
     from jenv.report.render import render_cert_info
 
-    info = cert_info(parse_certificate(cert_pem.encode("ascii", "replace"), "token certificate"))
+    cert = pair.cert if pair.cert is not None else \
+        parse_certificate(pair.cert_pem.encode("ascii", "replace"), "token certificate")
+    info = cert_info(cert)
     ctx.err(render_cert_info(info, store.cert, dt.datetime.now(dt.timezone.utc)).rstrip("\n"))
-
-
-def _lock_wait(ctx: Context) -> float:
-    # Long enough for another jenv's whole JCentral exchange, short enough never to hang a login.
-    return 2 * _timeout(ctx) + 5
-
-
-def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: int) -> TokenCheck:
-    """A token in the files valid for ``min_valid`` seconds: the existing one, or a new one from JCentral.
-
-    Concurrent runs wait for the one holding the lock and then reuse its token.
-    """
-    check = check_token(store, time.time(), min_valid)
-    if check.usable:
-        return check
-    with lock_store(store, _lock_wait(ctx)) as lock:
-        repaired = recover_store(lock)
-        if repaired:
-            ctx.err(f"jenv: {repaired}")
-        check = check_token(store, time.time(), min_valid)  # another run may have just written it
-        if check.usable:
-            return check
-        check_writable(store)
-        pair = _fetch(ctx, locs, None)
-        write_token_pair(lock, pair.cert_pem, pair.key_pem)
-    check = check_token(store, time.time(), 0)
-    if not check.usable:
-        raise InvalidInputError(f"the new token from JCentral is not usable: {check.detail}")
-    if check.not_after is not None and check.not_after - time.time() < min_valid:
-        ctx.err(f"jenv: the new token is valid for less than --min-valid ({int(check.not_after - time.time())} s)")
-    return check
 
 
 def cmd_token(args, ctx: Context) -> int:
@@ -181,7 +120,7 @@ def cmd_token(args, ctx: Context) -> int:
         if check.usable and check.cert_pem is not None and check.key_pem is not None:
             _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
             return ExitCode.OK
-    pair = _fetch(ctx, locs, request)
+    pair = fetch_checked_token(ctx, locs, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK
 
@@ -191,11 +130,8 @@ def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
     if not store.in_files:
         raise UsageError("JALIEN_TOKEN_CERT/KEY hold PEM content, so there are no token files to write: "
                          "unset them, or use 'jenv token --content'")
-    check_writable(store)  # refuse an unsafe location before asking JCentral
-    pair = _fetch(ctx, locs, request)
-    with lock_store(store, _lock_wait(ctx)) as lock:
-        write_token_pair(lock, pair.cert_pem, pair.key_pem)
-    _show_token_info(ctx, store, pair.cert_pem)
+    pair = replace_token(ctx, locs, store, request)
+    _show_token_info(ctx, store, pair)
     return ExitCode.OK
 
 
@@ -234,7 +170,7 @@ def cmd_token_destroy(args, ctx: Context) -> int:
     _locs, store = _store(ctx)
     removed = []
     if store.in_files:
-        with lock_store(store, _lock_wait(ctx)) as lock:
+        with lock_store(store, lock_wait(ctx)) as lock:
             removed = destroy_token_pair(lock)
     ctx.err("jenv: removed " + " and ".join(removed) if removed else "jenv: no token files to remove")
     from jenv.shells import pick_shell, render_exports
@@ -264,6 +200,6 @@ def cmd_user(args, ctx: Context) -> int:
     if args.get("token-init"):
         return _token_init(ctx, request)
     locs, _store_unused = _store(ctx)
-    pair = _fetch(ctx, locs, request)
+    pair = fetch_checked_token(ctx, locs, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK

@@ -44,7 +44,7 @@ def verdict_fix(verdict: Verdict, what: str) -> str:
 
 
 def _store_text(store: CAStore) -> str:
-    var = store.source[4:] if store.source.startswith("env ") else None
+    var = store.variable
     return f"{store.path} (from {var})" if var else f"{store.path} (default)"
 
 

@@ -95,6 +95,11 @@ def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
     Raises NotFoundError/InvalidInputError (unreadable credential or CA store),
     PassphraseError (no terminal, wrong passphrase) and KeyMismatchError.
     """
+    return _tls_identity(identity, ca)[0]
+
+
+def _tls_identity(identity: ClientIdentity, ca: CAStore) -> "tuple[ssl.SSLContext, str]":
+    """:func:`client_ssl_context` and the grid DN of our certificate (read once for both)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False  # see the module docstring
@@ -113,7 +118,7 @@ def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
             if ask.value is not None:
                 raise PassphraseError(f"wrong passphrase for {what}") from None
             raise KeyMismatchError(f"cannot use {what} with {identity.cert.describe()}: {exc}") from None
-    return context
+    return context, grid_dn(cert.subject)
 
 
 @dataclass(frozen=True)
@@ -313,9 +318,9 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
 
     from jenv import __version__
 
-    context = client_ssl_context(identity, ca)
+    context, subject = _tls_identity(identity, ca)
     deadline = time.monotonic() + timeout
-    peer = _Peer(endpoint, ca, grid_dn(load_certificate(identity.cert).subject), timeout)
+    peer = _Peer(endpoint, ca, subject, timeout)
     try:
         tls = _open_tls(peer, context, deadline)
     except Exception as exc:  # every connect failure becomes one JenvError
@@ -338,12 +343,12 @@ def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeo
                 request: TokenRequest, notice: Callable[[str], None]) -> TokenPair:
     """Ask JCentral for a token: one session, one ``token`` call.
 
-    Notices (exitcode 0 with a message) go to ``notice``.  Raises UsageError
-    (invalid request), the errors of :func:`open_session`, ServerRefusedError
+    ``request`` comes validated (:meth:`TokenRequest.validate`, done once where
+    the options were parsed).  Notices (exitcode 0 with a message) go to
+    ``notice``.  Raises the errors of :func:`open_session`, ServerRefusedError
     (non-zero exitcode, even with a token attached), ProtocolError and
     InvalidInputError (unusable token).
     """
-    request.validate()
     with open_session(endpoint, identity, ca, timeout) as session:
         reply = session.call("token", request.options())
     return token_pair_from_reply(reply, notice)

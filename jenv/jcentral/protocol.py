@@ -81,6 +81,19 @@ class TokenRequest:
             opts += ["-hostname", self.hostname]
         return opts
 
+    @classmethod
+    def from_options(cls, username: Optional[str] = None, validity: Optional[str] = None,
+                     token_type: Optional[str] = None, jobid: Optional[str] = None,
+                     hostname: Optional[str] = None) -> "TokenRequest":
+        """A request from option values as typed (the command line and the wire), not validated.
+
+        Like JCentral, ``-jobid`` alone means a job token and ``-hostname`` a
+        host token.  Raises UsageError for a ``-v`` that is not a whole number.
+        """
+        implied = "job" if jobid is not None else "host" if hostname is not None else "user"
+        return cls(username=username, validity_days=None if validity is None else parse_validity(validity),
+                   token_type=token_type or implied, jobid=jobid, hostname=hostname)
+
     def validate(self) -> "TokenRequest":
         """Check the client-side rules; returns self, raises UsageError naming the fix."""
         if self.token_type not in TOKEN_TYPES:
@@ -120,11 +133,8 @@ def parse_token_options(options: Sequence[str]) -> TokenRequest:
         if not args:
             raise UsageError(f"Option {opt[1:]} requires an argument")
         values[_VALUE_OPTIONS[opt]] = args.pop(0)
-    if "validity_days" in values:
-        values["validity_days"] = parse_validity(values["validity_days"])
-    if "token_type" not in values:
-        values["token_type"] = "job" if "jobid" in values else "host" if "hostname" in values else "user"
-    return TokenRequest(**values)
+    return TokenRequest.from_options(values.get("username"), values.get("validity_days"),
+                                     values.get("token_type"), values.get("jobid"), values.get("hostname"))
 
 
 @dataclass(frozen=True)

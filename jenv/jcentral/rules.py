@@ -8,7 +8,10 @@ gets, the longest validity each type may have, and the two hours by which
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Tuple
+
+from jenv.lite.names import escape_value as _v
 
 __all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
            "JOBAGENT_DN", "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
@@ -28,15 +31,15 @@ JOBAGENT_DN = f"{TOKEN_DN_PREFIX}/CN=JobAgent"
 
 
 def user_token_dn(username: str, role: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/CN=Users/CN={username}/OU={role}"
+    return f"{TOKEN_DN_PREFIX}/CN=Users/CN={_v(username)}/OU={_v(role)}"
 
 
 def job_token_dn(username: str, jobid: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/CN=Jobs/CN={username}/OU={username}/OU={jobid}"
+    return f"{TOKEN_DN_PREFIX}/CN=Jobs/CN={_v(username)}/OU={_v(username)}/OU={_v(jobid)}"
 
 
 def host_token_dn(hostname: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/OU=ALICE/CN={hostname}"
+    return f"{TOKEN_DN_PREFIX}/OU=ALICE/CN={_v(hostname)}"
 
 
 def longest_validity_days(token_type: str, requested_days: Optional[int]) -> int:
@@ -48,7 +51,10 @@ def longest_validity_days(token_type: str, requested_days: Optional[int]) -> int
 
 
 def _rdns(dn: str) -> Tuple[str, ...]:
-    return tuple(dn[len(TOKEN_DN_PREFIX):].split("/")[1:]) if dn.startswith(TOKEN_DN_PREFIX + "/") else ()
+    """The RDNs after the prefix, split at the unescaped ``/`` only."""
+    if not dn.startswith(TOKEN_DN_PREFIX + "/"):
+        return ()
+    return tuple(re.split(r"(?<!\\)/", dn[len(TOKEN_DN_PREFIX) + 1:]))
 
 
 def subject_problem(dn: str, token_type: str, username: Optional[str], jobid: Optional[str],
@@ -63,7 +69,7 @@ def subject_problem(dn: str, token_type: str, username: Optional[str], jobid: Op
         expected = "/C=ch/O=AliEn2/CN=Users/CN=<user>/OU=<role>"
         fits = (len(parts) == 3 and parts[0] == "CN=Users" and parts[1].startswith("CN=")
                 and parts[2].startswith("OU=") and all(len(p) > 3 and "+" not in p for p in parts))
-        if fits and username is not None and parts[2] != f"OU={username}":
+        if fits and username is not None and parts[2] != f"OU={_v(username)}":
             return f"it is a token for role {parts[2][3:]!r}, not the requested {username!r}"
     elif token_type == "job":
         expected = job_token_dn(username or "<user>", jobid or "<jobid>")

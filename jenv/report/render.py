@@ -54,7 +54,7 @@ def serial_hex(serial: int) -> str:
 
 def variable_of(loc: Location) -> Optional[str]:
     """The environment variable a location came from, or None for a default."""
-    return loc.source[4:] if loc.source.startswith("env ") else None
+    return loc.variable
 
 
 def describe_source(loc: Location) -> str:

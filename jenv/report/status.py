@@ -154,7 +154,7 @@ def check_ca_store(store: CAStore) -> CAStatus:
         return CAStatus(store, True, error=f"CA store {store.path} cannot be read: {exc.strerror}",
                         error_code=ExitCode.NOT_FOUND)
     if count == 0:
-        where = f"{store.source[4:]}={store.path}" if store.explicit else f"CA directory {store.path}"
+        where = f"{store.variable}={store.path}" if store.explicit else f"CA directory {store.path}"
         return CAStatus(store, True, 0, error=f"{where} holds no <hash>.0 certificate files: "
                                               "run 'jenv ca-fetch' or 'openssl rehash' on it",
                         error_code=ExitCode.INVALID)

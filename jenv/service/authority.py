@@ -7,7 +7,6 @@ Used by the local JCentral-compatible service (:mod:`jenv.service.server`) and b
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 import os
 import re
@@ -21,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
+from jenv.safefile import create_new_file
 
 __all__ = [
     "Credential",
@@ -78,11 +78,9 @@ def write_private_file(path: str, data: bytes, mode: int = 0o600) -> str:
     Raises UnsafeFileError when the path already exists (never follows links).
     """
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), mode)
+        create_new_file(path, data, mode)
     except FileExistsError:
         raise UnsafeFileError(f"{path} already exists; refusing to overwrite it") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
     return path
 
 

@@ -28,6 +28,7 @@ import time
 from typing import Iterator, List, Optional, Tuple
 
 from jenv.errors import NotFoundError, UnsafeFileError
+from jenv.safefile import create_new_file, open_without_blocking
 
 __all__ = [
     "MAX_TOKEN_FILE_SIZE",
@@ -119,7 +120,7 @@ def read_private_file(path: str, uid: int, what: str, private: bool = True) -> O
     ``private``) or NotFoundError (unreadable, too large).
     """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW | _CLOEXEC)
+        fd = open_without_blocking(path, follow_links=False)
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -156,17 +157,7 @@ def write_temp_file(path: str, data: bytes, mode: int = 0o400) -> str:
     file is removed and OSError propagates.
     """
     name = temp_name(path)
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        _unlink_quietly(name)
-        raise
-    os.close(fd)
+    create_new_file(name, data, mode, sync=True)
     return name
 
 

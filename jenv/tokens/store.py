@@ -41,6 +41,7 @@ class TokenLock:
 
     def __init__(self, store: TokenStore, fd: int):
         self.store, self.fd = store, fd
+        self.recovered = False  # recover_store ran under this lock: nothing is left to repair
 
 
 @contextlib.contextmanager
@@ -76,10 +77,12 @@ def recover_store(lock: TokenLock) -> Optional[str]:
     """Finish or undo a write that was killed, and remove temporary files of dead runs.
 
     Call with the lock held.  Returns a sentence describing a repair, or None.
+    Runs once per lock: while it is held, no other jenv can leave anything behind.
     """
     store = lock.store
-    if not store.in_files:
+    if not store.in_files or lock.recovered:
         return None
+    lock.recovered = True
     cert_path, key_path = store.cert.path, store.key.path
     assert cert_path is not None and key_path is not None
     cert_left, key_left = leftover_files(cert_path, store.uid), leftover_files(key_path, store.uid)

@@ -38,19 +38,20 @@ def _refuse(why: str) -> VerifyError:
     return VerifyError(f"JCentral sent a token that {why}; nothing was written, the previous token is unchanged")
 
 
+def _extension(cert: x509.Certificate, kind):
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
 def _ca_problem(cert: x509.Certificate) -> str:
-    try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if constraints.ca:
-            return "is a CA certificate (basicConstraints CA:TRUE)"
-    except x509.ExtensionNotFound:
-        pass
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-        if usage.key_cert_sign:
-            return "may sign certificates (keyUsage keyCertSign)"
-    except x509.ExtensionNotFound:
-        pass
+    constraints = _extension(cert, x509.BasicConstraints)
+    if constraints is not None and constraints.ca:
+        return "is a CA certificate (basicConstraints CA:TRUE)"
+    usage = _extension(cert, x509.KeyUsage)
+    if usage is not None and usage.key_cert_sign:
+        return "may sign certificates (keyUsage keyCertSign)"
     return ""
 
 

@@ -215,8 +215,8 @@ def _leftovers(parent: Path) -> list:
 
 def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkeypatch) -> None:
     """rename(old aside) succeeds, rename(new in) fails: the old store is renamed back."""
-    from jenv.cafetch import install_flat_store
-    from jenv.catarball import flatten_ca_tarball
+    from jenv.ca.fetch import install_flat_store
+    from jenv.ca.tarball import flatten_ca_tarball
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
@@ -238,8 +238,8 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
 
 
 def test_failure_while_writing_removes_the_half_built_store(home: Path, old_store: Path, monkeypatch) -> None:
-    import jenv.cafetch as cafetch
-    from jenv.catarball import flatten_ca_tarball
+    import jenv.ca.fetch as cafetch
+    from jenv.ca.tarball import flatten_ca_tarball
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)

@@ -10,8 +10,8 @@ import pytest
 
 from ca_server import GOOD, INTER, OLD, ROOT, SOON, TWIN_A, Tarball, openssl_hash
 from jenvtest import clean_env, run_jenv
-from jenv.cafetch import install_flat_store
-from jenv.catarball import flatten_ca_tarball
+from jenv.ca.fetch import install_flat_store
+from jenv.ca.tarball import flatten_ca_tarball
 
 
 @pytest.fixture

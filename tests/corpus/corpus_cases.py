@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ed25519
 
 from corpus_lab import Lab
-from jenv.authority import new_rsa_key
+from jenv.service.authority import new_rsa_key
 
 USAGE, NOT_FOUND, INVALID, NOT_VALID, VERIFY, MISMATCH, UNSAFE, NETWORK, REFUSED, PASSPHRASE = \
     2, 3, 4, 5, 6, 7, 8, 9, 10, 11

@@ -20,12 +20,12 @@ from typing import Callable, Dict, Iterator, List, Optional
 from cryptography import x509
 
 import jenvtest
-from jenv.authority import Authority, Credential, install_ca_dir, new_rsa_key, traditional_key_pem
-from jenv.client import ClientIdentity, fetch_token
+from jenv.service.authority import Authority, Credential, install_ca_dir, new_rsa_key, traditional_key_pem
+from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location
-from jenv.protocol import TokenRequest
-from jenv.server import LocalService, UserMap, run_service
-from jenv.issuer import Account
+from jenv.jcentral.protocol import TokenRequest
+from jenv.service.server import LocalService, UserMap, run_service
+from jenv.service.issuer import Account
 
 UID = os.getuid()
 REPO = str(Path(__file__).resolve().parents[2])

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from jenv.errors import JenvError
 from jenv.pem import cert_info, parse_certificate, parse_certificates, parse_private_key
-from jenv.protocol import Reply, encode_reply, parse_reply, token_pair_from_reply
+from jenv.jcentral.protocol import Reply, encode_reply, parse_reply, token_pair_from_reply
 
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

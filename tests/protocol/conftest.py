@@ -10,10 +10,10 @@ from typing import Dict, Iterator, Tuple
 
 import pytest
 
-from jenv.authority import Authority, Credential, install_ca_dir
-from jenv.client import ClientIdentity
+from jenv.service.authority import Authority, Credential, install_ca_dir
+from jenv.jcentral.client import ClientIdentity
 from jenv.locations import CAStore, Endpoint, Location
-from jenv.server import LocalService, load_user_map, run_service
+from jenv.service.server import LocalService, load_user_map, run_service
 
 USERS = {
     "jdoe": ("/C=ch/O=jenv test/OU=Users/CN=Jane Doe", ["jdoe", "alicepr"], "jane.doe@example.org"),

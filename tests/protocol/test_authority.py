@@ -1,4 +1,4 @@
-"""jenv.authority: subject_hash against openssl, CA directories openssl can use, private files."""
+"""jenv.service.authority: subject_hash against openssl, CA directories openssl can use, private files."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
-from jenv.authority import Authority, install_ca_dir, name_from_dn, write_private_file
-from jenv.names import subject_hash
+from jenv.service.authority import Authority, install_ca_dir, name_from_dn, write_private_file
+from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
 
 

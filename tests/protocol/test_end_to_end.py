@@ -7,14 +7,14 @@ import ssl
 
 import pytest
 
-from jenv.authority import Authority
-from jenv.client import fetch_token, open_session
+from jenv.service.authority import Authority
+from jenv.jcentral.client import fetch_token, open_session
 from jenv.errors import KeyMismatchError, NetworkError, NotFoundError, ServerRefusedError
 from jenv.locations import CAStore, Endpoint, Location
 from jenv.pem import grid_dn, parse_certificate
-from jenv.protocol import TokenRequest
-from jenv.client import ClientIdentity
-from jenv.server import LocalService, load_user_map, run_service
+from jenv.jcentral.protocol import TokenRequest
+from jenv.jcentral.client import ClientIdentity
+from jenv.service.server import LocalService, load_user_map, run_service
 
 TIMEOUT = 15.0  # generous: a loaded machine must not turn a good exchange into a timeout
 
@@ -167,7 +167,7 @@ def test_session_tickets_are_read_before_websockets_takes_the_socket(pki, endpoi
     that owns the socket, so websockets' reader and writer threads never race over them."""
     import time as _time
 
-    from jenv.client import _open_tls, _Peer, client_ssl_context
+    from jenv.jcentral.client import _open_tls, _Peer, client_ssl_context
 
     identity = pki.identity("jdoe")
     peer = _Peer(endpoint, pki.ca_store, "/CN=jdoe", TIMEOUT)

@@ -10,11 +10,11 @@ import time
 import pytest
 
 from faultservers import accept_upgrade, raw_server, ws_server
-from jenv.client import fetch_token, open_session
+from jenv.jcentral.client import fetch_token, open_session
 from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError
 from jenv.locations import Endpoint
-from jenv.protocol import ProtocolError, TokenRequest
-from jenv.server import LocalService, load_user_map
+from jenv.jcentral.protocol import ProtocolError, TokenRequest
+from jenv.service.server import LocalService, load_user_map
 
 TIMEOUT = 1.0  # for servers that stall: the bound is what is tested
 ANSWER_TIMEOUT = 15.0  # for servers that answer: a loaded machine must not turn the answer into a timeout
@@ -146,7 +146,7 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
 def test_close_right_after_the_handshake_names_our_certificate(closed):
     """TLS 1.3: a server that refuses our certificate closes after the handshake, with or
     without close_notify (seen both ways under load); both mean the client side was rejected."""
-    from jenv.client import _Peer
+    from jenv.jcentral.client import _Peer
     from jenv.locations import CAStore
 
     peer = _Peer(Endpoint("127.0.0.1", 1, "test"), CAStore("/ca", "dir", "test"), "/CN=me", 1.0)

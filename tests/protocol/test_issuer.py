@@ -1,4 +1,4 @@
-"""jenv.issuer: JAliEn's token rules, checked on the issued certificates (cryptography and openssl)."""
+"""jenv.service.issuer: JAliEn's token rules, checked on the issued certificates (cryptography and openssl)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
-from jenv.issuer import Account, Issued, Refusal, Requester, issue_from_options, issue_token, validity_days
+from jenv.service.issuer import Account, Issued, Refusal, Requester, issue_from_options, issue_token, validity_days
 from jenv.pem import grid_dn, key_matches, parse_private_key
-from jenv.protocol import TokenRequest
+from jenv.jcentral.protocol import TokenRequest
 
 NOW = dt.datetime(2030, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
 FAR = NOW + dt.timedelta(days=1000)

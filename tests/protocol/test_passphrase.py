@@ -15,10 +15,10 @@ import jenvtest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import sys
-from jenv.client import ClientIdentity, fetch_token
+from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.errors import JenvError
 from jenv.locations import CAStore, Endpoint, Location
-from jenv.protocol import TokenRequest
+from jenv.jcentral.protocol import TokenRequest
 cert, key, ca, port = sys.argv[1:]
 try:
     pair = fetch_token(Endpoint("127.0.0.1", int(port), "test"),

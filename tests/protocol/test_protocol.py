@@ -1,4 +1,4 @@
-"""jenv.protocol: request encoding, answer parsing and the token-reply rules (no sockets)."""
+"""jenv.jcentral.protocol: request encoding, answer parsing and the token-reply rules (no sockets)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from jenv.authority import Authority
+from jenv.service.authority import Authority
 from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError, UsageError, VerifyError
-from jenv.protocol import (ProtocolError, Reply, TokenPair, TokenRequest, encode_reply, encode_request,
+from jenv.jcentral.protocol import (ProtocolError, Reply, TokenPair, TokenRequest, encode_reply, encode_request,
                            parse_reply, parse_token_options, parse_validity, token_pair_from_reply)
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from jenv.client import ClientIdentity, fetch_token
+from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location
-from jenv.protocol import TokenRequest
+from jenv.jcentral.protocol import TokenRequest
 
 REPO = Path(__file__).resolve().parents[2]
 SEEN = ("X509_USER_CERT", "X509_USER_KEY", "X509_CERT_DIR", "ALIENPY_JCENTRAL", "ALIENPY_JCENTRAL_PORT",

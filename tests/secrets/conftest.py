@@ -6,8 +6,8 @@ from typing import Dict, Iterator
 
 import pytest
 
-from jenv.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment
-from jenv.server import LocalService, load_user_map, run_service
+from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment
+from jenv.service.server import LocalService, load_user_map, run_service
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,8 @@ import pytest
 
 from pki import alien_like_ca
 from tokenkit import clean_env
-from jenv.authority import Authority, Credential, install_ca_dir
-from jenv.server import LocalService, load_user_map, run_service
+from jenv.service.authority import Authority, Credential, install_ca_dir
+from jenv.service.server import LocalService, load_user_map, run_service
 
 USERS = {
     "jdoe": ("/C=ch/O=jenv test/OU=Users/CN=Jane Doe", ["jdoe", "alicepr"], "jane.doe@example.org"),

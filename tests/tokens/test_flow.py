@@ -226,6 +226,6 @@ def test_fast_path_imports_no_network_or_crypto(svc, home):
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(REPO))
     assert proc.returncode == 0, proc.stderr
     loaded = proc.stderr.split()
-    assert "jenv.tokenstore" in loaded and "jenv.commands.tokens" in loaded  # the probe sees the modules
+    assert "jenv.tokens.store" in loaded and "jenv.commands.tokens" in loaded  # the probe sees the modules
     assert [m for m in loaded if not m.startswith("jenv")] == []
-    assert not {"jenv.pem", "jenv.credentials", "jenv.client", "jenv.protocol"} & set(loaded)
+    assert not {"jenv.pem", "jenv.credentials", "jenv.jcentral.client", "jenv.jcentral.protocol"} & set(loaded)

@@ -14,7 +14,7 @@ import pytest
 
 from jenv.errors import NotFoundError
 from jenv.locations import Location
-from jenv.tokenstore import TokenState, TokenStore, check_token, lock_store, write_token_pair
+from jenv.tokens.store import TokenState, TokenStore, check_token, lock_store, write_token_pair
 from tokenkit import run_jenv, snapshot, token_paths
 
 

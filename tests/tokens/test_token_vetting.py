@@ -117,7 +117,7 @@ def test_self_signed_token_with_the_store_ca_name_is_refused(svc, with_token, se
 
 
 def test_token_from_a_foreign_ca_is_refused(with_token, server_tls):
-    from jenv.authority import Authority
+    from jenv.service.authority import Authority
     other = Authority.create("/C=ch/O=jenv test/CN=jenv token test CA")  # same name, another key
     _refused(with_token, server_tls, _answer(_token(other.cert, other.key)), RENEWING, "certificate signature failure")
 

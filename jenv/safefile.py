@@ -1,0 +1,90 @@
+"""The one home of how jenv opens files: each function names the threat it handles.
+
+jenv reads and writes in places it does not control: a shared ``/tmp``
+(token files: other users, symbolic links, FIFOs), ``~/.globus`` and
+variables that may point anywhere (user credentials: FIFOs, devices, huge
+files), and CA directories (hundreds of files OpenSSL would open blindly).
+Every open in jenv goes through here, so the flags are chosen once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+__all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file"]
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def open_without_blocking(path: str, follow_links: bool = True) -> int:
+    """A read-only descriptor that cannot hang or grab a terminal.
+
+    Threats: a FIFO that would block ``open`` until a writer comes
+    (``O_NONBLOCK``), a terminal device that would become the controlling
+    terminal (``O_NOCTTY``), and, with ``follow_links=False`` (shared
+    directories), a symbolic link planted by someone else (``O_NOFOLLOW``,
+    which fails with ELOOP).  Callers ``fstat`` the descriptor before
+    reading.  Raises OSError.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | _CLOEXEC | (0 if follow_links else _NOFOLLOW)
+    return os.open(path, flags)
+
+
+def read_limited(fd: int, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes from ``fd`` (callers compare with ``limit``: a 100 MB "key" is refused
+    after one read, never loaded whole)."""
+    chunks, total = [], 0
+    while total <= limit:
+        chunk = os.read(fd, min(65536, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def read_regular_file(path: str, limit: int) -> bytes:
+    """Up to ``limit + 1`` bytes of a regular file, such as a CA certificate.
+
+    Threat: a FIFO or device where a file was expected (in a CA directory or
+    a bundle variable), which would hang the read for ever.  Raises OSError
+    for a missing or unreadable path, and EINVAL for anything but a regular
+    file.
+    """
+    fd = open_without_blocking(path)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        return read_limited(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> None:
+    """Create ``path`` holding ``data``, with its final ``mode`` from the first instant.
+
+    Threats: a window in which a key file is readable by others (the mode is
+    given to ``open`` itself, never set afterwards by chmod), an existing
+    file or a symbolic link planted at the name (``O_EXCL`` and
+    ``O_NOFOLLOW``: FileExistsError), and a crash that leaves a short file
+    (``sync=True`` fsyncs before returning).  On failure the new file is
+    removed and OSError propagates.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if sync:
+            os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+    os.close(fd)

@@ -1,0 +1,171 @@
+"""The layout is the architecture: imports flow one way, the service is a leaf, the fast path stays light.
+
+Read from the source with ``ast`` (issue 10.2).  The layers, lowest first; a
+module may import from its own layer and the ones below it, never above:
+
+    lite -> base (errors, locations, context, safefile, credentials, pem) -> shells -> ca -> jcentral
+         -> tokens -> report -> service -> commands -> cli (cli.py, __main__.py)
+
+``service`` (the local JCentral-compatible service) is a leaf: only
+``commands`` may import it.  No import cycle between modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Dict, Set
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "jenv"
+LAYERS = ["lite", "base", "shells", "ca", "jcentral", "tokens", "report", "service", "commands", "cli"]
+BASE = {"jenv", "jenv.errors", "jenv.locations", "jenv.context", "jenv.safefile", "jenv.credentials", "jenv.pem"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES: Dict[str, Path] = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _runtime_nodes(tree: ast.AST):
+    """Every node, except those under ``if TYPE_CHECKING:`` (annotations only, never imported)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def _imports(path: Path) -> Set[str]:
+    found = set()
+    for node in _runtime_nodes(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 and node.module.startswith("jenv"):
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if f"{node.module}.{alias.name}" in MODULES)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("jenv"))
+    return {name for name in found if name in MODULES}
+
+
+GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+
+
+def layer(module: str) -> str:
+    if module in BASE:
+        return "base"
+    if module in ("jenv.cli", "jenv.__main__"):
+        return "cli"
+    return module.split(".")[1]
+
+
+def test_every_module_has_a_layer():
+    assert {layer(m) for m in MODULES} <= set(LAYERS), sorted(m for m in MODULES if layer(m) not in LAYERS)
+
+
+def test_imports_only_point_down():
+    upward = [(m, d) for m, deps in GRAPH.items() for d in deps
+              if LAYERS.index(layer(d)) > LAYERS.index(layer(m))
+              and not (layer(m) == "shells" and d == "jenv.shells")]
+    assert upward == []
+
+
+def test_the_service_is_a_leaf():
+    users = sorted(m for m, deps in GRAPH.items() for d in deps
+                   if layer(d) == "service" and layer(m) not in ("service", "commands"))
+    assert users == []
+
+
+def test_no_import_cycles():
+    state: Dict[str, int] = {}
+    cycles = []
+
+    def visit(node, stack):
+        state[node] = 1
+        for dep in sorted(GRAPH[node]):
+            if dep == "jenv" or node == "jenv":
+                continue
+            if state.get(dep) == 1:
+                cycles.append(stack[stack.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, stack + [dep])
+        state[node] = 2
+
+    for module in sorted(GRAPH):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []
+
+
+def test_the_checker_sees_a_violation():
+    """The negative twin: an upward import is found (so the tests above can fail)."""
+    fake = dict(GRAPH, **{"jenv.lite.der": GRAPH["jenv.lite.der"] | {"jenv.ca.verify"}})
+    assert [(m, d) for m, deps in fake.items() for d in deps
+            if LAYERS.index(layer(d)) > LAYERS.index(layer(m))] == [("jenv.lite.der", "jenv.ca.verify")]
+
+
+#: What `jenv token` on a valid token imports (the login fast path).
+FAST_PATH = ["jenv.cli", "jenv.commands.tokens", "jenv.tokens.check", "jenv.tokens.store", "jenv.tokens.files",
+             "jenv.tokens.obtain", "jenv.lite.der", "jenv.lite.names", "jenv.locations", "jenv.context",
+             "jenv.errors", "jenv.shells"]
+BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL")
+
+_BLOCKER = textwrap.dedent(f"""
+    import sys
+    class Blocked:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {BLOCKED!r}:
+                raise ImportError("blocked on the fast path: " + name)
+            return None
+    sys.meta_path.insert(0, Blocked())
+""")
+
+
+@pytest.mark.parametrize("module", FAST_PATH)
+def test_fast_path_modules_import_without_the_heavy_libraries(module):
+    proc = subprocess.run([sys.executable, "-c", _BLOCKER + f"import {module}"], capture_output=True, text=True,
+                          cwd=str(REPO), timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+    import os
+
+    from jenvtest import clean_env
+
+    env = clean_env(tmp_path / "home")
+    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")
+    tmp = Path(env["TMPDIR"])
+    cert, key = tmp / f"tokencert_{os.getuid()}.pem", tmp / f"tokenkey_{os.getuid()}.pem"
+    cert.write_bytes(leaf.cert_pem)
+    key.write_bytes(leaf.key_pem(fmt="traditional"))
+    cert.chmod(0o400)
+    key.chmod(0o400)
+    run = _BLOCKER + "from jenv.cli import main; raise SystemExit(main(['token', '--shell', 'bash']))"
+    proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, cwd=str(tmp_path),
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert f"export JALIEN_TOKEN_CERT={cert};" in proc.stdout
+    # The negative twin: a command that needs cryptography fails under the same blocker.
+    proc = subprocess.run([sys.executable, "-c", run.replace("'token', '--shell', 'bash'", "'token-info'")],
+                          capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=60)
+    assert proc.returncode != 0
+
+
+def test_the_readme_maps_every_module():
+    """README's Development section lists every module of the package (issue 10.6)."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Development"):]
+    missing = [str(path.relative_to(REPO)) for path in sorted(PACKAGE.rglob("*.py"))
+               if path.name != "__init__.py" and f"`{path.relative_to(REPO)}`" not in section]
+    assert missing == []

@@ -1,0 +1,30 @@
+"""The exit-code texts have one home (``ExitCode``): the README's table and ``jenv --help`` quote it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from jenv.errors import EXIT_CODE_TABLE, ExitCode
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_readme_exit_code_table_is_exitcode():
+    section = README[README.index("## Exit codes"):README.index("## Reliability and security")]
+    rows = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", section, re.M))
+    assert {int(code): text for code, text in rows.items()} == {int(code): code.text for code in ExitCode}
+
+
+def test_every_code_has_its_text_once():
+    assert EXIT_CODE_TABLE == {code: code.text for code in ExitCode}
+    assert len({code.text for code in ExitCode}) == len(ExitCode)
+
+
+def test_help_lists_every_code(capsys):
+    from jenv.cli import main
+
+    assert main(["--help"], {"HOME": "/nonexistent", "PATH": "/usr/bin"}) == 0
+    out = capsys.readouterr().out
+    for code in ExitCode:
+        assert code.text in out, code
