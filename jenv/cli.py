@@ -48,7 +48,7 @@ import importlib
 import os
 import sys
 import warnings
-from typing import Callable, List, Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence, TextIO
 
 from docopt import DocoptExit, docopt
 
@@ -193,9 +193,13 @@ def _check_shell(name: str) -> None:
         raise UsageError(f"unknown shell {name!r} given to --shell: use one of " + " ".join(SHELL_NAMES))
 
 
-def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> int:
-    """Entry point: run one command, turn every failure into one stderr line and an exit code."""
-    ctx = Context.from_process(environ)
+def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None, *,
+         uid: Optional[int] = None, stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None) -> int:
+    """Entry point: run one command, turn every failure into one stderr line and an exit code.
+
+    Tests run it in-process with their own environment, uid and streams.
+    """
+    ctx = Context.from_process(environ, uid, stdout, stderr)
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
         with warnings.catch_warnings():

@@ -39,11 +39,12 @@ class Context:
         self.stderr = stderr or sys.stderr
 
     @classmethod
-    def from_process(cls, environ: Optional[Mapping[str, str]] = None) -> "Context":
+    def from_process(cls, environ: Optional[Mapping[str, str]] = None, uid: Optional[int] = None,
+                     stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None) -> "Context":
+        """The real process's context; a test may give the environment, uid and streams instead."""
         env = dict(os.environ if environ is None else environ)
-        uid = os.getuid()
         home = env.get("HOME") or os.path.expanduser("~")
-        return cls(environ=env, uid=uid, home=home)
+        return cls(environ=env, uid=os.getuid() if uid is None else uid, home=home, stdout=stdout, stderr=stderr)
 
     def out(self, text: str = "") -> None:
         """Write a line to stdout (machine-readable output and exports only)."""

@@ -1,4 +1,4 @@
-"""Shared fixtures (a session-wide test PKI) and the key-scan summary; helpers live in jenvtest.py."""
+"""Shared fixtures (a session-wide test PKI) and the key-scan summary; helpers live in tests/support/."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from jenvtest import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
-from pki import TestCA  # noqa: E402
+from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
+from support.pki import TestCA  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter):

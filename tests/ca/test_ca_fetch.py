@@ -19,7 +19,7 @@ from typing import Dict, Tuple
 import pytest
 
 from ca_server import GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, openssl_hash, serve
-from jenvtest import clean_env, run_jenv
+from support.launcher import clean_env, run_jenv
 
 def snapshot(directory: Path) -> Dict[str, Tuple]:
     """Everything about a directory tree: names, types, link targets, modes, bytes."""

@@ -47,7 +47,7 @@ from typing import Any, Dict, List, Optional, Union
 import pytest
 
 from ca_corpus import REQUIRED_KINDS, UNPARSEABLE, Case, build_cases, make_keys, write_store
-from jenvtest import clean_env, run_jenv
+from support.launcher import clean_env, run_jenv
 from jenv.cli import main
 
 KEYS = make_keys()

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 from cryptography import x509
 
-import jenvtest
+from support import launcher as jenvtest
 from jenv.service.authority import Authority, Credential, install_ca_dir, new_rsa_key, traditional_key_pem
 from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location

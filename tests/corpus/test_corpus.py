@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 
-import jenvtest
+from support import launcher as jenvtest
 from corpus_cases import CASES, Case
 from corpus_lab import Lab, run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from offline_helpers import UID, TOKEN_DN, clean_env, write_pair
-from pki import Leaf, TestCA, now
+from support.pki import Leaf, TestCA, now
 
 
 @pytest.fixture(scope="session")

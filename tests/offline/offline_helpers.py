@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-from pki import Leaf
+from support.pki import Leaf
 
 
-import jenvtest as _root
-from jenvtest import Result, clean_env, run_jenv  # noqa: F401  (re-exported for the offline tests)
+from support import launcher as _root
+from support.launcher import Result, clean_env, run_in_process, run_jenv  # noqa: F401  (re-exported)
 
 
 UID = os.getuid()
@@ -47,7 +47,7 @@ def run_detached(args: Sequence[str], env: Dict[str, str], timeout: float = 20) 
     """Run jenv in a new session: no controlling terminal, so /dev/tty cannot be opened."""
     proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, timeout=timeout, start_new_session=True)
-    assert "Traceback" not in proc.stderr, proc.stderr
+    _root.scan(args, proc.stdout, proc.stderr)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -92,8 +92,7 @@ def unreadable_runner():
     def run(args: Sequence[str], env: Dict[str, str], timeout: float = 20) -> Result:
         proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=timeout, preexec_fn=_drop_file_read_override)
-        assert "Traceback" not in proc.stderr, proc.stderr
-        assert not _root.leaked_key_material(proc.stdout + proc.stderr)
+        _root.scan(args, proc.stdout, proc.stderr)
         return Result(proc.returncode, proc.stdout, proc.stderr)
     return run
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import TOKEN_DN, openssl_date, openssl_facts, run_jenv, write_pair
+from offline_helpers import TOKEN_DN, openssl_date, openssl_facts, run_in_process, write_pair
 
 
 def _fields(stdout: str) -> dict:
@@ -29,7 +29,7 @@ def _agrees_with_openssl(data: dict, cert_path: Path) -> None:
 
 
 def test_cert_info_text_agrees_with_openssl(setup):
-    res = run_jenv(["cert-info"], setup["env"])
+    res = run_in_process(["cert-info"], setup["env"])
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     assert res.stdout.splitlines()[0] == "user certificate"
@@ -47,7 +47,7 @@ def test_cert_info_text_agrees_with_openssl(setup):
 @pytest.mark.parametrize("spelling", [["--json", "cert-info"], ["-json", "cert-info"],
                                       ["cert-info", "--json"], ["cert-info", "-json"]])
 def test_cert_info_json_every_spelling(setup, spelling):
-    res = run_jenv(spelling, setup["env"])
+    res = run_in_process(spelling, setup["env"])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     _agrees_with_openssl(data, setup["user"]["cert"])
@@ -61,17 +61,17 @@ def test_cert_info_json_every_spelling(setup, spelling):
 def test_cert_info_ec_from_variable(setup, user_ec, tmp_path):
     pair = write_pair(user_ec, tmp_path / "ec", "user", fmt="traditional")
     env = dict(setup["env"], X509_USER_CERT=str(pair["cert"]))
-    data = json.loads(run_jenv(["cert-info", "--json"], env).stdout)
+    data = json.loads(run_in_process(["cert-info", "--json"], env).stdout)
     _agrees_with_openssl(data, pair["cert"])
     assert data["subject"] == "/DC=ch/DC=cern/OU=Users/CN=jdoe/CN=123456"
     assert (data["key_type"], data["key_bits"]) == ("EC (secp256r1)", 256)
     assert (data["source"], data["variable"]) == ("env X509_USER_CERT", "X509_USER_CERT")
-    text = run_jenv(["cert-info"], env).stdout
+    text = run_in_process(["cert-info"], env).stdout
     assert f"{pair['cert']} (from X509_USER_CERT)" in text
 
 
 def test_token_info_default_path(setup):
-    res = run_jenv(["token-info", "--json"], setup["env"])
+    res = run_in_process(["token-info", "--json"], setup["env"])
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     _agrees_with_openssl(data, setup["token"]["cert"])
@@ -84,14 +84,14 @@ def test_token_info_default_path(setup):
 def test_token_info_variable_as_path_and_as_content(setup):
     cert = setup["token"]["cert"]
     as_path = dict(setup["env"], JALIEN_TOKEN_CERT=str(cert))
-    data = json.loads(run_jenv(["token-info", "--json"], as_path).stdout)
+    data = json.loads(run_in_process(["token-info", "--json"], as_path).stdout)
     assert (data["path"], data["from_content"]) == (str(cert), False)
     # JALIEN_TOKEN_CERT="$(cat file)": the shell strips the trailing newline
     as_content = dict(setup["env"], JALIEN_TOKEN_CERT=cert.read_text().rstrip("\n"))
-    res = run_jenv(["token-info"], as_content)
+    res = run_in_process(["token-info"], as_content)
     assert res.returncode == 0, res.stderr
     assert "content     PEM content of JALIEN_TOKEN_CERT" in res.stdout
-    data = json.loads(run_jenv(["token-info", "--json"], as_content).stdout)
+    data = json.loads(run_in_process(["token-info", "--json"], as_content).stdout)
     _agrees_with_openssl(data, cert)
     assert (data["path"], data["from_content"], data["source"]) == (None, True, "env JALIEN_TOKEN_CERT")
 
@@ -99,12 +99,12 @@ def test_token_info_variable_as_path_and_as_content(setup):
 def test_expired_prints_info_then_fails(setup, expired_leaf, tmp_path):
     pair = write_pair(expired_leaf, tmp_path / "old", "user")
     env = dict(setup["env"], X509_USER_CERT=str(pair["cert"]))
-    res = run_jenv(["cert-info"], env)
+    res = run_in_process(["cert-info"], env)
     assert res.returncode == 5
     assert "EXPIRED 2d 0h 0" in _fields(res.stdout)["time left"]
     assert res.stderr.startswith(f"jenv: user certificate {pair['cert']} expired 2d 0h 0")
     assert "renew" in res.stderr and len(res.stderr.splitlines()) == 1
-    res = run_jenv(["cert-info", "--json"], env)
+    res = run_in_process(["cert-info", "--json"], env)
     assert res.returncode == 5
     data = json.loads(res.stdout)
     assert data["state"] == "expired" and data["seconds_left"] < -2 * 86400 + 60
@@ -114,18 +114,18 @@ def test_expired_prints_info_then_fails(setup, expired_leaf, tmp_path):
 def test_not_yet_valid_says_so(setup, future_leaf, tmp_path):
     pair = write_pair(future_leaf, tmp_path / "new", "token")
     env = dict(setup["env"], JALIEN_TOKEN_CERT=str(pair["cert"]))
-    res = run_jenv(["token-info"], env)
+    res = run_in_process(["token-info"], env)
     assert res.returncode == 5
     assert "NOT YET VALID (starts in 2d 23h 5" in _fields(res.stdout)["time left"]
     assert res.stderr.startswith(f"jenv: token certificate {pair['cert']} is not yet valid: valid from ")
     assert "system clock" in res.stderr
-    data = json.loads(run_jenv(["token-info", "-json"], env).stdout)
+    data = json.loads(run_in_process(["token-info", "-json"], env).stdout)
     assert data["state"] == "not yet valid"
 
 
 def test_nothing_on_stdout_when_unreadable(setup):
     env = dict(setup["env"], X509_USER_CERT=str(setup["tmp"] / "nope.pem"))
-    res = run_jenv(["-json", "cert-info"], env)
+    res = run_in_process(["-json", "cert-info"], env)
     assert (res.returncode, res.stdout) == (3, "")
     assert res.stderr.startswith(f"jenv: user certificate {setup['tmp'] / 'nope.pem'} (env X509_USER_CERT) "
                                  "does not exist: point X509_USER_CERT at the right file")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from offline_helpers import run_detached, run_jenv, run_with_tty, write_pair
+from offline_helpers import run_detached, run_in_process, run_with_tty, write_pair
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -23,21 +23,21 @@ def test_certkey_match_every_format(setup, user_rsa, user_ec, tmp_path, kind, fm
     pair = write_pair(leaf, tmp_path / "creds", "user", fmt=fmt)
     assert pair["key"].read_bytes().startswith(header)
     env = dict(setup["env"], X509_USER_CERT=str(pair["cert"]), X509_USER_KEY=str(pair["key"]))
-    res = run_jenv(["certkey-match"], env)
+    res = run_in_process(["certkey-match"], env)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == (f"user key {pair['key']} (from X509_USER_KEY) ({key_type} "
                                   f"{leaf.cert.public_key().key_size} bits) matches the user certificate "
                                   f"{pair['cert']} (from X509_USER_CERT)")
-    data = json.loads(run_jenv(["certkey-match", "--json"], env).stdout)
+    data = json.loads(run_in_process(["certkey-match", "--json"], env).stdout)
     assert data["match"] is True and data["key"]["key_type"] == key_type
     assert data["certificate"]["path"] == str(pair["cert"]) and data["key"]["path"] == str(pair["key"])
 
 
 def test_tokenkey_match_default_and_content(setup):
-    assert run_jenv(["tokenkey-match"], setup["env"]).returncode == 0
+    assert run_in_process(["tokenkey-match"], setup["env"]).returncode == 0
     env = dict(setup["env"], JALIEN_TOKEN_CERT=setup["token"]["cert"].read_text().rstrip("\n"),
                JALIEN_TOKEN_KEY=setup["token"]["key"].read_text().rstrip("\n"))
-    res = run_jenv(["tokenkey-match", "-json"], env)
+    res = run_in_process(["tokenkey-match", "-json"], env)
     assert res.returncode == 0, res.stderr
     data = json.loads(res.stdout)
     assert data["match"] is True
@@ -51,12 +51,12 @@ def test_mismatch(setup, root_ca, other, tmp_path):
     else:  # another RSA key of the same size
         key = write_pair(root_ca.issue(), tmp_path / "other", "user")["key"]
     env = dict(setup["env"], X509_USER_KEY=str(key))
-    res = run_jenv(["certkey-match"], env)
+    res = run_in_process(["certkey-match"], env)
     assert res.returncode == 7
     assert "does NOT match the user certificate" in res.stdout
     assert res.stderr.splitlines() == [f"jenv: user key {key} does not belong to user certificate "
                                        f"{setup['user']['cert']}: use the key that was made with this certificate"]
-    res = run_jenv(["certkey-match", "--json"], env)
+    res = run_in_process(["certkey-match", "--json"], env)
     assert res.returncode == 7 and json.loads(res.stdout)["match"] is False
 
 

@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from offline_helpers import run_detached, run_jenv, snapshot, write_pair
+from offline_helpers import run_detached, run_in_process, snapshot, write_pair
 
 
 def _status(env, code=0):
-    res = run_jenv(["status", "--json"], env)
+    res = run_in_process(["status", "--json"], env)
     assert res.returncode == code, res.stderr
     return json.loads(res.stdout), res.stderr.splitlines()
 
@@ -37,7 +37,7 @@ def test_everything_fine(setup):
 
 
 def test_text_screen(setup):
-    res = run_jenv(["status"], setup["env"])
+    res = run_in_process(["status"], setup["env"])
     assert res.returncode == 0 and res.stderr == ""
     lines = res.stdout.splitlines()
     assert lines[1] == f"user certificate   {setup['user']['cert']} (default)"
@@ -49,7 +49,7 @@ def test_text_screen(setup):
 
 
 def test_shell_is_reported(setup):
-    data = json.loads(run_jenv(["--shell", "zsh", "status", "--json"], setup["env"]).stdout)
+    data = json.loads(run_in_process(["--shell", "zsh", "status", "--json"], setup["env"]).stdout)
     assert data["shell"]["name"] == "zsh"
 
 
@@ -58,7 +58,7 @@ def test_missing_token_alone_is_fine(setup):
         path.unlink()
     data, errors = _status(setup["env"])
     assert errors == [] and data["token_cert"]["exists"] is False
-    assert "missing ('jenv token' creates it)" in run_jenv(["status"], setup["env"]).stdout
+    assert "missing ('jenv token' creates it)" in run_in_process(["status"], setup["env"]).stdout
 
 
 def test_valid_token_without_user_certificate_is_fine(setup):
@@ -102,7 +102,7 @@ def test_unsafe_key_fails_and_names_chmod(setup, which):
     data, errors = _status(setup["env"], code=8)
     assert errors == [f"jenv: {key} has mode 0644, readable by others: run 'chmod 600 {key}'"]
     assert data[f"{which}_key"]["safe"] is False
-    assert "UNSAFE: readable by group/others" in run_jenv(["status"], setup["env"]).stdout
+    assert "UNSAFE: readable by group/others" in run_in_process(["status"], setup["env"]).stdout
 
 
 def _garbage(path):
@@ -168,7 +168,7 @@ def test_broken_token_with_good_user_credentials_is_a_warning(setup):
     setup["token"]["cert"].write_text("garbage\n")
     data, errors = _status(setup["env"])
     assert errors == [] and "is not a PEM certificate" in data["token_cert"]["error"]
-    text = run_jenv(["status"], setup["env"]).stdout
+    text = run_in_process(["status"], setup["env"]).stdout
     assert "unusable: token certificate" in text
 
 
@@ -188,5 +188,5 @@ def test_token_given_as_content(setup):
     cert, key = data["token_cert"], data["token_key"]
     assert errors == [] and cert["from_content"] and cert["path"] is None and cert["mode"] is None
     assert (key["matches"], key["safe"], key["usable"]) == (True, None, True)
-    text = run_jenv(["status"], env).stdout
+    text = run_in_process(["status"], env).stdout
     assert "token key          PEM content of JALIEN_TOKEN_KEY" in text

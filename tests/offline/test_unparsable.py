@@ -13,8 +13,8 @@ from __future__ import annotations
 import pytest
 from cryptography import x509
 
-from jenvtest import run_jenv
-from pki import TestCA, edited_certificate
+from support.launcher import run_in_process
+from support.pki import TestCA, edited_certificate
 
 SKI_OID, PLACEHOLDER_OID = b"\x06\x03\x55\x1d\x0e", b"\x06\x03\x55\x1d\x63"  # 2.5.29.14, 2.5.29.99
 
@@ -45,7 +45,7 @@ READERS = ["cert-info", "certkey-match", "status"]
 def test_an_unparsable_user_certificate_is_exit_4(kind, command, setup, root_ca, user_rsa):
     pem = BUILDERS[kind](root_ca, user_rsa)
     setup["user"]["cert"].write_bytes(pem)
-    result = run_jenv([command], setup["env"])
+    result = run_in_process([command], setup["env"])
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     if command == "cert-verify" and kind == "version 2":
         # OpenSSL parses a v2 certificate and verifies it (as `openssl verify` does): so does jenv.
@@ -63,7 +63,7 @@ def test_an_unparsable_token_certificate_is_exit_4(kind, command, setup, inter_c
     pem = BUILDERS[kind](inter_ca, token_leaf_rsa)
     setup["token"]["cert"].chmod(0o600)
     setup["token"]["cert"].write_bytes(pem)
-    result = run_jenv([command], setup["env"])
+    result = run_in_process([command], setup["env"])
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     if command == "token-verify" and kind == "version 2":
         assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from faultservers import accept_upgrade, raw_server, ws_server
+from support.faultservers import accept_upgrade, raw_server, ws_server
 from jenv.jcentral.client import fetch_token, open_session
 from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError
 from jenv.locations import Endpoint

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import jenvtest
-
+from support import launcher as jenvtest
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import sys

@@ -13,8 +13,7 @@ from jenv.service.server import LocalService, load_user_map, run_service
 @pytest.fixture(scope="session")
 def root():
     """The shared test helpers (run_jenv, clean_env, leaked_key_material)."""
-    import jenvtest
-
+    from support import launcher as jenvtest
     return jenvtest
 
 

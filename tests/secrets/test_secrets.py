@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.shells import render_exports
-from jenvtest import SCANNED, leaked_key_material
+from support.launcher import SCANNED, leaked_key_material, scan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,9 +117,8 @@ def _jenv_umask_000(args: List[str], env: Dict[str, str]) -> subprocess.Complete
 
 
 def _scan(proc: subprocess.CompletedProcess) -> None:
-    """The run_jenv secrets scan, for the runs this module starts itself (umask 000, strace)."""
-    SCANNED["runs"] += 1
-    assert not leaked_key_material(proc.stdout + proc.stderr), proc.args
+    """The launcher's secrets scan, for the runs this module starts itself (umask 000, strace)."""
+    scan(proc.args, proc.stdout, proc.stderr)
 
 
 def test_token_files_are_never_open_to_others_under_umask_000(sandbox, home, root):

@@ -18,6 +18,8 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import pytest
 
+from support.launcher import scan
+
 __all__ = ["REPO", "SHELLS", "jenv_cli", "require_shell", "shell_argv", "run_script", "dump_command", "read_dump",
            "MISSING"]
 
@@ -83,5 +85,5 @@ def jenv_cli(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Complete
     """``python -m jenv ARGS`` from this checkout, text output; asserts no traceback."""
     proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=dict(env), text=True,
                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL, cwd=str(REPO))
-    assert "Traceback" not in proc.stderr, proc.stderr
+    scan(args, proc.stdout, proc.stderr)
     return proc

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import faultservers as faults
+from support import faultservers as faults
 from tokenkit import run_jenv, snapshot, token_paths
 
 

@@ -8,7 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-import jenvtest
+from support import launcher as jenvtest
+from support.launcher import scan
 from tokenkit import assert_no_key_printed, run_jenv, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +50,7 @@ def test_wrong_passphrase_and_no_terminal(svc, home):
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "jenv", "token"], env=env, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, start_new_session=True, timeout=30)
-    assert_no_key_printed(proc.stderr)
+    scan(proc.args, proc.stdout, proc.stderr)
     assert proc.returncode == 11 and proc.stdout == "" and "no terminal" in proc.stderr
     assert time.monotonic() - start < 10
     assert not token_paths(env)[0].exists()

@@ -23,8 +23,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-import faultservers as faults
-from pki import grid_name
+from support import faultservers as faults
+from support.pki import grid_name
 from tokenkit import run_jenv, snapshot, token_paths
 
 UTC = dt.timezone.utc

@@ -141,7 +141,7 @@ def test_fast_path_modules_import_without_the_heavy_libraries(module):
 def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
     import os
 
-    from jenvtest import clean_env
+    from support.launcher import clean_env
 
     env = clean_env(tmp_path / "home")
     leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")

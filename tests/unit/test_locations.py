@@ -19,25 +19,25 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
     ({"TMPDIR": ""}, "token_cert", Location("token certificate", "default", path="/tmp/tokencert_1234.pem")),
     ({"TMPDIR": "/scratch/me"}, "token_key", Location("token key", "default", path="/scratch/me/tokenkey_1234.pem")),
     ({"X509_USER_CERT": "/certs/c.pem"}, "user_cert",
-     Location("user certificate", "env X509_USER_CERT", path="/certs/c.pem")),
-    ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "env X509_USER_KEY", path="/home/jdoe/k.pem")),
+     Location("user certificate", "env X509_USER_CERT", path="/certs/c.pem", variable="X509_USER_CERT")),
+    ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "env X509_USER_KEY", path="/home/jdoe/k.pem", variable="X509_USER_KEY")),
     ({"X509_USER_CERT": ""}, "user_cert", Location("user certificate", "default",
                                                    path="/home/jdoe/.globus/usercert.pem")),
     # user credentials are files only: PEM text in X509_USER_CERT is (a strange) path
-    ({"X509_USER_CERT": PEM}, "user_cert", Location("user certificate", "env X509_USER_CERT", path=PEM)),
+    ({"X509_USER_CERT": PEM}, "user_cert", Location("user certificate", "env X509_USER_CERT", path=PEM, variable="X509_USER_CERT")),
     ({"JALIEN_TOKEN_CERT": "/t/c.pem"}, "token_cert",
-     Location("token certificate", "env JALIEN_TOKEN_CERT", path="/t/c.pem")),
-    ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "env JALIEN_TOKEN_CERT", pem=PEM)),
+     Location("token certificate", "env JALIEN_TOKEN_CERT", path="/t/c.pem", variable="JALIEN_TOKEN_CERT")),
+    ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "env JALIEN_TOKEN_CERT", pem=PEM, variable="JALIEN_TOKEN_CERT")),
     ({"JALIEN_TOKEN_KEY": "\n  " + PEM}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY",
-                                                                pem="\n  " + PEM)),
-    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path="BEGIN")),
+                                                                pem="\n  " + PEM, variable="JALIEN_TOKEN_KEY")),
+    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path="BEGIN", variable="JALIEN_TOKEN_KEY")),
 ])
 def test_resolve_locations(environ, field, expected):
     assert getattr(resolve_locations(environ, 1234, HOME), field) == expected
 
 
 def test_location_describe():
-    assert Location("token key", "env JALIEN_TOKEN_KEY", pem=PEM).describe() == \
+    assert Location("token key", "env JALIEN_TOKEN_KEY", pem=PEM, variable="JALIEN_TOKEN_KEY").describe() == \
         "token key (PEM content of JALIEN_TOKEN_KEY)"
     assert Location("user key", "default", path="/k.pem").describe() == "user key /k.pem"
 
@@ -54,10 +54,10 @@ def test_token_dir():
 
 
 @pytest.mark.parametrize("environ,existing,expected", [
-    ({"X509_CERT_DIR": "/ca", "X509_CERT_FILE": "/b.pem"}, set(), CAStore("/ca", "dir", "env X509_CERT_DIR", True)),
-    ({"X509_CERT_DIR": "~/ca"}, set(), CAStore("/home/jdoe/ca", "dir", "env X509_CERT_DIR", True)),
+    ({"X509_CERT_DIR": "/ca", "X509_CERT_FILE": "/b.pem"}, set(), CAStore("/ca", "dir", "env X509_CERT_DIR", True, "X509_CERT_DIR")),
+    ({"X509_CERT_DIR": "~/ca"}, set(), CAStore("/home/jdoe/ca", "dir", "env X509_CERT_DIR", True, "X509_CERT_DIR")),
     ({"X509_CERT_FILE": "/b.pem"}, {"/etc/grid-security/certificates"},
-     CAStore("/b.pem", "file", "env X509_CERT_FILE", True)),
+     CAStore("/b.pem", "file", "env X509_CERT_FILE", True, "X509_CERT_FILE")),
     ({"X509_CERT_DIR": ""}, {"/home/jdoe/.globus/certificates", "/etc/grid-security/certificates"},
      CAStore("/home/jdoe/.globus/certificates", "dir", "default")),
     ({}, {"/cvmfs/alice.cern.ch/etc/grid-security/certificates", "/etc/grid-security/certificates"},

@@ -8,7 +8,7 @@ from jenv import __version__
 from jenv.cli import ALIASES, COMMANDS, normalize_argv
 from jenv.errors import EXIT_CODE_TABLE
 
-from offline_helpers import clean_env, run_jenv
+from support.launcher import clean_env, run_in_process
 
 
 @pytest.fixture
@@ -32,25 +32,25 @@ def test_normalize_argv(argv, expected):
 
 
 def test_help_lists_every_command_and_exit_code(env):
-    res = run_jenv(["--help"], env)
+    res = run_in_process(["--help"], env)
     assert res.returncode == 0 and res.stderr == ""
     assert res.stdout.startswith("jenv - ") and "Usage:" in res.stdout
     for command in list(COMMANDS) + list(ALIASES):
         assert command in res.stdout
     for code, text in EXIT_CODE_TABLE.items():
         assert f"  {int(code):<4} {text}" in res.stdout
-    assert run_jenv(["-h"], env).stdout == res.stdout
+    assert run_in_process(["-h"], env).stdout == res.stdout
 
 
 def test_version(env):
-    res = run_jenv(["--version"], env)
+    res = run_in_process(["--version"], env)
     assert (res.returncode, res.stdout, res.stderr) == (0, f"jenv {__version__}\n", "")
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS) + sorted(ALIASES))
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_every_command_has_help(env, command, flag):
-    res = run_jenv([command, flag], env)
+    res = run_in_process([command, flag], env)
     assert res.returncode == 0, res.stderr
     assert res.stderr == ""
     canonical = ALIASES.get(command, command)
@@ -65,14 +65,14 @@ def test_every_command_has_help(env, command, flag):
     (["cert-info", "-x"], "Usage:"),
 ])
 def test_usage_errors_go_to_stderr_with_exit_2(env, argv, fragment):
-    res = run_jenv(argv, env)
+    res = run_in_process(argv, env)
     assert res.returncode == 2
     assert res.stdout == ""
     assert fragment in res.stderr
 
 
 def test_no_arguments_is_a_usage_error(env):
-    res = run_jenv([], env)
+    res = run_in_process([], env)
     assert res.returncode == 2 and res.stdout == "" and "Usage:" in res.stderr
 
 
@@ -81,7 +81,7 @@ def test_no_arguments_is_a_usage_error(env):
 def test_unknown_shell_is_a_usage_error_before_any_work(argv, tmp_path):
     """Not after a token was fetched or removed: nothing on disk is touched, exit 2."""
     env = clean_env(tmp_path / "home", ALIENPY_JCENTRAL_PORT="1")
-    result = run_jenv(argv, env)
+    result = run_in_process(argv, env)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("jenv: unknown shell ") and "given to --shell: use one of sh bash zsh" \
         in result.stderr

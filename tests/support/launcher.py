@@ -1,6 +1,6 @@
 """Helpers every test directory uses: run the real ``jenv`` (also on a pseudo-terminal) and scan what it prints.
 
-A module of its own (not conftest.py) so that ``from jenvtest import run_jenv``
+A module of its own (not conftest.py) so that ``from support.launcher import run_jenv``
 means the same thing in every directory: pytest imports each directory's
 conftest.py under the one name "conftest".
 """
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 __all__ = ["HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv",
+           "run_in_process", "scan",
            "PtyResult", "run_on_pty"]
 
 #: A hostile string for quoting tests (after virtualenv's special_char_name).
@@ -53,6 +54,36 @@ def leaked_key_material(text: str) -> bool:
     return any(marker in text for marker in KEY_MARKERS)
 
 
+def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = False) -> None:
+    """The check every launch of jenv goes through: no traceback, and no private-key material on
+    stderr ever, nor on stdout unless the user asked for content (``--content``, ``user <role>``)."""
+    assert "Traceback" not in stderr, stderr
+    SCANNED["runs"] += 1
+    assert not leaked_key_material(stderr), f"key material on stderr of jenv {list(args)}"
+    if content_mode:
+        SCANNED["content_runs"] += 1
+    else:
+        assert not leaked_key_material(stdout), f"key material on stdout of jenv {list(args)}"
+
+
+def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool = False,
+                   uid: Optional[int] = None) -> Result:
+    """``jenv.cli.main`` in this process, with ``env``, ``uid`` and captured streams (no process start).
+
+    For commands that neither prompt nor can block (the offline inspection
+    commands); anything that reads a terminal, waits or changes process state
+    runs through :func:`run_jenv` instead.
+    """
+    import io
+
+    from jenv.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), dict(env), uid=uid, stdout=out, stderr=err)
+    scan(args, out.getvalue(), err.getvalue(), content_mode)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
 def run_jenv(args: Sequence[str], env: Dict[str, str], input: Optional[str] = None,
              timeout: float = 60, content_mode: bool = False) -> Result:
     """Run the real command (``python -m jenv``) in a subprocess.
@@ -65,13 +96,7 @@ def run_jenv(args: Sequence[str], env: Dict[str, str], input: Optional[str] = No
     proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, input=input,
                           capture_output=True, text=True, timeout=timeout,
                           stdin=None if input is not None else subprocess.DEVNULL)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    SCANNED["runs"] += 1
-    assert not leaked_key_material(proc.stderr), f"key material on stderr of jenv {args}"
-    if content_mode:
-        SCANNED["content_runs"] += 1
-    else:
-        assert not leaked_key_material(proc.stdout), f"key material on stdout of jenv {args}"
+    scan(args, proc.stdout, proc.stderr, content_mode)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
