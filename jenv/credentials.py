@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.locations import Location
-from jenv.safefile import create_new_file, open_without_blocking, read_regular_file
+from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
 if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
     from cryptography import x509
@@ -33,7 +33,6 @@ __all__ = [
     "materialize",
     "fix_hint",
     "describe_location",
-    "read_regular_file",
 ]
 
 #: No certificate, key or token is anywhere near this; a larger file is a mistake.
@@ -68,6 +67,8 @@ def read_credential(loc: Location) -> bytes:
     Raises NotFoundError (missing, unreadable), UnsafeFileError (not a regular
     file) or InvalidInputError (too large).
     """
+    if loc.what.endswith("key"):
+        keep_secrets_out_of_core_dumps()
     if loc.pem is not None:
         data = loc.pem.encode("utf-8", "replace")
         if len(data) > MAX_PEM_SIZE:

@@ -13,7 +13,8 @@ import errno
 import os
 import stat
 
-__all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file"]
+__all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
+           "keep_secrets_out_of_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -88,3 +89,34 @@ def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> No
             pass
         raise
     os.close(fd)
+
+
+_PROTECTED = False
+
+
+def keep_secrets_out_of_core_dumps() -> None:
+    """Before a private key is read: no core file, and (Linux) not dumpable at all.
+
+    Threat: a crash or ``kill -QUIT`` of a process that holds a decrypted key
+    writes the key into a core file (or hands it to a crash collector), where
+    other tools and users may read it.  RLIMIT_CORE 0 stops core files;
+    ``prctl(PR_SET_DUMPABLE, 0)`` also stops ptrace attach by the same user
+    and pipe-style crash handlers.  Idempotent; never raises.
+    """
+    global _PROTECTED
+    if _PROTECTED:
+        return
+    _PROTECTED = True
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):
+        pass
+    if os.uname().sysname == "Linux":
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+        except (ImportError, OSError, AttributeError):
+            pass

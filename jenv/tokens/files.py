@@ -28,7 +28,7 @@ import time
 from typing import Iterator, List, Optional, Tuple
 
 from jenv.errors import NotFoundError, UnsafeFileError
-from jenv.safefile import create_new_file, open_without_blocking
+from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
 __all__ = [
     "MAX_TOKEN_FILE_SIZE",
@@ -119,6 +119,8 @@ def read_private_file(path: str, uid: int, what: str, private: bool = True) -> O
     UnsafeFileError (link, not a file, other owner, open to others when
     ``private``) or NotFoundError (unreadable, too large).
     """
+    if private:
+        keep_secrets_out_of_core_dumps()
     try:
         fd = open_without_blocking(path, follow_links=False)
     except FileNotFoundError:
