@@ -35,6 +35,8 @@ __all__ = [
     "STALE_SECONDS",
     "check_directory",
     "check_target",
+    "signals_held",
+    "HELD_SIGNALS",
     "read_private_file",
     "write_temp_file",
     "fsync_directory",
@@ -273,3 +275,30 @@ def hold_lock(path: str, uid: int, wait: float) -> Iterator[int]:
         yield fd
     finally:
         os.close(fd)  # also releases the lock
+
+
+#: The signals a user or the system sends to end jenv politely (Ctrl-C, kill, a closed terminal).
+HELD_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP back for the block; they act (once) when it ends.
+
+    Threat: a signal between the two renames of a token write, which would
+    leave a new key beside the old certificate.  SIGKILL cannot be held; its
+    state stays repairable (see :func:`jenv.tokens.store.recover_store`).
+    Only the main thread can hold them; elsewhere the block runs as is.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {getattr(signal, name) for name in HELD_SIGNALS}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

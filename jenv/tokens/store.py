@@ -25,7 +25,7 @@ from typing import Iterator, List, Optional
 
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
-from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
+from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files, signals_held,
                              read_private_file, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
@@ -167,12 +167,8 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
             temps.append(backup)
         for directory in store.directories():
             fsync_directory(directory)
-        os.replace(temps[0], key_path)
-        try:
-            os.replace(temps[1], cert_path)
-        except OSError:
-            _restore(backup, key_path)
-            raise
+        with signals_held():  # Ctrl-C, SIGTERM or SIGHUP between the two renames act after both
+            _swap_in(temps, backup, key_path, cert_path)
         for directory in store.directories():
             fsync_directory(directory)
     except OSError as exc:
@@ -183,6 +179,16 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
         for path in temps:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _swap_in(temps: List[str], backup: Optional[str], key_path: str, cert_path: str) -> None:
+    """The critical section: key, then certificate, into place; the key is put back if the second fails."""
+    os.replace(temps[0], key_path)
+    try:
+        os.replace(temps[1], cert_path)
+    except OSError:
+        _restore(backup, key_path)
+        raise
 
 
 def _backup(key_path: str) -> Optional[str]:

@@ -1,0 +1,75 @@
+"""A signal between the two renames of a token write acts after both (issue 11.5).
+
+strace holds ``token-init`` inside its first rename (the key's: it is already
+in place on disk) for 1.5 s; the test sends SIGINT, SIGTERM or SIGHUP right
+then.  Without the signals held, SIGINT raised KeyboardInterrupt before the
+second rename and the cleanup removed the new certificate: a new key beside
+the old certificate, beyond repair.  Now the pair is always the complete new
+one, and the signal still ends jenv (130 for Ctrl-C, death by the signal for
+the others).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tokenkit import run_jenv, token_paths
+
+STRACE = shutil.which("strace")
+RENAMES = "rename,renameat,renameat2"
+
+
+def _matches(cert_path: Path, key_path: Path) -> bool:
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    return cert.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def _jenv_pid(tracer: subprocess.Popen) -> int:
+    for _ in range(200):
+        try:
+            children = Path(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        if children:
+            return int(children[0])
+        time.sleep(0.01)
+    raise AssertionError("strace started no child")
+
+
+@pytest.mark.skipif(STRACE is None and not os.environ.get("CI"), reason="strace is not installed")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_signal_between_the_renames_acts_after_both(svc, home, signum):
+    env = svc.env(home)
+    assert run_jenv(["token-init"], env).returncode == 0
+    cert_path, key_path = token_paths(env)
+    old_key, old_cert = key_path.read_bytes(), cert_path.read_bytes()
+    tracer = subprocess.Popen([STRACE, "-f", "-qq", "-o", "/dev/null", "-e", f"trace={RENAMES}",
+                               "-e", f"inject={RENAMES}:delay_exit=1500000:when=1",
+                               sys.executable, "-m", "jenv", "token-init"], env=env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pid = _jenv_pid(tracer)
+    deadline = time.monotonic() + 30
+    while key_path.read_bytes() == old_key:  # the first rename has happened; jenv is held inside it
+        assert time.monotonic() < deadline and tracer.poll() is None, "the key was never replaced"
+        time.sleep(0.005)
+    assert cert_path.read_bytes() == old_cert  # truly between the two renames
+    os.kill(pid, signum)
+    _, stderr = tracer.communicate(timeout=60)
+    if signum == signal.SIGINT:  # Ctrl-C: jenv's own "interrupted" exit, after the write
+        assert tracer.returncode == 130, stderr
+    else:  # the default action, after the write (strace dies the way its child died)
+        assert tracer.returncode in (-signum, 128 + signum), (tracer.returncode, stderr)
+    assert cert_path.read_bytes() != old_cert, "the second rename did not happen"
+    assert _matches(cert_path, key_path)
+    assert run_jenv(["token", "--min-valid", "1d"], env).returncode == 0  # usable as it is, no repair needed
