@@ -56,7 +56,8 @@ def test_signal_between_the_renames_acts_after_both(svc, home, signum):
     old_key, old_cert = key_path.read_bytes(), cert_path.read_bytes()
     tracer = subprocess.Popen([STRACE, "-f", "-qq", "-o", "/dev/null", "-e", f"trace={RENAMES}",
                                "-e", f"inject={RENAMES}:delay_exit=1500000:when=1",
-                               sys.executable, "-m", "jenv", "token-init"], env=env,
+                               sys.executable, "-m", "jenv", "token-init"],
+                              env=dict(env, PYTHONDONTWRITEBYTECODE="1"),  # no .pyc rename comes first
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     pid = _jenv_pid(tracer)
     deadline = time.monotonic() + 30
