@@ -67,6 +67,8 @@ def read_credential(loc: Location) -> bytes:
     Raises NotFoundError (missing, unreadable), UnsafeFileError (not a regular
     file) or InvalidInputError (too large).
     """
+    if loc.problem is not None:
+        raise InvalidInputError(loc.problem)
     if loc.what.endswith("key"):
         keep_secrets_out_of_core_dumps()
     if loc.pem is not None:
@@ -183,6 +185,8 @@ def materialize(loc: Location) -> Iterator[str]:
     The temporary file lives in a fresh 0700 directory, is created 0600 and is
     removed when the block ends, whatever happens.
     """
+    if loc.problem is not None:
+        raise InvalidInputError(loc.problem)
     if loc.pem is None:
         assert loc.path is not None
         yield loc.path

@@ -24,6 +24,7 @@ __all__ = [
     "ALIENPY_JCENTRAL_PORT",
     "JENV_TIMEOUT",
     "JENV_CA_URL",
+    "looks_like_content",
     "DEFAULT_JCENTRAL_HOST",
     "DEFAULT_JCENTRAL_PORT",
     "Location",
@@ -65,9 +66,40 @@ DEFAULT_CA_DIRS = (
 PEM_MARKER = "-----BEGIN"
 
 
+#: Lines that may stand before the PEM block in pasted content: ``openssl pkcs12`` prints
+#: "Bag Attributes" / "Key Attributes" headers and indented attributes, ``openssl x509`` a subject line.
+_PREAMBLE_HEADERS = ("Bag Attributes", "Key Attributes", "subject=", "issuer=")
+
+
 def is_pem_content(value: str) -> bool:
-    """True when an environment value is PEM text rather than a path."""
-    return value.lstrip().startswith(PEM_MARKER)
+    """True when an environment value is PEM text rather than a path.
+
+    A leading byte-order mark, blank lines and the attribute lines that
+    ``openssl pkcs12`` and ``openssl x509`` print before the block are skipped.
+    """
+    text = value.lstrip("\ufeff")
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(PEM_MARKER):
+            return True
+        if stripped and not line[:1].isspace() and not stripped.startswith(_PREAMBLE_HEADERS):
+            return False
+    return False
+
+
+def looks_like_content(value: str) -> bool:
+    """True for a value no one would write as a path: several lines, PEM armour, or a long base64 run.
+
+    Such a value may be key material; it is never echoed in a message.
+    """
+    if "\n" in value or "\r" in value or "-----" in value or "PRIVATE KEY" in value or len(value) > 4096:
+        return True
+    run = 0
+    for char in value:
+        run = run + 1 if char.isascii() and (char.isalnum() or char in "+=") else 0
+        if run >= 64:
+            return True
+    return False
 
 
 class Location(NamedTuple):
@@ -83,6 +115,8 @@ class Location(NamedTuple):
     path: Optional[str] = None
     pem: Optional[str] = None
     variable: Optional[str] = None
+    #: Why the variable's value is unusable, without repeating it (it may be key material).
+    problem: Optional[str] = None
 
     @property
     def from_content(self) -> bool:
@@ -92,6 +126,8 @@ class Location(NamedTuple):
         """Short text for messages: the path, or that the PEM came from a variable."""
         if self.pem is not None:
             return f"{self.what} (PEM content of {self.variable or self.source})"
+        if self.problem is not None:
+            return f"{self.what} (the value of {self.variable})"
         return f"{self.what} {self.path}"
 
 
@@ -133,19 +169,29 @@ def _expand_home(path: str, home: str) -> str:
     return path
 
 
+def _absolute(path: str) -> str:
+    """An absolute path: exports must mean the same file in every directory the shell goes to."""
+    return path if os.path.isabs(path) else os.path.abspath(path)
+
+
 def _file_location(environ: Mapping[str, str], var: str, what: str, default: str, home: str,
                    allow_content: bool) -> Location:
     value = environ.get(var, "")
     if value:
         if allow_content and is_pem_content(value):
             return Location(what=what, source=f"env {var}", pem=value, variable=var)
-        return Location(what=what, source=f"env {var}", path=_expand_home(value, home), variable=var)
+        if looks_like_content(value):
+            wanted = "a path to a PEM file or the PEM text itself" if allow_content else "a path to a PEM file"
+            return Location(what=what, source=f"env {var}", variable=var,
+                            problem=f"{var} holds {len(value)} characters that are not {wanted} "
+                                    f"(not shown: it may be key material): set it to {wanted}, or unset it")
+        return Location(what=what, source=f"env {var}", path=_absolute(_expand_home(value, home)), variable=var)
     return Location(what=what, source="default", path=default)
 
 
 def token_dir(environ: Mapping[str, str]) -> str:
-    """``${TMPDIR:-/tmp}``: an empty TMPDIR counts as unset, like the shell form."""
-    return environ.get(TMPDIR) or "/tmp"
+    """``${TMPDIR:-/tmp}``, absolute: an empty TMPDIR counts as unset, like the shell form."""
+    return _absolute(environ.get(TMPDIR) or "/tmp")
 
 
 def resolve_locations(environ: Mapping[str, str], uid: int, home: str) -> Locations:

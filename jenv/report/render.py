@@ -62,6 +62,8 @@ def describe_source(loc: Location) -> str:
     var = variable_of(loc)
     if loc.pem is not None:
         return f"PEM content of {var}"
+    if loc.problem is not None:
+        return f"the value of {var} (not shown)"
     return f"{loc.path} (from {var})" if var else f"{loc.path} (default)"
 
 

@@ -102,7 +102,7 @@ def _read(loc: Location) -> Tuple[CredentialStatus, Optional[bytes]]:
     try:
         data = read_credential(loc)
     except JenvError as exc:
-        exists = loc.path is not None and os.path.exists(loc.path)
+        exists = loc.problem is not None or (loc.path is not None and os.path.exists(loc.path))
         return CredentialStatus(loc, exists, False, str(exc), exc.exit_code, mode), None
     return CredentialStatus(loc, True, True, mode=mode), data
 

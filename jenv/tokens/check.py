@@ -16,7 +16,7 @@ import os
 from typing import List, NamedTuple, Optional, Tuple
 
 from jenv.lite import der
-from jenv.errors import JenvError
+from jenv.errors import InvalidInputError, JenvError
 from jenv.locations import Location
 from jenv.tokens.files import check_directory, read_private_file
 
@@ -70,6 +70,8 @@ class TokenCheck(NamedTuple):
 
 
 def _read(store: TokenStore, loc: Location) -> Optional[bytes]:
+    if loc.problem is not None:
+        raise InvalidInputError(loc.problem)
     if loc.pem is not None:
         return loc.pem.encode("ascii", "replace")
     assert loc.path is not None

@@ -133,6 +133,9 @@ def check_writable(store: TokenStore) -> None:
 
     Raises InvalidInputError (PEM content, no files), NotFoundError or UnsafeFileError.
     """
+    for loc in (store.cert, store.key):
+        if loc.problem is not None:
+            raise InvalidInputError(loc.problem)
     if not store.in_files:
         raise InvalidInputError("the token is given as PEM content in JALIEN_TOKEN_CERT/KEY, not as files: "
                                 "unset them to let jenv write the token files")

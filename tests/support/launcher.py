@@ -8,6 +8,7 @@ conftest.py under the one name "conftest".
 from __future__ import annotations
 
 import os
+import re
 import select
 import signal
 import subprocess
@@ -50,8 +51,14 @@ SCANNED = {"runs": 0, "content_runs": 0}
 KEY_MARKERS = ("PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED")
 
 
+#: A PEM body line: 64 base64 characters in a row (key bytes without their armour, as a
+#: mistaken message would echo them).
+_BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{64}")
+
+
 def leaked_key_material(text: str) -> bool:
-    return any(marker in text for marker in KEY_MARKERS)
+    """PEM armour of a private key, or a run of base64 as long as a PEM body line."""
+    return any(marker in text for marker in KEY_MARKERS) or _BASE64_LINE.search(text) is not None
 
 
 def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = False) -> None:

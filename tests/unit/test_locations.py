@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jenv.locations import (CAStore, Endpoint, Location, is_pem_content, resolve_ca_store, resolve_endpoint,
@@ -23,14 +25,18 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
     ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "env X509_USER_KEY", path="/home/jdoe/k.pem", variable="X509_USER_KEY")),
     ({"X509_USER_CERT": ""}, "user_cert", Location("user certificate", "default",
                                                    path="/home/jdoe/.globus/usercert.pem")),
-    # user credentials are files only: PEM text in X509_USER_CERT is (a strange) path
-    ({"X509_USER_CERT": PEM}, "user_cert", Location("user certificate", "env X509_USER_CERT", path=PEM, variable="X509_USER_CERT")),
+    # user credentials are files only: PEM text in X509_USER_CERT is refused, and never repeated
+    ({"X509_USER_CERT": PEM}, "user_cert", Location(
+        "user certificate", "env X509_USER_CERT", variable="X509_USER_CERT",
+        problem=f"X509_USER_CERT holds {len(PEM)} characters that are not a path to a PEM file (not shown: it "
+                "may be key material): set it to a path to a PEM file, or unset it")),
     ({"JALIEN_TOKEN_CERT": "/t/c.pem"}, "token_cert",
      Location("token certificate", "env JALIEN_TOKEN_CERT", path="/t/c.pem", variable="JALIEN_TOKEN_CERT")),
     ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "env JALIEN_TOKEN_CERT", pem=PEM, variable="JALIEN_TOKEN_CERT")),
     ({"JALIEN_TOKEN_KEY": "\n  " + PEM}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY",
                                                                 pem="\n  " + PEM, variable="JALIEN_TOKEN_KEY")),
-    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path="BEGIN", variable="JALIEN_TOKEN_KEY")),
+    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path=os.path.abspath("BEGIN"),
+                                                     variable="JALIEN_TOKEN_KEY")),
 ])
 def test_resolve_locations(environ, field, expected):
     assert getattr(resolve_locations(environ, 1234, HOME), field) == expected
