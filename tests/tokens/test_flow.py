@@ -13,7 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import assert_no_key_printed, run_jenv, snapshot, token_paths
+from tokenkit import assert_no_key_printed, run_in_process, snapshot, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400
@@ -58,7 +58,7 @@ def test_eval_token_creates_then_reuses_without_a_request(svc, home):
     assert_matching_private_pair(cert_path, key_path)
     assert key_path.read_text().startswith("-----BEGIN RSA PRIVATE KEY-----")  # kept as JCentral sent it
     first = (snapshot(cert_path), snapshot(key_path))
-    again = run_jenv(["token"], env)
+    again = run_in_process(["token"], env)
     assert again.returncode == 0 and again.stderr == ""
     assert svc.token_requests == before + 1  # valid files: no connection at all
     assert (snapshot(cert_path), snapshot(key_path)) == first
@@ -74,7 +74,7 @@ def test_eval_token_creates_then_reuses_without_a_request(svc, home):
 def test_token_init_writes_each_token_type(svc, home, user, args, subject, days):
     env = svc.env(home, user)
     cert_path, key_path = token_paths(env)
-    result = run_jenv(["token-init", *args], env)
+    result = run_in_process(["token-init", *args], env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     cert = assert_matching_private_pair(cert_path, key_path)
@@ -86,7 +86,7 @@ def test_token_init_writes_each_token_type(svc, home, user, args, subject, days)
 
 def test_alias_and_validity_notice(svc, home):
     env = svc.env(home)
-    result = run_jenv(["alien-token-init", "-v", "100"], env)
+    result = run_in_process(["alien-token-init", "-v", "100"], env)
     assert result.returncode == 0, result.stderr
     assert "Reducing the validity from 100 to 31" in result.stderr
     cert = load_pair(*token_paths(env))[0]
@@ -103,11 +103,11 @@ def test_alias_and_validity_notice(svc, home):
 ])
 def test_refusals_leave_the_previous_token(svc, home, user, args, code, message):
     env = svc.env(home, user)
-    assert run_jenv(["token-init"], env).returncode == 0
+    assert run_in_process(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     before = (snapshot(cert_path), snapshot(key_path))
     for command in (["token-init", *args], ["token", *args]):
-        result = run_jenv(command, env)
+        result = run_in_process(command, env)
         assert result.returncode == code, result.stderr
         assert result.stdout == ""
         assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -116,25 +116,25 @@ def test_refusals_leave_the_previous_token(svc, home, user, args, code, message)
 
 def test_expiring_token_is_renewed(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token-init", "-v", "1"], env).returncode == 0  # 1 day (+2 h before now)
+    assert run_in_process(["token-init", "-v", "1"], env).returncode == 0  # 1 day (+2 h before now)
     cert_path, key_path = token_paths(env)
     old = cert_path.read_bytes()
     before = svc.token_requests
-    assert run_jenv(["token", "--min-valid", "12h"], env).returncode == 0
+    assert run_in_process(["token", "--min-valid", "12h"], env).returncode == 0
     assert svc.token_requests == before and cert_path.read_bytes() == old  # a day left is enough
-    result = run_jenv(["token", "--min-valid", "2 days"], env)
+    result = run_in_process(["token", "--min-valid", "2 days"], env)
     assert result.returncode == 0, result.stderr
     assert svc.token_requests == before + 1 and cert_path.read_bytes() != old
-    assert run_jenv(["token", "--min-valid", "2d"], env).returncode == 0
+    assert run_in_process(["token", "--min-valid", "2d"], env).returncode == 0
     assert svc.token_requests == before + 1  # the renewed token has 31 days
     assert_matching_private_pair(cert_path, key_path)
-    assert run_jenv(["token", "--min-valid", "5x"], env).returncode == 2
+    assert run_in_process(["token", "--min-valid", "5x"], env).returncode == 2
 
 
 def test_json_works_with_the_reference_jq_line(svc, home):
     env = svc.env(home)
     cert_path, key_path = token_paths(env)
-    result = run_jenv(["-json", "token"], env)
+    result = run_in_process(["-json", "token"], env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"results": [{"tokencert": str(cert_path), "tokenkey": str(key_path)}]}
     jq = ('eval $(JENV -json token | jq -r \'.["results"][0] |  "JALIEN_TOKEN_CERT=\\"\\(.tokencert)\\"", '
@@ -146,7 +146,7 @@ def test_json_works_with_the_reference_jq_line(svc, home):
 
 def test_content_mode_exports_pem_and_leaves_files_alone(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token-init"], env).returncode == 0
+    assert run_in_process(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     before = (snapshot(cert_path), snapshot(key_path))
     proc = bash('eval "$(JENV token --content)" && printf "%s" "$JALIEN_TOKEN_KEY" > "$HOME/k" && '
@@ -159,7 +159,7 @@ def test_content_mode_exports_pem_and_leaves_files_alone(svc, home):
     assert cert.public_key().public_numbers() == key.public_key().public_numbers()
     assert (home / "c").read_bytes() != cert_path.read_bytes()  # a fresh token, not the files
     assert (snapshot(cert_path), snapshot(key_path)) == before
-    as_json = run_jenv(["token", "--content", "--json"], env, content_mode=True)
+    as_json = run_in_process(["token", "--content", "--json"], env, content_mode=True)
     assert as_json.returncode == 0, as_json.stderr
     pair = json.loads(as_json.stdout)["results"][0]
     assert pair["tokencert"].startswith("-----BEGIN CERTIFICATE-----")
@@ -168,10 +168,10 @@ def test_content_mode_exports_pem_and_leaves_files_alone(svc, home):
 
 def test_content_in_variables_is_reused(svc, home):
     env = svc.env(home)
-    pair = json.loads(run_jenv(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
+    pair = json.loads(run_in_process(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
     env.update(JALIEN_TOKEN_CERT=pair["tokencert"], JALIEN_TOKEN_KEY=pair["tokenkey"])
     before = svc.token_requests
-    again = run_jenv(["token", "--json"], env, content_mode=True)
+    again = run_in_process(["token", "--json"], env, content_mode=True)
     assert again.returncode == 0 and json.loads(again.stdout)["results"][0] == pair
     assert svc.token_requests == before
     assert not any(Path(env["TMPDIR"]).iterdir())
@@ -185,41 +185,41 @@ def test_destroy_removes_and_unsets(svc, home):
     assert proc.stdout.strip() == "cert=unset"
     assert f"removed {key_path} and {cert_path}" in proc.stderr
     assert not cert_path.exists() and not key_path.exists()
-    again = run_jenv(["token-destroy", "--shell", "fish"], env)
+    again = run_in_process(["token-destroy", "--shell", "fish"], env)
     assert again.returncode == 0 and "no token files" in again.stderr
     assert again.stdout.count("set -e") == 2
 
 
 def test_user_role_change(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token-init"], env).returncode == 0
+    assert run_in_process(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     before = (snapshot(cert_path), snapshot(key_path))
-    result = run_jenv(["user", "alicepr", "--json"], env, content_mode=True)
+    result = run_in_process(["user", "alicepr", "--json"], env, content_mode=True)
     assert result.returncode == 0, result.stderr
     role_cert = x509.load_pem_x509_certificate(json.loads(result.stdout)["results"][0]["tokencert"].encode())
     assert role_cert.subject.rfc4514_string().startswith("OU=alicepr,CN=jdoe")
     assert (snapshot(cert_path), snapshot(key_path)) == before
-    refused = run_jenv(["user", "admin1"], env)
+    refused = run_in_process(["user", "admin1"], env)
     assert refused.returncode == 10 and refused.stdout == ""
-    assert run_jenv(["user", "alicepr", "token-init"], env).returncode == 0
+    assert run_in_process(["user", "alicepr", "token-init"], env).returncode == 0
     written = load_pair(cert_path, key_path)[0]
     assert written.subject.rfc4514_string().startswith("OU=alicepr,CN=jdoe")
 
 
 def test_valid_token_needs_no_user_certificate(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token"], env).returncode == 0
+    assert run_in_process(["token"], env).returncode == 0
     env.update(X509_USER_CERT=str(home / "missing.pem"), X509_USER_KEY=str(home / "missing-key.pem"))
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 0 and "JALIEN_TOKEN_CERT" in result.stdout
-    expired = run_jenv(["token", "--min-valid", "100d"], env)  # needs JCentral: the user cert is missing
+    expired = run_in_process(["token", "--min-valid", "100d"], env)  # needs JCentral: the user cert is missing
     assert expired.returncode == 3 and expired.stdout == "" and "missing.pem" in expired.stderr
 
 
 def test_fast_path_imports_no_network_or_crypto(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token"], env).returncode == 0
+    assert run_in_process(["token"], env).returncode == 0
     code = ("import sys; from jenv.cli import main; rc = main(['token']); "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('cryptography', 'websockets', 'requests', 'ssl', 'socket', 'jenv'))), file=sys.stderr); sys.exit(rc)")

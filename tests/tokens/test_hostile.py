@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit import run_jenv, snapshot, token_paths
+from tokenkit import run_in_process, run_jenv, snapshot, token_paths
 
 OTHER_UID = 12345
 
@@ -64,7 +64,7 @@ def test_hostile_token_path_is_refused_and_left_alone(svc, home, kind, which):
     # token-destroy removes the user's own 0644 file (asked for); everything else is refused
     commands = [["token"], ["token-init"]] + ([] if kind == "mode 0644" else [["token-destroy"]])
     for command in commands:
-        result = run_jenv(command, env, timeout=20)
+        result = run_jenv(command, env, timeout=20)  # may block: a process, bounded
         assert result.returncode == 8, (command, result.stderr)
         assert result.stdout == ""
         message = result.stderr.strip()
@@ -78,7 +78,7 @@ def test_hostile_token_path_is_refused_and_left_alone(svc, home, kind, which):
         assert _state(home) == before_home
     assert svc.token_requests == requests  # refused before any network request
     if kind == "mode 0644":
-        assert run_jenv(["token-destroy"], env).returncode == 0 and not target.exists()
+        assert run_in_process(["token-destroy"], env).returncode == 0 and not target.exists()
 
 
 def test_world_writable_tmpdir_without_sticky_bit_is_refused(svc, home):
@@ -87,12 +87,12 @@ def test_world_writable_tmpdir_without_sticky_bit_is_refused(svc, home):
     os.chmod(tmp, 0o777)
     requests = svc.token_requests
     for command in (["token"], ["token-init"], ["token-destroy"]):
-        result = run_jenv(command, env)
+        result = run_in_process(command, env)
         assert result.returncode == 8 and result.stdout == ""
         assert str(tmp) in result.stderr and "sticky" in result.stderr and "chmod +t" in result.stderr
         assert list(tmp.iterdir()) == []
     os.chmod(tmp, 0o1777)  # like /tmp: fine
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 0, result.stderr
     assert svc.token_requests == requests + 1
 
@@ -104,7 +104,7 @@ def test_lock_file_of_another_user_is_refused(svc, home):
     lock = Path(env["TMPDIR"]) / f"jenv-token-{os.getuid()}.lock"
     lock.write_text("")
     os.chown(lock, OTHER_UID, OTHER_UID)
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 8 and str(lock) in result.stderr and result.stdout == ""
     assert not token_paths(env)[0].exists()
 
@@ -113,14 +113,14 @@ def test_unsafe_file_of_env_path_is_refused(svc, home):
     cert = home / "mycert.pem"
     cert.symlink_to("/dev/null")
     env = svc.env(home, JALIEN_TOKEN_CERT=str(cert), JALIEN_TOKEN_KEY=str(home / "mykey.pem"))
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 8 and str(cert) in result.stderr
     assert os.readlink(cert) == "/dev/null" and not (home / "mykey.pem").exists()
 
 
 def test_user_chosen_public_certificate_is_read_but_never_replaced(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token"], env).returncode == 0
+    assert run_in_process(["token"], env).returncode == 0
     default_cert, default_key = token_paths(env)
     cert, key = home / "job" / "cert.pem", home / "job" / "key.pem"
     cert.parent.mkdir()
@@ -128,12 +128,12 @@ def test_user_chosen_public_certificate_is_read_but_never_replaced(svc, home):
     os.chmod(cert, 0o644)  # a public certificate where the user put it
     os.rename(default_key, key)
     env.update(JALIEN_TOKEN_CERT=str(cert), JALIEN_TOKEN_KEY=str(key))
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 0 and str(cert) in result.stdout
     requests = svc.token_requests
-    renew = run_jenv(["token", "--min-valid", "400d"], env)  # replacing it is another matter
+    renew = run_in_process(["token", "--min-valid", "400d"], env)  # replacing it is another matter
     assert renew.returncode == 8 and "mode 0644" in renew.stderr and renew.stdout == ""
     assert svc.token_requests == requests  # refused before asking JCentral
     os.chmod(key, 0o640)  # a key open to the group is refused wherever it is
-    refused = run_jenv(["token"], env)
+    refused = run_in_process(["token"], env)
     assert refused.returncode == 8 and str(key) in refused.stderr

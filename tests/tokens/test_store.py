@@ -15,14 +15,14 @@ import pytest
 from jenv.errors import NotFoundError
 from jenv.locations import Location
 from jenv.tokens.store import TokenState, TokenStore, check_token, lock_store, write_token_pair
-from tokenkit import run_jenv, snapshot, token_paths
+from tokenkit import run_in_process, snapshot, token_paths
 
 
 @pytest.fixture(scope="module")
 def pairs(svc, tmp_path_factory):
     """Two different fresh tokens (PEM text) from the local service."""
     env = svc.env(tmp_path_factory.mktemp("pairs"))
-    return [json.loads(run_jenv(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
+    return [json.loads(run_in_process(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
             for _ in range(2)]
 
 
@@ -57,7 +57,7 @@ def test_killed_between_renames_is_finished_without_a_request(svc, home, pairs):
     _put(cert_path.parent / f".{cert_path.name}.jenv-{_dead_pid()}-0a0b0c0d.tmp", new["tokencert"])
     assert check_token(_store(env), time.time(), 600).state is TokenState.MISMATCH  # never "valid"
     requests = svc.token_requests
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 0 and "finished the interrupted token write" in result.stderr
     assert svc.token_requests == requests
     assert cert_path.read_text() == new["tokencert"] + "\n" and _dotfiles(env) == []
@@ -71,7 +71,7 @@ def test_killed_between_renames_without_new_cert_rolls_back(svc, home, pairs):
     _put(key_path, new["tokenkey"])
     _put(key_path.parent / f".{key_path.name}.jenv-{_dead_pid()}-01020304.old", old["tokenkey"])
     requests = svc.token_requests
-    result = run_jenv(["token"], env)
+    result = run_in_process(["token"], env)
     assert result.returncode == 0 and "restored the token key" in result.stderr
     assert svc.token_requests == requests
     assert key_path.read_text() == old["tokenkey"] + "\n" and _dotfiles(env) == []
@@ -83,9 +83,9 @@ def test_mismatched_pair_is_replaced(svc, home, pairs):
     _put(cert_path, pairs[0]["tokencert"])
     _put(key_path, pairs[1]["tokenkey"])
     requests = svc.token_requests
-    assert run_jenv(["token"], env).returncode == 0
+    assert run_in_process(["token"], env).returncode == 0
     assert svc.token_requests == requests + 1
-    assert run_jenv(["tokenkey-match"], env).returncode == 0
+    assert run_in_process(["tokenkey-match"], env).returncode == 0
 
 
 def test_leftovers_of_live_writers_and_other_users_are_kept(svc, home, pairs):
@@ -100,7 +100,7 @@ def test_leftovers_of_live_writers_and_other_users_are_kept(svc, home, pairs):
             _put(path, "x")
         if os.getuid() == 0:
             os.chown(foreign, 12345, 12345)
-        assert run_jenv(["token-init"], env).returncode == 0
+        assert run_in_process(["token-init"], env).returncode == 0
         assert mine_live.exists() and not mine_dead.exists()
         assert foreign.exists() == (os.getuid() == 0)
     finally:

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from support import faultservers as faults
 from support.pki import grid_name
-from tokenkit import run_jenv, snapshot, token_paths
+from tokenkit import run_in_process, snapshot, token_paths
 
 UTC = dt.timezone.utc
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -72,7 +72,7 @@ def server_tls(svc):
 @pytest.fixture
 def with_token(svc, home):
     env = svc.env(home)
-    assert run_jenv(["token-init"], env).returncode == 0
+    assert run_in_process(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     return env, (snapshot(cert_path), snapshot(key_path))
 
@@ -82,7 +82,7 @@ def _refused(with_token, server_tls, answer: str, commands: List[List[str]], wor
     cert_path, key_path = token_paths(env)
     with faults.ws_server(server_tls, _replying(answer)) as port:
         for command in commands:
-            result = run_jenv(command, dict(env, ALIENPY_JCENTRAL_PORT=str(port), JENV_TIMEOUT="15"), timeout=60)
+            result = run_in_process(command, dict(env, ALIENPY_JCENTRAL_PORT=str(port), JENV_TIMEOUT="15"))
             assert result.returncode == 6, (command, result.stderr)
             assert result.stdout == ""
             lines = result.stderr.strip().splitlines()
@@ -100,7 +100,7 @@ def test_a_good_token_from_the_same_impostor_setup_is_accepted(svc, with_token, 
     authority = svc.service.authority
     answer = _answer(_token(authority.cert, authority.key))
     with faults.ws_server(server_tls, _replying(answer)) as port:
-        result = run_jenv(["token-init"], dict(env, ALIENPY_JCENTRAL_PORT=str(port)))
+        result = run_in_process(["token-init"], dict(env, ALIENPY_JCENTRAL_PORT=str(port)))
     assert result.returncode == 0, result.stderr
     assert snapshot(token_paths(env)[0]) != before[0]
 
@@ -185,7 +185,7 @@ def test_the_longest_token_jcentral_gives_is_accepted(svc, home, server_tls):
     authority = svc.service.authority
     answer = _answer(_token(authority.cert, authority.key, days=31, backdate_hours=2))
     with faults.ws_server(server_tls, _replying(answer)) as port:
-        result = run_jenv(["token-init"], dict(env, ALIENPY_JCENTRAL_PORT=str(port)))
+        result = run_in_process(["token-init"], dict(env, ALIENPY_JCENTRAL_PORT=str(port)))
     assert result.returncode == 0, result.stderr
     assert Path(token_paths(env)[0]).read_text() == json.loads(answer)["results"][0]["tokencert"]
 
@@ -193,12 +193,12 @@ def test_the_longest_token_jcentral_gives_is_accepted(svc, home, server_tls):
 def test_every_command_is_silent_with_a_serial_zero_ca(svc, home):
     """Issue 9.4: with a CA like AliEn2-CA (serial 0) no library warning reaches stderr (both CA twins)."""
     env = svc.env(home)
-    init = run_jenv(["token-init"], env)
+    init = run_in_process(["token-init"], env)
     assert init.returncode == 0 and "Warning" not in init.stderr, init.stderr
     for command in (["token"], ["token-verify"], ["cert-verify"], ["token-info"], ["cert-info"], ["ca-info"],
                     ["tokenkey-match"], ["certkey-match"]):
-        result = run_jenv(command, env)
+        result = run_in_process(command, env)
         assert result.returncode == 0, (command, result.stderr)
         assert result.stderr == "", (command, result.stderr)
-    status = run_jenv(["status"], env)
+    status = run_in_process(["status"], env)
     assert "Warning" not in status.stderr and "serial" not in status.stderr.lower(), status.stderr

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from support.launcher import SCANNED, clean_env, leaked_key_material, run_jenv  # noqa: F401  (re-exported)
+from support.launcher import SCANNED, clean_env, leaked_key_material, run_in_process, run_jenv  # noqa: F401
 
 __all__ = ["clean_env", "run_jenv", "Snapshot", "snapshot", "token_paths", "assert_no_key_printed"]
 
