@@ -150,21 +150,62 @@ def tty_passphrase(what: str) -> bytes:
         old = termios.tcgetattr(fd)
         new = list(old)
         new[3] &= ~termios.ECHO
+        ended_by = None
         try:
-            # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
-            # input, so a passphrase typed right after the prompt must not be flushed.
-            termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-            tty.write(f"Passphrase for {what}: ".encode())
-            line = b""
-            while not line.endswith(b"\n"):
-                chunk = tty.read(1)
-                if not chunk:
-                    break
-                line += chunk
+            with _signals_end_the_prompt():
+                # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
+                # input, so a passphrase typed right after the prompt must not be flushed.
+                termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+                tty.write(f"Passphrase for {what}: ".encode())
+                line = b""
+                while not line.endswith(b"\n"):
+                    chunk = tty.read(1)
+                    if not chunk:
+                        break
+                    line += chunk
+        except _PromptEnded as exc:
+            ended_by = exc.signum
         finally:
-            termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+            termios.tcsetattr(fd, termios.TCSAFLUSH, old)  # echo back on, whatever ended the prompt
             tty.write(b"\n")
+    if ended_by is not None:
+        _die_by(ended_by)
     return line.rstrip(b"\r\n")
+
+
+class _PromptEnded(BaseException):
+    """SIGTERM or SIGHUP arrived during the prompt (a hook's time limit, a closed terminal)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_end_the_prompt() -> Iterator[None]:
+    """While the prompt waits, SIGTERM and SIGHUP unwind it (so the terminal modes are restored
+    first) instead of killing jenv with echo still off.  SIGINT already unwinds (KeyboardInterrupt)."""
+    import signal
+
+    def ended(signum, _frame):
+        raise _PromptEnded(signum)
+
+    previous = {signum: signal.signal(signum, ended) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _die_by(signum: int) -> None:
+    """End the process by ``signum``'s default action, as if the handler had never been there
+    (the hook's ``timeout`` and the shell then see the usual status)."""
+    import signal
+
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    raise SystemExit(128 + signum)  # only reached if the signal is blocked
 
 
 def key_permission_problem(path: str) -> Optional[str]:

@@ -110,7 +110,9 @@ def keep_secrets_out_of_core_dumps() -> None:
     try:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # The soft limit is what the kernel applies; the hard one stays, so nothing irreversible
+        # reaches a child that jenv starts (the command of 'jenv sandbox').
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
     except (ImportError, ValueError, OSError):
         pass
     if os.uname().sysname == "Linux":

@@ -20,8 +20,8 @@ print(resource.getrlimit(resource.RLIMIT_CORE)[0], dumpable())
 
 
 def _probe(path, what):
-    proc = subprocess.run([sys.executable, "-c", "import resource; resource.setrlimit(resource.RLIMIT_CORE, "
-                           "(resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n" + PROBE, str(path), what],
+    proc = subprocess.run([sys.executable, "-c", "import resource; hard = resource.getrlimit(resource.RLIMIT_CORE)[1]; "
+                           "resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\n" + PROBE, str(path), what],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0, proc.stderr
     return [tuple(int(x) for x in line.split()) for line in proc.stdout.splitlines()]
@@ -32,7 +32,7 @@ def test_reading_a_key_turns_core_dumps_off(tmp_path, root_ca):
     path = tmp_path / "userkey.pem"
     path.write_bytes(leaf.key_pem())
     before, after = _probe(path, "user key")
-    assert before[0] != 0 and before[1] == 1  # the probe starts with core dumps on
+    assert before[1] == 1  # the probe starts dumpable (and with the largest core limit it may have)
     assert after == (0, 0)
 
 

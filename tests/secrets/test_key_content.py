@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.launcher import clean_env, leaked_key_material, run_jenv
+from support.launcher import clean_env, leaked_key_bytes, run_jenv
 
 
 def _key_text(leaf) -> str:
@@ -62,4 +62,4 @@ def test_key_bytes_that_are_not_pem_are_refused_unseen(variable, command, tmp_pa
 
 def test_the_scan_sees_a_base64_body_line(root_ca):
     """The scan itself: a key's body line without armour counts as a leak (so the test above can fail)."""
-    assert leaked_key_material(_body_only(root_ca.issue()).splitlines()[1])
+    assert leaked_key_bytes(_body_only(root_ca.issue()).splitlines()[1])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 __all__ = ["HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv",
-           "run_in_process", "scan",
+           "run_in_process", "scan", "leaked_key_bytes",
            "PtyResult", "run_on_pty"]
 
 #: A hostile string for quoting tests (after virtualenv's special_char_name).
@@ -57,8 +57,14 @@ _BASE64_LINE = re.compile(r"[A-Za-z0-9+/]{64}")
 
 
 def leaked_key_material(text: str) -> bool:
-    """PEM armour of a private key, or a run of base64 as long as a PEM body line."""
-    return any(marker in text for marker in KEY_MARKERS) or _BASE64_LINE.search(text) is not None
+    """PEM armour of a private key (certificates and public keys are not secret)."""
+    return any(marker in text for marker in KEY_MARKERS)
+
+
+def leaked_key_bytes(text: str) -> bool:
+    """Key armour, or a run of base64 as long as a PEM body line: key bytes a message echoed without their
+    armour.  For text that never carries a certificate either (stderr, and stdout outside content modes)."""
+    return leaked_key_material(text) or _BASE64_LINE.search(text) is not None
 
 
 def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = False) -> None:
@@ -66,11 +72,11 @@ def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = Fal
     stderr ever, nor on stdout unless the user asked for content (``--content``, ``user <role>``)."""
     assert "Traceback" not in stderr, stderr
     SCANNED["runs"] += 1
-    assert not leaked_key_material(stderr), f"key material on stderr of jenv {list(args)}"
+    assert not leaked_key_bytes(stderr), f"key material on stderr of jenv {list(args)}"
     if content_mode:
         SCANNED["content_runs"] += 1
     else:
-        assert not leaked_key_material(stdout), f"key material on stdout of jenv {list(args)}"
+        assert not leaked_key_bytes(stdout), f"key material on stdout of jenv {list(args)}"
 
 
 def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool = False,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from support import launcher as jenvtest
 from support.launcher import scan
@@ -68,3 +71,41 @@ def test_login_hook_at_a_terminal_asks_and_exports(svc, home, tmp_path):
     out = _bash_on_pty(f'. "{REPO}/shell/jenv.sh"; echo "CERT=$JALIEN_TOKEN_CERT"', env, PASSPHRASE)
     assert out.count("Passphrase for") == 1 and PASSPHRASE.decode() not in out
     assert f"CERT={cert_path}" in out, out
+
+
+def _echo_on(fd: int) -> bool:
+    import termios
+
+    return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
+def test_a_signal_at_the_prompt_restores_the_terminal(svc, home, signum):
+    """Issue 11.2: the hook's time limit (SIGTERM), a closed terminal (SIGHUP) or Ctrl-C (SIGINT) at the
+    passphrase prompt: jenv ends, and the terminal has echo on again (before, SIGTERM left it off)."""
+    import fcntl
+    import pty
+    import select
+    import termios
+
+    env = _encrypted_env(svc, home)
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "jenv", "token-init"], env=env, stdin=slave, stdout=slave,
+                                stderr=slave, start_new_session=True,
+                                preexec_fn=lambda: fcntl.ioctl(slave, termios.TIOCSCTTY, 0))
+        seen, deadline = b"", time.monotonic() + 30
+        while b"Passphrase for" not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([master], [], [], 0.5)[0]:
+                seen += os.read(master, 4096)
+        time.sleep(0.2)  # inside the read, echo off
+        assert not _echo_on(slave)
+        os.kill(proc.pid, signum)
+        returncode = proc.wait(timeout=30)
+        assert _echo_on(slave), "the terminal was left with echo off"
+        assert returncode == (130 if signum == signal.SIGINT else -signum)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert not token_paths(env)[0].exists()
