@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -30,6 +31,7 @@ __all__ = [
     "open_ca_store",
     "check_store_file",
     "load_bundle",
+    "check_hash_entries",
     "read_pem_certificates",
     "CASummary",
     "summarize_ca_store",
@@ -93,6 +95,9 @@ def open_ca_store(store: CAStore) -> None:
         if not os.access(path, os.R_OK | os.X_OK):
             raise NotFoundError(f"{where} is not readable: check its permissions")
         return
+    if os.path.exists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+        raise UnsafeFileError(f"{where} is not a regular file (a FIFO or device would hang the read): "
+                              f"point {var} at a PEM bundle of CA certificates")
     if not os.path.isfile(path):
         state = "is not a file" if os.path.exists(path) else "does not exist"
         raise NotFoundError(f"{where} {state}: point {var} at a PEM bundle of CA certificates, "
@@ -115,6 +120,33 @@ def check_store_file(store: CAStore) -> bytes:
     if len(data) > MAX_CA_FILE or b"-----BEGIN CERTIFICATE-----" not in data:
         raise InvalidInputError(f"{where} holds no PEM certificate: point {var} at a PEM bundle of CA certificates")
     return data
+
+
+def check_hash_entries(store: CAStore) -> int:
+    """The number of ``<hash>.N`` certificate entries of a directory store, checked without opening any.
+
+    For a library that opens them itself, later (the ``ssl`` module during a
+    TLS handshake): a FIFO or device among them would hang it, so it is
+    refused here (UnsafeFileError); a directory with none is InvalidInputError.
+    """
+    var, where = _where(store)
+    count = 0
+    with os.scandir(store.path) as entries:
+        for entry in entries:
+            if not HASH_LINK.match(entry.name):
+                continue
+            try:
+                mode = os.stat(entry.path).st_mode
+            except OSError:
+                continue  # dangling: nothing for the library to open
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise UnsafeFileError(f"CA store entry {entry.path} is not a regular file (a FIFO or device "
+                                      f"would hang the connection): remove it, or run 'jenv ca-fetch'")
+            count += 1
+    if count == 0:
+        raise InvalidInputError(f"{where} holds no <hash>.0 certificate files: run 'jenv ca-fetch' "
+                                f"or 'openssl rehash' on it, or point {var} at the grid CA directory")
+    return count
 
 
 def load_bundle(store: CAStore) -> List[x509.Certificate]:

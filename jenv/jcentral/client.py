@@ -22,8 +22,6 @@ TLS choices (compared with the official client, alienpy ``connect_ssl.py``):
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import select
 import socket
 import ssl
@@ -31,6 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
 from jenv.credentials import load_certificate, materialize, read_credential, tty_passphrase
 from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError, PassphraseError, \
     ServerRefusedError
@@ -73,16 +72,15 @@ class _CachedPassphrase:
 
 
 def _load_ca(context: ssl.SSLContext, ca: CAStore) -> None:
-    if ca.kind == "none" or not ca.path:
-        raise NotFoundError(f"no CA certificates found ({ca.source}): set X509_CERT_DIR to the grid CA "
-                            "directory or run 'jenv ca-fetch'")
+    """The CA store into the TLS context, checked first as ``ca-info`` checks it (missing, empty, a FIFO
+    among the files OpenSSL will open during the handshake, a bundle that is not a regular file)."""
+    open_ca_store(ca)
     try:
         if ca.kind == "dir":
-            if not os.path.isdir(ca.path):
-                raise FileNotFoundError(errno.ENOENT, "no such directory", ca.path)
+            check_hash_entries(ca)
             context.load_verify_locations(capath=ca.path)
-        else:
-            context.load_verify_locations(cafile=ca.path)
+        else:  # the bytes read safely are what OpenSSL gets: no second open of the path
+            context.load_verify_locations(cadata=check_store_file(ca).decode("ascii", "replace"))
     except (OSError, ssl.SSLError) as exc:
         raise NotFoundError(f"cannot load the CA certificates from {ca.path} ({ca.source}): "
                             f"{getattr(exc, 'strerror', None) or exc}; set X509_CERT_DIR or run "

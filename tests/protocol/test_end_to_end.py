@@ -132,7 +132,7 @@ def test_client_not_trusted_by_the_server(pki, endpoint, tmp_path, write_cred):
 
 
 def test_missing_ca_store_and_wrong_key(pki, endpoint, tmp_path, write_cred):
-    with pytest.raises(NotFoundError, match="X509_CERT_DIR.*jenv ca-fetch"):
+    with pytest.raises(NotFoundError, match="(?=.*X509_CERT_DIR)(?=.*jenv ca-fetch)"):
         fetch_token(endpoint, pki.identity("jdoe"), CAStore(None, "none", "default"), TIMEOUT, TokenRequest(), print)
     with pytest.raises(NotFoundError, match="jenv ca-fetch"):
         fetch_token(endpoint, pki.identity("jdoe"), CAStore(str(tmp_path / "nope"), "dir", "env X509_CERT_DIR"),

@@ -7,12 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from tokenkit import assert_no_key_printed, token_paths
 
 
+# File handling and locking only, where the CA plays no part: once, with the suite's test CA (the
+# serial-0 twin runs every token test that reads, verifies or receives a certificate).
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
 def test_twenty_concurrent_token_runs_share_one_token(svc, home):
     env = svc.env(home, JENV_TIMEOUT="10")
     before = svc.token_requests

@@ -23,6 +23,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -136,6 +138,9 @@ def _lane(svc, home: Path, traced: bool) -> Counter:
     return outcomes
 
 
+# File handling and locking only, where the CA plays no part: once, with the suite's test CA (the
+# serial-0 twin runs every token test that reads, verifies or receives a certificate).
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
 def test_sigkill_during_token_init_leaves_old_or_new_pair(svc, tmp_path):
     with ThreadPoolExecutor(LANES) as pool:
         lanes = [pool.submit(_lane, svc, tmp_path / f"lane{index}", bool(STRACE) and index == 1)
