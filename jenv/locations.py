@@ -25,6 +25,8 @@ __all__ = [
     "JENV_TIMEOUT",
     "JENV_CA_URL",
     "looks_like_content",
+    "lock_directories",
+    "XDG_RUNTIME_DIR",
     "DEFAULT_JCENTRAL_HOST",
     "DEFAULT_JCENTRAL_PORT",
     "Location",
@@ -49,6 +51,7 @@ ALIENPY_JCENTRAL = "ALIENPY_JCENTRAL"
 ALIENPY_JCENTRAL_PORT = "ALIENPY_JCENTRAL_PORT"
 JENV_TIMEOUT = "JENV_TIMEOUT"
 JENV_CA_URL = "JENV_CA_URL"  # where `jenv ca-fetch` downloads the CA tarball
+XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 TMPDIR = "TMPDIR"
 
 DEFAULT_JCENTRAL_HOST = "alice-jcentral.cern.ch"
@@ -192,6 +195,14 @@ def _file_location(environ: Mapping[str, str], var: str, what: str, default: str
 def token_dir(environ: Mapping[str, str]) -> str:
     """``${TMPDIR:-/tmp}``, absolute: an empty TMPDIR counts as unset, like the shell form."""
     return _absolute(environ.get(TMPDIR) or "/tmp")
+
+
+def lock_directories(environ: Mapping[str, str], home: str) -> Tuple[str, ...]:
+    """Where jenv's private state (the token lock) may live, best first: ``$XDG_RUNTIME_DIR`` (used only
+    when it turns out to be the user's own 0700 directory), else ``~/.cache/jenv``."""
+    runtime = environ.get(XDG_RUNTIME_DIR, "")
+    cache = os.path.join(home, ".cache", "jenv")
+    return (runtime, cache) if os.path.isabs(runtime) else (cache,)
 
 
 def resolve_locations(environ: Mapping[str, str], uid: int, home: str) -> Locations:

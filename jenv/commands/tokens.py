@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
 from jenv.errors import ExitCode, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, resolve_locations
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, lock_directories, resolve_locations
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait, replace_token
 from jenv.tokens.store import TokenStore, check_token, destroy_token_pair, lock_store
 
@@ -54,7 +54,7 @@ def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
 
 def _store(ctx: Context) -> "tuple[Locations, TokenStore]":
     locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
-    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid)
+    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
 
 
 def _emit(ctx: Context, cert: str, key: str) -> None:

@@ -24,11 +24,17 @@ __all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matche
 
 
 class TokenStore(NamedTuple):
-    """Where the token lives: two Locations (path or PEM content) and the owner's uid."""
+    """Where the token lives: two Locations (path or PEM content) and the owner's uid.
+
+    ``lock_dirs`` are the private places the lock may live, best first
+    (``$XDG_RUNTIME_DIR``, ``~/.cache/jenv``): never the shared token directory,
+    where anyone could pre-create the lock and block every renewal.
+    """
 
     cert: Location
     key: Location
     uid: int
+    lock_dirs: Tuple[str, ...] = ()
 
     @property
     def in_files(self) -> bool:
@@ -36,9 +42,13 @@ class TokenStore(NamedTuple):
         return self.cert.path is not None and self.key.path is not None
 
     @property
-    def lock_path(self) -> str:
+    def lock_name(self) -> str:
+        """One lock per token location (another TMPDIR is another token): named by its path's digest."""
+        import hashlib
+
         assert self.cert.path is not None
-        return os.path.join(os.path.dirname(self.cert.path), f"jenv-token-{self.uid}.lock")
+        digest = hashlib.sha256(os.path.abspath(self.cert.path).encode("utf-8", "surrogateescape")).hexdigest()
+        return f"jenv-token-{self.uid}-{digest[:16]}.lock"
 
     def directories(self) -> List[str]:
         paths = [loc.path for loc in (self.cert, self.key) if loc.path is not None]
@@ -116,7 +126,7 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     """
     if store.in_files:
         for directory in store.directories():
-            check_directory(directory, "token files")
+            check_directory(directory, "token files", store.uid)
     cert_pem, key_pem = _read(store, store.cert), _read(store, store.key)
     if cert_pem is None or key_pem is None:
         gone = store.cert if cert_pem is None else store.key

@@ -36,6 +36,7 @@ __all__ = [
     "check_directory",
     "check_target",
     "signals_held",
+    "private_directory",
     "HELD_SIGNALS",
     "read_private_file",
     "write_temp_file",
@@ -60,8 +61,14 @@ def _remove_hint(path: str) -> str:
     return f"remove it yourself if it is yours (rm {path}), or set TMPDIR to a private directory"
 
 
-def check_directory(directory: str, what: str) -> None:
-    """Refuse a missing token directory or one writable by everyone without the sticky bit.
+#: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
+PRIVATE_TMP_FIX = ("put 'export JENV_PRIVATE_TMP=1' (or JENV_TMPDIR=<a private directory>) before the jenv hook "
+                   "in your login file, or export TMPDIR=<a private directory> (mkdir -m 700 ~/tmp)")
+
+
+def check_directory(directory: str, what: str, uid: Optional[int] = None) -> None:
+    """Refuse a missing token directory, one writable by everyone without the sticky bit, and one that
+    belongs to another user (who could replace the token there); root's directories (/tmp) are fine.
 
     Raises NotFoundError or UnsafeFileError, naming the directory and the fix.
     """
@@ -73,6 +80,9 @@ def check_directory(directory: str, what: str) -> None:
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafeFileError(f"{directory} (directory of the {what}) is not a directory: "
                               "set TMPDIR to a private directory")
+    if uid is not None and st.st_uid not in (uid, 0):
+        raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
+                              f"(uid {uid}), so its owner could replace your token: {PRIVATE_TMP_FIX}")
     if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
         raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
                               f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
@@ -88,7 +98,7 @@ def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool =
         return f"{what} {path} is {kind}, not a file: {_remove_hint(path)}"
     if st.st_uid != uid:
         return (f"{what} {path} belongs to uid {st.st_uid}, not to you (uid {uid}); jenv never reads or "
-                "replaces another user's file: set TMPDIR to a private directory, or ask its owner to remove it")
+                f"replaces another user's file: {PRIVATE_TMP_FIX}")
     if private and st.st_mode & 0o077:
         mode = stat.S_IMODE(st.st_mode)
         return (f"{what} {path} has mode {mode:04o}, open to other users (jenv writes 0400): "
@@ -251,6 +261,31 @@ def _open_lock_file(path: str, uid: int) -> int:
         check_target(path, uid, "token lock file", private=False)
         raise UnsafeFileError(f"token lock file {path} is not your regular file: set TMPDIR to a private directory")
     return fd
+
+
+def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
+    """The first candidate that is a directory of ``uid``'s only (mode 0700 or stricter), created 0700
+    when missing (the last candidate is the user's own cache directory, so it may be made).
+
+    Threat: a lock (or any state) in a shared directory, where another user can pre-create it.
+    Raises UnsafeFileError when none is private.
+    """
+    problems = []
+    for index, directory in enumerate(candidates):
+        if index == len(candidates) - 1:
+            with contextlib.suppress(OSError):
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+        try:
+            st = os.stat(directory)
+        except OSError as exc:
+            problems.append(f"{directory}: {exc.strerror}")
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
+            problems.append(f"{directory} is not a private directory of yours (mode 0700)")
+            continue
+        return directory
+    raise UnsafeFileError("no private directory for the token lock (" + "; ".join(problems) + "): "
+                          f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "no directory for the lock")
 
 
 @contextlib.contextmanager

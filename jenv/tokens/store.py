@@ -23,9 +23,10 @@ import contextlib
 import os
 from typing import Iterator, List, Optional
 
-from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError
+from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
-from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files, signals_held,
+from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
+                               private_directory, signals_held,
                              read_private_file, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
@@ -52,12 +53,14 @@ def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
     NotFoundError (no directory) and LockTimeoutError.
     """
     for directory in store.directories():
-        check_directory(directory, "token files")
+        check_directory(directory, "token files", store.uid)
+    lock_path = os.path.join(private_directory(store.lock_dirs or (os.path.dirname(store.cert.path or "."),),
+                                               store.uid), store.lock_name)
     try:
-        with hold_lock(store.lock_path, store.uid, wait) as fd:
+        with hold_lock(lock_path, store.uid, wait) as fd:
             yield TokenLock(store, fd)
     except TimeoutError:
-        raise LockTimeoutError(f"another jenv has held {store.lock_path} for {wait:.0f} s (it is getting a "
+        raise LockTimeoutError(f"another jenv has held {lock_path} for {wait:.0f} s (it is getting a "
                                "token or waiting for a passphrase): try again when it is done") from None
 
 
@@ -140,7 +143,10 @@ def check_writable(store: TokenStore) -> None:
         raise InvalidInputError("the token is given as PEM content in JALIEN_TOKEN_CERT/KEY, not as files: "
                                 "unset them to let jenv write the token files")
     for directory in store.directories():
-        check_directory(directory, "token files")
+        check_directory(directory, "token files", store.uid)
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise UnsafeFileError(f"directory {directory} of the token files is read-only for you: set TMPDIR "
+                                  "to a private directory you can write (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)")
     for loc in (store.key, store.cert):
         assert loc.path is not None
         check_target(loc.path, store.uid, loc.what)

@@ -71,11 +71,11 @@ def test_hostile_token_path_is_refused_and_left_alone(svc, home, kind, which):
         assert len(message.splitlines()) == 1
         assert str(target) in message and FIX_WORDS[kind] in message
         assert "rm " in message or "TMPDIR" in message  # the fix
-        after = _state(tmp)
-        if command == ["token-destroy"]:  # refuses inside its lock: the (empty) lock file may be created
-            after.pop(f"jenv-token-{os.getuid()}.lock", None)
+        after, after_home = _state(tmp), _state(home)
+        if command == ["token-destroy"]:  # refuses inside its lock: the user's private lock directory may appear
+            after_home.pop(".cache", None)
         assert after == before
-        assert _state(home) == before_home
+        assert after_home == before_home
     assert svc.token_requests == requests  # refused before any network request
     if kind == "mode 0644":
         assert run_in_process(["token-destroy"], env).returncode == 0 and not target.exists()
@@ -97,16 +97,21 @@ def test_world_writable_tmpdir_without_sticky_bit_is_refused(svc, home):
     assert svc.token_requests == requests + 1
 
 
-def test_lock_file_of_another_user_is_refused(svc, home):
+def test_a_lock_file_planted_in_the_shared_directory_blocks_nothing(svc, home):
+    """Issue 11.7: the lock lives in a private directory of the user (here ~/.cache/jenv, 0700), so
+    another user's file under the old lock name in the token directory no longer locks anyone out."""
     if os.getuid() != 0:
         pytest.skip("needs root to create a file of another uid")
     env = svc.env(home)
-    lock = Path(env["TMPDIR"]) / f"jenv-token-{os.getuid()}.lock"
-    lock.write_text("")
-    os.chown(lock, OTHER_UID, OTHER_UID)
+    planted = Path(env["TMPDIR"]) / f"jenv-token-{os.getuid()}.lock"
+    planted.write_text("")
+    os.chown(planted, OTHER_UID, OTHER_UID)
     result = run_in_process(["token"], env)
-    assert result.returncode == 8 and str(lock) in result.stderr and result.stdout == ""
-    assert not token_paths(env)[0].exists()
+    assert result.returncode == 0, result.stderr
+    assert token_paths(env)[0].exists()
+    private = home / ".cache" / "jenv"
+    assert os.stat(private).st_mode & 0o777 == 0o700
+    assert [p.name for p in private.iterdir() if p.name.endswith(".lock")], "the lock is not in ~/.cache/jenv"
 
 
 def test_unsafe_file_of_env_path_is_refused(svc, home):
