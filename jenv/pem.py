@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.lite import names
 from jenv.errors import InvalidInputError, PassphraseError
+from jenv.locations import Location
 
 __all__ = [
     "CertInfo",
@@ -30,6 +31,8 @@ __all__ = [
     "key_matches",
     "key_description",
     "grid_dn",
+    "iso_utc",
+    "validity_problem",
     "describe_non_certificate",
     "validity_bounds",
     "cert_info",
@@ -231,3 +234,28 @@ def format_duration(seconds: int) -> str:
     if hours:
         return f"{sign}{hours}h {minutes:02d}m"
     return f"{sign}{minutes}m {seconds % 60:02d}s"
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _renew_hint(loc: Location) -> str:
+    if loc.what.startswith("token"):
+        return "run 'jenv token-init' for a new token"
+    return "renew your grid user certificate with your certification authority"
+
+
+def validity_problem(info: CertInfo, loc: Location, now: dt.datetime) -> Optional[str]:
+    """A one-line message (with the fix) when the certificate is not valid now, else None."""
+    state = validity_state(info, now)
+    where = loc.describe()
+    if state == "expired":
+        ago = format_duration(-info.seconds_left(now))
+        return f"{where} expired {ago} ago (not after {iso_utc(info.not_after)}): {_renew_hint(loc)}"
+    if state == "not yet valid":
+        wait = format_duration(int((info.not_before - now).total_seconds()))
+        return (f"{where} is not yet valid: valid from {iso_utc(info.not_before)} (in {wait}); "
+                "check the system clock")
+    return None

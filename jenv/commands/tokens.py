@@ -57,6 +57,17 @@ def _store(ctx: Context) -> "tuple[Locations, TokenStore]":
     return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
 
 
+def _check_content_fits_the_shell(ctx: Context) -> None:
+    """Before asking JCentral for a token to print as content: can the target shell carry PEM text?
+    (csh and tcsh cannot hold a newline in a variable.)  The same rule and message as the export."""
+    if ctx.json:
+        return
+    from jenv.shells import emitter_for, pick_shell
+
+    shell = pick_shell(ctx.shell, ctx.environ).name
+    emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
+
+
 def _emit(ctx: Context, cert: str, key: str) -> None:
     """Print the token for the shell (or the reference document's JSON with --json)."""
     if ctx.json:
@@ -120,6 +131,7 @@ def cmd_token(args, ctx: Context) -> int:
         if check.usable and check.cert_pem is not None and check.key_pem is not None:
             _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
             return ExitCode.OK
+    _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK
@@ -200,6 +212,7 @@ def cmd_user(args, ctx: Context) -> int:
     if args.get("token-init"):
         return _token_init(ctx, request)
     locs, _store_unused = _store(ctx)
+    _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK

@@ -22,6 +22,7 @@ TLS choices (compared with the official client, alienpy ``connect_ssl.py``):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import select
 import socket
 import ssl
@@ -30,11 +31,11 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
-from jenv.credentials import load_certificate, materialize, read_credential, tty_passphrase
-from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError, PassphraseError, \
-    ServerRefusedError
+from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, tty_passphrase
+from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError, NotValidNowError, PassphraseError, \
+    ServerRefusedError, UnsafeFileError
 from jenv.locations import CAStore, Endpoint, Location
-from jenv.pem import grid_dn, key_matches, parse_private_key
+from jenv.pem import cert_info, grid_dn, is_encrypted_key, key_matches, parse_private_key, validity_problem
 from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
     token_pair_from_reply
 
@@ -93,17 +94,48 @@ def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
     Raises NotFoundError/InvalidInputError (unreadable credential or CA store),
     PassphraseError (no terminal, wrong passphrase) and KeyMismatchError.
     """
-    return _tls_identity(identity, ca)[0]
+    cert = check_identity(identity)
+    context = _verifying_context(ca)
+    _add_identity(context, identity, cert)
+    return context
 
 
-def _tls_identity(identity: ClientIdentity, ca: CAStore) -> "tuple[ssl.SSLContext, str]":
-    """:func:`client_ssl_context` and the grid DN of our certificate (read once for both)."""
+def check_identity(identity: ClientIdentity, now: Optional[float] = None):
+    """Everything about our credentials that can be known without a passphrase, in this order: the
+    certificate (missing, unreadable, not a certificate, expired, not yet valid), then the key
+    (missing, unreadable, readable by others, and, when it is not encrypted, not matching).
+
+    Returns the parsed certificate.  Raises the errors of ``cert-info``/``status`` for the same problems.
+    """
+    cert = load_certificate(identity.cert)
+    problem = validity_problem(cert_info(cert), identity.cert,
+                               dt.datetime.fromtimestamp(time.time() if now is None else now, dt.timezone.utc))
+    if problem:
+        raise NotValidNowError(problem)
+    data = read_credential(identity.key)
+    if identity.key.path is not None:
+        unsafe = key_permission_problem(identity.key.path)
+        if unsafe:
+            raise UnsafeFileError(unsafe)
+    if not is_encrypted_key(data):
+        key = parse_private_key(data, identity.key.describe())
+        if not key_matches(cert, key):
+            raise KeyMismatchError(f"{identity.key.describe()} does not belong to {identity.cert.describe()}")
+    return cert
+
+
+def _verifying_context(ca: CAStore) -> ssl.SSLContext:
+    """A client context that verifies the server against the CA store (checked as ca-info checks it)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.check_hostname = False  # see the module docstring
     context.verify_mode = ssl.CERT_REQUIRED
     _load_ca(context, ca)
-    cert = load_certificate(identity.cert)
+    return context
+
+
+def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, cert) -> None:
+    """Our certificate and key into the context; an encrypted key's passphrase is asked here."""
     what = identity.key.describe()
     ask = _CachedPassphrase(what)
     key = parse_private_key(read_credential(identity.key), what, ask)
@@ -116,7 +148,6 @@ def _tls_identity(identity: ClientIdentity, ca: CAStore) -> "tuple[ssl.SSLContex
             if ask.value is not None:
                 raise PassphraseError(f"wrong passphrase for {what}") from None
             raise KeyMismatchError(f"cannot use {what} with {identity.cert.describe()}: {exc}") from None
-    return context, grid_dn(cert.subject)
 
 
 @dataclass(frozen=True)
@@ -191,10 +222,9 @@ class _Peer:
         return NetworkError(f"{self.where} did not open a WebSocket: {exc}")
 
 
-def _open_tls(peer: _Peer, context: ssl.SSLContext, deadline: float) -> ssl.SSLSocket:
-    """TCP connect and TLS handshake, both bounded by ``deadline`` (time.monotonic)."""
+def _open_tls(peer: _Peer, context: ssl.SSLContext, deadline: float, sock: socket.socket) -> ssl.SSLSocket:
+    """The TLS handshake on the connected ``sock``, bounded by ``deadline`` (time.monotonic)."""
     endpoint = peer.endpoint
-    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=peer.timeout)
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.001))
         tls = context.wrap_socket(sock, server_hostname=endpoint.host)
@@ -316,12 +346,24 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
 
     from jenv import __version__
 
-    context, subject = _tls_identity(identity, ca)
-    deadline = time.monotonic() + timeout
-    peer = _Peer(endpoint, ca, subject, timeout)
+    # Offline checks first, then the TCP connection, and only then the passphrase: a problem that
+    # can be known locally, or a JCentral that is down, costs the user no typing.
+    cert = check_identity(identity)
+    context = _verifying_context(ca)
+    peer = _Peer(endpoint, ca, grid_dn(cert.subject), timeout)
     try:
-        tls = _open_tls(peer, context, deadline)
+        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     except Exception as exc:  # every connect failure becomes one JenvError
+        raise peer.connect_error(exc) from None
+    try:
+        _add_identity(context, identity, cert)
+    except BaseException:
+        sock.close()
+        raise
+    deadline = time.monotonic() + timeout
+    try:
+        tls = _open_tls(peer, context, deadline, sock)
+    except Exception as exc:  # every handshake failure becomes one JenvError
         raise peer.connect_error(exc) from None
     stack = contextlib.ExitStack()
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
+from jenv.pem import iso_utc, validity_problem  # noqa: F401  (the report's names; one home in jenv.pem)
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
     import datetime as dt
@@ -37,13 +38,6 @@ __all__ = [
 ]
 
 _LABEL_WIDTH = 12
-
-
-def iso_utc(moment: dt.datetime) -> str:
-    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    import datetime as dt  # loaded already: ``moment`` is a datetime
-
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def serial_hex(serial: int) -> str:
@@ -151,28 +145,6 @@ def render_cert_info(info: CertInfo, loc: Location, now: dt.datetime, as_json: b
     if as_json:
         return to_json(cert_dict(info, loc, now))
     return "\n".join(cert_lines(info, loc, now))
-
-
-def _renew_hint(loc: Location) -> str:
-    if loc.what.startswith("token"):
-        return "run 'jenv token-init' for a new token"
-    return "renew your grid user certificate with your certification authority"
-
-
-def validity_problem(info: CertInfo, loc: Location, now: dt.datetime) -> Optional[str]:
-    """A one-line message (with the fix) when the certificate is not valid now, else None."""
-    from jenv.pem import format_duration, validity_state
-
-    state = validity_state(info, now)
-    where = loc.describe()
-    if state == "expired":
-        ago = format_duration(-info.seconds_left(now))
-        return f"{where} expired {ago} ago (not after {iso_utc(info.not_after)}): {_renew_hint(loc)}"
-    if state == "not yet valid":
-        wait = format_duration(int((info.not_before - now).total_seconds()))
-        return (f"{where} is not yet valid: valid from {iso_utc(info.not_before)} (in {wait}); "
-                "check the system clock")
-    return None
 
 
 def key_match_dict(cert_loc: Location, key_loc: Location, key_type: str, key_bits: int,

@@ -62,6 +62,7 @@ def test_jobagent_token_can_get_a_job_token(pki, endpoint, tmp_path, write_cred)
     agent = get_token(pki, endpoint, "vobox1", token_type="jobagent")
     (tmp_path / "tokencert.pem").write_text(agent.cert_pem)
     (tmp_path / "tokenkey.pem").write_text(agent.key_pem)
+    (tmp_path / "tokenkey.pem").chmod(0o600)  # a key readable by others is refused
     identity = ClientIdentity(Location("token certificate", "test", path=str(tmp_path / "tokencert.pem")),
                               Location("token key", "test", path=str(tmp_path / "tokenkey.pem")))
     job = get_token(pki, endpoint, identity=identity, token_type="job", username="jdoe", jobid="5")
@@ -165,13 +166,15 @@ def test_client_not_trusted_by_a_tls12_server(pki, tmp_path, write_cred):
 def test_session_tickets_are_read_before_websockets_takes_the_socket(pki, endpoint):
     """TLS 1.3: the tickets the server sends after the handshake are consumed by the one thread
     that owns the socket, so websockets' reader and writer threads never race over them."""
+    import socket
     import time as _time
 
     from jenv.jcentral.client import _open_tls, _Peer, client_ssl_context
 
     identity = pki.identity("jdoe")
     peer = _Peer(endpoint, pki.ca_store, "/CN=jdoe", TIMEOUT)
-    tls = _open_tls(peer, client_ssl_context(identity, pki.ca_store), _time.monotonic() + TIMEOUT)
+    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=TIMEOUT)
+    tls = _open_tls(peer, client_ssl_context(identity, pki.ca_store), _time.monotonic() + TIMEOUT, sock)
     try:
         assert tls.version() == "TLSv1.3"
         assert tls.session is not None and tls.session.has_ticket

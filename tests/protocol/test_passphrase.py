@@ -34,6 +34,7 @@ except JenvError as exc:
 def encrypted(pki, tmp_path):
     key = tmp_path / "userkey.pem"
     key.write_bytes(pki.creds["jdoe"].key_pem(b"s3cret phrase"))
+    key.chmod(0o600)  # a key readable by others is refused before any prompt
     return [str(pki.root / "users" / "jdoe" / "usercert.pem"), str(key), str(pki.ca_dir)]
 
 

@@ -53,3 +53,73 @@ def test_an_empty_ca_directory_is_named_before_connecting(svc, home, tmp_path):
     assert result.returncode == 4, result.stderr
     assert "holds no <hash>.0 certificate files" in result.stderr and "not trusted" not in result.stderr
     assert svc.token_requests == before
+
+
+def _encrypted_key(svc, home: Path, passphrase: bytes = b"pass phrase") -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(Path(svc.user_files("jdoe")[1]).read_bytes(), None)
+    path = home / "userkey.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(passphrase)))
+    path.chmod(0o400)
+    return path
+
+
+def _expired_user(svc, home: Path) -> "tuple[Path, Path]":
+    import datetime as dt
+
+    credential = svc.service.authority.issue_user("/C=ch/O=jenv test/OU=Users/CN=Jane Doe", days=1,
+                                                  not_before=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))
+    cert, key = home / "old-cert.pem", home / "old-key.pem"
+    credential.write(str(cert), str(key))
+    return cert, key
+
+
+def test_an_expired_user_certificate_is_reported_before_any_prompt_or_connection(svc, home):
+    """Issue 11.8: exit 5 with cert-info's line, no passphrase asked (no terminal needed), no request."""
+    cert, key = _expired_user(svc, home)
+    env = svc.env(home, X509_USER_CERT=str(cert), X509_USER_KEY=str(key))
+    before = svc.token_requests
+    result = run_jenv(["token"], env)
+    assert result.returncode == 5, result.stderr
+    info = run_jenv(["cert-info"], env)
+    assert result.stderr.strip() == info.stderr.strip()  # the very line cert-info gives
+    assert svc.token_requests == before
+
+
+def test_a_user_key_readable_by_others_is_refused_before_any_prompt(svc, home):
+    key = _encrypted_key(svc, home)
+    key.chmod(0o644)
+    before = svc.token_requests
+    result = run_jenv(["token-init"], svc.env(home, X509_USER_KEY=str(key)))
+    assert result.returncode == 8 and "chmod 600" in result.stderr and "no terminal" not in result.stderr
+    assert svc.token_requests == before
+
+
+def test_with_jcentral_down_the_passphrase_is_not_asked(svc, home):
+    """The TCP connection comes before the prompt: a service that is down costs no typing."""
+    from support.launcher import run_on_pty
+    import sys
+
+    key = _encrypted_key(svc, home)
+    env = svc.env(home, X509_USER_KEY=str(key), ALIENPY_JCENTRAL_PORT="9", PYTHONPATH=str(Path.cwd()))
+    result = run_on_pty([sys.executable, "-m", "jenv", "token-init"], env, answers=[b"pass phrase"], timeout=30)
+    assert result.returncode == 9, result.output
+    assert "Passphrase for" not in result.output and "refused the connection" in result.output
+
+
+def test_content_for_tcsh_is_refused_before_asking_jcentral(svc, home):
+    env = svc.env(home)
+    before = svc.token_requests
+    for command in (["user", "alicepr", "--shell", "tcsh"], ["token", "--content", "--shell", "tcsh"]):
+        result = run_jenv(command, env)
+        assert result.returncode == 4 and "cannot carry" in result.stderr, result.stderr
+    assert svc.token_requests == before
+
+
+def test_nothing_set_up_names_the_user_certificate_first(tmp_path):
+    from support.launcher import clean_env
+
+    result = run_jenv(["token"], clean_env(tmp_path / "home"))
+    assert result.returncode == 3 and "user certificate" in result.stderr.splitlines()[0], result.stderr
