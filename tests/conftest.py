@@ -13,6 +13,19 @@ from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_mat
 from support.pki import TestCA  # noqa: E402
 
 
+def pytest_sessionfinish(session):
+    """Under pytest-xdist each worker counts its own runs: hand them to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["scanned"] = dict(SCANNED)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook
+def pytest_testnodedown(node, error):
+    for key, value in getattr(node, "workeroutput", {}).get("scanned", {}).items():
+        SCANNED[key] += value
+
+
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"jenv runs scanned for private-key material: {SCANNED['runs']} "

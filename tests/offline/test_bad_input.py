@@ -139,7 +139,8 @@ def test_token_key_variable_holding_garbage_content(setup):
 @pytest.mark.parametrize("command", ["cert-verify", "token-verify", "ca-info"])
 @pytest.mark.parametrize("make,code,fragment", [
     (_dir, NOT_FOUND, "is not a file: point X509_CERT_FILE at a PEM bundle"),
-    (_fifo, NOT_FOUND, "is not a file: point X509_CERT_FILE at a PEM bundle"),
+    # Issue 11.6: a FIFO or device is refused as unsafe (exit 8), as everywhere.
+    (_fifo, UNSAFE, "is not a regular file (a FIFO or device would hang the read): point X509_CERT_FILE"),
     (lambda p: _write(p, b""), INVALID, "holds no PEM certificate"),
 ], ids=["directory", "FIFO", "empty"])
 def test_bad_ca_bundle_variable(setup, command, make, code, fragment):
