@@ -6,15 +6,16 @@ import datetime as dt
 import os
 import shlex
 from dataclasses import asdict
-from typing import List, Optional, TextIO
+from typing import Optional, TextIO
 
-from jenv.ca.store import EXPIRING_DAYS, CASummary, summarize_ca_store
+from jenv.ca.store import summarize_ca_store
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.locations import JENV_CA_URL, X509_CERT_DIR, resolve_ca_store, resolve_timeout
+from jenv.report.ca import render_ca_summary
 from jenv.report.render import to_json
 
-__all__ = ["cmd_ca_fetch", "cmd_ca_info", "render_ca_summary", "ProgressBar"]
+__all__ = ["cmd_ca_fetch", "cmd_ca_info", "ProgressBar"]
 
 _DEFAULT_DIR = "~/.globus/certificates"
 
@@ -99,27 +100,6 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
         ctx.err(f"jenv and openssl look elsewhere ({in_use or 'nowhere'}); add this line to your login script:")
         ctx.err(f"  export {X509_CERT_DIR}={shlex.quote(installed.path)}")
     return ExitCode.OK
-
-
-def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optional[str] = None) -> str:
-    """The ca-info output (JSON or text, no trailing newline); ``variable`` named the store, if one did."""
-    if as_json:
-        return to_json(asdict(summary))
-    var = variable
-    links = "n/a (bundle file)" if summary.links_consistent is None else \
-        f"{summary.hash_links}, {'consistent' if summary.links_consistent else 'INCONSISTENT'}"
-    lines: List[str] = [
-        "CA store",
-        f"  {'location':<12}{summary.location} ({'from ' + var if var else 'default'})",
-        f"  {'kind':<12}{'directory' if summary.kind == 'dir' else 'bundle file'}",
-        f"  {'CAs':<12}{summary.count}",
-        f"  {'expired':<12}{summary.expired}",
-        f"  {'expiring':<12}{summary.expiring_soon} within {EXPIRING_DAYS} days",
-        f"  {'hash links':<12}{links}",
-    ]
-    lines += [f"  {'':<12}{text}" for text in summary.expiring]
-    lines += [f"  {'problem':<12}{text}" for text in summary.problems]
-    return "\n".join(lines)
 
 
 def cmd_ca_info(args, ctx: Context) -> int:

@@ -1,0 +1,32 @@
+"""What ``jenv ca-info`` says about the CA store: text and JSON from one summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import List, Optional
+
+from jenv.ca.store import EXPIRING_DAYS, CASummary
+from jenv.report.render import to_json
+
+__all__ = ["render_ca_summary"]
+
+
+def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optional[str] = None) -> str:
+    """The ca-info output (JSON or text, no trailing newline); ``variable`` named the store, if one did."""
+    if as_json:
+        return to_json(asdict(summary))
+    var = variable
+    links = "n/a (bundle file)" if summary.links_consistent is None else \
+        f"{summary.hash_links}, {'consistent' if summary.links_consistent else 'INCONSISTENT'}"
+    lines: List[str] = [
+        "CA store",
+        f"  {'location':<12}{summary.location} ({'from ' + var if var else 'default'})",
+        f"  {'kind':<12}{'directory' if summary.kind == 'dir' else 'bundle file'}",
+        f"  {'CAs':<12}{summary.count}",
+        f"  {'expired':<12}{summary.expired}",
+        f"  {'expiring':<12}{summary.expiring_soon} within {EXPIRING_DAYS} days",
+        f"  {'hash links':<12}{links}",
+    ]
+    lines += [f"  {'':<12}{text}" for text in summary.expiring]
+    lines += [f"  {'problem':<12}{text}" for text in summary.problems]
+    return "\n".join(lines)
