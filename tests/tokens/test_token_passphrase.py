@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,3 +110,46 @@ def test_a_signal_at_the_prompt_restores_the_terminal(svc, home, signum):
         os.close(master)
         os.close(slave)
     assert not token_paths(env)[0].exists()
+
+
+#: The line each shell's login file gets (README "Shell setup"), and how the shell then prints the cert.
+LOGIN_LINES = {
+    "bash": ('eval "$(jenv hook bash)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "zsh": ('eval "$(jenv hook zsh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "ksh": ('eval "$(jenv hook ksh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "dash": ('eval "$(jenv hook sh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "fish": ("jenv hook fish | source", 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "tcsh": ('eval "`jenv hook tcsh`"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+}
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("shell", sorted(LOGIN_LINES))
+def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path, shell):
+    """Issue 11.1: each shell runs its documented hook line on a pseudo-terminal, with an encrypted key
+    and no token; the passphrase typed at the prompt gives a token, and it shows up on no screen and in
+    no history file (fish's `jenv hook fish | source` used to leave jenv stopped in the background,
+    the passphrase echoed and then run as a command)."""
+    if shutil.which(shell) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{shell} is not installed")
+        pytest.skip(f"{shell} is not installed")
+    env = _encrypted_env(svc, home)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "jenv"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
+    wrapper.chmod(0o755)
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", JENV_HOOK_TIMEOUT="30", XDG_DATA_HOME=str(home / ".local/share"),
+               HISTFILE=str(home / ".history"))
+    line, show = LOGIN_LINES[shell]
+    argv = {"fish": ["fish", "--no-config", "-i", "-c", f"{line}; {show}"],
+            "tcsh": ["tcsh", "-f", "-c", f"{line}; {show}"]}.get(shell, [shell, "-c", f"{line}; {show}"])
+    result = jenvtest.run_on_pty(argv, env, [PASSPHRASE], timeout=60)
+    cert_path, _ = token_paths(env)
+    assert result.output.count("Passphrase for") == 1, result.output
+    assert f"CERT={cert_path}" in result.output, result.output
+    assert PASSPHRASE.decode() not in result.output
+    for path in home.rglob("*"):
+        if path.is_file() and "history" in path.name:
+            assert PASSPHRASE not in path.read_bytes(), path

@@ -71,7 +71,7 @@ else
     # goes through a private temporary file: csh cannot nest these quotes in backquotes.
     set _jenv_out = "`mktemp`"
     if ( "$_jenv_out" == "" ) set _jenv_out = /dev/null/jenv-mktemp-failed
-    env JENV_TIMEOUT=$_jenv_net sh -c 'fg=; [ -t 0 ] && fg=--foreground; if command -v timeout >/dev/null 2>&1; then exec timeout $fg -k 2 "$0" "$@"; elif command -v gtimeout >/dev/null 2>&1; then exec gtimeout $fg -k 2 "$0" "$@"; elif command -v perl >/dev/null 2>&1; then exec perl -e "alarm(shift); exec(@ARGV)" "$0" "$@"; else exec "$@"; fi' $_jenv_limit $_jenv_bin:q token --shell tcsh >! $_jenv_out:q
+    env JENV_TIMEOUT=$_jenv_net sh -c 'fg=; { [ -t 0 ] || [ -t 2 ]; } && fg=--foreground; if command -v timeout >/dev/null 2>&1; then exec timeout $fg -k 2 "$0" "$@"; elif command -v gtimeout >/dev/null 2>&1; then exec gtimeout $fg -k 2 "$0" "$@"; elif command -v perl >/dev/null 2>&1; then exec perl -e "alarm(shift); exec(@ARGV)" "$0" "$@"; else exec "$@"; fi' $_jenv_limit $_jenv_bin:q token --shell tcsh >! $_jenv_out:q
     set _jenv_rc = $status
     if ( $_jenv_rc == 0 ) then
         source $_jenv_out:q

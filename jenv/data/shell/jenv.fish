@@ -55,9 +55,11 @@ function __jenv_hook
     end
     # The hard time bound: timeout (GNU), gtimeout (macOS coreutils) or perl's alarm.
     # At a terminal, --foreground lets jenv ask for a key passphrase (but then only
-    # jenv itself is timed out); elsewhere its whole process group is.
+    # jenv itself is timed out); elsewhere its whole process group is.  stderr counts:
+    # with `jenv hook fish | source` stdin is the pipe, and a jenv put in a background
+    # process group would be stopped at the prompt while the typed passphrase went to fish.
     set -l fg
-    if isatty stdin
+    if isatty stdin; or isatty stderr
         set fg --foreground
     end
     set -l run "$bin" token --shell fish

@@ -54,7 +54,7 @@ _jenv_hook() {
         # At a terminal, --foreground lets jenv ask for a key passphrase (but then only
         # jenv itself is timed out); elsewhere its whole process group is.
         _jenv_fg=
-        [ -t 0 ] && _jenv_fg=--foreground
+        { [ -t 0 ] || [ -t 2 ]; } && _jenv_fg=--foreground
         set -- "$_jenv_bin" token --shell sh
         if command -v timeout >/dev/null 2>&1; then set -- timeout $_jenv_fg -k 2 "$_jenv_limit" "$@"
         elif command -v gtimeout >/dev/null 2>&1; then set -- gtimeout $_jenv_fg -k 2 "$_jenv_limit" "$@"
