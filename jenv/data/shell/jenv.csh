@@ -76,7 +76,7 @@ else
     if ( $_jenv_rc == 0 ) then
         source $_jenv_out:q
     else if ( $_jenv_rc == 124 || $_jenv_rc == 137 || $_jenv_rc == 142 ) then
-        echo "jenv hook: no token: jenv token took longer than ${_jenv_limit}s" > /dev/stderr
+        echo "jenv hook: no token: jenv token did not finish within ${_jenv_limit}s (a passphrase prompt left unanswered, or JCentral not answering); JENV_HOOK_TIMEOUT sets the limit" > /dev/stderr
     else if ( $_jenv_rc == 126 || $_jenv_rc == 127 ) then
         echo "jenv hook: cannot run $_jenv_bin" > /dev/stderr
     endif

@@ -80,7 +80,7 @@ function __jenv_hook
     if test $rc -eq 0
         printf '%s\n' $out | source
     else if contains -- $rc 124 137 142
-        echo "jenv hook: no token: jenv token took longer than "$limit"s" >&2
+        echo "jenv hook: no token: jenv token did not finish within "$limit"s (a passphrase prompt left unanswered, or JCentral not answering); JENV_HOOK_TIMEOUT sets the limit" >&2
     else if contains -- $rc 126 127
         echo "jenv hook: cannot run $bin" >&2
     end

@@ -66,7 +66,7 @@ _jenv_hook() {
         else
             _jenv_rc=$?
             case $_jenv_rc in
-                124|137|142) echo "jenv hook: no token: jenv token took longer than ${_jenv_limit}s" >&2 ;;
+                124|137|142) echo "jenv hook: no token: jenv token did not finish within ${_jenv_limit}s (a passphrase prompt left unanswered, or JCentral not answering); JENV_HOOK_TIMEOUT sets the limit" >&2 ;;
                 126|127) echo "jenv hook: cannot run $_jenv_bin" >&2 ;;
             esac
         fi
