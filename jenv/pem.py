@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.lite import names
+from jenv.lite.der import private_key_blocks
 from jenv.errors import InvalidInputError, PassphraseError
 from jenv.locations import Location
 
@@ -132,6 +133,10 @@ def parse_private_key(data: bytes, what: str = "private key",
         if stripped[:1] == b"\x30":
             raise InvalidInputError(f"{what} is in DER (binary) form, not PEM")
         raise InvalidInputError(f"{what} is not a PEM private key")
+    keys = private_key_blocks(data)
+    if keys > 1:  # cryptography would take the first; the next reader might take another
+        raise InvalidInputError(f"{what} holds {keys} private keys: keep only the one that belongs to the "
+                                "certificate")
     password = None
     if is_encrypted_key(data):
         if passphrase is None:

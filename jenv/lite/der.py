@@ -15,7 +15,7 @@ import binascii
 from typing import List, Optional, Tuple
 
 __all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block", "DerError", "Element", "elements",
-           "parse_time", "oid_text", "encode"]
+           "parse_time", "oid_text", "encode", "private_key_blocks"]
 
 _SEQUENCE, _INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x30, 0x02, 0x03, 0x04, 0x06
 _UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
@@ -270,3 +270,8 @@ def key_public_key(key_pem: bytes) -> Optional[Tuple[str, bytes]]:
             except _Bad:
                 return None
     return None
+
+
+def private_key_blocks(data: bytes) -> int:
+    """How many ``-----BEGIN ... PRIVATE KEY-----`` blocks ``data`` holds (EC PARAMETERS blocks do not count)."""
+    return sum(1 for part in data.split(b"-----BEGIN ")[1:] if part.split(b"-----", 1)[0].endswith(b"PRIVATE KEY"))

@@ -131,6 +131,9 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     if cert_pem is None or key_pem is None:
         gone = store.cert if cert_pem is None else store.key
         return TokenCheck(TokenState.MISSING, f"{gone.describe()} does not exist", None, cert_pem, key_pem)
+    if der.private_key_blocks(key_pem) > 1:
+        return TokenCheck(TokenState.BROKEN, f"{store.key.describe()} holds {der.private_key_blocks(key_pem)} "
+                                             "private keys", None, cert_pem, key_pem)
     dates = _dates(cert_pem)
     if dates is None:
         return TokenCheck(TokenState.BROKEN, f"{store.cert.describe()} is not a certificate", None, cert_pem, key_pem)

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jenv.errors import JenvError
+from jenv.errors import InvalidInputError, JenvError
 from jenv.pem import cert_info, parse_certificate, parse_certificates, parse_private_key
 from jenv.jcentral.protocol import Reply, encode_reply, parse_reply, token_pair_from_reply
 
@@ -209,5 +209,8 @@ def test_the_valid_pems_themselves_load(index):
     data = pems[index]
     if b"CERTIFICATE" in data:
         parse_certificate(data)
+    elif data.count(b"PRIVATE KEY-----") > 2:  # two keys in one file: refused by design (issue 11.9)
+        with pytest.raises(InvalidInputError, match="holds 2 private keys"):
+            parse_private_key(data, passphrase=lambda: b"secret")
     else:
         parse_private_key(data, passphrase=lambda: b"secret")

@@ -202,3 +202,27 @@ def test_every_command_is_silent_with_a_serial_zero_ca(svc, home):
         assert result.stderr == "", (command, result.stderr)
     status = run_in_process(["status"], env)
     assert "Warning" not in status.stderr and "serial" not in status.stderr.lower(), status.stderr
+
+
+@pytest.mark.parametrize("cert_extra, key_extra", [(True, False), (False, True)])
+def test_a_token_with_extra_pem_blocks_is_refused(svc, with_token, server_tls, cert_extra, key_extra):
+    """Issue 11.9: one certificate and one key, exactly; a second block would make later readers
+    pick different halves (every login then reports a mismatch)."""
+    authority = svc.service.authority
+    cert = _token(authority.cert, authority.key)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption()).decode()
+    answer = _answer(cert + (cert if cert_extra else ""), KEY_PEM + (other if key_extra else ""))
+    _refused(with_token, server_tls, answer, RENEWING, "PEM blocks, not one of each")
+
+
+def test_a_user_key_file_with_two_keys_is_refused_before_asking(svc, home, tmp_path):
+    cert, key = svc.user_files("jdoe")
+    doubled = tmp_path / "userkey.pem"
+    doubled.write_bytes(Path(key).read_bytes() + KEY_PEM.encode())
+    doubled.chmod(0o600)
+    before = svc.token_requests
+    result = run_in_process(["token-init"], svc.env(home, X509_USER_KEY=str(doubled)))
+    assert result.returncode == 4 and "holds 2 private keys" in result.stderr, result.stderr
+    assert svc.token_requests == before
