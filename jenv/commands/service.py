@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
 from typing import Dict, List, Optional
 
 from jenv.context import Context
-from jenv.errors import ExitCode, UsageError
+from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
 from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment, user_dn
 from jenv.service.server import LocalService, load_user_map, run_service
@@ -67,12 +70,14 @@ def cmd_serve(args, ctx: Context) -> int:
     The listening address is printed on stderr as host:port.
     """
     port = _port(args["--port"])  # options first: a typo must not leave a new CA behind
-    paths = SandboxPaths.at(os.path.abspath(args["--dir"]))
+    host = args["--host"] or "127.0.0.1"
+    _check_port_free(host, port)
+    paths = SandboxPaths.at(_service_dir(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
-        create_sandbox(paths.root)
+        _create(paths.root)
         ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
     service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None)
-    with run_service(service, args["--host"] or "127.0.0.1", port) as (host, port):
+    with _serving(service, host, port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
             ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
             if args["--ready-file"]:
@@ -81,6 +86,65 @@ def cmd_serve(args, ctx: Context) -> int:
         except KeyboardInterrupt:
             ctx.err("jenv: service stopped")
     return ExitCode.OK
+
+
+_PSEUDO_FILESYSTEMS = ("/proc", "/sys", "/dev")
+
+
+def _service_dir(text: str) -> str:
+    """``--dir`` as an absolute path that can hold the service's files; NotFoundError (exit 3) naming
+    the fix when it is a file or on a pseudo filesystem."""
+    path = os.path.realpath(os.path.abspath(text))
+    if any(path == top or path.startswith(top + "/") for top in _PSEUDO_FILESYSTEMS):
+        raise NotFoundError(f"--dir {text}: {path} is on a pseudo filesystem, which cannot hold files: "
+                            "give a directory on a real disk")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise NotFoundError(f"--dir {text} is a file, not a directory: give a directory (it is created "
+                            "when missing)")
+    return path
+
+
+def _create(root: str, username: str = "jdoe", passphrase: Optional[bytes] = None) -> None:
+    try:
+        create_sandbox(root, username, passphrase)
+    except OSError as exc:
+        raise NotFoundError(f"cannot create the service files in {root}: {exc.strerror or exc}: "
+                            "give a directory you can write") from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Before anything is created: the port can be bound (0 always can)."""
+    if port == 0:
+        return
+    probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: only a listener blocks
+    try:
+        probe.bind((host, port))
+    except OSError as exc:
+        raise _port_error(host, port, exc) from None
+    finally:
+        probe.close()
+
+
+def _port_error(host: str, port: int, exc: OSError) -> JenvError:
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(f"--port {port}: {host}:{port} is already in use: choose another port, or 0 for a "
+                          "free one")
+    return UsageError(f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})")
+
+
+@contextlib.contextmanager
+def _serving(service, host: str = "127.0.0.1", port: int = 0):
+    """:func:`run_service`, with a port that cannot be bound reported as one line."""
+    try:
+        server = run_service(service, host, port)
+        bound = server.__enter__()
+    except OSError as exc:
+        raise _port_error(host, port, exc) from None
+    try:
+        yield bound
+    finally:
+        server.__exit__(None, None, None)
 
 
 def _command_environment(ctx: Context, extra: Dict[str, str]) -> Dict[str, str]:
@@ -137,15 +201,19 @@ def cmd_sandbox(args, ctx: Context) -> int:
     username = args["--user"] or "jdoe"
     if not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise UsageError(f"--user {username!r}: use letters, digits, '.', '-' or '_'")
-    passphrase = _new_passphrase(ctx) if args["--passphrase"] else None
     keep = args["--dir"] is not None
-    root = os.path.abspath(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
+    root = _service_dir(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
+    exists = os.path.exists(SandboxPaths.at(root).ca_cert)
+    if exists and (args["--passphrase"] or args["--user"]):  # said before anything is asked
+        ctx.err(f"jenv: {root} holds a sandbox already: --passphrase and --user apply only when one is "
+                "created, so its user and key are kept as they are")
+    passphrase = _new_passphrase(ctx) if args["--passphrase"] and not exists else None
     try:
         paths = SandboxPaths.at(root)
-        if not os.path.exists(paths.ca_cert):
-            create_sandbox(root, username, passphrase)
+        if not exists:
+            _create(root, username, passphrase)
         service = _service(paths, None, ctx.environ.get("JENV_SERVE_LOG") or None)
-        with run_service(service) as (host, port):
+        with _serving(service) as (host, port):
             extra = sandbox_environment(paths, host, port)
             ctx.err(f"jenv: sandbox in {root}: user {user_dn(paths)}, local service on {host}:{port}")
             if args["<command>"]:

@@ -113,3 +113,41 @@ def test_serve_with_ready_file_and_log(env, tmp_path):
     assert f"serving JCentral protocol on 127.0.0.1:{port}" in err
     records = [json.loads(line) for line in log.read_text().splitlines()]
     assert [(r["command"], r["exitcode"]) for r in records] == [("token", 0)]
+
+
+def test_serve_on_a_busy_port_is_one_line_and_creates_nothing(root, env, tmp_path):
+    """Issue 11.9: a busy port is a usage error (exit 2) named with the fix, before any file is made."""
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    try:
+        port = busy.getsockname()[1]
+        result = root.run_jenv(["serve", "--dir", str(tmp_path / "svc"), "--port", str(port)], env)
+    finally:
+        busy.close()
+    assert result.returncode == 2 and "is already in use" in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+@pytest.mark.parametrize("where", ["file", "proc"])
+def test_a_dir_that_cannot_hold_the_files_is_one_line(root, env, tmp_path, command, where):
+    target = tmp_path / "a-file" if where == "file" else Path("/proc/jenv-test-dir")
+    if where == "file":
+        target.write_text("")
+    args = [command, "--dir", str(target)] + (["--", "true"] if command == "sandbox" else [])
+    result = root.run_jenv(args, env, timeout=30)
+    assert result.returncode == 3, result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "internal error" not in result.stderr
+    assert ("is a file" if where == "file" else "pseudo filesystem") in result.stderr
+
+
+def test_sandbox_says_passphrase_and_user_do_not_apply_to_an_existing_dir(root, env, tmp_path):
+    box = tmp_path / "box"
+    assert root.run_jenv(["sandbox", "--dir", str(box), "--", "true"], env).returncode == 0
+    # No terminal here: were the passphrase still asked, this would fail with exit 11.
+    result = root.run_jenv(["sandbox", "--dir", str(box), "--passphrase", "--user", "other", "--", "true"], env)
+    assert result.returncode == 0, result.stderr
+    assert "apply only when one is created" in result.stderr
