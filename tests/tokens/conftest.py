@@ -6,6 +6,7 @@ from typing import Iterator
 
 import pytest
 
+from tokenkit import run_in_process, snapshot, token_paths
 from support.service import USERS, Service, build_world, running  # noqa: F401  (USERS: for the tests)
 
 CA_DN = "/C=ch/O=jenv test/CN=jenv token test CA"
@@ -19,3 +20,18 @@ def svc(request, tmp_path_factory) -> Iterator[Service]:
     world = build_world(tmp_path_factory.mktemp("tokens-pki"), CA_DN, serial_zero=request.param == "serial-0-ca")
     with running(world) as service:
         yield service
+
+
+@pytest.fixture(scope="module")
+def server_tls(svc):
+    """The service's own TLS server context, for fault servers that stand in for JCentral."""
+    return svc.service.ssl_context()
+
+
+@pytest.fixture
+def with_token(svc, home):
+    """An environment with a valid token already in place, and its snapshot."""
+    env = svc.env(home)
+    assert run_in_process(["token-init"], env).returncode == 0
+    cert_path, key_path = token_paths(env)
+    return env, (snapshot(cert_path), snapshot(key_path))

@@ -14,20 +14,6 @@ from tokenkit import run_jenv, snapshot, token_paths
 
 
 
-@pytest.fixture(scope="module")
-def server_tls(svc):
-    return svc.service.ssl_context()
-
-
-@pytest.fixture
-def with_token(svc, home):
-    """An environment with a valid token already in place, and its snapshot."""
-    env = svc.env(home)
-    assert run_jenv(["token-init"], env).returncode == 0
-    cert_path, key_path = token_paths(env)
-    return env, (snapshot(cert_path), snapshot(key_path))
-
-
 def _answer(handler_text):
     def handler(connection):
         for _request in connection:

@@ -64,19 +64,6 @@ def _replying(text: str):
     return handler
 
 
-@pytest.fixture(scope="module")
-def server_tls(svc):
-    return svc.service.ssl_context()
-
-
-@pytest.fixture
-def with_token(svc, home):
-    env = svc.env(home)
-    assert run_in_process(["token-init"], env).returncode == 0
-    cert_path, key_path = token_paths(env)
-    return env, (snapshot(cert_path), snapshot(key_path))
-
-
 def _refused(with_token, server_tls, answer: str, commands: List[List[str]], words: str) -> None:
     env, before = with_token
     cert_path, key_path = token_paths(env)
