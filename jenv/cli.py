@@ -194,12 +194,13 @@ def _check_shell(name: str) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None, *,
-         uid: Optional[int] = None, stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None) -> int:
+         uid: Optional[int] = None, stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None,
+         clock: Optional[Callable[[], float]] = None) -> int:
     """Entry point: run one command, turn every failure into one stderr line and an exit code.
 
-    Tests run it in-process with their own environment, uid and streams.
+    Tests run it in-process with their own environment, uid, streams and clock.
     """
-    ctx = Context.from_process(environ, uid, stdout, stderr)
+    ctx = Context.from_process(environ, uid, stdout, stderr, clock)
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:
         with warnings.catch_warnings():

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Mapping, Optional, TextIO
+import time
+from typing import Callable, Mapping, Optional, TextIO
 
 __all__ = ["Context", "printable"]
 
@@ -29,7 +30,7 @@ class Context:
 
     def __init__(self, environ: Mapping[str, str], uid: int, home: str, json: bool = False,
                  shell: Optional[str] = None, stdout: Optional[TextIO] = None,
-                 stderr: Optional[TextIO] = None) -> None:
+                 stderr: Optional[TextIO] = None, clock: Optional[Callable[[], float]] = None) -> None:
         self.environ = environ
         self.uid = uid
         self.home = home
@@ -37,14 +38,24 @@ class Context:
         self.shell = shell
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
+        #: Seconds since the epoch, now (tests give their own clock).
+        self.clock = clock or time.time
 
     @classmethod
     def from_process(cls, environ: Optional[Mapping[str, str]] = None, uid: Optional[int] = None,
-                     stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None) -> "Context":
-        """The real process's context; a test may give the environment, uid and streams instead."""
+                     stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None,
+                     clock: Optional[Callable[[], float]] = None) -> "Context":
+        """The real process's context; a test may give the environment, uid, streams and clock instead."""
         env = dict(os.environ if environ is None else environ)
         home = env.get("HOME") or os.path.expanduser("~")
-        return cls(environ=env, uid=os.getuid() if uid is None else uid, home=home, stdout=stdout, stderr=stderr)
+        return cls(environ=env, uid=os.getuid() if uid is None else uid, home=home, stdout=stdout, stderr=stderr,
+                   clock=clock)
+
+    def now(self):
+        """The clock as an aware UTC datetime."""
+        import datetime as dt
+
+        return dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
 
     def out(self, text: str = "") -> None:
         """Write a line to stdout (machine-readable output and exports only)."""

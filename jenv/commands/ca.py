@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shlex
 from dataclasses import asdict
@@ -116,7 +115,7 @@ def cmd_ca_info(args, ctx: Context) -> int:
     or its <hash>.N links are inconsistent (fix: jenv ca-fetch).
     """
     store = resolve_ca_store(ctx.environ, ctx.home)
-    summary = summarize_ca_store(store, dt.datetime.now(dt.timezone.utc))
+    summary = summarize_ca_store(store, ctx.now())
     ctx.out(render_ca_summary(summary, ctx.json, store.variable))
     if summary.problems:
         problem = summary.problems[0]

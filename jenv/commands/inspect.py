@@ -7,7 +7,6 @@ on stderr with its own exit code.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Tuple
 
 from jenv.context import Context
@@ -22,10 +21,6 @@ __all__ = ["cmd_cert_info", "cmd_token_info", "cmd_certkey_match", "cmd_tokenkey
            "show_cert_info"]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
 def _locations(ctx: Context) -> Locations:
     return resolve_locations(ctx.environ, ctx.uid, ctx.home)
 
@@ -36,7 +31,7 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
     Raises NotFoundError, UnsafeFileError or InvalidInputError (nothing printed) when it cannot be read.
     """
     info = cert_info(load_certificate(loc))
-    now = _now()
+    now = ctx.now()
     ctx.out(render_cert_info(info, loc, now, ctx.json))
     problem = validity_problem(info, loc, now)
     if problem:
@@ -142,7 +137,7 @@ def cmd_status(args, ctx: Context) -> int:
     exists or can be made; otherwise the exit code of the first problem, each
     problem on its own stderr line with its fix.
     """
-    status = gather_status(ctx.environ, ctx.uid, ctx.home, _now(), _detect_shell(ctx))
+    status = gather_status(ctx.environ, ctx.uid, ctx.home, ctx.now(), _detect_shell(ctx))
     ctx.out(render_status(status, ctx.json))
     for problem in status.problems:
         ctx.err(f"jenv: {problem.message}")

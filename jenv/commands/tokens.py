@@ -8,7 +8,6 @@ nothing), one line goes to stderr and the previous token is left intact.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
@@ -84,15 +83,13 @@ def _emit(ctx: Context, cert: str, key: str) -> None:
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:
     """token-info of the new token, on stderr (for humans; stdout stays for machines)."""
-    import datetime as dt
-
     from jenv.pem import cert_info, parse_certificate
     from jenv.report.render import render_cert_info
 
     cert = pair.cert if pair.cert is not None else \
         parse_certificate(pair.cert_pem.encode("ascii", "replace"), "token certificate")
     info = cert_info(cert)
-    ctx.err(render_cert_info(info, store.cert, dt.datetime.now(dt.timezone.utc)).rstrip("\n"))
+    ctx.err(render_cert_info(info, store.cert, ctx.now()).rstrip("\n"))
 
 
 def cmd_token(args, ctx: Context) -> int:
@@ -127,7 +124,7 @@ def cmd_token(args, ctx: Context) -> int:
             ensure_token(ctx, locs, store, min_valid)
             _emit(ctx, store.cert.path or "", store.key.path or "")
             return ExitCode.OK
-        check = check_token(store, time.time(), min_valid)  # PEM content in the variables
+        check = check_token(store, ctx.clock(), min_valid)  # PEM content in the variables
         if check.usable and check.cert_pem is not None and check.key_pem is not None:
             _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
             return ExitCode.OK

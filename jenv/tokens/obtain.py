@@ -7,7 +7,6 @@ network stack until a token must really be fetched).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
@@ -59,24 +58,24 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
 
     Concurrent runs wait for the one holding the lock and then reuse its token.
     """
-    check = check_token(store, time.time(), min_valid)
+    check = check_token(store, ctx.clock(), min_valid)
     if check.usable:
         return check
     with lock_store(store, lock_wait(ctx)) as lock:
         repaired = recover_store(lock)
         if repaired:
             ctx.err(f"jenv: {repaired}")
-        check = check_token(store, time.time(), min_valid)  # another run may have just written it
+        check = check_token(store, ctx.clock(), min_valid)  # another run may have just written it
         if check.usable:
             return check
         check_writable(store)
         pair = fetch_checked_token(ctx, locs, None)
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
-    check = check_token(store, time.time(), 0)
+    check = check_token(store, ctx.clock(), 0)
     if not check.usable:
         raise InvalidInputError(f"the new token from JCentral is not usable: {check.detail}")
-    if check.not_after is not None and check.not_after - time.time() < min_valid:
-        ctx.err(f"jenv: the new token is valid for less than --min-valid ({int(check.not_after - time.time())} s)")
+    if check.not_after is not None and check.not_after - ctx.clock() < min_valid:
+        ctx.err(f"jenv: the new token is valid for less than --min-valid ({int(check.not_after - ctx.clock())} s)")
     return check
 
 

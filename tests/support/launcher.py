@@ -80,8 +80,8 @@ def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = Fal
 
 
 def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool = False,
-                   uid: Optional[int] = None) -> Result:
-    """``jenv.cli.main`` in this process, with ``env``, ``uid`` and captured streams (no process start).
+                   uid: Optional[int] = None, clock=None) -> Result:
+    """``jenv.cli.main`` in this process, with ``env``, ``uid``, ``clock`` and captured streams (no process start).
 
     For commands that neither prompt nor can block (the offline inspection
     commands); anything that reads a terminal, waits or changes process state
@@ -92,7 +92,7 @@ def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool 
     from jenv.cli import main
 
     out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), dict(env), uid=uid, stdout=out, stderr=err)
+    code = main(list(args), dict(env), uid=uid, stdout=out, stderr=err, clock=clock)
     scan(args, out.getvalue(), err.getvalue(), content_mode)
     return Result(code, out.getvalue(), err.getvalue())
 

@@ -86,3 +86,17 @@ def test_unknown_shell_is_a_usage_error_before_any_work(argv, tmp_path):
     assert result.stderr.startswith("jenv: unknown shell ") and "given to --shell: use one of sh bash zsh" \
         in result.stderr
     assert list((tmp_path / "home" / "tmp").iterdir()) == []
+
+
+def test_the_clock_is_injected(tmp_path, root_ca):
+    """main(..., clock=) is the time every check uses: the same certificate is valid today and expired
+    in two years, with no waiting and no patching."""
+    import time
+
+    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")  # valid for 365 days
+    cert = tmp_path / "cert.pem"
+    cert.write_bytes(leaf.cert_pem)
+    env = clean_env(tmp_path / "home", X509_USER_CERT=str(cert))
+    assert run_in_process(["cert-info"], env).returncode == 0
+    later = run_in_process(["cert-info"], env, clock=lambda: time.time() + 2 * 365 * 86400)
+    assert later.returncode == 5 and "expired" in later.stderr
