@@ -246,7 +246,7 @@ def token_pair_from_reply(reply: Reply, notice: Optional[Callable[[str], None]] 
     if not isinstance(cert_pem, str) or not isinstance(key_pem, str) or not cert_pem or not key_pem:
         raise _malformed("the token answer has no 'tokencert' and 'tokenkey'")
     blocks = (cert_pem.count("-----BEGIN "), key_pem.count("-----BEGIN "))
-    if blocks != (1, 1):  # one certificate and one key, or later readers may each pick another block
+    if max(blocks) > 1:  # one certificate and one key, or later readers may each pick another block
         raise VerifyError(f"JCentral sent a token with {blocks[0]} certificate and {blocks[1]} key PEM blocks, "
                           "not one of each; nothing was written, the previous token is unchanged")
     cert = parse_certificate(cert_pem.encode("ascii", "replace"), "the token certificate JCentral sent")
