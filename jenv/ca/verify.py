@@ -139,8 +139,9 @@ def _dir_store(path: str, certs: Sequence[crypto.X509]) -> crypto.X509Store:
     OpenSSL's by_dir looks a name up as ``<hash>.0``, ``<hash>.1``, ... up to the
     first file it cannot load, taking the first certificate of each; the same
     files are read here, for the names OpenSSL looks up (the certificate's
-    subject and issuer, then each found CA's issuer), and handed to OpenSSL, which still decides which of them (if any) issued
-    what.  The hash only chooses files (:func:`jenv.lite.names.subject_hash`).
+    subject and issuer, then each found CA's issuer), and handed to OpenSSL,
+    which still decides which of them (if any) issued what.  The hash only
+    chooses files (:func:`jenv.lite.names.subject_hash`).
     """
     x509_store = crypto.X509Store()
     pending = [name for cert in certs for name in _names_of(cert) if name]
