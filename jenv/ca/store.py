@@ -250,7 +250,8 @@ def summarize_ca_store(store: CAStore, now: dt.datetime) -> CASummary:
         if not_after < soon:
             expired += not_after < now
             expiring += not_after >= now
-            notes.append((not_after, f"{grid_dn(cert.subject.public_bytes())} ({'expired' if not_after < now else 'expires'} "
+            state = "expired" if not_after < now else "expires"
+            notes.append((not_after, f"{grid_dn(cert.subject.public_bytes())} ({state} "
                                      f"{not_after:%Y-%m-%d})"))
     return CASummary(location=store.path, kind=store.kind, source=store.source, count=len(certs),
                      expired=expired, expiring_soon=expiring, hash_links=links, links_consistent=consistent,

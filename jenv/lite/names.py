@@ -21,7 +21,8 @@ from typing import List, Tuple
 
 from jenv.lite.der import DerError, encode, oid_text
 
-__all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text", "SHORT_NAMES",
+__all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text",
+           "SHORT_NAMES",
            "cert_names", "has_trailing_bytes", "DerError"]
 
 #: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
