@@ -200,6 +200,10 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
 
     Tests run it in-process with their own environment, uid, streams and clock.
     """
+    if stdout is None and hasattr(sys.stdout, "reconfigure"):
+        # A path that is not UTF-8 (TMPDIR=$'/tmp/t\xff') came in as surrogate escapes: it goes back out
+        # as the very same bytes for the shell to evaluate, whatever the locale's error handler is.
+        sys.stdout.reconfigure(errors="surrogateescape")
     ctx = Context.from_process(environ, uid, stdout, stderr, clock)
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
     try:

@@ -123,3 +123,22 @@ def test_nothing_set_up_names_the_user_certificate_first(tmp_path):
 
     result = run_jenv(["token"], clean_env(tmp_path / "home"))
     assert result.returncode == 3 and "user certificate" in result.stderr.splitlines()[0], result.stderr
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+def test_a_tmpdir_that_is_not_utf8_works(svc, home, tmp_path):
+    """Issue 11.9: TMPDIR=$'.../t\\xffdir' (bytes no locale can decode) gives exports with exactly those bytes,
+    also where the locale's stdout would refuse them (PYTHONIOENCODING=utf-8:strict, as en_US.UTF-8 does)."""
+    import subprocess
+    import sys
+
+    raw = os.fsencode(str(tmp_path)) + b"/t\xffdir"
+    os.mkdir(raw, 0o700)
+    env = svc.env(home)
+    env_bytes = {k.encode(): v.encode() for k, v in env.items()}
+    env_bytes.update({b"TMPDIR": raw, b"PYTHONIOENCODING": b"utf-8:strict"})
+    proc = subprocess.run([sys.executable, "-m", "jenv", "token", "--shell", "bash"], env=env_bytes,
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert b"export JALIEN_TOKEN_CERT='" + raw + b"/tokencert_" in proc.stdout
+    assert os.path.exists(raw + b"/tokencert_%d.pem" % os.getuid())
