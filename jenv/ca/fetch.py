@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -54,8 +55,10 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
     truncated body) or InvalidInputError (larger than ``limit``).
     """
     import requests  # only ca-fetch pays for importing requests
+    import urllib3
 
     received = 0
+    deadline = time.monotonic() + timeout  # one bound for the whole download, not only for each read
     try:
         with requests.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
@@ -67,7 +70,7 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
                 raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
                                         "for a CA bundle; nothing was installed")
             chunks = []
-            for chunk in response.iter_content(_CHUNK):
+            for chunk in _chunks_as_they_come(response):
                 received += len(chunk)
                 if received > limit:
                     raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for a CA bundle; "
@@ -75,7 +78,10 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
                 chunks.append(chunk)
                 if progress is not None:
                     progress(received, total)
-    except requests.exceptions.ChunkedEncodingError:
+                if time.monotonic() > deadline:
+                    raise NetworkError(f"downloading {url} did not finish within {timeout:g}s (JENV_TIMEOUT sets "
+                                       "the limit); nothing was installed")
+    except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
         raise NetworkError(f"downloading {url} failed: the connection broke after {received} bytes; "
                            "nothing was installed, try again") from None
     except requests.RequestException as exc:
@@ -87,6 +93,21 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
         raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes; "
                            "nothing was installed, try again")
     return b"".join(chunks)
+
+
+def _chunks_as_they_come(response):
+    """The body in pieces as the network delivers them (``read1``), so the overall deadline is checked
+    between pieces even when a server sends one byte at a time; ``iter_content`` would wait for whole
+    64 KiB chunks."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):  # urllib3 < 2
+        yield from response.iter_content(_CHUNK)
+        return
+    while True:
+        chunk = raw.read1(_CHUNK)
+        if not chunk:
+            return
+        yield chunk
 
 
 #: urllib3's "HTTPSConnectionPool(host='x', port=443): " (or "<... object at 0x...>: ") before the cause.

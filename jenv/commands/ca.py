@@ -72,11 +72,16 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     from jenv.ca.fetch import DEFAULT_CA_URL, fetch_ca_store
 
     url = args["--url"] or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
-    if not url.lower().startswith(("https://", "http://")):
+    if not url.lower().startswith("https://"):
+        # What ca-fetch installs decides whom jenv trusts: never over a connection anyone could change.
+        why = ("CA certificates are fetched only over HTTPS" if url.lower().startswith("http://")
+               else "not an https:// URL")
         if args["--url"]:
-            raise UsageError(f"--url {url!r} is not an http(s) URL")
-        raise InvalidInputError(f"{JENV_CA_URL}={url!r} is not an http(s) URL: "
-                                "set it to the URL of a CA tarball, or unset it for the default")
+            raise UsageError(f"--url {url!r} is {why}" if why.startswith("not") else f"--url {url!r}: {why}")
+        raise InvalidInputError(f"{JENV_CA_URL}={url!r} is {why}: set it to the https:// URL of a CA tarball, "
+                                "or unset it for the default" if why.startswith("not") else
+                                f"{JENV_CA_URL}={url!r}: {why}: set it to the https:// URL of a CA tarball, "
+                                "or unset it for the default")
     try:
         timeout, _source = resolve_timeout(ctx.environ)
     except ValueError as exc:

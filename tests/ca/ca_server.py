@@ -1,7 +1,10 @@
-"""A local HTTP(S) server for ca-fetch tests, and tarballs in the alien-cas layout.
+"""A local HTTPS server for ca-fetch tests, a CONNECT proxy, and tarballs in the alien-cas layout.
 
-``serve(routes, tls=None)`` runs a ThreadingHTTPServer on 127.0.0.1:0 in a
-thread (websockets' tests/sync/server.py shape) and yields its base URL.  A
+``serve(routes)`` runs a ThreadingHTTPServer on 127.0.0.1:0 in a thread
+(websockets' tests/sync/server.py shape), over TLS with a certificate from
+this module's own CA (``TRUST``, for REQUESTS_CA_BUNDLE), and yields its
+base URL; ``tls=`` gives another certificate, ``plain=True`` plain HTTP
+(which ca-fetch refuses).  A
 route answers with a body, a status, or one of the misbehaviours a download
 must survive: a truncated body, a lying Content-Length, an endless stream.
 """
@@ -15,6 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +31,7 @@ from ca_corpus import DAY, NOW, issue, make_keys, name
 class Route:
     body: bytes = b""
     status: int = 200
-    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge
+    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge | drip
 
 
 def _handler(routes: Dict[str, Route]):
@@ -43,6 +47,15 @@ def _handler(routes: Dict[str, Route]):
                 route = Route(b"not found", 404)
             self.send_response(route.status)
             self.send_header("Content-Type", "application/x-gzip")
+            if route.mode == "drip":  # one byte every 0.3 s: never idle long enough for a read timeout
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                with contextlib.suppress(OSError):
+                    for byte in route.body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(0.3)
+                return
             if route.mode == "stream-huge":
                 self.send_header("Connection", "close")
                 self.end_headers()
@@ -63,11 +76,39 @@ def _handler(routes: Dict[str, Route]):
     return Handler
 
 
+#: Host names the default server certificate holds (the proxy test asks for the second one).
+SERVER_NAMES = ("127.0.0.1", "cas.example.invalid")
+
+
+def _default_tls() -> Tuple[Path, Path, Path]:
+    """(CA bundle, server cert, server key) of this module's throwaway server CA, made once."""
+    from support.pki import TestCA
+
+    global _TLS
+    if _TLS is None:
+        directory = Path(tempfile.mkdtemp(prefix="jenv-ca-server-"))
+        ca = TestCA("/C=ch/O=jenv-test/CN=ca-fetch test server CA")
+        cert, key = ca.issue("/C=ch/O=jenv-test/CN=127.0.0.1", sans=SERVER_NAMES).write(directory, "server")
+        _TLS = (ca.write_bundle(directory / "trust.pem"), cert, key)
+    return _TLS
+
+
+_TLS: Optional[Tuple[Path, Path, Path]] = None
+
+
+def trust() -> Dict[str, str]:
+    """The environment that makes requests trust :func:`serve`'s default certificate."""
+    return {"REQUESTS_CA_BUNDLE": str(_default_tls()[0])}
+
+
 @contextlib.contextmanager
-def serve(routes: Dict[str, Route], tls: Optional[Tuple[Path, Path]] = None) -> Iterator[str]:
-    """Serve ``routes`` on 127.0.0.1; ``tls`` = (cert, key) files for HTTPS.  Yields the base URL."""
+def serve(routes: Dict[str, Route], tls: Optional[Tuple[Path, Path]] = None, plain: bool = False) -> Iterator[str]:
+    """Serve ``routes`` on 127.0.0.1 over HTTPS (``tls`` = other (cert, key) files; ``plain`` = HTTP).
+    Yields the base URL."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(routes))
     server.daemon_threads = True
+    if tls is None and not plain:
+        tls = _default_tls()[1:]
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(tls[0]), str(tls[1]))
@@ -81,6 +122,54 @@ def serve(routes: Dict[str, Route], tls: Optional[Tuple[Path, Path]] = None) -> 
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextlib.contextmanager
+def connect_proxy(target_port: int) -> Iterator[str]:
+    """An HTTP proxy that tunnels every CONNECT to 127.0.0.1:``target_port``; yields its URL and records
+    the requested authorities in ``connect_proxy.seen``."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    connect_proxy.seen = []
+
+    def pipe(src, dst):
+        with contextlib.suppress(OSError):
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+    def one(client):
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = client.recv(4096)
+            if not chunk:
+                client.close()
+                return
+            request += chunk
+        connect_proxy.seen.append(request.split(b" ")[1].decode())
+        upstream = socket.create_connection(("127.0.0.1", target_port))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def loop():
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=one, args=(client,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
 
 
 def openssl_hash(pem: bytes) -> str:

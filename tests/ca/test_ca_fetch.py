@@ -18,8 +18,17 @@ from typing import Dict, Tuple
 
 import pytest
 
-from ca_server import GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, openssl_hash, serve
+from ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy,
+                       openssl_hash, serve, trust)
 from support.launcher import clean_env, run_jenv
+
+def fetch_env(home: Path, **extra: str) -> Dict[str, str]:
+    """A clean environment in which requests trusts the test server's CA (REQUESTS_CA_BUNDLE)."""
+    env = clean_env(home, **extra)
+    for name, value in trust().items():
+        env.setdefault(name, value)
+    return env
+
 
 def snapshot(directory: Path) -> Dict[str, Tuple]:
     """Everything about a directory tree: names, types, link targets, modes, bytes."""
@@ -65,7 +74,7 @@ def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:
 def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
     cert = home / "usercert.pem"
     cert.write_bytes(cert_pem)
-    result = run_jenv(["cert-verify", "--json"], clean_env(home, X509_USER_CERT=str(cert), X509_CERT_DIR=str(store)))
+    result = run_jenv(["cert-verify", "--json"], fetch_env(home, X509_USER_CERT=str(cert), X509_CERT_DIR=str(store)))
     return json.loads(result.stdout)
 
 
@@ -74,7 +83,7 @@ def test_fetch_over_https_installs_a_flat_store_that_verifies(home: Path, old_st
     cert_file, key_file = server.write(tmp_path / "tls", "server")
     bundle = root_ca.write_bundle(tmp_path / "tls" / "ca.pem")
     with serve({"/alien-cas.tar.gz": Route(GOOD)}, tls=(cert_file, key_file)) as url:
-        env = clean_env(home, JENV_CA_URL=f"{url}/alien-cas.tar.gz", REQUESTS_CA_BUNDLE=str(bundle))
+        env = fetch_env(home, JENV_CA_URL=f"{url}/alien-cas.tar.gz", REQUESTS_CA_BUNDLE=str(bundle))
         result = run_jenv(["ca-fetch"], env)
     assert result.returncode == 0, result.stderr
     assert "installed 6 CA certificates (6 hash links)" in result.stderr
@@ -101,7 +110,7 @@ def test_fetch_over_https_installs_a_flat_store_that_verifies(home: Path, old_st
 def test_fetch_into_another_dir_prints_the_export_line(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "my cas"
     with serve({"/t.tgz": Route(GOOD)}) as url:
-        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", "--json", str(target)], clean_env(home))
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", "--json", str(target)], fetch_env(home))
     assert result.returncode == 0, result.stderr
     assert f"export X509_CERT_DIR='{target}'" in result.stderr
     data = json.loads(result.stdout)
@@ -110,11 +119,13 @@ def test_fetch_into_another_dir_prints_the_export_line(home: Path, tmp_path: Pat
 
 
 def test_fetch_goes_through_the_proxy_variable(home: Path, tmp_path: Path) -> None:
-    """HTTP_PROXY is honoured: the host does not resolve, only the proxy (our server) can answer."""
-    wanted = "http://cas.example.invalid/t.tgz"
-    with serve({wanted: Route(GOOD)}) as proxy:  # a proxy request carries the absolute URL as its path
-        result = run_jenv(["ca-fetch", "--url", wanted, str(tmp_path / "cas")], clean_env(home, HTTP_PROXY=proxy))
+    """HTTPS_PROXY is honoured: the host does not resolve, only the proxy (a CONNECT tunnel to our
+    server, whose certificate names cas.example.invalid) can reach it; TLS still runs end to end."""
+    wanted = "https://cas.example.invalid/t.tgz"
+    with serve({"/t.tgz": Route(GOOD)}) as url, connect_proxy(int(url.rsplit(":", 1)[1])) as proxy:
+        result = run_jenv(["ca-fetch", "--url", wanted, str(tmp_path / "cas")], fetch_env(home, HTTPS_PROXY=proxy))
     assert result.returncode == 0, result.stderr
+    assert connect_proxy.seen == ["cas.example.invalid:443"]
     assert openssl_ok(tmp_path / "cas", USER.pem, tmp_path)
 
 
@@ -153,7 +164,7 @@ BROKEN = {
 def test_broken_download_leaves_the_old_store_untouched(case: str, home: Path, old_store: Path,
                                                          tmp_path: Path) -> None:
     route, code, words = BROKEN[case]
-    env = clean_env(home)
+    env = fetch_env(home)
     before = snapshot(home)
     with serve({"/t.tgz": route}) as url:
         result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env)
@@ -169,7 +180,7 @@ def test_broken_download_leaves_the_old_store_untouched(case: str, home: Path, o
 def test_connection_refused_is_a_network_error(home: Path, old_store: Path) -> None:
     with serve({}) as url:
         dead = url  # the port is closed once the server is gone
-    env = clean_env(home)
+    env = fetch_env(home)
     before = snapshot(home)
     result = run_jenv(["ca-fetch", "--url", f"{dead}/t.tgz"], env)
     assert result.returncode == 9 and "downloading" in result.stderr
@@ -179,7 +190,7 @@ def test_connection_refused_is_a_network_error(home: Path, old_store: Path) -> N
 
 def test_untrusted_https_server_names_requests_ca_bundle(home: Path, old_store: Path, root_ca, tmp_path) -> None:
     server = root_ca.issue("/C=ch/O=jenv-test/CN=127.0.0.1", sans=["127.0.0.1"])
-    env = clean_env(home)
+    env = fetch_env(home)
     before = snapshot(home)
     with serve({"/t.tgz": Route(GOOD)}, tls=server.write(tmp_path / "tls", "server")) as url:
         result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env)
@@ -192,21 +203,49 @@ def test_target_that_is_a_file_is_refused(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "afile"
     target.write_text("keep me")
     with serve({"/t.tgz": Route(GOOD)}) as url:
-        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", str(target)], clean_env(home))
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz", str(target)], fetch_env(home))
     assert result.returncode == 3 and "not a directory" in result.stderr
     assert target.read_text() == "keep me"
 
 
 def test_bad_url_is_a_usage_error(home: Path) -> None:
-    result = run_jenv(["ca-fetch", "--url", "file:///etc/passwd"], clean_env(home))
-    assert result.returncode == 2 and "not an http(s) URL" in result.stderr
+    result = run_jenv(["ca-fetch", "--url", "file:///etc/passwd"], fetch_env(home))
+    assert result.returncode == 2 and "not an https:// URL" in result.stderr
+
+
+def test_plain_http_is_refused_before_any_download(home: Path, old_store: Path) -> None:
+    """Issue 11.9: what ca-fetch installs decides whom jenv trusts, so it never comes over plain HTTP."""
+    env = fetch_env(home)
+    before = snapshot(home)
+    with serve({"/t.tgz": Route(GOOD)}, plain=True) as url:
+        by_option = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env)
+        by_variable = run_jenv(["ca-fetch"], dict(env, JENV_CA_URL=f"{url}/t.tgz"))
+    assert by_option.returncode == 2 and "only over HTTPS" in by_option.stderr
+    assert by_variable.returncode == 4 and "JENV_CA_URL" in by_variable.stderr and "only over HTTPS" in by_variable.stderr
+    assert snapshot(home) == before
+
+
+def test_a_download_that_drips_ends_within_jenv_timeout(home: Path, old_store: Path) -> None:
+    """One overall deadline: a server that sends a byte now and then (never idle long enough for a read
+    timeout) is cut off after JENV_TIMEOUT seconds, and the old store stays."""
+    import time
+
+    env = fetch_env(home, JENV_TIMEOUT="2")
+    before = snapshot(home)
+    with serve({"/t.tgz": Route(GOOD, mode="drip")}) as url:
+        start = time.monotonic()
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], env, timeout=60)
+        elapsed = time.monotonic() - start
+    assert result.returncode == 9 and "JENV_TIMEOUT" in result.stderr, result.stderr
+    assert elapsed < 2 + 5
+    assert snapshot(home) == before
 
 
 def test_bad_url_variable_is_named(home: Path) -> None:
     """A bad JENV_CA_URL is a variable holding something unusable (4), and the message says which variable."""
-    result = run_jenv(["ca-fetch"], clean_env(home, JENV_CA_URL="ftp://cas.example.org/t.tgz"))
+    result = run_jenv(["ca-fetch"], fetch_env(home, JENV_CA_URL="ftp://cas.example.org/t.tgz"))
     assert result.returncode == 4, result.stderr
-    assert result.stderr.startswith("jenv: JENV_CA_URL='ftp://cas.example.org/t.tgz' is not an http(s) URL")
+    assert result.stderr.startswith("jenv: JENV_CA_URL='ftp://cas.example.org/t.tgz' is not an https:// URL")
 
 
 def _leftovers(parent: Path) -> list:
@@ -266,7 +305,7 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     master, slave = pty.openpty()
     with serve({"/t.tgz": Route(GOOD)}) as url:
         proc = subprocess.Popen([sys.executable, "-m", "jenv", "ca-fetch", "--url", f"{url}/t.tgz",
-                                 str(tmp_path / "cas")], env=clean_env(home), stdin=subprocess.DEVNULL,
+                                 str(tmp_path / "cas")], env=fetch_env(home), stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=slave)
         os.close(slave)
         seen = b""
