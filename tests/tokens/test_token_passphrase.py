@@ -153,3 +153,29 @@ def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path
     for path in home.rglob("*"):
         if path.is_file() and "history" in path.name:
             assert PASSPHRASE not in path.read_bytes(), path
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("shell", sorted(LOGIN_LINES))
+def test_the_hook_time_limit_at_the_prompt_leaves_echo_on_in_every_shell(svc, home, tmp_path, shell):
+    """Issue 11.2 through the real hooks: nobody answers the prompt, the hook's time limit (SIGTERM from
+    timeout) ends jenv, and `stty -a` run by the same shell afterwards shows echo on."""
+    if shutil.which(shell) is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{shell} is not installed")
+        pytest.skip(f"{shell} is not installed")
+    env = _encrypted_env(svc, home)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "jenv"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
+    wrapper.chmod(0o755)
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", JENV_HOOK_TIMEOUT="3", XDG_DATA_HOME=str(home / ".local/share"))
+    line, _show = LOGIN_LINES[shell]
+    check = "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo"
+    argv = {"fish": ["fish", "--no-config", "-i", "-c", f"{line}; {check}"],
+            "tcsh": ["tcsh", "-f", "-c", f"{line}; {check}"]}.get(shell, [shell, "-c", f"{line}; {check}"])
+    result = jenvtest.run_on_pty(argv, env, [], timeout=60)  # no answer: the time limit ends the prompt
+    assert "Passphrase for" in result.output and "JENV_HOOK_TIMEOUT sets the limit" in result.output, result.output
+    lines = [line.strip() for line in result.output.splitlines()]
+    assert "echo" in lines and "-echo" not in lines, result.output

@@ -113,3 +113,12 @@ def test_resolve_timeout(text, expected):
 def test_resolve_timeout_rejects(text):
     with pytest.raises(ValueError, match="JENV_TIMEOUT"):
         resolve_timeout({"JENV_TIMEOUT": text})
+
+
+def test_relative_paths_are_exported_absolute(tmp_path, monkeypatch):
+    """Issue 11.9: TMPDIR=tmp or JALIEN_TOKEN_CERT=cert.pem mean files in today's directory; the exports
+    must name them so in every directory the shell goes to later."""
+    monkeypatch.chdir(tmp_path)
+    locs = resolve_locations({"TMPDIR": "rel", "JALIEN_TOKEN_KEY": "k.pem"}, 1234, HOME)
+    assert locs.token_cert.path == str(tmp_path / "rel" / "tokencert_1234.pem")
+    assert locs.token_key.path == str(tmp_path / "k.pem")
