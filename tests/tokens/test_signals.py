@@ -35,6 +35,14 @@ def _matches(cert_path: Path, key_path: Path) -> bool:
     return cert.public_key().public_numbers() == key.public_key().public_numbers()
 
 
+def _held(pid: int) -> bool:
+    """Whether the process is stopped by its tracer right now (strace holding a syscall)."""
+    try:
+        return "t (tracing stop)" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+
+
 def _jenv_pid(tracer: subprocess.Popen) -> int:
     for _ in range(200):
         try:
@@ -83,3 +91,51 @@ def test_signal_between_the_renames_acts_after_both(svc, home, signum):
     assert cert_path.read_bytes() != old_cert, "the second rename did not happen"
     assert _matches(cert_path, key_path)
     assert run_jenv(["token", "--min-valid", "1d"], env).returncode == 0  # usable as it is, no repair needed
+
+
+#: The other steps of a token write where a signal may land: the n-th fsync of the run is held for 3 s.
+#: 1: the temporary key was written; 2: the temporary certificate too; 4: both renames done (the
+#: directory fsync after them; 3 is the one before the renames).
+STEPS = {"temporary key written": 1, "temporary certificate written": 2, "after both renames": 4}
+
+
+@pytest.mark.skipif(STRACE is None and not os.environ.get("CI"), reason="strace is not installed")
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("step", sorted(STEPS))
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_at_any_other_step_leaves_a_whole_pair(svc, home, step, signum):
+    """Before the critical section a signal ends jenv with the old pair intact; after it, with the new
+    one; never a mixed pair, and the next jenv token uses what is there without repair."""
+    env = svc.env(home)
+    assert run_jenv(["token-init"], env).returncode == 0
+    cert_path, key_path = token_paths(env)
+    tmp = cert_path.parent
+    for _attempt in range(3):  # a retry only when the loaded machine missed the held window
+        old = (cert_path.read_bytes(), key_path.read_bytes())
+        tracer = subprocess.Popen([STRACE, "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
+                                   "-e", f"inject=fsync:delay_exit=5000000:when={STEPS[step]}",
+                                   sys.executable, "-m", "jenv", "token-init"],
+                                  env=dict(env, PYTHONDONTWRITEBYTECODE="1"),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        pid = _jenv_pid(tracer)
+        if STEPS[step] == 4:
+            ready = lambda: key_path.read_bytes() != old[1] and cert_path.read_bytes() != old[0]  # noqa: E731
+        else:
+            wanted = ".tokenkey_" if STEPS[step] == 1 else ".tokencert_"
+            ready = lambda: any(p.name.startswith(wanted) for p in tmp.iterdir())  # noqa: E731
+        while tracer.poll() is None and not (ready() and _held(pid)):  # at the step, held inside its fsync
+            time.sleep(0.005)
+        if tracer.poll() is None:
+            os.kill(pid, signum)
+            tracer.communicate(timeout=60)
+            break
+        tracer.communicate(timeout=60)
+    else:
+        pytest.fail("three times too slow to signal jenv inside the held fsync")
+    now = (cert_path.read_bytes(), key_path.read_bytes())
+    assert _matches(cert_path, key_path), "a mixed pair"
+    if STEPS[step] == 4:
+        assert now != old
+    else:
+        assert now == old  # the old token, byte for byte
+    assert run_jenv(["token", "--min-valid", "1d"], env).returncode == 0
