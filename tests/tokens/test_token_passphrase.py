@@ -112,24 +112,20 @@ def test_a_signal_at_the_prompt_restores_the_terminal(svc, home, signum):
     assert not token_paths(env)[0].exists()
 
 
-#: The line each shell's login file gets (README "Shell setup"), and how the shell then prints the cert.
+#: The line each shell's login file gets (README "Shell setup").
 LOGIN_LINES = {
-    "bash": ('eval "$(jenv hook bash)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
-    "zsh": ('eval "$(jenv hook zsh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
-    "ksh": ('eval "$(jenv hook ksh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
-    "dash": ('eval "$(jenv hook sh)"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
-    "fish": ("jenv hook fish | source", 'echo "CERT=$JALIEN_TOKEN_CERT"'),
-    "tcsh": ('eval "`jenv hook tcsh`"', 'echo "CERT=$JALIEN_TOKEN_CERT"'),
+    "bash": 'eval "$(jenv hook bash)"',
+    "zsh": 'eval "$(jenv hook zsh)"',
+    "ksh": 'eval "$(jenv hook ksh)"',
+    "dash": 'eval "$(jenv hook sh)"',
+    "fish": "jenv hook fish | source",
+    "tcsh": 'eval "`jenv hook tcsh`"',
 }
 
 
-@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
-@pytest.mark.parametrize("shell", sorted(LOGIN_LINES))
-def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path, shell):
-    """Issue 11.1: each shell runs its documented hook line on a pseudo-terminal, with an encrypted key
-    and no token; the passphrase typed at the prompt gives a token, and it shows up on no screen and in
-    no history file (fish's `jenv hook fish | source` used to leave jenv stopped in the background,
-    the passphrase echoed and then run as a command)."""
+def _login_shell(shell: str, svc, home, tmp_path, then: str, hook_timeout: str):
+    """(argv, env): ``shell`` running its login line, then ``then``, with an encrypted user key, no token,
+    and a `jenv` on PATH that runs this checkout."""
     if shutil.which(shell) is None:
         if os.environ.get("CI"):
             pytest.fail(f"{shell} is not installed")
@@ -140,11 +136,22 @@ def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path
     wrapper = bin_dir / "jenv"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
     wrapper.chmod(0o755)
-    env.update(PATH=f"{bin_dir}:{env['PATH']}", JENV_HOOK_TIMEOUT="30", XDG_DATA_HOME=str(home / ".local/share"),
-               HISTFILE=str(home / ".history"))
-    line, show = LOGIN_LINES[shell]
-    argv = {"fish": ["fish", "--no-config", "-i", "-c", f"{line}; {show}"],
-            "tcsh": ["tcsh", "-f", "-c", f"{line}; {show}"]}.get(shell, [shell, "-c", f"{line}; {show}"])
+    env.update(PATH=f"{bin_dir}:{env['PATH']}", JENV_HOOK_TIMEOUT=hook_timeout,
+               XDG_DATA_HOME=str(home / ".local/share"), HISTFILE=str(home / ".history"))
+    script = f"{LOGIN_LINES[shell]}; {then}"
+    argv = {"fish": ["fish", "--no-config", "-i", "-c", script],
+            "tcsh": ["tcsh", "-f", "-c", script]}.get(shell, [shell, "-c", script])
+    return argv, env
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("shell", sorted(LOGIN_LINES))
+def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path, shell):
+    """Issue 11.1: each shell runs its documented hook line on a pseudo-terminal, with an encrypted key
+    and no token; the passphrase typed at the prompt gives a token, and it shows up on no screen and in
+    no history file (fish's `jenv hook fish | source` used to leave jenv stopped in the background,
+    the passphrase echoed and then run as a command)."""
+    argv, env = _login_shell(shell, svc, home, tmp_path, 'echo "CERT=$JALIEN_TOKEN_CERT"', "30")
     result = jenvtest.run_on_pty(argv, env, [PASSPHRASE], timeout=60)
     cert_path, _ = token_paths(env)
     assert result.output.count("Passphrase for") == 1, result.output
@@ -160,21 +167,8 @@ def test_every_documented_login_line_prompts_at_the_terminal(svc, home, tmp_path
 def test_the_hook_time_limit_at_the_prompt_leaves_echo_on_in_every_shell(svc, home, tmp_path, shell):
     """Issue 11.2 through the real hooks: nobody answers the prompt, the hook's time limit (SIGTERM from
     timeout) ends jenv, and `stty -a` run by the same shell afterwards shows echo on."""
-    if shutil.which(shell) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{shell} is not installed")
-        pytest.skip(f"{shell} is not installed")
-    env = _encrypted_env(svc, home)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "jenv"
-    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
-    wrapper.chmod(0o755)
-    env.update(PATH=f"{bin_dir}:{env['PATH']}", JENV_HOOK_TIMEOUT="3", XDG_DATA_HOME=str(home / ".local/share"))
-    line, _show = LOGIN_LINES[shell]
     check = "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo"
-    argv = {"fish": ["fish", "--no-config", "-i", "-c", f"{line}; {check}"],
-            "tcsh": ["tcsh", "-f", "-c", f"{line}; {check}"]}.get(shell, [shell, "-c", f"{line}; {check}"])
+    argv, env = _login_shell(shell, svc, home, tmp_path, check, "3")
     result = jenvtest.run_on_pty(argv, env, [], timeout=60)  # no answer: the time limit ends the prompt
     assert "Passphrase for" in result.output and "JENV_HOOK_TIMEOUT sets the limit" in result.output, result.output
     lines = [line.strip() for line in result.output.splitlines()]
