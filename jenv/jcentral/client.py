@@ -94,9 +94,9 @@ def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
     Raises NotFoundError/InvalidInputError (unreadable credential or CA store),
     PassphraseError (no terminal, wrong passphrase) and KeyMismatchError.
     """
-    cert = check_identity(identity)
+    checked = check_identity(identity)
     context = _verifying_context(ca)
-    _add_identity(context, identity, cert)
+    _add_identity(context, identity, checked)
     return context
 
 
@@ -105,7 +105,9 @@ def check_identity(identity: ClientIdentity, now: Optional[float] = None):
     certificate (missing, unreadable, not a certificate, expired, not yet valid), then the key
     (missing, unreadable, readable by others, and, when it is not encrypted, not matching).
 
-    Returns the parsed certificate.  Raises the errors of ``cert-info``/``status`` for the same problems.
+    Returns the parsed certificate, the key's bytes and, when the key is not encrypted, the parsed key
+    (read once for the whole connection).  Raises the errors of ``cert-info``/``status`` for the same
+    problems.
     """
     cert = load_certificate(identity.cert)
     problem = validity_problem(cert_info(cert), identity.cert,
@@ -117,11 +119,12 @@ def check_identity(identity: ClientIdentity, now: Optional[float] = None):
         unsafe = key_permission_problem(identity.key.path)
         if unsafe:
             raise UnsafeFileError(unsafe)
+    key = None
     if not is_encrypted_key(data):
         key = parse_private_key(data, identity.key.describe())
         if not key_matches(cert, key):
             raise KeyMismatchError(f"{identity.key.describe()} does not belong to {identity.cert.describe()}")
-    return cert
+    return cert, data, key
 
 
 def _verifying_context(ca: CAStore) -> ssl.SSLContext:
@@ -134,13 +137,16 @@ def _verifying_context(ca: CAStore) -> ssl.SSLContext:
     return context
 
 
-def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, cert) -> None:
-    """Our certificate and key into the context; an encrypted key's passphrase is asked here."""
+def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) -> None:
+    """Our certificate and key (as :func:`check_identity` returned them) into the context; an encrypted
+    key's passphrase is asked here, and only then can it be matched with the certificate."""
+    cert, data, key = checked
     what = identity.key.describe()
     ask = _CachedPassphrase(what)
-    key = parse_private_key(read_credential(identity.key), what, ask)
-    if not key_matches(cert, key):
-        raise KeyMismatchError(f"{what} does not belong to {identity.cert.describe()}")
+    if key is None:
+        key = parse_private_key(data, what, ask)
+        if not key_matches(cert, key):
+            raise KeyMismatchError(f"{what} does not belong to {identity.cert.describe()}")
     with materialize(identity.cert) as cert_path, materialize(identity.key) as key_path:
         try:
             context.load_cert_chain(cert_path, key_path, password=ask)
@@ -348,15 +354,15 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
 
     # Offline checks first, then the TCP connection, and only then the passphrase: a problem that
     # can be known locally, or a JCentral that is down, costs the user no typing.
-    cert = check_identity(identity)
+    checked = check_identity(identity)
     context = _verifying_context(ca)
-    peer = _Peer(endpoint, ca, grid_dn(cert.subject), timeout)
+    peer = _Peer(endpoint, ca, grid_dn(checked[0].subject), timeout)
     try:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
     except Exception as exc:  # every connect failure becomes one JenvError
         raise peer.connect_error(exc) from None
     try:
-        _add_identity(context, identity, cert)
+        _add_identity(context, identity, checked)
     except BaseException:
         sock.close()
         raise
