@@ -9,15 +9,65 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Callable, Mapping, Optional, TextIO
 
-__all__ = ["Context", "printable"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path: no typing at run time
+    from typing import Callable, Mapping, Optional, TextIO
+
+__all__ = ["Context", "printable", "SlowPath", "run_reported"]
 
 
 def printable(text: str) -> str:
     """One line, safe for a terminal: control characters (a newline, an escape
     sequence from a hostile variable or server message) are shown as \\xNN."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def run_reported(ctx: "Context", call: "Callable[[], int]", quiet_libraries: bool = True) -> int:
+    """``call()``'s exit code, every failure turned into one stderr line and an exit code.
+
+    The one place that decides what a failure looks like (both front ends use it): a JenvError is
+    its message and code; Ctrl-C is 130; a reader that went away (``jenv ... | head``) is 1,
+    silently; anything else is one "internal error" line (JENV_DEBUG=1 shows the traceback), never a
+    traceback in a login shell.  With ``quiet_libraries``, library warnings stay off the terminal
+    unless JENV_DEBUG is set (the fast path loads no library that warns, nor ``warnings``).
+    """
+    from jenv.errors import ExitCode, JenvError
+
+    try:
+        if not quiet_libraries:
+            return int(call())
+        import warnings
+
+        with warnings.catch_warnings():
+            if not ctx.environ.get("JENV_DEBUG"):
+                # cryptography on serial number 0, pyOpenSSL deprecations: what matters is already
+                # one of jenv's own lines.
+                warnings.simplefilter("ignore")
+            return int(call())
+    except JenvError as exc:
+        ctx.err(f"jenv: {printable(str(exc))}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        ctx.err("jenv: interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return int(ExitCode.ERROR)
+    except Exception as exc:  # the one broad catch: no traceback reaches a login shell
+        if ctx.environ.get("JENV_DEBUG"):
+            raise
+        ctx.err(f"jenv: internal error: {type(exc).__name__}: {printable(str(exc))} "
+                "(JENV_DEBUG=1 shows the traceback)")
+        return int(ExitCode.ERROR)
+
+
+class SlowPath(Exception):
+    """Raised on the fast path (``Context.fast``) before any side effect, when the command needs more
+    than a look at the token files: the front end then starts the command over through docopt."""
 
 
 class Context:
@@ -40,6 +90,8 @@ class Context:
         self.stderr = stderr or sys.stderr
         #: Seconds since the epoch, now (tests give their own clock).
         self.clock = clock or time.time
+        #: True when jenv.fastpath runs the command: anything beyond reading the token raises SlowPath.
+        self.fast = False
 
     @classmethod
     def from_process(cls, environ: Optional[Mapping[str, str]] = None, uid: Optional[int] = None,

@@ -7,8 +7,6 @@ on stderr and the error's exit code; nothing else in jenv exits the process.
 
 from __future__ import annotations
 
-import enum
-
 __all__ = [
     "ExitCode",
     "JenvError",
@@ -26,39 +24,77 @@ __all__ = [
 ]
 
 
-class ExitCode(enum.IntEnum):
+class _ExitStatus(int):
+    """One exit status: an int that also knows its name and its one-line meaning."""
+
+    name: str
+    text: str
+
+    def __new__(cls, value: int, text: str) -> "_ExitStatus":
+        status = int.__new__(cls, value)
+        status.text = text
+        status.name = str(value)
+        return status
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if isinstance(owner, _ExitCodeTable):  # a member of ExitCode (not JenvError.exit_code = ...)
+            self.name = name
+            owner._members.append(self)  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return f"<ExitCode.{self.name}: {int(self)}>"
+
+    __str__ = int.__repr__
+
+
+class _ExitCodeTable(type):
+    """Iterating over ExitCode gives its members in order; ExitCode(3) looks one up by value."""
+
+    def __iter__(cls):
+        return iter(cls._members)  # type: ignore[attr-defined]
+
+    def __len__(cls) -> int:
+        return len(cls._members)  # type: ignore[attr-defined]
+
+    def __call__(cls, value: int) -> _ExitStatus:  # type: ignore[override]
+        for member in cls._members:  # type: ignore[attr-defined]
+            if member == value:
+                return member
+        raise ValueError(f"{value!r} is not a jenv exit code")
+
+
+class ExitCode(metaclass=_ExitCodeTable):
     """Process exit statuses of jenv (stable: scripts may test them); each carries its one-line meaning,
-    which ``jenv --help`` and the README's table quote (a test ties the README to these texts)."""
+    which ``jenv --help`` and the README's table quote (a test ties the README to these texts).
 
-    def __new__(cls, value: int, text: str) -> "ExitCode":
-        member = int.__new__(cls, value)
-        member._value_ = value
-        member.text = text  # type: ignore[attr-defined]
-        return member
+    A plain class rather than ``enum.IntEnum``: ``enum`` is not imported on the login fast path.
+    """
 
-    OK = 0, "success"
-    ERROR = 1, "unexpected internal error (JENV_DEBUG=1 shows the traceback)"
-    USAGE = 2, "usage error: unknown command, bad option or option value"
-    NOT_FOUND = 3, "a certificate, key or CA store is missing or unreadable"
-    INVALID = 4, "a file, variable or answer holds something unusable"
-    NOT_VALID_NOW = 5, "certificate expired, about to expire, or not yet valid"
-    VERIFY_FAILED = 6, "certificate does not verify against the CA certificates"
-    KEY_MISMATCH = 7, "private key does not belong to the certificate"
-    UNSAFE = 8, "unsafe file refused (permissions, symlink, owner, file type)"
-    NETWORK = 9, "JCentral unreachable (refused, timeout, TLS, broken answer)"
-    REFUSED = 10, "JCentral refused the request (shows the server's message)"
-    PASSPHRASE = 11, "key passphrase needed but no terminal, or wrong passphrase"
-    INTERRUPTED = 130, "interrupted"
+    _members: list = []
+
+    OK = _ExitStatus(0, "success")
+    ERROR = _ExitStatus(1, "unexpected internal error (JENV_DEBUG=1 shows the traceback)")
+    USAGE = _ExitStatus(2, "usage error: unknown command, bad option or option value")
+    NOT_FOUND = _ExitStatus(3, "a certificate, key or CA store is missing or unreadable")
+    INVALID = _ExitStatus(4, "a file, variable or answer holds something unusable")
+    NOT_VALID_NOW = _ExitStatus(5, "certificate expired, about to expire, or not yet valid")
+    VERIFY_FAILED = _ExitStatus(6, "certificate does not verify against the CA certificates")
+    KEY_MISMATCH = _ExitStatus(7, "private key does not belong to the certificate")
+    UNSAFE = _ExitStatus(8, "unsafe file refused (permissions, symlink, owner, file type)")
+    NETWORK = _ExitStatus(9, "JCentral unreachable (refused, timeout, TLS, broken answer)")
+    REFUSED = _ExitStatus(10, "JCentral refused the request (shows the server's message)")
+    PASSPHRASE = _ExitStatus(11, "key passphrase needed but no terminal, or wrong passphrase")
+    INTERRUPTED = _ExitStatus(130, "interrupted")
 
 
 #: One line per exit code, quoted by ``jenv --help`` and the README.
-EXIT_CODE_TABLE = {code: code.text for code in ExitCode}  # type: ignore[attr-defined]
+EXIT_CODE_TABLE = {code: code.text for code in ExitCode}
 
 
 class JenvError(Exception):
     """Base of every expected failure; ``str(err)`` is the one-line message."""
 
-    exit_code: ExitCode = ExitCode.ERROR
+    exit_code: int = ExitCode.ERROR
 
 
 class UsageError(JenvError):

@@ -11,9 +11,15 @@ filesystem except through the ``isdir``/``isfile`` callables handed to
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping, NamedTuple, Optional, Tuple
+
+from jenv.lite.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path imports this module, and typing costs more than its whole budget
+    from typing import Callable, Mapping, Optional, Tuple
 
 __all__ = [
+    "VARIABLES",
     "X509_USER_CERT",
     "X509_USER_KEY",
     "X509_CERT_DIR",
@@ -66,6 +72,32 @@ DEFAULT_CA_DIRS = (
     "/etc/grid-security/certificates",
 )
 
+#: Every environment variable jenv reads, with its meaning (``jenv --help`` lists them; a test checks
+#: that the source reads no other).
+VARIABLES = {
+    "X509_USER_CERT": "user certificate (default ~/.globus/usercert.pem)",
+    "X509_USER_KEY": "user key (default ~/.globus/userkey.pem)",
+    "JALIEN_TOKEN_CERT": "token certificate: a path or the PEM text (default $TMPDIR/tokencert_$UID.pem)",
+    "JALIEN_TOKEN_KEY": "token key: a path or the PEM text (default $TMPDIR/tokenkey_$UID.pem)",
+    "TMPDIR": "directory of the default token files (default /tmp)",
+    "X509_CERT_DIR": "CA certificates, an OpenSSL hash directory",
+    "X509_CERT_FILE": "CA certificates, one PEM bundle (when X509_CERT_DIR is unset)",
+    "ALIENPY_JCENTRAL": "JCentral host (default alice-jcentral.cern.ch)",
+    "ALIENPY_JCENTRAL_PORT": "JCentral port (default 8097)",
+    "JENV_TIMEOUT": "seconds for connecting and for each answer (default 10)",
+    "JENV_CA_URL": "CA tarball that ca-fetch downloads",
+    "HTTPS_PROXY": "proxy for ca-fetch downloads (also NO_PROXY, REQUESTS_CA_BUNDLE); JCentral is reached directly",
+    "JENV_TMPDIR": "login hook: the TMPDIR to use where /tmp is private to the node",
+    "JENV_PRIVATE_TMP": "login hook: 1 = /tmp is private to the node (default: hosts named lxplus*), 0 = it is not",
+    "JENV_HOOK_TIMEOUT": "login hook: the most seconds it may take (default 20)",
+    "JENV_BIN": "hook files (shell/): the jenv to run (default: jenv on PATH)",
+    "JENV_SERVE_LOG": "serve, sandbox: append one JSON line per request to this file",
+    "JENV_DEBUG": "1 = show library warnings and the traceback of an internal error",
+    "HOME": "where ~/.globus and ~/.cache/jenv are",
+    "XDG_RUNTIME_DIR": "private directory for the token lock (default ~/.cache/jenv)",
+    "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
+}
+
 PEM_MARKER = "-----BEGIN"
 
 
@@ -105,21 +137,16 @@ def looks_like_content(value: str) -> bool:
     return False
 
 
-class Location(NamedTuple):
+class Location(record("Location", "what source path pem variable problem", (None, None, None, None))):
     """One credential: a file path, or PEM content taken from a variable.
 
     ``what`` is a human name ("user certificate"), ``source`` says where the
-    location came from ("env X509_USER_CERT" or "default"), ``variable`` names
-    the variable that set it (None for a default).
+    location came from ("from X509_USER_CERT" or "default"), ``variable`` names
+    the variable that set it (None for a default), ``problem`` why the
+    variable's value is unusable, without repeating it (it may be key material).
     """
 
-    what: str
-    source: str
-    path: Optional[str] = None
-    pem: Optional[str] = None
-    variable: Optional[str] = None
-    #: Why the variable's value is unusable, without repeating it (it may be key material).
-    problem: Optional[str] = None
+    __slots__ = ()
 
     @property
     def from_content(self) -> bool:
@@ -134,24 +161,19 @@ class Location(NamedTuple):
         return f"{self.what} {self.path}"
 
 
-class CAStore(NamedTuple):
+class CAStore(record("CAStore", "path kind source explicit variable", (False, None))):
     """The CA certificates: an OpenSSL-style directory or a PEM bundle file.
 
     ``path`` is None when nothing was configured and no default exists;
-    ``explicit`` is True when a variable named it (then it must be valid).
+    ``kind`` is "dir", "file" or "none"; ``explicit`` is True when a variable
+    named it (then it must be valid), ``variable`` is that variable.
     """
 
-    path: Optional[str]
-    kind: str  # "dir", "file" or "none"
-    source: str
-    explicit: bool = False
-    variable: Optional[str] = None  # the variable that named it (None for a default)
+    __slots__ = ()
 
 
-class Endpoint(NamedTuple):
-    host: str
-    port: int
-    source: str
+class Endpoint(record("Endpoint", "host port source")):
+    __slots__ = ()
 
     @property
     def uri(self) -> str:
@@ -159,11 +181,8 @@ class Endpoint(NamedTuple):
         return f"wss://{host}:{self.port}/websocket/json"
 
 
-class Locations(NamedTuple):
-    user_cert: Location
-    user_key: Location
-    token_cert: Location
-    token_key: Location
+class Locations(record("Locations", "user_cert user_key token_cert token_key")):
+    __slots__ = ()
 
 
 def _expand_home(path: str, home: str) -> str:
@@ -182,13 +201,13 @@ def _file_location(environ: Mapping[str, str], var: str, what: str, default: str
     value = environ.get(var, "")
     if value:
         if allow_content and is_pem_content(value):
-            return Location(what=what, source=f"env {var}", pem=value, variable=var)
+            return Location(what=what, source=f"from {var}", pem=value, variable=var)
         if looks_like_content(value):
             wanted = "a path to a PEM file or the PEM text itself" if allow_content else "a path to a PEM file"
-            return Location(what=what, source=f"env {var}", variable=var,
+            return Location(what=what, source=f"from {var}", variable=var,
                             problem=f"{var} holds {len(value)} characters that are not {wanted} "
                                     f"(not shown: it may be key material): set it to {wanted}, or unset it")
-        return Location(what=what, source=f"env {var}", path=_absolute(_expand_home(value, home)), variable=var)
+        return Location(what=what, source=f"from {var}", path=_absolute(_expand_home(value, home)), variable=var)
     return Location(what=what, source="default", path=default)
 
 
@@ -230,10 +249,10 @@ def resolve_ca_store(environ: Mapping[str, str], home: str,
     """
     cert_dir = environ.get(X509_CERT_DIR, "")
     if cert_dir:
-        return CAStore(_expand_home(cert_dir, home), "dir", f"env {X509_CERT_DIR}", True, X509_CERT_DIR)
+        return CAStore(_expand_home(cert_dir, home), "dir", f"from {X509_CERT_DIR}", True, X509_CERT_DIR)
     cert_file = environ.get(X509_CERT_FILE, "")
     if cert_file:
-        return CAStore(_expand_home(cert_file, home), "file", f"env {X509_CERT_FILE}", True, X509_CERT_FILE)
+        return CAStore(_expand_home(cert_file, home), "file", f"from {X509_CERT_FILE}", True, X509_CERT_FILE)
     for candidate in DEFAULT_CA_DIRS:
         path = _expand_home(candidate, home)
         if isdir(path):
@@ -250,14 +269,14 @@ def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:
     port_text = environ.get(ALIENPY_JCENTRAL_PORT, "")
     sources = []
     if environ.get(ALIENPY_JCENTRAL):
-        sources.append(f"env {ALIENPY_JCENTRAL}")
+        sources.append(ALIENPY_JCENTRAL)
     port = DEFAULT_JCENTRAL_PORT
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise ValueError(f"{ALIENPY_JCENTRAL_PORT}={port_text!r} is not a port number (1-65535)")
         port = int(port_text)
-        sources.append(f"env {ALIENPY_JCENTRAL_PORT}")
-    return Endpoint(host, port, ", ".join(sources) or "default")
+        sources.append(ALIENPY_JCENTRAL_PORT)
+    return Endpoint(host, port, "from " + " and ".join(sources) if sources else "default")
 
 
 def resolve_timeout(environ: Mapping[str, str]) -> Tuple[float, str]:
@@ -271,4 +290,4 @@ def resolve_timeout(environ: Mapping[str, str]) -> Tuple[float, str]:
         value = -1.0
     if not 0 < value <= 3600:
         raise ValueError(f"{JENV_TIMEOUT}={text!r} is not a number of seconds (0-3600)")
-    return value, f"env {JENV_TIMEOUT}"
+    return value, f"from {JENV_TIMEOUT}"

@@ -14,7 +14,7 @@ import os
 import stat
 
 __all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
-           "keep_secrets_out_of_core_dumps"]
+           "keep_secrets_out_of_core_dumps", "use_light_core_guard"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -92,6 +92,53 @@ def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> No
 
 
 _PROTECTED = False
+#: The light guard of the login fast path is on: (the process's previous coredump_filter, or None).
+_LIGHT: "list" = []
+
+
+def _core_limit_zero() -> None:
+    try:
+        import resource
+
+        # The soft limit is what the kernel applies; the hard one stays, so nothing irreversible
+        # reaches a child that jenv starts (the command of 'jenv sandbox').
+        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _write_coredump_filter(text: bytes) -> "bytes | None":
+    """Set /proc/self/coredump_filter; its previous value, or None where there is none (not Linux)."""
+    try:
+        with open("/proc/self/coredump_filter", "rb+", buffering=0) as handle:
+            previous = handle.read().strip()
+            handle.seek(0)
+            handle.write(text)
+        return previous
+    except OSError:
+        return None
+
+
+def use_light_core_guard(on: bool) -> None:
+    """The guard of the login fast path (``jenv token``, ``prompt``, ``hook``), on or back off.
+
+    There the only secret read is the token key, a 0400 file its owner can
+    read at any time, so ptrace by the same user reveals nothing new; what
+    must never happen is a copy in a core file or a crash collector.  That
+    needs no ``ctypes`` (whose import alone costs the fast path more than
+    its own work): RLIMIT_CORE 0 stops core files, and a coredump_filter of
+    0 leaves all memory out of a dump piped to a crash handler.  Turning it
+    off (when the command starts over on the full path) puts the filter
+    back, since children inherit it; the full guard then applies.
+    """
+    global _PROTECTED
+    if on and not _LIGHT:
+        _LIGHT.append(None)
+    elif not on and _LIGHT:
+        previous = _LIGHT.pop()
+        if previous is not None:
+            _write_coredump_filter(previous)
+        _PROTECTED = False
 
 
 def keep_secrets_out_of_core_dumps() -> None:
@@ -101,20 +148,19 @@ def keep_secrets_out_of_core_dumps() -> None:
     writes the key into a core file (or hands it to a crash collector), where
     other tools and users may read it.  RLIMIT_CORE 0 stops core files;
     ``prctl(PR_SET_DUMPABLE, 0)`` also stops ptrace attach by the same user
-    and pipe-style crash handlers.  Idempotent; never raises.
+    and pipe-style crash handlers (it is reset by execve, so children are
+    dumpable again).  Under :func:`use_light_core_guard` the filter stands in
+    for prctl.  Idempotent; never raises.
     """
     global _PROTECTED
     if _PROTECTED:
         return
     _PROTECTED = True
-    try:
-        import resource
-
-        # The soft limit is what the kernel applies; the hard one stays, so nothing irreversible
-        # reaches a child that jenv starts (the command of 'jenv sandbox').
-        resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
-    except (ImportError, ValueError, OSError):
-        pass
+    _core_limit_zero()
+    if _LIGHT:
+        if _LIGHT[0] is None:
+            _LIGHT[0] = _write_coredump_filter(b"0")
+        return
     if os.uname().sysname == "Linux":
         try:
             import ctypes

@@ -12,9 +12,12 @@ then fall back to the full parse with ``cryptography``.
 from __future__ import annotations
 
 import binascii
-from typing import List, Optional, Tuple
 
-__all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block", "DerError", "Element", "elements",
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path: no typing at run time
+    from typing import List, Optional, Tuple
+
+__all__ = ["cert_validity", "cert_public_key", "key_public_key", "pem_block", "DerError", "elements",
            "parse_time", "oid_text", "encode", "private_key_blocks"]
 
 _SEQUENCE, _INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x30, 0x02, 0x03, 0x04, 0x06
@@ -24,10 +27,10 @@ _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 _RSA_OID = bytes.fromhex("2a864886f70d010101")  # 1.2.840.113549.1.1.1
 _EC_OID = bytes.fromhex("2a8648ce3d0201")  # 1.2.840.10045.2.1
 
-Tlv = Tuple[int, bytes]
-
-#: (tag, contents, the whole encoding): one element of :func:`elements`.
-Element = Tuple[int, bytes, bytes]
+if TYPE_CHECKING:
+    Tlv = Tuple[int, bytes]
+    #: (tag, contents, the whole encoding): one element of :func:`elements`.
+    Element = Tuple[int, bytes, bytes]
 
 class DerError(Exception):
     """The bytes are not the (strict) DER shape this reader understands."""

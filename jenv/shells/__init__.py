@@ -8,19 +8,15 @@ Public API (used by ``jenv token``, ``token-destroy``, ``user``, ``status``)::
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path imports this package: no typing at run time
+    from typing import Dict, Mapping, Optional
 
 from jenv.errors import UsageError
-from jenv.shells.base import (SHELL_FAMILIES, SHELL_NAMES, Emitter, Exports, ShellFamily,
-                              canonical_name)
-from jenv.shells.csh import CshEmitter
+from jenv.shells.base import SHELL_FAMILIES, SHELL_NAMES, Emitter, ShellFamily, canonical_name
 from jenv.shells.detect import ShellChoice, detect_parent_shell, pick_shell
-from jenv.shells.fish import FishEmitter
-from jenv.shells.json import JsonEmitter
-from jenv.shells.posix import PosixEmitter
 
 __all__ = [
-    "Exports",
     "ShellFamily",
     "ShellChoice",
     "SHELL_NAMES",
@@ -29,16 +25,19 @@ __all__ = [
     "emitter_for",
     "render_exports",
     "quote_value",
+    "login_line",
     "pick_shell",
     "detect_parent_shell",
 ]
 
-_EMITTERS: Dict[ShellFamily, Emitter] = {
-    ShellFamily.POSIX: PosixEmitter(),
-    ShellFamily.FISH: FishEmitter(),
-    ShellFamily.CSH: CshEmitter(),
-    ShellFamily.JSON: JsonEmitter(),
+#: family -> (module, class): only the emitter a run needs is imported (the login prints one shell).
+_EMITTER_CLASSES = {
+    ShellFamily.POSIX: ("jenv.shells.posix", "PosixEmitter"),
+    ShellFamily.FISH: ("jenv.shells.fish", "FishEmitter"),
+    ShellFamily.CSH: ("jenv.shells.csh", "CshEmitter"),
+    ShellFamily.JSON: ("jenv.shells.json", "JsonEmitter"),
 }
+_EMITTERS: Dict[str, Emitter] = {}
 
 
 def emitter_for(shell_name: str) -> Emitter:
@@ -46,6 +45,9 @@ def emitter_for(shell_name: str) -> Emitter:
     family = SHELL_FAMILIES.get(shell_name)
     if family is None:
         raise UsageError(f"unknown shell {shell_name!r}: use one of " + " ".join(SHELL_NAMES))
+    if family not in _EMITTERS:
+        module, name = _EMITTER_CLASSES[family]
+        _EMITTERS[family] = getattr(__import__(module, fromlist=[name]), name)()
     return _EMITTERS[family]
 
 
@@ -59,6 +61,15 @@ def render_exports(shell_name: str, exports: Mapping[str, Optional[str]]) -> str
     exactly (a newline in csh/tcsh, NUL anywhere).
     """
     return emitter_for(shell_name).render(exports, shell_name)
+
+
+def login_line(explicit: Optional[str], environ: Mapping[str, str], name: str, value: str) -> str:
+    """The statement a user adds to the login file to set ``name``, in the syntax of their shell
+    (--shell, else the shell running jenv, else $SHELL; POSIX when that is JSON)."""
+    shell = pick_shell(explicit, environ).name
+    if SHELL_FAMILIES[shell] == ShellFamily.JSON:
+        shell = "sh"
+    return render_exports(shell, {name: value}).strip().rstrip(";")
 
 
 def quote_value(shell_name: str, value: str) -> str:

@@ -8,21 +8,22 @@ unset statement; :meth:`Emitter.render` checks the names and joins the lines.
 
 from __future__ import annotations
 
-import enum
-import re
-from typing import Dict, Mapping, Optional
-
 from jenv.errors import InvalidInputError
 
-__all__ = ["Exports", "ShellFamily", "SHELL_FAMILIES", "SHELL_NAMES", "canonical_name",
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path renders exports: no typing, enum or re at run time
+    from typing import Dict, Mapping, Optional
+
+__all__ = ["ShellFamily", "SHELL_FAMILIES", "SHELL_NAMES", "canonical_name",
            "Emitter", "check_name"]
 
-#: Variable name -> value, or None to unset it.
-Exports = Dict[str, Optional[str]]
+if TYPE_CHECKING:
+    #: Variable name -> value, or None to unset it.
+    Exports = Dict[str, Optional[str]]
 
 
-class ShellFamily(enum.Enum):
-    """Shells that share one output syntax."""
+class ShellFamily:
+    """Shells that share one output syntax (plain strings, compared with ``is`` or ``==``)."""
 
     POSIX = "posix"
     FISH = "fish"
@@ -41,6 +42,7 @@ SHELL_FAMILIES = {
     "tcsh": ShellFamily.CSH,
     "csh": ShellFamily.CSH,
     "json": ShellFamily.JSON,
+    "json-vars": ShellFamily.JSON,
 }
 SHELL_NAMES = tuple(SHELL_FAMILIES)
 
@@ -58,12 +60,14 @@ def canonical_name(raw: str) -> Optional[str]:
     name = _OTHER_NAMES.get(name, name)
     return name if name in SHELL_FAMILIES else None
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_REST = _NAME_START | frozenset("0123456789")
 
 
 def check_name(name: str, shell: str) -> None:
-    """Raise InvalidInputError unless ``name`` is a portable environment variable name."""
-    if not _NAME.match(name):
+    """Raise InvalidInputError unless ``name`` is a portable environment variable name
+    (``[A-Za-z_][A-Za-z0-9_]*``)."""
+    if not name or name[0] not in _NAME_START or not all(char in _NAME_REST for char in name):
         raise InvalidInputError(
             f"cannot export {name!r} in {shell}: a variable name is letters, digits and '_'")
 

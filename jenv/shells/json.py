@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Mapping, Optional
 
 from jenv.shells.base import Emitter, ShellFamily, check_name
 

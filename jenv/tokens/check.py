@@ -11,19 +11,23 @@ lock by :mod:`jenv.tokens.store`).
 
 from __future__ import annotations
 
-import enum
 import os
-from typing import List, NamedTuple, Optional, Tuple
 
+from jenv.durations import human_duration
 from jenv.lite import der
+from jenv.lite.record import record
 from jenv.errors import InvalidInputError, JenvError
 from jenv.locations import Location
 from jenv.tokens.files import check_directory, read_private_file
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or collections at run time
+    from typing import List, Optional, Tuple
+
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches"]
 
 
-class TokenStore(NamedTuple):
+class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
     """Where the token lives: two Locations (path or PEM content) and the owner's uid.
 
     ``lock_dirs`` are the private places the lock may live, best first
@@ -31,10 +35,7 @@ class TokenStore(NamedTuple):
     where anyone could pre-create the lock and block every renewal.
     """
 
-    cert: Location
-    key: Location
-    uid: int
-    lock_dirs: Tuple[str, ...] = ()
+    __slots__ = ()
 
     @property
     def in_files(self) -> bool:
@@ -55,7 +56,9 @@ class TokenStore(NamedTuple):
         return list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
 
 
-class TokenState(enum.Enum):
+class TokenState:
+    """The verdicts of :func:`check_token` (compared with ``is``; the text reads well in messages)."""
+
     VALID = "valid"
     MISSING = "missing"
     EXPIRED = "expired"
@@ -65,14 +68,11 @@ class TokenState(enum.Enum):
     BROKEN = "unusable"
 
 
-class TokenCheck(NamedTuple):
-    """The verdict on the stored token; ``cert_pem``/``key_pem`` are what was read."""
+class TokenCheck(record("TokenCheck", "state detail not_after cert_pem key_pem", ("", None, None, None))):
+    """The verdict on the stored token (a TokenState, a detail, the end of validity);
+    ``cert_pem``/``key_pem`` are what was read."""
 
-    state: TokenState
-    detail: str = ""
-    not_after: Optional[int] = None
-    cert_pem: Optional[bytes] = None
-    key_pem: Optional[bytes] = None
+    __slots__ = ()
 
     @property
     def usable(self) -> bool:
@@ -148,7 +148,7 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     elif now >= not_after:
         state, detail = TokenState.EXPIRED, f"{store.cert.describe()} has expired"
     elif not_after - now < min_valid:
-        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {int(not_after - now)} s"
+        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {human_duration(not_after - now)}"
     else:
         state, detail = TokenState.VALID, ""
     return TokenCheck(state, detail, not_after, cert_pem, key_pem)

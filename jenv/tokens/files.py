@@ -19,13 +19,15 @@ leftovers of a killed one.  Nothing here imports ``cryptography``.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import fcntl
 import os
 import stat
 import time
-from typing import Iterator, List, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the login fast path: no typing, no contextlib
+    from typing import Iterator, List, Optional, Tuple
 
 from jenv.errors import NotFoundError, UnsafeFileError
 from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
@@ -273,8 +275,10 @@ def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
     problems = []
     for index, directory in enumerate(candidates):
         if index == len(candidates) - 1:
-            with contextlib.suppress(OSError):
+            try:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
+            except OSError:
+                pass  # reported below, with the stat's reason
         try:
             st = os.stat(directory)
         except OSError as exc:
@@ -288,52 +292,66 @@ def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
                           f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "no directory for the lock")
 
 
-@contextlib.contextmanager
-def hold_lock(path: str, uid: int, wait: float) -> Iterator[int]:
-    """Hold an exclusive ``flock`` on the lock file ``path`` (created 0600, never through a link).
+class hold_lock:
+    """``with hold_lock(path, uid, wait) as fd``: an exclusive ``flock`` on the lock file ``path``
+    (created 0600, never through a link).
 
-    Yields the descriptor.  Raises UnsafeFileError when the lock file is a
-    link, not a regular file or not the user's, and TimeoutError after
+    The block gets the descriptor.  Raises UnsafeFileError when the lock file
+    is a link, not a regular file or not the user's, and TimeoutError after
     ``wait`` seconds of another holder.  The lock ends with the process too.
     """
-    fd = _open_lock_file(path, uid)
-    try:
-        deadline = time.monotonic() + wait
+
+    def __init__(self, path: str, uid: int, wait: float) -> None:
+        self.path, self.uid, self.wait = path, uid, wait
+        self.fd = -1
+
+    def __enter__(self) -> int:
+        fd = _open_lock_file(self.path, self.uid)
+        deadline = time.monotonic() + self.wait
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise TimeoutError(path) from None
+                    os.close(fd)
+                    raise TimeoutError(self.path) from None
                 time.sleep(0.02)
-        yield fd
-    finally:
-        os.close(fd)  # also releases the lock
+            except BaseException:
+                os.close(fd)
+                raise
+        self.fd = fd
+        return fd
+
+    def __exit__(self, *exc_info) -> None:
+        os.close(self.fd)  # also releases the lock
 
 
 #: The signals a user or the system sends to end jenv politely (Ctrl-C, kill, a closed terminal).
 HELD_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT, SIGTERM and SIGHUP back for the block; they act (once) when it ends.
+class signals_held:
+    """``with signals_held():`` holds SIGINT, SIGTERM and SIGHUP back for the block; they act (once)
+    when it ends.
 
     Threat: a signal between the two renames of a token write, which would
     leave a new key beside the old certificate.  SIGKILL cannot be held; its
     state stays repairable (see :func:`jenv.tokens.store.recover_store`).
     Only the main thread can hold them; elsewhere the block runs as is.
     """
-    import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {getattr(signal, name) for name in HELD_SIGNALS}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            held = {getattr(signal, name) for name in HELD_SIGNALS}
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+
+    def __exit__(self, *exc_info) -> None:
+        if self.previous is not None:
+            import signal
+
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
