@@ -1,3 +1,3 @@
-from jenv.cli import main
+from jenv.fastpath import main
 
 raise SystemExit(main())

@@ -8,34 +8,22 @@ nothing), one line goes to stderr and the previous token is left intact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
-
-from jenv.context import Context
+from jenv.context import Context, SlowPath
 from jenv.errors import ExitCode, UsageError
+from jenv.durations import parse_duration
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, lock_directories, resolve_locations
-from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait, replace_token
-from jenv.tokens.store import TokenStore, check_token, destroy_token_pair, lock_store
+from jenv.tokens.check import TokenState, TokenStore, check_token
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here: light imports only
+    from typing import Optional
+
     from jenv.jcentral.protocol import TokenPair, TokenRequest
 
-__all__ = ["cmd_token", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration", "DEFAULT_MIN_VALID"]
+__all__ = ["cmd_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
+           "DEFAULT_MIN_VALID", "CHECK_EXIT_CODES"]
 
 DEFAULT_MIN_VALID = "10m"
-_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
-          "d": 86400, "day": 86400}
-
-
-def parse_duration(text: str) -> int:
-    """Seconds in "600", "600s", "10m", "2h", "1d", "600 seconds", "2 hours"; UsageError otherwise."""
-    clean = text.strip().lower()
-    digits = len(clean) - len(clean.lstrip("0123456789"))
-    number, unit = clean[:digits], clean[digits:].strip()
-    if unit.endswith("s") and len(unit) > 2 and unit[:-1] in _UNITS:  # "hours", not "ms"
-        unit = unit[:-1]
-    if not number or len(number) > 9 or (unit and unit not in _UNITS):
-        raise UsageError(f"--min-valid {text!r}: give a duration such as 600, 10m, 2h or 1d")
-    return int(number) * _UNITS[unit or "s"]
 
 
 def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
@@ -67,18 +55,22 @@ def _check_content_fits_the_shell(ctx: Context) -> None:
     emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
 
 
+def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
+    """The one JSON shape of token exports, the reference documentation's (null: none)."""
+    import json
+
+    return json.dumps({"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]})
+
+
 def _emit(ctx: Context, cert: str, key: str) -> None:
-    """Print the token for the shell (or the reference document's JSON with --json)."""
-    if ctx.json:
-        import json
+    """Print the token for the shell (or the reference document's JSON with --json / --shell json)."""
+    from jenv.shells import pick_shell, render_exports
 
-        text = json.dumps({"results": [{"tokencert": cert, "tokenkey": key}]})
-    else:
-        from jenv.shells import pick_shell, render_exports
-
-        shell = pick_shell(ctx.shell, ctx.environ).name
-        text = render_exports(shell, {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}).rstrip("\n")
-    ctx.out(text)
+    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
+    if shell == "json":
+        ctx.out(token_json(cert, key))
+        return
+    ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}).rstrip("\n"))
 
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:
@@ -92,18 +84,33 @@ def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None
     ctx.err(render_cert_info(info, store.cert, ctx.now()).rstrip("\n"))
 
 
+#: ``jenv token --check``: the exit code of each verdict (an unsafe or unreadable file is an error instead).
+CHECK_EXIT_CODES = {
+    TokenState.VALID: ExitCode.OK,
+    TokenState.EXPIRING: ExitCode.NOT_VALID_NOW,
+    TokenState.EXPIRED: ExitCode.NOT_VALID_NOW,
+    TokenState.NOT_YET_VALID: ExitCode.NOT_VALID_NOW,
+    TokenState.MISSING: ExitCode.NOT_FOUND,
+    TokenState.MISMATCH: ExitCode.KEY_MISMATCH,
+    TokenState.BROKEN: ExitCode.INVALID,
+}
+
+
 def cmd_token(args, ctx: Context) -> int:
     """Make sure a valid token exists and print exports for the shell: eval "$(jenv token)".
 
     Usage:
       jenv token [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>]
                  [--content] [--min-valid=<duration>] [--json] [--shell=<name>]
+      jenv token --check [--min-valid=<duration>]
 
     Options:
       --min-valid=<duration>  Renew when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --check                 Print nothing, change nothing: exit 0 when the token is valid for the
+                              minimum time, 5 when it expires sooner (or has expired), 3 when missing.
       --content               Print-only: get a fresh token and export its PEM content.
       --json                  Print {"results": [{"tokencert": ..., "tokenkey": ...}]}.
-      --shell=<name>          Shell syntax: sh bash zsh ksh dash fish tcsh csh json.
+      --shell=<name>          Shell syntax: sh bash zsh ksh dash fish tcsh csh, or json (as --json).
       -u <username>           Switch to another role of yours.
       -v <days>               Validity in days (default depends on the token type).
       -t <tokentype>          One of: job, jobagent, host, user (default).
@@ -117,20 +124,80 @@ def cmd_token(args, ctx: Context) -> int:
     is printed with its PEM content.  Nothing is printed on failure.
     """
     min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
-    request = _request(args)
     locs, store = _store(ctx)
+    if args.get("--check"):
+        return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
+    request = _request(args)
     if request is None and not args.get("--content"):
+        check = check_token(store, ctx.clock(), min_valid)
+        if check.usable and store.in_files:
+            _emit(ctx, store.cert.path or "", store.key.path or "")
+            return ExitCode.OK
+        if check.usable and check.cert_pem is not None and check.key_pem is not None:  # PEM content
+            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
+            return ExitCode.OK
+        if ctx.fast:
+            raise SlowPath("the token needs renewing")
         if store.in_files:
+            from jenv.tokens.obtain import ensure_token
+
             ensure_token(ctx, locs, store, min_valid)
             _emit(ctx, store.cert.path or "", store.key.path or "")
             return ExitCode.OK
-        check = check_token(store, ctx.clock(), min_valid)  # PEM content in the variables
-        if check.usable and check.cert_pem is not None and check.key_pem is not None:
-            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
-            return ExitCode.OK
+    if ctx.fast:
+        raise SlowPath("a new token from JCentral")
+    from jenv.tokens.obtain import fetch_checked_token
+
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
+    return ExitCode.OK
+
+
+def cmd_prompt(args, ctx: Context) -> int:
+    """Print a short token segment for a shell prompt, starship or tmux (offline, fast).
+
+    Usage:
+      jenv prompt [--format=<text>] [--warn=<duration>] [--min-valid=<duration>]
+
+    Options:
+      --format=<text>         What to print; {left} is the time left, {state} the token's state
+                              [default: {left}].
+      --warn=<duration>       Mark the segment with "!" when less than this is left [default: 1d].
+      --min-valid=<duration>  Below this the token counts as expiring, as in "jenv token" [default: 10m].
+
+    Prints, without a newline: the time left ("5d 3h") while the token is
+    valid, "!2h" when less than --warn is left, "expiring", "expired",
+    "no token", or "token?" when it is unusable.  Exits 0 whatever the token
+    (a prompt must never fail); nothing is ever renewed or fetched.
+    """
+    from jenv.durations import human_duration
+
+    fmt = args.get("--format") or "{left}"
+    warn = parse_duration(args.get("--warn") or "1d", "--warn")
+    min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
+    try:
+        _locs, store = _store(ctx)
+        check = check_token(store, ctx.clock(), min_valid)
+    except Exception:  # noqa: BLE001 - an unsafe or unreadable file: the prompt says so, never a traceback
+        state, left = "unusable", "token?"
+    else:
+        state = check.state
+        remaining = (check.not_after or 0) - ctx.clock()
+        if check.state is TokenState.VALID:
+            left = ("!" if remaining < warn else "") + human_duration(remaining)
+        elif check.state is TokenState.MISSING:
+            left = "no token"
+        elif check.state in (TokenState.EXPIRING, TokenState.EXPIRED):
+            left = "expiring" if check.state is TokenState.EXPIRING else "expired"
+        else:
+            left = "token?"
+    try:
+        text = fmt.format(left=left, state=state)
+    except (KeyError, IndexError, ValueError):
+        raise UsageError(f"--format {fmt!r}: use {{left}} and {{state}} only (write {{{{ and }}}} for braces)") \
+            from None
+    ctx.stdout.write(text)
     return ExitCode.OK
 
 
@@ -139,6 +206,8 @@ def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
     if not store.in_files:
         raise UsageError("JALIEN_TOKEN_CERT/KEY hold PEM content, so there are no token files to write: "
                          "unset them, or use 'jenv token --content'")
+    from jenv.tokens.obtain import replace_token
+
     pair = replace_token(ctx, locs, store, request)
     _show_token_info(ctx, store, pair)
     return ExitCode.OK
@@ -171,21 +240,27 @@ def cmd_token_destroy(args, ctx: Context) -> int:
       jenv token-destroy [--json] [--shell=<name>]
 
     Options:
-      --json          Print JSON.
-      --shell=<name>  Shell syntax: sh bash zsh ksh dash fish tcsh csh json.
+      --json          Print {"results": [{"tokencert": null, "tokenkey": null, "removed": [...]}]}.
+      --shell=<name>  Shell syntax: sh bash zsh ksh dash fish tcsh csh, or json (as --json).
 
     Only regular files of your own are removed.
     """
     _locs, store = _store(ctx)
     removed = []
     if store.in_files:
+        from jenv.tokens.obtain import lock_wait
+        from jenv.tokens.store import destroy_token_pair, lock_store
+
         with lock_store(store, lock_wait(ctx)) as lock:
             removed = destroy_token_pair(lock)
     ctx.err("jenv: removed " + " and ".join(removed) if removed else "jenv: no token files to remove")
     from jenv.shells import pick_shell, render_exports
 
     shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
-    ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: None, JALIEN_TOKEN_KEY: None}).rstrip("\n"))
+    if shell == "json":
+        ctx.out(token_json(None, None, removed=removed))
+    else:
+        ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: None, JALIEN_TOKEN_KEY: None}).rstrip("\n"))
     return ExitCode.OK
 
 
@@ -197,8 +272,8 @@ def cmd_user(args, ctx: Context) -> int:
 
     Options:
       -v <days>       Validity in days (default depends on the token type).
-      --json          Print JSON.
-      --shell=<name>  Shell syntax: sh bash zsh ksh dash fish tcsh csh json.
+      --json          Print {"results": [{"tokencert": ..., "tokenkey": ...}]}.
+      --shell=<name>  Shell syntax: sh bash zsh ksh dash fish tcsh csh, or json (as --json).
 
     "jenv user <username>" prints exports holding the PEM content of a token
     for that role, for the current shell only; the token files are untouched.
@@ -208,6 +283,8 @@ def cmd_user(args, ctx: Context) -> int:
     request = _request(args, username=args["<username>"])
     if args.get("token-init"):
         return _token_init(ctx, request)
+    from jenv.tokens.obtain import fetch_checked_token
+
     locs, _store_unused = _store(ctx)
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)

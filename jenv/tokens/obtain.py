@@ -25,7 +25,7 @@ def network_timeout(ctx: Context) -> float:
     try:
         return resolve_timeout(ctx.environ)[0]
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise InvalidInputError(f"{exc}: set it to a number of seconds, or unset it") from None
 
 
 def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> "TokenPair":
@@ -39,7 +39,7 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
     try:
         endpoint = resolve_endpoint(ctx.environ)
     except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        raise InvalidInputError(f"{exc}: set it to JCentral's port, or unset it") from None
     store = resolve_ca_store(ctx.environ, ctx.home)
     request = request or TokenRequest()
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, network_timeout(ctx),
@@ -75,7 +75,10 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
     if not check.usable:
         raise InvalidInputError(f"the new token from JCentral is not usable: {check.detail}")
     if check.not_after is not None and check.not_after - ctx.clock() < min_valid:
-        ctx.err(f"jenv: the new token is valid for less than --min-valid ({int(check.not_after - ctx.clock())} s)")
+        from jenv.durations import human_duration
+
+        ctx.err(f"jenv: the new token is valid for {human_duration(check.not_after - ctx.clock())} only, less "
+                f"than --min-valid ({human_duration(min_valid)})")
     return check
 
 

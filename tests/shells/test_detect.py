@@ -35,5 +35,5 @@ def test_detects_the_calling_shell_not_dollar_shell(shell, family, tmp_path, she
     command = f"{sys.executable} {probe}"
     proc = run_script(shell, CAPTURE[family].format(probe=command) + "\n", tmp_path, env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode().strip() == f"{shell}/parent process (shellingham)"
+    assert proc.stdout.decode().strip() == f"{shell}/from the parent process"
 

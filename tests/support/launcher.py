@@ -80,16 +80,21 @@ def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = Fal
 
 
 def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool = False,
-                   uid: Optional[int] = None, clock=None) -> Result:
-    """``jenv.cli.main`` in this process, with ``env``, ``uid``, ``clock`` and captured streams (no process start).
+                   uid: Optional[int] = None, clock=None, front: str = "fast") -> Result:
+    """jenv in this process, with ``env``, ``uid``, ``clock`` and captured streams (no process start).
 
+    ``front`` is the entrance: "fast" (``jenv.fastpath.main``, what the command runs) or "docopt"
+    (``jenv.cli.main``, where every command line that is not a login form goes).
     For commands that neither prompt nor can block (the offline inspection
     commands); anything that reads a terminal, waits or changes process state
     runs through :func:`run_jenv` instead.
     """
     import io
 
-    from jenv.cli import main
+    if front == "fast":
+        from jenv.fastpath import main
+    else:
+        from jenv.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     code = main(list(args), dict(env), uid=uid, stdout=out, stderr=err, clock=clock)

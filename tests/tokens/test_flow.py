@@ -220,12 +220,13 @@ def test_valid_token_needs_no_user_certificate(svc, home):
 def test_fast_path_imports_no_network_or_crypto(svc, home):
     env = svc.env(home)
     assert run_in_process(["token"], env).returncode == 0
-    code = ("import sys; from jenv.cli import main; rc = main(['token']); "
+    code = ("import sys; from jenv.fastpath import main; rc = main(['token']); "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('cryptography', 'websockets', 'requests', 'ssl', 'socket', 'jenv'))), file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(REPO))
     assert proc.returncode == 0, proc.stderr
     loaded = proc.stderr.split()
-    assert "jenv.tokens.store" in loaded and "jenv.commands.tokens" in loaded  # the probe sees the modules
+    assert "jenv.tokens.check" in loaded and "jenv.commands.tokens" in loaded  # the probe sees the modules
+    assert "jenv.tokens.store" not in loaded and "jenv.cli" not in loaded  # no lock, no docopt on the fast path
     assert [m for m in loaded if not m.startswith("jenv")] == []
     assert not {"jenv.pem", "jenv.credentials", "jenv.jcentral.client", "jenv.jcentral.protocol"} & set(loaded)

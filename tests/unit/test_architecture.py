@@ -3,7 +3,7 @@
 Read from the source with ``ast`` (issue 10.2).  The layers, lowest first; a
 module may import from its own layer and the ones below it, never above:
 
-    lite -> base (errors, locations, context, safefile, credentials, pem) -> shells -> ca -> jcentral
+    lite -> base (errors, locations, context, safefile, credentials, pem, durations) -> shells -> ca -> jcentral
          -> tokens -> report -> service -> commands -> cli (cli.py, __main__.py)
 
 ``service`` (the local JCentral-compatible service) is a leaf: only
@@ -24,7 +24,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "jenv"
 LAYERS = ["lite", "base", "shells", "ca", "jcentral", "tokens", "report", "service", "commands", "cli"]
-BASE = {"jenv", "jenv.errors", "jenv.locations", "jenv.context", "jenv.safefile", "jenv.credentials", "jenv.pem"}
+BASE = {"jenv", "jenv.errors", "jenv.locations", "jenv.context", "jenv.safefile", "jenv.credentials", "jenv.pem",
+        "jenv.durations"}
 
 
 def _module_name(path: Path) -> str:
@@ -64,7 +65,7 @@ GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
 def layer(module: str) -> str:
     if module in BASE:
         return "base"
-    if module in ("jenv.cli", "jenv.__main__"):
+    if module in ("jenv.cli", "jenv.fastpath", "jenv.__main__"):
         return "cli"
     return module.split(".")[1]
 
@@ -114,31 +115,47 @@ def test_the_checker_sees_a_violation():
             if LAYERS.index(layer(d)) > LAYERS.index(layer(m))] == [("jenv.lite.der", "jenv.ca.verify")]
 
 
-#: What `jenv token` on a valid token imports (the login fast path).
-FAST_PATH = ["jenv.cli", "jenv.commands.tokens", "jenv.tokens.check", "jenv.tokens.store", "jenv.tokens.files",
-             "jenv.tokens.obtain", "jenv.lite.der", "jenv.lite.names", "jenv.locations", "jenv.context",
-             "jenv.errors", "jenv.shells"]
-BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL")
+#: What `jenv token` on a valid token, `token --check`, `prompt` and `hook` import (the login fast path).
+FAST_PATH = ["jenv.fastpath", "jenv.commands.tokens", "jenv.commands.shell", "jenv.tokens.check",
+             "jenv.tokens.files", "jenv.lite.der", "jenv.durations", "jenv.lite.record", "jenv.locations",
+             "jenv.context", "jenv.errors", "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish",
+             "jenv.shells.csh", "jenv.shells.hook"]
+#: Never imported there: the network and crypto stacks, and the standard modules that cost the fast path
+#: more than its own work (issue 15.1).
+BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt", "shellingham", "typing",
+           "enum", "re", "subprocess", "collections", "contextlib", "ctypes", "json", "pathlib", "inspect",
+           "dataclasses", "importlib.resources", "shlex", "warnings", "signal")
 
 _BLOCKER = textwrap.dedent(f"""
     import sys
     class Blocked:
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {BLOCKED!r}:
+            if name in {BLOCKED!r} or name.split(".")[0] in {BLOCKED!r}:
                 raise ImportError("blocked on the fast path: " + name)
             return None
     sys.meta_path.insert(0, Blocked())
 """)
 
 
+def _blocked_run(code: str, env=None, cwd=REPO):
+    """``code`` in a fresh interpreter without site (so nothing is imported before the blocker; the
+    editable install's finder alone would load re and pathlib), jenv from this checkout."""
+    import os
+
+    env = dict(os.environ if env is None else env, PYTHONPATH=str(REPO))
+    code = _BLOCKER + code + "\nleft = [m for m in sys.modules if m in BLOCKED or m.split('.')[0] in BLOCKED]" \
+        "\nassert not left, left"
+    return subprocess.run([sys.executable, "-S", "-c", f"BLOCKED = {BLOCKED!r}\n" + code], capture_output=True,
+                          text=True, env=env, cwd=str(cwd), timeout=60)
+
+
 @pytest.mark.parametrize("module", FAST_PATH)
 def test_fast_path_modules_import_without_the_heavy_libraries(module):
-    proc = subprocess.run([sys.executable, "-c", _BLOCKER + f"import {module}"], capture_output=True, text=True,
-                          cwd=str(REPO), timeout=60)
+    proc = _blocked_run(f"import {module}")
     assert proc.returncode == 0, proc.stderr
 
 
-def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+def _valid_token_env(tmp_path, root_ca):
     import os
 
     from support.launcher import clean_env
@@ -151,15 +168,35 @@ def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_p
     key.write_bytes(leaf.key_pem(fmt="traditional"))
     cert.chmod(0o400)
     key.chmod(0o400)
-    run = _BLOCKER + "from jenv.cli import main; raise SystemExit(main(['token', '--shell', 'bash']))"
-    proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, cwd=str(tmp_path),
-                          timeout=60)
+    return env, cert
+
+
+@pytest.mark.parametrize("argv, expected_code, expected_out", [
+    (["token", "--shell", "bash"], 0, "export JALIEN_TOKEN_CERT={cert};"),
+    (["token", "--shell=fish"], 0, "set -gx JALIEN_TOKEN_CERT '{cert}';"),
+    (["-shell", "tcsh", "token"], 0, "setenv JALIEN_TOKEN_CERT '{cert}';"),
+    (["token", "--check", "--min-valid", "1h"], 0, ""),
+    (["token", "--check", "--min-valid=400d"], 5, ""),
+    (["prompt"], 0, "d"),
+    (["hook", "bash"], 0, "export JALIEN_TOKEN_CERT={cert};"),
+    (["hook", "zsh"], 0, "autoload -Uz _jenv"),
+])
+def test_the_login_forms_run_with_the_heavy_modules_blocked(tmp_path, root_ca, argv, expected_code, expected_out):
+    """jenv.fastpath answers these without docopt, typing, enum, re, subprocess, ctypes or cryptography."""
+    env, cert = _valid_token_env(tmp_path, root_ca)
+    proc = _blocked_run(f"from jenv.fastpath import main\ncode = main({argv!r})\nsys.stdout.flush()\n"
+                        "assert code == " + str(expected_code) + ", code", env, tmp_path)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    assert f"export JALIEN_TOKEN_CERT={cert};" in proc.stdout
-    # The negative twin: a command that needs cryptography fails under the same blocker.
-    proc = subprocess.run([sys.executable, "-c", run.replace("'token', '--shell', 'bash'", "'token-info'")],
-                          capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=60)
-    assert proc.returncode != 0
+    assert expected_out.format(cert=cert) in proc.stdout
+
+
+def test_the_full_front_end_is_what_the_blocker_stops(tmp_path, root_ca):
+    """The negative twins: a command that needs cryptography, and a spelling only docopt knows, fail
+    under the same blocker (so the test above can fail)."""
+    env, _cert = _valid_token_env(tmp_path, root_ca)
+    for argv in (["token-info"], ["token", "--shell", "bash", "--min-valid", "1h", "--json", "--json"]):
+        proc = _blocked_run(f"from jenv.fastpath import main\nraise SystemExit(main({argv!r}))", env, tmp_path)
+        assert proc.returncode != 0 and "blocked on the fast path" in proc.stderr, (argv, proc.stderr)
 
 
 def test_the_readme_maps_every_module():

@@ -21,21 +21,21 @@ PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
     ({"TMPDIR": ""}, "token_cert", Location("token certificate", "default", path="/tmp/tokencert_1234.pem")),
     ({"TMPDIR": "/scratch/me"}, "token_key", Location("token key", "default", path="/scratch/me/tokenkey_1234.pem")),
     ({"X509_USER_CERT": "/certs/c.pem"}, "user_cert",
-     Location("user certificate", "env X509_USER_CERT", path="/certs/c.pem", variable="X509_USER_CERT")),
-    ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "env X509_USER_KEY", path="/home/jdoe/k.pem", variable="X509_USER_KEY")),
+     Location("user certificate", "from X509_USER_CERT", path="/certs/c.pem", variable="X509_USER_CERT")),
+    ({"X509_USER_KEY": "~/k.pem"}, "user_key", Location("user key", "from X509_USER_KEY", path="/home/jdoe/k.pem", variable="X509_USER_KEY")),
     ({"X509_USER_CERT": ""}, "user_cert", Location("user certificate", "default",
                                                    path="/home/jdoe/.globus/usercert.pem")),
     # user credentials are files only: PEM text in X509_USER_CERT is refused, and never repeated
     ({"X509_USER_CERT": PEM}, "user_cert", Location(
-        "user certificate", "env X509_USER_CERT", variable="X509_USER_CERT",
+        "user certificate", "from X509_USER_CERT", variable="X509_USER_CERT",
         problem=f"X509_USER_CERT holds {len(PEM)} characters that are not a path to a PEM file (not shown: it "
                 "may be key material): set it to a path to a PEM file, or unset it")),
     ({"JALIEN_TOKEN_CERT": "/t/c.pem"}, "token_cert",
-     Location("token certificate", "env JALIEN_TOKEN_CERT", path="/t/c.pem", variable="JALIEN_TOKEN_CERT")),
-    ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "env JALIEN_TOKEN_CERT", pem=PEM, variable="JALIEN_TOKEN_CERT")),
-    ({"JALIEN_TOKEN_KEY": "\n  " + PEM}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY",
+     Location("token certificate", "from JALIEN_TOKEN_CERT", path="/t/c.pem", variable="JALIEN_TOKEN_CERT")),
+    ({"JALIEN_TOKEN_CERT": PEM}, "token_cert", Location("token certificate", "from JALIEN_TOKEN_CERT", pem=PEM, variable="JALIEN_TOKEN_CERT")),
+    ({"JALIEN_TOKEN_KEY": "\n  " + PEM}, "token_key", Location("token key", "from JALIEN_TOKEN_KEY",
                                                                 pem="\n  " + PEM, variable="JALIEN_TOKEN_KEY")),
-    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "env JALIEN_TOKEN_KEY", path=os.path.abspath("BEGIN"),
+    ({"JALIEN_TOKEN_KEY": "BEGIN"}, "token_key", Location("token key", "from JALIEN_TOKEN_KEY", path=os.path.abspath("BEGIN"),
                                                      variable="JALIEN_TOKEN_KEY")),
 ])
 def test_resolve_locations(environ, field, expected):
@@ -43,7 +43,7 @@ def test_resolve_locations(environ, field, expected):
 
 
 def test_location_describe():
-    assert Location("token key", "env JALIEN_TOKEN_KEY", pem=PEM, variable="JALIEN_TOKEN_KEY").describe() == \
+    assert Location("token key", "from JALIEN_TOKEN_KEY", pem=PEM, variable="JALIEN_TOKEN_KEY").describe() == \
         "token key (PEM content of JALIEN_TOKEN_KEY)"
     assert Location("user key", "default", path="/k.pem").describe() == "user key /k.pem"
 
@@ -60,10 +60,10 @@ def test_token_dir():
 
 
 @pytest.mark.parametrize("environ,existing,expected", [
-    ({"X509_CERT_DIR": "/ca", "X509_CERT_FILE": "/b.pem"}, set(), CAStore("/ca", "dir", "env X509_CERT_DIR", True, "X509_CERT_DIR")),
-    ({"X509_CERT_DIR": "~/ca"}, set(), CAStore("/home/jdoe/ca", "dir", "env X509_CERT_DIR", True, "X509_CERT_DIR")),
+    ({"X509_CERT_DIR": "/ca", "X509_CERT_FILE": "/b.pem"}, set(), CAStore("/ca", "dir", "from X509_CERT_DIR", True, "X509_CERT_DIR")),
+    ({"X509_CERT_DIR": "~/ca"}, set(), CAStore("/home/jdoe/ca", "dir", "from X509_CERT_DIR", True, "X509_CERT_DIR")),
     ({"X509_CERT_FILE": "/b.pem"}, {"/etc/grid-security/certificates"},
-     CAStore("/b.pem", "file", "env X509_CERT_FILE", True, "X509_CERT_FILE")),
+     CAStore("/b.pem", "file", "from X509_CERT_FILE", True, "X509_CERT_FILE")),
     ({"X509_CERT_DIR": ""}, {"/home/jdoe/.globus/certificates", "/etc/grid-security/certificates"},
      CAStore("/home/jdoe/.globus/certificates", "dir", "default")),
     ({}, {"/cvmfs/alice.cern.ch/etc/grid-security/certificates", "/etc/grid-security/certificates"},
@@ -82,10 +82,10 @@ def test_resolve_ca_store_nothing_found_is_not_explicit():
 
 @pytest.mark.parametrize("environ,expected", [
     ({}, Endpoint("alice-jcentral.cern.ch", 8097, "default")),
-    ({"ALIENPY_JCENTRAL": "127.0.0.1"}, Endpoint("127.0.0.1", 8097, "env ALIENPY_JCENTRAL")),
-    ({"ALIENPY_JCENTRAL_PORT": "443"}, Endpoint("alice-jcentral.cern.ch", 443, "env ALIENPY_JCENTRAL_PORT")),
+    ({"ALIENPY_JCENTRAL": "127.0.0.1"}, Endpoint("127.0.0.1", 8097, "from ALIENPY_JCENTRAL")),
+    ({"ALIENPY_JCENTRAL_PORT": "443"}, Endpoint("alice-jcentral.cern.ch", 443, "from ALIENPY_JCENTRAL_PORT")),
     ({"ALIENPY_JCENTRAL": "h", "ALIENPY_JCENTRAL_PORT": "1"},
-     Endpoint("h", 1, "env ALIENPY_JCENTRAL, env ALIENPY_JCENTRAL_PORT")),
+     Endpoint("h", 1, "from ALIENPY_JCENTRAL and ALIENPY_JCENTRAL_PORT")),
     ({"ALIENPY_JCENTRAL": "", "ALIENPY_JCENTRAL_PORT": ""}, Endpoint("alice-jcentral.cern.ch", 8097, "default")),
 ])
 def test_resolve_endpoint(environ, expected):
@@ -103,8 +103,8 @@ def test_resolve_endpoint_bad_port(port):
         resolve_endpoint({"ALIENPY_JCENTRAL_PORT": port})
 
 
-@pytest.mark.parametrize("text,expected", [("", (10.0, "default")), ("2.5", (2.5, "env JENV_TIMEOUT")),
-                                           ("3600", (3600.0, "env JENV_TIMEOUT"))])
+@pytest.mark.parametrize("text,expected", [("", (10.0, "default")), ("2.5", (2.5, "from JENV_TIMEOUT")),
+                                           ("3600", (3600.0, "from JENV_TIMEOUT"))])
 def test_resolve_timeout(text, expected):
     assert resolve_timeout({"JENV_TIMEOUT": text} if text else {}) == expected
 

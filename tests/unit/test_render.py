@@ -37,7 +37,7 @@ def test_quote_table(shell, value, quoted):
 
 def test_statements_end_with_semicolon_in_every_shell():
     for shell in SHELL_NAMES:
-        if shell == "json":
+        if shell.startswith("json"):
             continue
         text = render_exports(shell, {"A": "1", "B": None})
         lines = text.splitlines()
@@ -105,19 +105,19 @@ def _never():
 
 
 @pytest.mark.parametrize("explicit, detected, shell_var, choice", [
-    ("fish", _never, "/bin/bash", ShellChoice("fish", ShellFamily.FISH, "--shell")),
-    ("/bin/tcsh", _never, "", ShellChoice("tcsh", ShellFamily.CSH, "--shell")),
-    ("json", _never, "", ShellChoice("json", ShellFamily.JSON, "--shell")),
+    ("fish", _never, "/bin/bash", ShellChoice("fish", ShellFamily.FISH, "from --shell")),
+    ("/bin/tcsh", _never, "", ShellChoice("tcsh", ShellFamily.CSH, "from --shell")),
+    ("json", _never, "", ShellChoice("json", ShellFamily.JSON, "from --shell")),
     # the parent process beats $SHELL (the login shell may differ from the calling one)
     (None, lambda: "zsh", "/bin/bash", ShellChoice("zsh", ShellFamily.POSIX,
-                                                   "parent process (shellingham)")),
+                                                   "from the parent process")),
     (None, lambda: "-tcsh", "/bin/bash", ShellChoice("tcsh", ShellFamily.CSH,
-                                                     "parent process (shellingham)")),
-    (None, lambda: None, "-/usr/local/bin/fish", ShellChoice("fish", ShellFamily.FISH, "$SHELL")),
-    (None, lambda: "pwsh", "/bin/zsh", ShellChoice("zsh", ShellFamily.POSIX, "$SHELL")),
-    (None, lambda: None, "", ShellChoice("sh", ShellFamily.POSIX, "fallback")),
-    (None, lambda: None, "/opt/json", ShellChoice("sh", ShellFamily.POSIX, "fallback")),
-    (None, lambda: None, "/usr/bin/nu", ShellChoice("sh", ShellFamily.POSIX, "fallback")),
+                                                     "from the parent process")),
+    (None, lambda: None, "-/usr/local/bin/fish", ShellChoice("fish", ShellFamily.FISH, "from $SHELL")),
+    (None, lambda: "pwsh", "/bin/zsh", ShellChoice("zsh", ShellFamily.POSIX, "from $SHELL")),
+    (None, lambda: None, "", ShellChoice("sh", ShellFamily.POSIX, "the default")),
+    (None, lambda: None, "/opt/json", ShellChoice("sh", ShellFamily.POSIX, "the default")),
+    (None, lambda: None, "/usr/bin/nu", ShellChoice("sh", ShellFamily.POSIX, "the default")),
 ])
 def test_pick_shell_order(explicit, detected, shell_var, choice):
     environ = {"SHELL": shell_var} if shell_var else {}

@@ -1,0 +1,42 @@
+"""Durations as people write and read them: ``--min-valid 2h`` in, ``30d 23h 59m`` out.
+
+Stdlib only and import-light: the login fast path parses ``--min-valid``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["parse_duration", "human_duration"]
+
+_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
+          "d": 86400, "day": 86400}
+
+
+def parse_duration(text: str, option: str = "--min-valid") -> int:
+    """Seconds in "600", "600s", "10m", "2h", "1d", "600 seconds", "2 hours".
+
+    Raises :class:`jenv.errors.UsageError` naming ``option`` otherwise.
+    """
+    clean = text.strip().lower()
+    digits = len(clean) - len(clean.lstrip("0123456789"))
+    number, unit = clean[:digits], clean[digits:].strip()
+    if unit.endswith("s") and len(unit) > 2 and unit[:-1] in _UNITS:  # "hours", not "ms"
+        unit = unit[:-1]
+    if not number or len(number) > 9 or (unit and unit not in _UNITS):
+        from jenv.errors import UsageError
+
+        raise UsageError(f"{option} {text!r}: give a duration such as 600, 10m, 2h or 1d")
+    return int(number) * _UNITS[unit or "s"]
+
+
+def human_duration(seconds: float) -> str:
+    """``2678399`` -> ``30d 23h 59m``: days, hours and minutes that are not zero; under a minute,
+    seconds (``45s``)."""
+    total = int(seconds)
+    if total < 0:
+        return "-" + human_duration(-total)
+    if total < 60:
+        return f"{total}s"
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{count}{unit}" for count, unit in ((days, "d"), (hours, "h"), (rest // 60, "m")) if count]
+    return " ".join(parts)
