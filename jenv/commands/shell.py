@@ -1,16 +1,19 @@
-"""``jenv hook`` and ``jenv completion``: print the shell files shipped in jenv/data."""
+"""``jenv hook`` (the login line, in one process) and ``jenv completion`` (the files in jenv/data)."""
 
 from __future__ import annotations
 
-from importlib import resources
-from pathlib import Path
-from typing import Dict, Tuple
+import os
+import sys
 
-from jenv.context import Context
-from jenv.errors import ExitCode, NotFoundError, UsageError
-from jenv.shells import ShellFamily, pick_shell, quote_value
+from jenv.context import Context, SlowPath
+from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
+from jenv.shells import ShellFamily, pick_shell, quote_value, render_exports
 
-__all__ = ["cmd_hook", "cmd_completion", "hook_text", "completion_text", "data_file",
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # `jenv hook` runs on the login fast path: light imports only
+    from typing import Dict, Tuple
+
+__all__ = ["cmd_hook", "cmd_completion", "hook_text", "completion_text", "data_file", "data_dir",
            "COMPLETION_FILES", "HOOK_FILES"]
 
 #: shell family -> hook file under jenv/data/shell
@@ -24,10 +27,17 @@ HOOK_FILES: Dict[ShellFamily, str] = {
 COMPLETION_FILES: Dict[str, str] = {"bash": "jenv.bash", "zsh": "_jenv", "fish": "jenv.fish"}
 
 
-def data_file(*parts: str) -> Path:
+def data_dir(*parts: str) -> str:
+    """A directory shipped in jenv/data (jenv is installed as files; pathlib is not on the fast path)."""
+    import jenv
+
+    return os.path.join(os.path.dirname(os.path.abspath(jenv.__file__)), "data", *parts)
+
+
+def data_file(*parts: str) -> str:
     """Path of a file shipped in jenv/data; NotFoundError when the install lacks it."""
-    path = Path(str(resources.files("jenv").joinpath("data", *parts)))
-    if not path.is_file():
+    path = data_dir(*parts)
+    if not os.path.isfile(path):
         raise NotFoundError(f"{path} is missing from the jenv installation: reinstall jenv "
                             "(pip install --force-reinstall jenv)")
     return path
@@ -49,37 +59,97 @@ def hook_text(shell: str, family: ShellFamily) -> str:
         raise UsageError(f"no login hook for {shell}: use sh, bash, zsh, ksh, dash, fish, tcsh or csh")
     path = data_file("shell", HOOK_FILES[family])
     if family is ShellFamily.CSH:
-        return f"source {quote_value(shell, str(path))};\n"
-    return path.read_text(encoding="utf-8")
+        return f"source {quote_value(shell, path)};\n"
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def completion_text(shell: str) -> str:
     """The completion script for bash, zsh or fish; UsageError for other shells."""
     if shell not in COMPLETION_FILES:
         raise UsageError(f"no completion for {shell}: available for bash, zsh and fish")
-    return data_file("completions", COMPLETION_FILES[shell]).read_text(encoding="utf-8")
+    with open(data_file("completions", COMPLETION_FILES[shell]), encoding="utf-8") as handle:
+        return handle.read()
 
 
 def cmd_hook(args, ctx: Context) -> int:
-    """Print the login hook for your shell (default: the shell running jenv).
+    """The login line for your shell: a valid token, exported, in one jenv process.
 
     Usage:
-      jenv hook [<shell>]
+      jenv hook [<shell>] [--file]
+
+    Options:
+      --file    Print the hook script instead (for sourcing from a file; it runs
+                "jenv token" itself under timeout).
 
     Put one line in your login file:
-      ~/.bashrc, ~/.zshrc, ~/.kshrc, ~/.profile   eval "$(jenv hook bash)"
+      ~/.bashrc, ~/.zshrc, ~/.kshrc, ~/.profile   eval "$(jenv hook bash)"   (zsh, ksh, sh alike)
       ~/.config/fish/config.fish                  jenv hook fish | source
       ~/.tcshrc, ~/.cshrc                         eval "`jenv hook tcsh`"
 
-    The hook gets a valid token at login (jenv token) and exports it; where /tmp
-    is private to the node (lxplus*, or JENV_PRIVATE_TMP=1) and TMPDIR is unset,
-    it first sets TMPDIR to JENV_TMPDIR or a 0700 directory under $HOME.  Silent
-    on success, one line on failure, never more than JENV_HOOK_TIMEOUT (20) s.
-    Shells: sh bash zsh ksh dash fish tcsh csh.
+    It prints, from one process: TMPDIR where /tmp is private to the node
+    (lxplus*, or JENV_PRIVATE_TMP=1) and TMPDIR is unset (JENV_TMPDIR, else a
+    0700 directory under $HOME), a completion loader for bash, zsh and fish
+    (the completion file is read at the first TAB), and the exports of
+    "jenv token" (a new token first when needed, the passphrase asked on the
+    terminal).  Silent on success, one line on failure, never more than
+    JENV_HOOK_TIMEOUT (20) seconds.  Shells: sh bash zsh ksh dash fish tcsh csh.
     """
     shell, family = _choose(args["<shell>"], ctx)
-    ctx.stdout.write(hook_text(shell, family))
+    if args.get("--file") or family not in HOOK_FILES:
+        ctx.stdout.write(hook_text(shell, family))
+        return ExitCode.OK
+    from jenv.shells.hook import TIMEOUT_MESSAGE, apply_private_tmpdir, completion_loader, hook_limit, \
+        start_watchdog
+
+    limit = hook_limit(ctx.environ)
+    if ctx.stdout is sys.stdout:  # the real process (an in-process test run must not be ended)
+        start_watchdog(limit, TIMEOUT_MESSAGE.format(limit=f"{limit:g}"))
+    environ = dict(ctx.environ)
+    tmpdir, warning = apply_private_tmpdir(environ, ctx.home)
+    if warning:
+        ctx.err(warning)
+    first = render_exports(shell, {"TMPDIR": tmpdir}) if tmpdir else ""
+    first += completion_loader(shell, data_dir("completions"))
+    if first:  # now: if the token step is cut short, the shell still gets these
+        ctx.stdout.write(first)
+        ctx.stdout.flush()
+    environ.setdefault("JENV_TIMEOUT", "8")  # each network step, well within the hook's bound
+    exports = _token_exports(ctx, environ, shell)
+    if exports:
+        ctx.stdout.write(exports)
     return ExitCode.OK
+
+
+def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:
+    """What ``jenv token --shell <shell>`` prints, run in this process; '' after its one stderr line."""
+    import io
+
+    from jenv.commands.tokens import cmd_token
+
+    buffer = io.StringIO()
+    inner = Context(environ, ctx.uid, ctx.home, shell=shell, stdout=buffer, stderr=ctx.stderr, clock=ctx.clock)
+    inner.fast = ctx.fast
+    try:
+        try:
+            cmd_token({}, inner)
+        except SlowPath:
+            import warnings
+
+            from jenv.safefile import use_light_core_guard
+
+            use_light_core_guard(False)  # a user key may be decrypted now: the full guard
+            inner.fast = False
+            with warnings.catch_warnings():
+                if not environ.get("JENV_DEBUG"):
+                    warnings.simplefilter("ignore")  # as cli.main: library warnings are not for a login
+                cmd_token({}, inner)
+    except JenvError as exc:
+        from jenv.context import printable
+
+        ctx.err(f"jenv: {printable(str(exc))}")
+        return ""
+    return buffer.getvalue()
 
 
 def cmd_completion(args, ctx: Context) -> int:

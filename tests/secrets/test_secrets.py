@@ -185,7 +185,9 @@ KNOWN_WRITERS = {
     ("jenv/service/authority.py", "write_private_file"): "create_new_file with the caller's mode (keys 0400)",
     ("jenv/ca/fetch.py", "*"): "CA certificates: public by nature",
     ("jenv/commands/service.py", "_write_ready_file"): "a port number",
-    ("jenv/cli.py", "main"): "os.devnull, once the reader of stdout went away",
+    ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
+    ("jenv/fastpath.py", "main"): "os.devnull, once the reader of stdout went away",
+    ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
 }
 _WRITE_MODE = re.compile(r"[wax+]")

@@ -16,14 +16,14 @@ from realshell import REPO, jenv_cli as run_jenv, run_script
     ("dash", "shell/jenv.sh"), ("sh", "shell/jenv.sh"), ("fish", "shell/jenv.fish"),
 ])
 def test_hook_prints_the_shell_file(shell, file, shell_env):
-    result = run_jenv(["hook", shell], shell_env)
+    result = run_jenv(["hook", shell, "--file"], shell_env)
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout == (REPO / file).read_text()
 
 
 @pytest.mark.parametrize("shell", ["tcsh", "csh"])
 def test_csh_hook_is_one_source_line(shell, shell_env):
-    result = run_jenv(["hook", shell], shell_env)
+    result = run_jenv(["hook", shell, "--file"], shell_env)
     assert result.returncode == 0
     assert result.stdout == f"source '{REPO / 'jenv' / 'data' / 'shell' / 'jenv.csh'}';\n"
     assert (REPO / "shell" / "jenv.csh").resolve() == REPO / "jenv" / "data" / "shell" / "jenv.csh"
@@ -56,7 +56,7 @@ def test_refusals_are_usage_errors(args, message, shell_env):
     ("zsh", 'x="$(python3 -m jenv completion)"; printf "%s\\n" "$x" | head -n 1',
      "#compdef jenv alien-token-init"),
     ("fish", "python3 -m jenv completion | head -n 1", "# fish completion for jenv and alien-token-init."),
-    ("dash", 'eval "$(python3 -m jenv hook)"; echo "$JALIEN_TOKEN_CERT"', "/tmp/fake-cert.pem"),
+    ("dash", "python3 -m jenv hook --file | head -n 1", "# jenv login hook for POSIX shells: bash, zsh, ksh, dash, sh."),
 ])
 def test_python_m_jenv_detects_the_calling_shell(shell, capture, first_line, tmp_path, shell_env):
     """With no shell named, ``python -m jenv`` inside the shell's $(...) serves that shell."""
@@ -82,7 +82,8 @@ def test_installed_copy_serves_hooks_and_completions(tmp_path, shell_env):
     for name in ("pyproject.toml", "README.md"):
         if (REPO / name).exists():
             (src / name).write_bytes((REPO / name).read_bytes())
-    subprocess.run(["cp", "-r", str(REPO / "jenv"), str(src / "jenv")], check=True)
+    for name in ("jenv", "bin"):
+        subprocess.run(["cp", "-r", str(REPO / name), str(src / name)], check=True)
     target = tmp_path / "site"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                           "--target", str(target), str(src)],
@@ -92,9 +93,11 @@ def test_installed_copy_serves_hooks_and_completions(tmp_path, shell_env):
     run = lambda *args: subprocess.run([sys.executable, "-m", "jenv", *args], env=env,  # noqa: E731
                                        capture_output=True, text=True, cwd=str(tmp_path))
     installed = target / "jenv" / "data"
-    assert run("hook", "bash").stdout == (installed / "shell" / "jenv.sh").read_text()
-    assert run("hook", "fish").stdout == (REPO / "shell" / "jenv.fish").read_text()
-    assert run("hook", "tcsh").stdout == f"source '{installed / 'shell' / 'jenv.csh'}';\n"
+    assert run("hook", "bash", "--file").stdout == (installed / "shell" / "jenv.sh").read_text()
+    assert run("hook", "fish", "--file").stdout == (REPO / "shell" / "jenv.fish").read_text()
+    assert run("hook", "tcsh", "--file").stdout == f"source '{installed / 'shell' / 'jenv.csh'}';\n"
+    # The login line itself loads completions from the installed copy too.
+    assert f". {installed / 'completions' / 'jenv.bash'} " in run("hook", "bash").stdout
     for shell, name in (("bash", "jenv.bash"), ("zsh", "_jenv"), ("fish", "jenv.fish")):
         assert run("completion", shell).stdout == (REPO / "completions" / name).read_text()
     assert not os.path.islink(installed / "shell" / "jenv.sh")

@@ -125,12 +125,12 @@ def token_exports() -> Dict[str, bytes]:
 
 @pytest.mark.parametrize("shell", SHELLS)
 class TestHook:
-    def test_login_line_twice_exports_token_and_keeps_user_tmpdir(self, shell, tmp_path,
+    def test_hook_file_twice_exports_token_and_keeps_user_tmpdir(self, shell, tmp_path,
                                                                   shell_env, bin_dir):
         fake = Fake(tmp_path)
         fake_uname(bin_dir, "lxplus901.cern.ch")  # TMPDIR is set: the rule must not apply
         env = hook_env(shell_env, bin_dir, fake)
-        proc, dump = run_hook(shell, tmp_path, env, via="login", times=2)
+        proc, dump = run_hook(shell, tmp_path, env, times=2)
         assert proc.stdout.decode().split() == ["END"], proc.stdout
         assert proc.stderr == b""
         assert dump == dict(token_exports(), TMPDIR=shell_env["TMPDIR"].encode())

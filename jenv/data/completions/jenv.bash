@@ -8,7 +8,7 @@ _jenv_complete() {
     prev=
     if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
     local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
-        token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info
+        token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
         hook completion serve sandbox"
     local shells="sh bash zsh ksh dash fish tcsh csh json"
     local init_opts="-u -v -t -jobid -hostname"
@@ -29,19 +29,20 @@ _jenv_complete() {
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
         --dir|--config|--ready-file|--log) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url) return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn) return 0 ;;
     esac
 
     case $cmd in
         "") opts="$commands --json --shell --help --version" ;;
-        token) opts="$init_opts --min-valid --content --json --shell" ;;
+        token) opts="$init_opts --min-valid --check --content --json --shell" ;;
+        prompt) opts="--format --warn --min-valid" ;;
         token-init|alien-token-init) opts=$init_opts ;;
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
         user) opts="token-init -v --json --shell" ;;
         ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
-        hook) opts="sh bash zsh ksh dash fish tcsh csh" ;;
+        hook) opts="sh bash zsh ksh dash fish tcsh csh --file" ;;
         completion) opts="bash zsh fish" ;;
         serve) opts="--dir --host --port --config --ready-file --log" ;;
         sandbox) opts="--dir --user --passphrase --" ;;

@@ -2,7 +2,7 @@
 # Install: jenv completion fish > ~/.config/fish/completions/jenv.fish
 
 set -l __jenv_commands status cert-info token-info certkey-match tokenkey-match cert-verify \
-    token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info \
+    token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
     hook completion serve sandbox
 set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json
 
@@ -24,6 +24,7 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a alien-token-init -d 'Alias of token-init'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-destroy -d 'Remove the token files'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a user -d 'Token for another of your roles'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a prompt -d 'Token segment for a prompt'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-fetch -d 'Install the grid CA certificates'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-info -d 'Summary of the CA store'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a hook -d 'Login snippet for your shell'
@@ -51,6 +52,10 @@ set -e __jenv_c
 set -l __jenv_token '__fish_seen_subcommand_from token'
 complete -c jenv -n $__jenv_token -l min-valid -x -d 'Renew when valid for less than this'
 complete -c jenv -n $__jenv_token -l content -d 'Export PEM content, not paths'
+complete -c jenv -n $__jenv_token -l check -d 'Exit 0 valid, 5 expiring, 3 missing'
+complete -c jenv -n '__fish_seen_subcommand_from prompt' -l format -x -d 'What to print: {left} {state}'
+complete -c jenv -n '__fish_seen_subcommand_from prompt' -l warn -x -d 'Mark the segment below this time left'
+complete -c jenv -n '__fish_seen_subcommand_from prompt' -l min-valid -x -d 'Expiring below this'
 complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
 complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user' -l json -d 'Print JSON'
@@ -65,4 +70,5 @@ complete -c jenv -n '__fish_seen_subcommand_from serve' -l log -r -F -d 'Append 
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l user -x -d 'User name in the sandbox'
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l passphrase -d 'Encrypt the sandbox user key'
 complete -c jenv -n '__fish_seen_subcommand_from hook' -a 'sh bash zsh ksh dash fish tcsh csh'
+complete -c jenv -n '__fish_seen_subcommand_from hook' -l file -d 'Print the hook script instead'
 complete -c jenv -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
