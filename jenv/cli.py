@@ -10,6 +10,7 @@ Token (for login scripts: eval "$(jenv token)"):
   token-init       Create a new token from the user certificate (alias: alien-token-init)
   token-destroy    Remove the token files, print unset lines
   user             Role change: token for another of your roles (user <name> [token-init])
+  prompt           Short token segment for PS1, starship or tmux (time left, or a marker)
 
 Inspection (offline):
   status           Where each credential comes from and whether it is usable
@@ -37,10 +38,8 @@ Options:
 
 Exit codes:
 {exit_codes}
-Environment: X509_USER_CERT X509_USER_KEY X509_CERT_DIR X509_CERT_FILE
-  JALIEN_TOKEN_CERT JALIEN_TOKEN_KEY TMPDIR ALIENPY_JCENTRAL ALIENPY_JCENTRAL_PORT
-  JENV_TIMEOUT JENV_CA_URL JENV_DEBUG (see the README).
-"""
+Environment:
+{variables}"""
 
 from __future__ import annotations
 
@@ -53,7 +52,7 @@ from typing import Callable, List, Mapping, Optional, Sequence, TextIO
 from docopt import DocoptExit, docopt
 
 from jenv import __version__
-from jenv.context import Context, printable
+from jenv.context import Context, printable, run_reported
 from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError, UsageError
 
 __all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text", "printable"]
@@ -71,6 +70,7 @@ COMMANDS = {
     "token": "jenv.commands.tokens:cmd_token",
     "token-init": "jenv.commands.tokens:cmd_token_init",
     "token-destroy": "jenv.commands.tokens:cmd_token_destroy",
+    "prompt": "jenv.commands.tokens:cmd_prompt",
     "user": "jenv.commands.tokens:cmd_user",
     "ca-fetch": "jenv.commands.ca:cmd_ca_fetch",
     "ca-info": "jenv.commands.ca:cmd_ca_info",
@@ -88,8 +88,12 @@ ONE_DASH_OPTIONS = {"-json", "-jobid", "-hostname", "-content", "-shell"}
 
 
 def usage_text() -> str:
+    from jenv.locations import VARIABLES
+
     codes = "".join(f"  {int(code):<4} {text}\n" for code, text in EXIT_CODE_TABLE.items())
-    return __doc__.format(exit_codes=codes)
+    width = max(map(len, VARIABLES)) + 2
+    variables = "".join(f"  {name:<{width}} {meaning}\n" for name, meaning in VARIABLES.items())
+    return __doc__.format(exit_codes=codes, variables=variables)
 
 
 def _short_usage() -> str:
@@ -141,11 +145,50 @@ def command_usage(command: str) -> str:
     return cleandoc(_load_handler(command).__doc__ or "")
 
 
+def suggestions(word: str) -> List[str]:
+    """The commands closest to a mistyped one (``tokn`` -> token, token-info, token-init)."""
+    import difflib
+
+    names = sorted(set(COMMANDS) | set(ALIASES) | {"help"})
+    close = difflib.get_close_matches(word, names, n=3, cutoff=0.6)
+    return close or [name for name in names if word and name.startswith(word[:3])][:3]
+
+
+def _unknown_command(ctx: Context, word: str) -> int:
+    close = suggestions(word)
+    hint = f"; did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    ctx.err(f"jenv: unknown command {word!r}{hint} (jenv --help lists them)")
+    return ExitCode.USAGE
+
+
+def _help(ctx: Context, topic: List[str]) -> int:
+    """``jenv help`` (the full help) and ``jenv help <command>`` (that command's usage), on stdout."""
+    if not topic:
+        ctx.out(usage_text())
+        return ExitCode.OK
+    command = ALIASES.get(topic[0], topic[0])
+    if command not in COMMANDS or len(topic) > 1:
+        return _unknown_command(ctx, topic[0]) if command not in COMMANDS else _invalid(ctx, "help", topic)
+    ctx.out(command_usage(command))
+    return ExitCode.OK
+
+
+def _invalid(ctx: Context, command: str, rest: List[str], usage: str = "") -> int:
+    ctx.err(f"jenv: invalid arguments for '{command}': {' '.join(rest) or '(none)'}")
+    ctx.err(usage or "Usage: jenv help [<command>]")
+    return ExitCode.USAGE
+
+
+def _before_double_dash(args: List[str]) -> List[str]:
+    return args[:args.index("--")] if "--" in args else args
+
+
 def _run(argv: List[str], ctx: Context) -> int:
-    if _wants_help(argv[:1]) or not argv:
-        if not argv:
-            ctx.err(usage_text())
-            return ExitCode.USAGE
+    if not argv:  # a bare jenv: the short usage, as for any other usage error
+        ctx.err(_short_usage())
+        ctx.err("Commands: jenv --help (or jenv help <command>)")
+        return ExitCode.USAGE
+    if _wants_help(argv[:1]):
         ctx.out(usage_text())
         return ExitCode.OK
     if argv[0] == "--version":
@@ -157,11 +200,12 @@ def _run(argv: List[str], ctx: Context) -> int:
         ctx.err(f"jenv: invalid arguments: {' '.join(argv)}")
         ctx.err(_short_usage())
         return ExitCode.USAGE
-    command = ALIASES.get(top["<command>"], top["<command>"])
+    word = top["<command>"]
+    if word == "help":
+        return _help(ctx, list(top["<args>"]))
+    command = ALIASES.get(word, word)
     if command not in COMMANDS:
-        ctx.err(f"jenv: unknown command {top['<command>']!r}; see 'jenv --help'")
-        ctx.err(_short_usage())
-        return ExitCode.USAGE
+        return _unknown_command(ctx, word)
     ctx.json = bool(top["--json"])
     ctx.shell = top["--shell"]
     handler = _load_handler(command)
@@ -170,12 +214,16 @@ def _run(argv: List[str], ctx: Context) -> int:
     if _wants_help(rest):
         ctx.out(doc)
         return ExitCode.OK
+    if (ctx.json or "--json" in _before_double_dash(rest)) and "--json" not in doc:
+        raise UsageError(f"'{word}' has no JSON output: leave out --json")
+    if "--json" in _before_double_dash(rest):  # also accepted after the command's own arguments
+        index = rest.index("--json")
+        rest = rest[:index] + rest[index + 1:]
+        ctx.json = True
     try:
         args = docopt(doc, argv=[command] + rest, default_help=False)
     except DocoptExit as exc:
-        ctx.err(f"jenv: invalid arguments for '{command}': {' '.join(rest) or '(none)'}")
-        ctx.err(exc.usage or str(exc))
-        return ExitCode.USAGE
+        return _invalid(ctx, command, rest, exc.usage or str(exc))
     if args.get("--json"):
         ctx.json = True
     if args.get("--shell"):
@@ -206,29 +254,4 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
         sys.stdout.reconfigure(errors="surrogateescape")
     ctx = Context.from_process(environ, uid, stdout, stderr, clock)
     args = normalize_argv(sys.argv[1:] if argv is None else argv)
-    try:
-        with warnings.catch_warnings():
-            if not ctx.environ.get("JENV_DEBUG"):
-                # Library warnings (cryptography on serial number 0, pyOpenSSL deprecations) are not
-                # for the user's terminal; what matters is already one of jenv's own lines.
-                warnings.simplefilter("ignore")
-            return _run(args, ctx)
-    except JenvError as exc:
-        ctx.err(f"jenv: {printable(str(exc))}")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        ctx.err("jenv: interrupted")
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        # The reader went away (jenv ... | head); nothing useful left to say.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return int(ExitCode.ERROR)
-    except Exception as exc:  # the one broad catch: no traceback reaches a login shell
-        if ctx.environ.get("JENV_DEBUG"):
-            raise
-        ctx.err(f"jenv: internal error: {type(exc).__name__}: {printable(str(exc))} "
-                "(JENV_DEBUG=1 shows the traceback)")
-        return int(ExitCode.ERROR)
+    return run_reported(ctx, lambda: _run(args, ctx))

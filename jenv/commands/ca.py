@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import asdict
 from typing import Optional, TextIO
 
@@ -102,7 +101,9 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     in_use = resolve_ca_store(ctx.environ, home).path
     if in_use is None or os.path.abspath(in_use) != installed.path:
         ctx.err(f"jenv and openssl look elsewhere ({in_use or 'nowhere'}); add this line to your login script:")
-        ctx.err(f"  export {X509_CERT_DIR}={shlex.quote(installed.path)}")
+        from jenv.shells import login_line
+
+        ctx.err("  " + login_line(ctx.shell, ctx.environ, X509_CERT_DIR, installed.path))
     return ExitCode.OK
 
 

@@ -100,3 +100,87 @@ def test_the_clock_is_injected(tmp_path, root_ca):
     assert run_in_process(["cert-info"], env).returncode == 0
     later = run_in_process(["cert-info"], env, clock=lambda: time.time() + 2 * 365 * 86400)
     assert later.returncode == 5 and "expired" in later.stderr
+
+
+# --- one command line (issue 15.5) ----------------------------------------------------------
+
+def test_a_bare_jenv_prints_the_short_usage(tmp_path):
+    res = run_in_process([], clean_env(tmp_path / "home"))
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.startswith("Usage:") and "Exit codes" not in res.stderr and len(res.stderr.splitlines()) < 8
+
+
+@pytest.mark.parametrize("typed, offered", [("tokn", "'token'"), ("tokne-info", "'token-info'"),
+                                            ("stauts", "'status'"), ("hlep", "'help'")])
+def test_an_unknown_command_suggests_the_nearest(tmp_path, typed, offered):
+    res = run_in_process([typed], clean_env(tmp_path / "home"))
+    assert res.returncode == 2 and res.stdout == "" and len(res.stderr.splitlines()) == 1
+    assert f"unknown command {typed!r}; did you mean " in res.stderr and offered in res.stderr
+
+
+def test_help_and_help_command(tmp_path):
+    env = clean_env(tmp_path / "home")
+    full = run_in_process(["help"], env)
+    assert full.returncode == 0 and full.stdout == run_in_process(["--help"], env).stdout
+    for command in ("token", "alien-token-init", "status"):
+        one = run_in_process(["help", command], env)
+        assert one.returncode == 0 and one.stdout == run_in_process([command, "--help"], env).stdout
+    bad = run_in_process(["help", "tokn"], env)
+    assert bad.returncode == 2 and "did you mean 'token'" in bad.stderr
+
+
+def _has_json(command: str) -> bool:
+    from jenv.cli import command_usage
+
+    return "--json" in command_usage(command)
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("spelling", ["before", "after", "one-dash-after"])
+def test_json_is_accepted_anywhere_or_refused_as_usage(tmp_path, command, spelling):
+    """--json and -json before or after a command mean the same; where a command has no JSON output
+    either spelling is a usage error (2) naming it, before any work."""
+    env = clean_env(tmp_path / "home", ALIENPY_JCENTRAL="127.0.0.1", ALIENPY_JCENTRAL_PORT="1")
+    extra = {"user": ["alicepr"], "cert-verify": [], "completion": ["bash"], "hook": ["bash"],
+             "serve": ["--dir", str(tmp_path / "svc")], "sandbox": ["--", "true"]}.get(command, [])
+    if command == "sandbox":  # the options go before "--"
+        argv = {"before": ["--json", command, *extra], "after": [command, "--json", *extra],
+                "one-dash-after": [command, "-json", *extra]}[spelling]
+    else:
+        argv = {"before": ["--json", command, *extra], "after": [command, *extra, "--json"],
+                "one-dash-after": [command, *extra, "-json"]}[spelling]
+    res = run_in_process(argv, env)
+    if _has_json(command):
+        assert res.returncode != 2 or "has no JSON output" not in res.stderr, res.stderr
+        assert "invalid arguments" not in res.stderr
+    else:
+        assert res.returncode == 2 and res.stderr.strip() == \
+            f"jenv: '{command}' has no JSON output: leave out --json", res.stderr
+        assert not (tmp_path / "svc").exists()
+
+
+def test_every_variable_jenv_reads_is_in_the_help():
+    """The source reads no environment variable that ``jenv --help`` does not explain."""
+    import ast
+    from pathlib import Path
+
+    from jenv import locations
+
+    names = set()
+    constants = {name: value for name, value in vars(locations).items() if isinstance(value, str)}
+    for path in (Path(__file__).resolve().parents[2] / "jenv").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            key = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+                    "get", "setdefault") and "environ" in ast.unparse(node.func.value) and node.args:
+                key = node.args[0]
+            elif isinstance(node, ast.Subscript) and "environ" in ast.unparse(node.value):
+                key = node.slice
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                names.add(key.value)
+            elif isinstance(key, ast.Name) and key.id in constants:
+                names.add(constants[key.id])
+    assert names, "the scan found nothing: it is broken"
+    assert sorted(names - set(locations.VARIABLES)) == []
+    text = run_in_process(["--help"], {"PATH": "/usr/bin:/bin"}).stdout
+    assert all(f"  {name} " in text for name in locations.VARIABLES)
