@@ -117,10 +117,15 @@ def is_encrypted_key(data: bytes) -> bool:
 
 
 def parse_private_key(data: bytes, what: str = "private key",
-                      passphrase: Optional[Callable[[], bytes]] = None):
+                      passphrase: Optional[Callable[[], bytes]] = None, own_key: bool = False):
     """An RSA or EC private key from PEM (PKCS#1, SEC1 or PKCS#8, plain or encrypted).
 
-    ``passphrase`` is called only for an encrypted key.  Raises
+    ``passphrase`` is called only for an encrypted key.  ``own_key`` (the
+    user's own key, about to be handed to OpenSSL for the TLS handshake, which
+    loads and checks it again) skips cryptography's RSA consistency check,
+    the costliest step of token-init (``unsafe_skip_rsa_key_validation``,
+    meant for keys one trusts); a key from anywhere else is always checked.
+    Raises
     InvalidInputError (not a key, corrupt, unsupported type) or
     PassphraseError (encrypted and no way to ask, or wrong passphrase).
     """
@@ -146,7 +151,7 @@ def parse_private_key(data: bytes, what: str = "private key",
             # cryptography raises TypeError for an empty password on an encrypted key.
             raise PassphraseError(f"empty passphrase for {what}")
     try:
-        key = serialization.load_pem_private_key(data, password=password)
+        key = serialization.load_pem_private_key(data, password=password, unsafe_skip_rsa_key_validation=own_key)
     except ValueError as exc:
         if password is not None:
             raise PassphraseError(f"wrong passphrase for {what}") from None

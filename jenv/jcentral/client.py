@@ -121,7 +121,7 @@ def check_identity(identity: ClientIdentity, now: Optional[float] = None):
             raise UnsafeFileError(unsafe)
     key = None
     if not is_encrypted_key(data):
-        key = parse_private_key(data, identity.key.describe())
+        key = parse_private_key(data, identity.key.describe(), own_key=True)
         if not key_matches(cert, key):
             raise KeyMismatchError(f"{identity.key.describe()} does not belong to {identity.cert.describe()}")
     return cert, data, key
@@ -144,7 +144,7 @@ def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) ->
     what = identity.key.describe()
     ask = _CachedPassphrase(what)
     if key is None:
-        key = parse_private_key(data, what, ask)
+        key = parse_private_key(data, what, ask, own_key=True)
         if not key_matches(cert, key):
             raise KeyMismatchError(f"{what} does not belong to {identity.cert.describe()}")
     with materialize(identity.cert) as cert_path, materialize(identity.key) as key_path:
