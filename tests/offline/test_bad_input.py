@@ -123,7 +123,7 @@ def test_bad_key(setup, user_rsa, case, command, var):
      "PEM content of JALIEN_TOKEN_CERT) holds a corrupt or truncated certificate"),
     ("-----BEGIN CERTIFICATE-----\nMIIB", INVALID, "truncated certificate (no END line)"),
     ("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", INVALID, "holds a private key"),
-    ("some words, not a path", NOT_FOUND, "some words, not a path (env JALIEN_TOKEN_CERT) does not exist"),
+    ("some words, not a path", NOT_FOUND, "some words, not a path (from JALIEN_TOKEN_CERT) does not exist"),
 ])
 def test_token_variable_holding_garbage(setup, value, code, fragment):
     res = run_jenv(["token-info"], dict(setup["env"], JALIEN_TOKEN_CERT=value))
@@ -156,7 +156,7 @@ def test_unreadable_file(setup, command, var):
     os.chmod(target, 0)
     before = snapshot(setup["tmp"])
     res = unreadable_runner()([command], dict(setup["env"], **{var: str(target)}))
-    _check_failure(res, NOT_FOUND, f"{target} (env {var}) is not readable: check its permissions")
+    _check_failure(res, NOT_FOUND, f"{target} (from {var}) is not readable: check its permissions")
     assert snapshot(setup["tmp"]) == before
 
 

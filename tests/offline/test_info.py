@@ -65,7 +65,7 @@ def test_cert_info_ec_from_variable(setup, user_ec, tmp_path):
     _agrees_with_openssl(data, pair["cert"])
     assert data["subject"] == "/DC=ch/DC=cern/OU=Users/CN=jdoe/CN=123456"
     assert (data["key_type"], data["key_bits"]) == ("EC (secp256r1)", 256)
-    assert (data["source"], data["variable"]) == ("env X509_USER_CERT", "X509_USER_CERT")
+    assert (data["source"], data["variable"]) == ("from X509_USER_CERT", "X509_USER_CERT")
     text = run_in_process(["cert-info"], env).stdout
     assert f"{pair['cert']} (from X509_USER_CERT)" in text
 
@@ -93,7 +93,7 @@ def test_token_info_variable_as_path_and_as_content(setup):
     assert "content     PEM content of JALIEN_TOKEN_CERT" in res.stdout
     data = json.loads(run_in_process(["token-info", "--json"], as_content).stdout)
     _agrees_with_openssl(data, cert)
-    assert (data["path"], data["from_content"], data["source"]) == (None, True, "env JALIEN_TOKEN_CERT")
+    assert (data["path"], data["from_content"], data["source"]) == (None, True, "from JALIEN_TOKEN_CERT")
 
 
 def test_expired_prints_info_then_fails(setup, expired_leaf, tmp_path):

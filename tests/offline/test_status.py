@@ -29,7 +29,7 @@ def test_everything_fine(setup):
     assert data["token_key"]["matches"] is True
     ca = data["ca_store"]
     assert (ca["path"], ca["kind"], ca["source"], ca["certificates"], ca["error"]) == \
-        (str(setup["ca"]), "dir", "env X509_CERT_DIR", 2, None)
+        (str(setup["ca"]), "dir", "from X509_CERT_DIR", 2, None)
     assert data["endpoint"] == {"host": "alice-jcentral.cern.ch", "port": 8097, "source": "default",
                                 "uri": "wss://alice-jcentral.cern.ch:8097/websocket/json"}
     assert data["timeout"] == {"seconds": float(setup["env"]["JENV_TIMEOUT"])}

@@ -136,7 +136,7 @@ def test_missing_ca_store_and_wrong_key(pki, endpoint, tmp_path, write_cred):
     with pytest.raises(NotFoundError, match="(?=.*X509_CERT_DIR)(?=.*jenv ca-fetch)"):
         fetch_token(endpoint, pki.identity("jdoe"), CAStore(None, "none", "default"), TIMEOUT, TokenRequest(), print)
     with pytest.raises(NotFoundError, match="jenv ca-fetch"):
-        fetch_token(endpoint, pki.identity("jdoe"), CAStore(str(tmp_path / "nope"), "dir", "env X509_CERT_DIR"),
+        fetch_token(endpoint, pki.identity("jdoe"), CAStore(str(tmp_path / "nope"), "dir", "from X509_CERT_DIR"),
                     TIMEOUT, TokenRequest(), print)
     mixed = ClientIdentity(pki.identity("jdoe").cert, pki.identity("admin1").key)
     with pytest.raises(KeyMismatchError):

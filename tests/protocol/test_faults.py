@@ -42,7 +42,7 @@ def test_refused(pki):
 
 def test_unresolvable_host(pki):
     with pytest.raises(NetworkError, match="cannot resolve the JCentral host 'no-such-host.invalid'"):
-        fetch_token(Endpoint("no-such-host.invalid", 8097, "env ALIENPY_JCENTRAL"), pki.identity("jdoe"),
+        fetch_token(Endpoint("no-such-host.invalid", 8097, "from ALIENPY_JCENTRAL"), pki.identity("jdoe"),
                     pki.ca_store, TIMEOUT, TokenRequest(), print)
 
 
