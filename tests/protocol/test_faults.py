@@ -90,7 +90,7 @@ def test_closed_without_answer(pki, server_tls):
     (json.dumps({"metadata": {"exitcode": "ok"}}), ProtocolError, "exitcode 'ok' is not a number"),
     (json.dumps({"metadata": {"exitcode": "0"}, "results": [{}]}), ProtocolError, "no 'tokencert'"),
     (json.dumps({"metadata": {"exitcode": "121", "error": "Server didn't execute your request"}}),
-     ServerRefusedError, "exitcode 121\\): Server didn't execute your request"),
+     ServerRefusedError, "will not issue this token .*: Server didn't execute your request \\(JCentral exit code 121"),
     (json.dumps({"metadata": {"exitcode": "0"}, "results": [{"tokencert": "x", "tokenkey": "y"}]}),
      InvalidInputError, "token certificate JCentral sent"),
     pytest.param("[" * 100000 + "]" * 100000, ProtocolError, "malformed answer from JCentral: nested too deeply",
