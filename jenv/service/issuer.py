@@ -249,28 +249,29 @@ def _argument_problem(request: TokenRequest, resolve: Callable[[str], bool]) -> 
 
     if request.token_type not in TOKEN_TYPES:
         return invalid(f"Unknown token type {request.token_type}")
-    for name, value in (("-u", request.username), ("-jobid", request.jobid), ("-hostname", request.hostname)):
-        if value is not None and _unfit_for_subject(value, separators_allowed=name == "-jobid"):
-            rule = "" if name == "-jobid" else ", without '/' or '='"
-            return invalid(f"{name} {value[:40]!r} cannot be part of a certificate subject: give at most "
-                           f"{SUBJECT_VALUE_MAX} printable ASCII characters{rule}")
     if request.token_type == "job" and not request.jobid:
         return invalid("You should pass a job extension for this type of certificate request")
     if request.token_type == "job" and not request.username:
         return invalid("You also have to pass the user for which to run this job id")
-    if request.token_type != "host":
-        return None, ""
-    if request.hostname is None:
-        return invalid("You must indicate the hostname for which to issue the certificate!")
-    hostname = request.hostname.strip()
-    if not hostname or "." not in hostname:
-        return invalid(f"Please pass a FQDN as hostname instead of `{hostname}`")
-    if resolve(hostname):
-        return None, ""
-    if request.force:
-        return None, (f"The indicated hostname `{hostname}` cannot be resolved! Generating the certificate as "
+    notice = ""
+    if request.token_type == "host":
+        if request.hostname is None:
+            return invalid("You must indicate the hostname for which to issue the certificate!")
+        hostname = request.hostname.strip()
+        if not hostname or "." not in hostname:
+            return invalid(f"Please pass a FQDN as hostname instead of `{hostname}`")
+        if not resolve(hostname):
+            if not request.force:
+                return _refuse(ErrNo.ENXIO, f"hostname `{hostname}` cannot be resolved"), ""
+            notice = (f"The indicated hostname `{hostname}` cannot be resolved! Generating the certificate as "
                       "requested, but DNS should be fixed")
-    return _refuse(ErrNo.ENXIO, f"hostname `{hostname}` cannot be resolved"), ""
+    hostname = request.hostname.strip() if request.token_type == "host" and request.hostname else request.hostname
+    for name, value in (("-u", request.username), ("-jobid", request.jobid), ("-hostname", hostname)):
+        if value is not None and _unfit_for_subject(value, separators_allowed=name == "-jobid"):
+            rule = "" if name == "-jobid" else ", without '/' or '='"
+            return invalid(f"{name} {value[:40]!r} cannot be part of a certificate subject: give at most "
+                           f"{SUBJECT_VALUE_MAX} printable ASCII characters{rule}")
+    return None, notice
 
 
 def issue_token(ca: Authority, requester: Requester, request: TokenRequest, now: dt.datetime,

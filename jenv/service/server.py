@@ -217,7 +217,8 @@ class LocalService:
         """The text JAliEnCommandtoken prints with a token: its DN (for a host token, which account it maps
         to), when it expires (Java's Date form), then the certificate and the key."""
         dn = grid_dn(token.cert.subject)
-        lines = [f"DN: {dn}"]
+        # UserFactory.transformDN writes the values as they are (a job id's '/' unescaped)
+        lines = ["DN: /" + "/".join(f"{a.rfc4514_attribute_name}={a.value}" for a in token.cert.subject)]
         if dn.startswith("/C=ch/O=AliEn2/OU=ALICE/CN="):
             account = self.users.by_dn.get(dn)
             lines.append(f"  Mapped to {account.username}" if account else "  No user is mapped to this DN")

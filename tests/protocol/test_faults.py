@@ -133,7 +133,7 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
         connection = session._connection
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
                       b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}",
-                      '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org"]}'):
+                      '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org", "-f"]}'):
             connection.send(frame)
             reply = json.loads(connection.recv(timeout=ANSWER_TIMEOUT))
             assert reply["metadata"]["exitcode"] == "22", frame

@@ -177,14 +177,16 @@ def test_host_token(pki):
     (ADMIN, dict(token_type="host", hostname="gone.example.org"), 6,
      "No such device or address : hostname `gone.example.org` cannot be resolved"),
     (VOBOX, dict(token_type="host", hostname="gone.example.org"), 6, "cannot be resolved"),  # checked first
+    (ADMIN, dict(token_type="host", hostname=" "), 22, "Please pass a FQDN as hostname instead of ``"),
     (AGENT, dict(token_type="job", username="jdoe"), 22, "job extension"),
     (AGENT, dict(token_type="job", jobid="1"), 22, "the user for which"),
     (JDOE, dict(token_type="robot"), 22, "Invalid argument : Unknown token type robot"),
     # values that would add RDNs to the subject, or that no certificate can hold: EINVAL, never an exception
-    (ADMIN, dict(token_type="host", hostname="a.b/CN=evil"), 22, "-hostname"),
-    (ADMIN, dict(token_type="host", hostname="a." + "b" * 100), 22, "-hostname"),
-    (ADMIN, dict(token_type="host", hostname="\u00e9t\u00e9.example.org"), 22, "-hostname"),
-    (ADMIN, dict(token_type="host", hostname="a.b\n"), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a.b/CN=evil", force=True), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a." + "b" * 100, force=True), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="\u00e9t\u00e9.example.org", force=True), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a.b\tc.d", force=True), 22, "-hostname"),
+    (ADMIN, dict(token_type="host", hostname="a.b/CN=evil"), 6, "cannot be resolved"),  # JCentral's check first
     (AGENT, dict(token_type="job", username="jdoe/OU=admin", jobid="1"), 22, "-u"),
     (AGENT, dict(token_type="job", username="jdoe", jobid="1\x00"), 22, "-jobid"),
     (ADMIN, dict(username="x" * 200), 22, "-u"),
