@@ -315,3 +315,24 @@ def test_token_seconds_is_refused_above_the_shortest_maximum(root, env, tmp_path
     assert result.returncode == 2, result.stderr
     assert "give a whole number of seconds from 1 to 172800" in result.stderr
     assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"username": "ada", "admin": "yes"}, '"admin" of'),
+    ({"username": "agent", "jobagent": 1}, '"jobagent" of'),
+    ({"username": "jd", "email": ["a@b"]}, '"email" of'),
+])
+def test_user_map_flags_must_be_what_the_layout_says(tmp_path, entry, words):
+    from jenv.errors import InvalidInputError
+    from jenv.service.server import load_user_map
+
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"/CN=x": entry}))
+    with pytest.raises(InvalidInputError, match=f"user map {path}: {words}"):
+        load_user_map(str(path))
+
+
+def test_the_sandbox_admin_name_is_not_a_user_name(root, env, tmp_path):
+    result = root.run_jenv(["sandbox", "--dir", str(tmp_path / "box"), "--user", "jadmin", "--", "true"], env)
+    assert result.returncode == 2 and "use --admin to run as it" in result.stderr
+    assert not (tmp_path / "box").exists()
