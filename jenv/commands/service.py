@@ -61,15 +61,16 @@ def _service(paths: SandboxPaths, config: Optional[str], log: Optional[str],
                         token_seconds=token_seconds)
 
 
-def describe_accounts(users: UserMap, presented: Optional[str] = None) -> str:
-    """One line naming each account and its roles (and flags); ``presented`` is the DN a command uses."""
+def describe_accounts(users: UserMap, source: str, presented: Optional[str] = None) -> str:
+    """One line naming each account of the user map ``source``, its roles and flags; ``presented`` is the
+    DN a command uses."""
     parts = []
     for dn, account in users.by_dn.items():
         roles = ", ".join(dict.fromkeys((account.username,) + account.roles))
         flags = [name for name, on in (("admin", account.admin), ("JobAgent", account.job_agent)) if on]
         used = " = X509_USER_CERT" if dn == presented else ""
         parts.append(f"{account.username} (roles {roles}{''.join('; ' + f for f in flags)}){used}")
-    return "accounts: " + "; ".join(parts) if parts else "no accounts in the user map"
+    return f"accounts in {source}: " + "; ".join(parts) if parts else f"no accounts in {source}"
 
 
 def _say_token_seconds(ctx: Context, seconds: Optional[int]) -> None:
@@ -128,7 +129,7 @@ def cmd_serve(args, ctx: Context) -> int:
     with _serving(service, host, port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
             ctx.err(f"jenv: serving JCentral protocol on {host}:{port} ({trust}); Ctrl-C stops")
-            ctx.err(f"jenv: {describe_accounts(service.users)}")
+            ctx.err(f"jenv: {describe_accounts(service.users, args['--config'] or paths.users)}")
             _say_token_seconds(ctx, token_seconds)
             if args["--ready-file"]:
                 _write_ready_file(args["--ready-file"], port)
@@ -282,7 +283,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
             ctx.err(f"jenv: sandbox in {root}: {'admin' if admin else 'user'} {presented}, local service on "
                     f"{host}:{port}")
             hint = "" if admin else f" (--admin runs the command as {SANDBOX_ADMIN})"
-            ctx.err(f"jenv: {describe_accounts(service.users, presented)}{hint}")
+            ctx.err(f"jenv: {describe_accounts(service.users, paths.users, presented)}{hint}")
             _say_token_seconds(ctx, token_seconds)
             if args["<command>"]:
                 return _run_command(list(args["<command>"]), _command_environment(ctx, extra), ctx)

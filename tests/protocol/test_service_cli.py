@@ -174,8 +174,9 @@ def readme_examples(heading: str) -> list:
 def test_the_readme_names_the_sandbox_accounts_it_has(root, env):
     result = root.run_jenv(["sandbox", "--", "true"], env)
     assert result.returncode == 0, result.stderr
-    assert ("jenv: accounts: jdoe (roles jdoe, alicepr, vobox) = X509_USER_CERT; jadmin (roles jadmin, admin) "
-            "(--admin runs the command as jadmin)") in result.stderr.splitlines()
+    line = result.stderr.splitlines()[1]
+    assert re.fullmatch(r"jenv: accounts in /\S+/users\.json: jdoe \(roles jdoe, alicepr, vobox\) = X509_USER_CERT; "
+                        r"jadmin \(roles jadmin, admin\) \(--admin runs the command as jadmin\)", line), line
     text = README.read_text()
     assert "`jdoe`, `alicepr` and\n  `vobox`" in text and "`jadmin` and\n  `admin`" in text
     admin = root.run_jenv(["sandbox", "--admin", "--", sys.executable, "-c", PRINT_ENV], env)
@@ -266,7 +267,8 @@ def test_serve_accepts_a_directory_assembled_from_a_test_ca(env, assembled, tmp_
         proc.send_signal(signal.SIGINT)
         _out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0 and "Traceback" not in err
-    assert "accounts: jdoe (roles jdoe, alicepr); ada (roles ada; admin); agent (roles agent; JobAgent)" in err
+    assert (f"accounts in {directory}/users.json: jdoe (roles jdoe, alicepr); ada (roles ada; admin); "
+            "agent (roles agent; JobAgent)") in err
     assert f"(CA {directory}/ca/cacert.pem)" in err
     assert sorted(str(p.relative_to(directory)) for p in directory.rglob("*")) == files_before  # taken as it is
 
