@@ -122,7 +122,8 @@ def cmd_serve(args, ctx: Context) -> int:
     paths = SandboxPaths.at(_service_dir(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
         _create(paths.root)
-        ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
+        ctx.err(f"jenv: created a new CA, user and admin account in {paths.root} (user certificate "
+                f"{paths.user_cert}, admin {paths.admin_cert})")
     service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None,
                        token_seconds)
     trust = f"CA dir {paths.ca_dir}" if os.path.isdir(paths.ca_dir) else f"CA {paths.ca_cert}"
