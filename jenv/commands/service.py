@@ -15,8 +15,9 @@ from typing import Dict, List, Optional
 from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
-from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment, user_dn
-from jenv.service.server import LocalService, load_user_map, run_service
+from jenv.service.sandbox import SANDBOX_ADMIN, SandboxPaths, create_sandbox, load_service_files, \
+    sandbox_environment, user_dn
+from jenv.service.server import LocalService, UserMap, load_user_map, run_service
 
 __all__ = ["cmd_serve", "cmd_sandbox"]
 
@@ -40,9 +41,42 @@ def _write_ready_file(path: str, port: int) -> None:
     os.replace(temporary, path)
 
 
-def _service(paths: SandboxPaths, config: Optional[str], log: Optional[str]) -> LocalService:
+def _token_seconds(text: Optional[str]) -> Optional[int]:
+    """``--token-seconds``: a whole number of seconds up to the shortest maximum of a token type."""
+    if text is None:
+        return None
+    from jenv.jcentral.rules import MAX_VALIDITY_DAYS
+
+    limit = min(MAX_VALIDITY_DAYS.values()) * 86400
+    if not text.isdigit() or not 0 < int(text) <= limit:
+        raise UsageError(f"--token-seconds {text!r}: give a whole number of seconds from 1 to {limit} (2 days, "
+                         "the maximum of job and jobagent tokens)")
+    return int(text)
+
+
+def _service(paths: SandboxPaths, config: Optional[str], log: Optional[str],
+             token_seconds: Optional[int] = None) -> LocalService:
     authority, server_credential = load_service_files(paths)
-    return LocalService(authority, server_credential, load_user_map(config or paths.users), log_path=log)
+    return LocalService(authority, server_credential, load_user_map(config or paths.users), log_path=log,
+                        token_seconds=token_seconds)
+
+
+def describe_accounts(users: UserMap, source: str, presented: Optional[str] = None) -> str:
+    """One line naming each account of the user map ``source``, its roles and flags; ``presented`` is the
+    DN a command uses."""
+    parts = []
+    for dn, account in users.by_dn.items():
+        roles = ", ".join(dict.fromkeys((account.username,) + account.roles))
+        flags = [name for name, on in (("admin", account.admin), ("JobAgent", account.job_agent)) if on]
+        used = " = X509_USER_CERT" if dn == presented else ""
+        parts.append(f"{account.username} (roles {roles}{''.join('; ' + f for f in flags)}){used}")
+    return f"accounts in {source}: " + "; ".join(parts) if parts else f"no accounts in {source}"
+
+
+def _say_token_seconds(ctx: Context, seconds: Optional[int]) -> None:
+    if seconds:
+        ctx.err(f"jenv: --token-seconds {seconds}: every token lasts {seconds} seconds (plus JCentral's 2 hours of "
+                "backdating); for tests and demonstrations only, JCentral never does this")
 
 
 def _wait_forever() -> None:
@@ -56,30 +90,48 @@ def cmd_serve(args, ctx: Context) -> int:
 
     Usage:
       jenv serve --dir <dir> [--host <host>] [--port <port>] [--config <file>]
-                 [--ready-file <file>] [--log <file>]
+                 [--ready-file <file>] [--log <file>] [--token-seconds <n>]
 
     Options:
-      --dir <dir>          Service directory (CA, server and user certificates); created
-                           with a new CA and user when it does not exist yet.
+      --dir <dir>          Service directory (layout below); created with a new CA,
+                           user and admin account when it does not exist yet.
       --host <host>        Address to listen on [default: 127.0.0.1].
       --port <port>        Port to listen on; 0 picks a free one [default: 0].
-      --config <file>      User map (JSON: DN -> username, roles, email); default <dir>/users.json.
+      --config <file>      User map instead of <dir>/users.json.
       --ready-file <file>  Write the bound port to this file once listening.
       --log <file>         Append one JSON line per request (also JENV_SERVE_LOG).
+      --token-seconds <n>  Tests and demonstrations only: every token lasts <n> seconds
+                           (at most 172800), so renewal can be watched.
 
+    The service reads, in <dir>:
+      ca/cacert.pem, ca/cakey.pem          the CA that signs the tokens (PEM, key unencrypted)
+      server/hostcert.pem, server/hostkey.pem  its TLS certificate, signed by that CA
+      users.json                           the accounts, by certificate DN:
+        {"<DN>": {"username": "jdoe", "roles": ["jdoe", "alicepr"], "email": "jdoe@example.org",
+                  "admin": false, "jobagent": false}}
+    "roles" defaults to [username]; the role "admin" or "admin": true make an admin (job
+    and host tokens); the role "vobox" allows jobagent tokens; "jobagent": true makes the
+    certificate a JobAgent identity (job tokens).  Clients trust ca/cacert.pem
+    (certificates/ holds it as an X509_CERT_DIR when jenv made the directory).
     The listening address is printed on stderr as host:port.
     """
     port = _port(args["--port"])  # options first: a typo must not leave a new CA behind
+    token_seconds = _token_seconds(args["--token-seconds"])
     host = args["--host"] or "127.0.0.1"
     _check_port_free(host, port)
     paths = SandboxPaths.at(_service_dir(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
         _create(paths.root)
-        ctx.err(f"jenv: created a new CA and user in {paths.root} (user certificate {paths.user_cert})")
-    service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None)
+        ctx.err(f"jenv: created a new CA, user and admin account in {paths.root} (user certificate "
+                f"{paths.user_cert}, admin {paths.admin_cert})")
+    service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None,
+                       token_seconds)
+    trust = f"CA dir {paths.ca_dir}" if os.path.isdir(paths.ca_dir) else f"CA {paths.ca_cert}"
     with _serving(service, host, port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
-            ctx.err(f"jenv: serving JCentral protocol on {host}:{port} (CA dir {paths.ca_dir}); Ctrl-C stops")
+            ctx.err(f"jenv: serving JCentral protocol on {host}:{port} ({trust}); Ctrl-C stops")
+            ctx.err(f"jenv: {describe_accounts(service.users, args['--config'] or paths.users)}")
+            _say_token_seconds(ctx, token_seconds)
             if args["--ready-file"]:
                 _write_ready_file(args["--ready-file"], port)
             _wait_forever()
@@ -180,20 +232,26 @@ def _new_passphrase(ctx: Context) -> bytes:
 
 
 def cmd_sandbox(args, ctx: Context) -> int:
-    """Throwaway CA, user certificate and local service; run a command inside.
+    """Throwaway CA, accounts and local service; run a command inside.
 
     Usage:
-      jenv sandbox [--dir <dir>] [--user <name>] [--passphrase] [--] [<command>...]
+      jenv sandbox [--dir <dir>] [--user <name>] [--passphrase] [--admin] [--token-seconds <n>]
+                   [--] [<command>...]
 
     Options:
-      --dir <dir>     Keep the sandbox in this directory (reused when it exists);
-                      by default a new temporary directory, removed afterwards.
-      --user <name>   User name of the throwaway user [default: jdoe].
-      --passphrase    Encrypt the user key with a passphrase asked on the terminal.
+      --dir <dir>          Keep the sandbox in this directory (reused when it exists);
+                           by default a new temporary directory, removed afterwards.
+      --user <name>        User name of the throwaway user [default: jdoe].
+      --passphrase         Encrypt the keys with a passphrase asked on the terminal.
+      --admin              Run as the admin account jadmin instead of the user.
+      --token-seconds <n>  Tests and demonstrations only: every token lasts <n> seconds.
 
-    The command runs with X509_USER_CERT, X509_USER_KEY, X509_CERT_DIR,
-    ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT and TMPDIR pointing into the
-    sandbox (JALIEN_TOKEN_CERT/KEY removed), so it never touches your real
+    The sandbox has two accounts: the user (roles <name>, alicepr and vobox: user
+    tokens, "jenv user alicepr", jobagent tokens) and the admin jadmin (roles jadmin
+    and admin: job and host tokens too); it says so on stderr.  The command runs with
+    X509_USER_CERT, X509_USER_KEY (the user's, or jadmin's with --admin),
+    X509_CERT_DIR, ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT and TMPDIR pointing into
+    the sandbox (JALIEN_TOKEN_CERT/KEY removed), so it never touches your real
     credentials or token; jenv exits with its status.  With no command, the
     exports are printed on stdout and the service runs until Ctrl-C.
     Example:  jenv sandbox -- sh -c 'eval "$(jenv token)" && jenv token-info'
@@ -201,6 +259,9 @@ def cmd_sandbox(args, ctx: Context) -> int:
     username = args["--user"] or "jdoe"
     if not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise UsageError(f"--user {username!r}: use letters, digits, '.', '-' or '_'")
+    if username == SANDBOX_ADMIN:
+        raise UsageError(f"--user {SANDBOX_ADMIN}: that is the sandbox's admin account (use --admin to run as it)")
+    token_seconds = _token_seconds(args["--token-seconds"])
     keep = args["--dir"] is not None
     root = _service_dir(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
     exists = os.path.exists(SandboxPaths.at(root).ca_cert)
@@ -212,10 +273,19 @@ def cmd_sandbox(args, ctx: Context) -> int:
         paths = SandboxPaths.at(root)
         if not exists:
             _create(root, username, passphrase)
-        service = _service(paths, None, ctx.environ.get("JENV_SERVE_LOG") or None)
+        if args["--admin"] and not os.path.exists(paths.admin_cert):
+            raise NotFoundError(f"{root} holds a sandbox without an admin account (made by an older jenv): "
+                                "create a new one with 'jenv sandbox --dir <new dir>'")
+        service = _service(paths, None, ctx.environ.get("JENV_SERVE_LOG") or None, token_seconds)
         with _serving(service) as (host, port):
-            extra = sandbox_environment(paths, host, port)
-            ctx.err(f"jenv: sandbox in {root}: user {user_dn(paths)}, local service on {host}:{port}")
+            admin = bool(args["--admin"])
+            extra = sandbox_environment(paths, host, port, admin)
+            presented = user_dn(paths, admin)
+            ctx.err(f"jenv: sandbox in {root}: {'admin' if admin else 'user'} {presented}, local service on "
+                    f"{host}:{port}")
+            hint = "" if admin else f" (--admin runs the command as {SANDBOX_ADMIN})"
+            ctx.err(f"jenv: {describe_accounts(service.users, paths.users, presented)}{hint}")
+            _say_token_seconds(ctx, token_seconds)
             if args["<command>"]:
                 return _run_command(list(args["<command>"]), _command_environment(ctx, extra), ctx)
             from jenv.shells import pick_shell, render_exports
@@ -234,3 +304,4 @@ def cmd_sandbox(args, ctx: Context) -> int:
     finally:
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
+

@@ -26,17 +26,42 @@ __all__ = ["cmd_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cm
 DEFAULT_MIN_VALID = "10m"
 
 
-def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
+def _request(args, ctx: Context, username: Optional[str] = None) -> Optional["TokenRequest"]:
     """The token options given on the command line, checked; None when there are none."""
     given = {name: args.get(name) for name in ("-u", "-v", "-t", "--jobid", "--hostname")}
     if username is not None:
         given["-u"] = username
-    if all(value is None for value in given.values()):
+    force = bool(args.get("-f"))
+    if all(value is None for value in given.values()) and not force:
         return None
     from jenv.jcentral.protocol import TokenRequest
 
     return TokenRequest.from_options(given["-u"], given["-v"], given["-t"], given["--jobid"],
-                                     given["--hostname"]).validate()
+                                     given["--hostname"], force).validate()
+
+
+def _say_validity(ctx: Context, request: Optional["TokenRequest"]) -> None:
+    """Once a token came: what JCentral did silently with ``-v`` (GetTokenCertificate.java): 0 or less
+    gives 2 days, and nobody gets more than 400."""
+    from jenv.jcentral.rules import ADMIN_MAX_DAYS, NON_POSITIVE_DAYS
+
+    days = request.validity_days if request is not None else None
+    if days is not None and days <= 0:
+        ctx.err(f"jenv: -v {days}: JCentral gives {NON_POSITIVE_DAYS} days for a validity of 0 or less")
+    elif days is not None and days > ADMIN_MAX_DAYS:
+        ctx.err(f"jenv: -v {days}: JCentral gives at most {ADMIN_MAX_DAYS} days, and that only to admins "
+                "(others get the token type's maximum); it caps an admin's request without saying so")
+
+
+def _positional_username(args, ctx: Context) -> Optional[str]:
+    """``token-init <username>``, as the ALICE tutorials write it, is ``-u <username>``."""
+    name = args.get("<username>")
+    if name is None:
+        return None
+    if args.get("-u") is not None and args["-u"] != name:
+        raise UsageError(f"token-init {name} -u {args['-u']}: give the user name once, as <username> or -u")
+    ctx.err(f"jenv: token-init {name}: asking for -u {name}")
+    return name
 
 
 def _store(ctx: Context) -> "tuple[Locations, TokenStore]":
@@ -100,7 +125,7 @@ def cmd_token(args, ctx: Context) -> int:
     """Make sure a valid token exists and print exports for the shell: eval "$(jenv token)".
 
     Usage:
-      jenv token [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>]
+      jenv token [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>] [-f]
                  [--content] [--min-valid=<duration>] [--json] [--shell=<name>]
       jenv token --check [--min-valid=<duration>]
 
@@ -116,7 +141,8 @@ def cmd_token(args, ctx: Context) -> int:
       -t <tokentype>          One of: job, jobagent, host, user (default).
       --jobid=<id>            Job DN extension (job token; also -jobid).
       --hostname=<fqdn>       Host name (host token; also -hostname).
-    Any of -u, -v, -t, -jobid, -hostname makes the token print-only, like --content.
+      -f                      Host token even when the host name does not resolve.
+    Any of -u, -v, -t, -jobid, -hostname, -f makes the token print-only, like --content.
 
     With no token options, the token files are reused while valid for the
     minimum time, else created through JCentral, and their paths exported.
@@ -127,7 +153,7 @@ def cmd_token(args, ctx: Context) -> int:
     locs, store = _store(ctx)
     if args.get("--check"):
         return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
-    request = _request(args)
+    request = _request(args, ctx)
     if request is None and not args.get("--content"):
         check = check_token(store, ctx.clock(), min_valid)
         if check.usable and store.in_files:
@@ -150,6 +176,7 @@ def cmd_token(args, ctx: Context) -> int:
 
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
+    _say_validity(ctx, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK
 
@@ -209,6 +236,7 @@ def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
     from jenv.tokens.obtain import replace_token
 
     pair = replace_token(ctx, locs, store, request)
+    _say_validity(ctx, request)
     _show_token_info(ctx, store, pair)
     return ExitCode.OK
 
@@ -217,7 +245,8 @@ def cmd_token_init(args, ctx: Context) -> int:
     """Create a new token from the user certificate and write it to the token files.
 
     Usage:
-      jenv token-init [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>]
+      jenv token-init [<username>] [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>]
+                      [--hostname=<fqdn>] [-f]
 
     INFO: token is automatically created, use this for token customization
     Options:
@@ -226,11 +255,14 @@ def cmd_token_init(args, ctx: Context) -> int:
         -t <tokentype>         :  can be one of: job, jobagent, host, user (default)
         -jobid <job DN extension>  :  expected to be present in a job token
         -hostname <FQDN>       :  required for a host certificate
+        -f                     :  host token even when the host name does not resolve
 
-    The token goes to JALIEN_TOKEN_CERT/KEY or ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem;
-    its details are printed on stderr.  Exits non-zero when JCentral refuses.
+    "token-init <username>" (the tutorials' "alien-token-init <username>") is
+    "token-init -u <username>".  The token goes to JALIEN_TOKEN_CERT/KEY or
+    ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem; its details are printed on stderr.
+    Exits non-zero when JCentral refuses.
     """
-    return _token_init(ctx, _request(args))
+    return _token_init(ctx, _request(args, ctx, _positional_username(args, ctx)))
 
 
 def cmd_token_destroy(args, ctx: Context) -> int:
@@ -280,7 +312,7 @@ def cmd_user(args, ctx: Context) -> int:
     "jenv user <username> token-init" writes the token files with that role,
     for prolonged use.
     """
-    request = _request(args, username=args["<username>"])
+    request = _request(args, ctx, username=args["<username>"])
     if args.get("token-init"):
         return _token_init(ctx, request)
     from jenv.tokens.obtain import fetch_checked_token
@@ -288,5 +320,6 @@ def cmd_user(args, ctx: Context) -> int:
     locs, _store_unused = _store(ctx)
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
+    _say_validity(ctx, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK

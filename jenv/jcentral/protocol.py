@@ -10,6 +10,10 @@ on a client live here so that both jenv's client and its local service
   exitcode "1" *and* a token for the requester, which must never be used.
 * exitcode "0" with a non-empty ``error`` is a notice (for example the
   "Reducing the validity ..." message), not a failure.
+* exitcode "121" (EREMOTEIO) is how JAliEn's ``token`` command reports that
+  the central service refused to issue the token ("Remote I/O error : Server
+  didn't execute your request, reason was: ..."): the identity may not have
+  that token type.  jenv says so in one line (exit 10).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from jenv.pem import key_matches, parse_certificate, parse_private_key
 __all__ = [
     "TOKEN_TYPES",
     "NOMSG",
+    "EREMOTEIO",
+    "SERVER_REFUSAL",
     "ProtocolError",
     "TokenRequest",
     "Reply",
@@ -34,10 +40,15 @@ __all__ = [
     "parse_reply",
     "encode_reply",
     "check_reply",
+    "refusal_message",
     "token_pair_from_reply",
 ]
 
 TOKEN_TYPES = ("user", "job", "jobagent", "host")
+
+#: JAliEn's exit code for a request the central service refused (alien/shell/ErrNo.java), and its text.
+EREMOTEIO = 121
+SERVER_REFUSAL = "Server didn't execute your request, reason was: "
 
 #: Sent first by the official client so the answer carries no extra "message" copy of the PEMs.
 NOMSG = "-nomsg"
@@ -65,6 +76,8 @@ class TokenRequest:
     token_type: str = "user"
     jobid: Optional[str] = None
     hostname: Optional[str] = None
+    #: ``-f``: a host token even when its host name does not resolve (JCentral then only warns).
+    force: bool = False
 
     def options(self) -> List[str]:
         """The wire options: ``-nomsg`` first (like the official client), then those given."""
@@ -79,12 +92,14 @@ class TokenRequest:
             opts += ["-jobid", self.jobid]
         if self.hostname is not None:
             opts += ["-hostname", self.hostname]
+        if self.force:
+            opts.append("-f")
         return opts
 
     @classmethod
     def from_options(cls, username: Optional[str] = None, validity: Optional[str] = None,
                      token_type: Optional[str] = None, jobid: Optional[str] = None,
-                     hostname: Optional[str] = None) -> "TokenRequest":
+                     hostname: Optional[str] = None, force: bool = False) -> "TokenRequest":
         """A request from option values as typed (the command line and the wire), not validated.
 
         Like JCentral, ``-jobid`` alone means a job token and ``-hostname`` a
@@ -92,7 +107,7 @@ class TokenRequest:
         """
         implied = "job" if jobid is not None else "host" if hostname is not None else "user"
         return cls(username=username, validity_days=None if validity is None else parse_validity(validity),
-                   token_type=token_type or implied, jobid=jobid, hostname=hostname)
+                   token_type=token_type or implied, jobid=jobid, hostname=hostname, force=force)
 
     def validate(self) -> "TokenRequest":
         """Check the client-side rules; returns self, raises UsageError naming the fix."""
@@ -123,10 +138,14 @@ def parse_token_options(options: Sequence[str]) -> TokenRequest:
     option, a missing value or a non-numeric ``-v``.
     """
     values: dict = {}
+    force = False
     args = list(options)
     while args:
         opt = args.pop(0)
-        if opt in (NOMSG, "-nokeys", "-f"):
+        if opt == "-f":
+            force = True
+            continue
+        if opt in (NOMSG, "-nokeys"):
             continue
         if opt not in _VALUE_OPTIONS:
             raise UsageError(f"{opt} is not a recognized option")
@@ -134,7 +153,7 @@ def parse_token_options(options: Sequence[str]) -> TokenRequest:
             raise UsageError(f"Option {opt[1:]} requires an argument")
         values[_VALUE_OPTIONS[opt]] = args.pop(0)
     return TokenRequest.from_options(values.get("username"), values.get("validity_days"),
-                                     values.get("token_type"), values.get("jobid"), values.get("hostname"))
+                                     values.get("token_type"), values.get("jobid"), values.get("hostname"), force)
 
 
 @dataclass(frozen=True)
@@ -222,11 +241,21 @@ class TokenPair:
     cert: Optional[object] = field(default=None, compare=False, repr=False)
 
 
+def refusal_message(reply: Reply) -> str:
+    """One line for a non-zero exitcode: JCentral's message, and what it means where jenv knows."""
+    message = " ".join(reply.error.split()) or "no message"
+    if reply.exitcode == EREMOTEIO:
+        reason = message.split(SERVER_REFUSAL, 1)[-1]
+        return (f"JCentral will not issue this token to the identity that asked: {reason} (JCentral exit code "
+                "121: job tokens need a JobAgent or an admin, jobagent tokens the vobox role, host tokens an admin)")
+    hint = " (-f asks for the host token anyway)" if reply.exitcode == 6 and "cannot be resolved" in message else ""
+    return f"JCentral refused the request (exitcode {reply.exitcode}): {message}{hint}"
+
+
 def check_reply(reply: Reply, notice: Optional[Callable[[str], None]] = None) -> Reply:
     """Raise ServerRefusedError for a non-zero exitcode; pass a notice to ``notice``."""
     if not reply.ok:
-        message = reply.error.strip() or "no message"
-        raise ServerRefusedError(f"JCentral refused the request (exitcode {reply.exitcode}): {message}")
+        raise ServerRefusedError(refusal_message(reply))
     if reply.notice.strip() and notice is not None:
         notice(reply.notice.strip())
     return reply

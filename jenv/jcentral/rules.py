@@ -4,17 +4,24 @@ From ``alien/api/token/GetTokenCertificate.java`` and
 ``alien/api/token/TokenCertificateType.java``: the subject each token type
 gets, the longest validity each type may have, and the two hours by which
 ``notBefore`` is backdated.  Pure data and string functions (no I/O).
+
+A subject is built as a list of (attribute, value) pairs (``*_token_rdns``),
+so a value may hold ``/`` or ``=``: JAliEn's own job tokens carry
+``-jobid queueid=<id>/resubmission=<n>`` as one OU, which ``UserFactory``
+splits on ``/`` into key=value pairs.  The one-line DN writes such a ``/``
+escaped (``\\/``), as :func:`jenv.lite.names.grid_dn` prints it.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 from jenv.lite.names import escape_value as _v
 
 __all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
-           "JOBAGENT_DN", "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
+           "JOBAGENT_DN", "user_token_rdns", "job_token_rdns", "host_token_rdns", "JOBAGENT_RDNS", "rdns_to_dn",
+           "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
            "subject_problem"]
 
 #: Default and maximum validity per token type, in days (TokenCertificateType.getMaxValidity).
@@ -29,17 +36,39 @@ BACKDATE_SECONDS = 2 * 3600
 TOKEN_DN_PREFIX = "/C=ch/O=AliEn2"
 JOBAGENT_DN = f"{TOKEN_DN_PREFIX}/CN=JobAgent"
 
+#: (attribute, value) pairs of a subject, in order.
+Rdns = List[Tuple[str, str]]
+_PREFIX: Rdns = [("C", "ch"), ("O", "AliEn2")]
+JOBAGENT_RDNS: Rdns = _PREFIX + [("CN", "JobAgent")]
+
+
+def user_token_rdns(username: str, role: str) -> Rdns:
+    return _PREFIX + [("CN", "Users"), ("CN", username), ("OU", role)]
+
+
+def job_token_rdns(username: str, jobid: str) -> Rdns:
+    return _PREFIX + [("CN", "Jobs"), ("CN", username), ("OU", username), ("OU", jobid)]
+
+
+def host_token_rdns(hostname: str) -> Rdns:
+    return _PREFIX + [("OU", "ALICE"), ("CN", hostname)]
+
+
+def rdns_to_dn(rdns: Rdns) -> str:
+    """The one-line form, values escaped as :func:`jenv.lite.names.grid_dn` prints a certificate's."""
+    return "".join(f"/{key}={_v(value)}" for key, value in rdns)
+
 
 def user_token_dn(username: str, role: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/CN=Users/CN={_v(username)}/OU={_v(role)}"
+    return rdns_to_dn(user_token_rdns(username, role))
 
 
 def job_token_dn(username: str, jobid: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/CN=Jobs/CN={_v(username)}/OU={_v(username)}/OU={_v(jobid)}"
+    return rdns_to_dn(job_token_rdns(username, jobid))
 
 
 def host_token_dn(hostname: str) -> str:
-    return f"{TOKEN_DN_PREFIX}/OU=ALICE/CN={_v(hostname)}"
+    return rdns_to_dn(host_token_rdns(hostname))
 
 
 def longest_validity_days(token_type: str, requested_days: Optional[int]) -> int:

@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +26,7 @@ __all__ = [
     "Credential",
     "Authority",
     "name_from_dn",
+    "name_from_rdns",
     "new_rsa_key",
     "traditional_key_pem",
     "write_private_file",
@@ -46,16 +47,28 @@ def name_from_dn(dn: str) -> x509.Name:
 
     Raises InvalidInputError for an empty DN or an unknown attribute.
     """
-    parts = [part for part in dn.split("/") if part]
-    attributes = []
-    for part in parts:
+    pairs = []
+    for part in (part for part in dn.split("/") if part):
         key, sep, value = part.partition("=")
-        if not sep or key not in _DN_KEYS or not value:
-            raise InvalidInputError(f"DN {dn!r}: cannot read {part!r} (expected /KEY=value with KEY one of "
-                                    f"{', '.join(_DN_KEYS)})")
-        attributes.append(x509.NameAttribute(_DN_KEYS[key], value))
-    if not attributes:
+        if not sep:
+            raise InvalidInputError(f"DN {dn!r}: cannot read {part!r} (expected /KEY=value)")
+        pairs.append((key, value))
+    if not pairs:
         raise InvalidInputError(f"DN {dn!r} is empty")
+    return name_from_rdns(pairs, dn)
+
+
+def name_from_rdns(pairs: Sequence[Tuple[str, str]], what: str = "") -> x509.Name:
+    """(attribute, value) pairs -> x509.Name; a value may hold any character, ``/`` and ``=`` included.
+
+    Raises InvalidInputError for an unknown attribute or an empty value.
+    """
+    attributes = []
+    for key, value in pairs:
+        if key not in _DN_KEYS or not value:
+            raise InvalidInputError(f"DN {what or pairs!r}: cannot read {key}={value!r} (expected KEY=value with "
+                                    f"KEY one of {', '.join(_DN_KEYS)})")
+        attributes.append(x509.NameAttribute(_DN_KEYS[key], value))
     return x509.Name(attributes)
 
 

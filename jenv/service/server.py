@@ -2,10 +2,16 @@
 
 Answers ``token``, ``whoami`` and ``user`` like JCentral, issuing token
 certificates with :mod:`jenv.service.issuer` signed by a local CA.  Clients present
-a certificate of that CA; its DN is looked up in a user map (JSON:
-``{"<DN>": {"username": "jdoe", "roles": ["jdoe", "admin"], "email": "..."}}``),
-tokens the service issued map back to their user, and anything else of the
-trusted CA gets HTTP 401 at the WebSocket upgrade, as JCentral answers.
+a certificate of that CA; its DN is looked up in a user map (JSON)::
+
+    {"<DN>": {"username": "jdoe", "roles": ["jdoe", "alicepr"], "email": "jdoe@example.org",
+              "admin": false, "jobagent": false}}
+
+(``roles`` defaults to the username; ``admin: true`` is the same as the role
+``admin``; ``jobagent: true`` makes the certificate a JobAgent identity, which
+may ask for job tokens).  Tokens the service issued map back to their user, as
+``UserFactory.getAllByDN`` maps them, and anything else of the trusted CA gets
+HTTP 401 at the WebSocket upgrade, as JCentral answers.
 Built on websockets' synchronous server; bad frames get an error answer.
 """
 
@@ -22,13 +28,13 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Iterator, Mapping, Optional, Tuple
+from typing import Callable, Iterator, Mapping, Optional, Tuple
 
 from cryptography import x509
 
 from jenv.service.authority import Authority, Credential
 from jenv.errors import InvalidInputError, NotFoundError
-from jenv.service.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, issue_from_options
+from jenv.service.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, dns_resolves, issue_from_options
 from jenv.pem import grid_dn
 from jenv.jcentral.protocol import Reply, encode_reply
 
@@ -71,7 +77,14 @@ def load_user_map(path: str) -> UserMap:
         roles = entry.get("roles", [entry["username"]])
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise InvalidInputError(f"user map {path}: \"roles\" of {dn!r} must be a list of names")
-        accounts[dn] = Account(entry["username"], tuple(roles), entry.get("email"))
+        email = entry.get("email")
+        if email is not None and not isinstance(email, str):
+            raise InvalidInputError(f"user map {path}: \"email\" of {dn!r} must be text")
+        flags = {name: entry.get(name, False) for name in ("admin", "jobagent")}
+        for name, value in flags.items():
+            if not isinstance(value, bool):
+                raise InvalidInputError(f"user map {path}: \"{name}\" of {dn!r} must be true or false")
+        accounts[dn] = Account(entry["username"], tuple(roles), email, flags["admin"], flags["jobagent"])
     return UserMap(accounts)
 
 
@@ -84,9 +97,10 @@ class Principal:
     dn: str
     not_after: dt.datetime
     job_agent: bool = False
+    job: bool = False
 
     def requester(self) -> Requester:
-        return Requester(self.account, self.role, self.not_after, self.job_agent)
+        return Requester(self.account, self.role, self.not_after, self.job_agent, self.job)
 
 
 def identify(cert: x509.Certificate, users: UserMap) -> Optional[Principal]:
@@ -94,7 +108,8 @@ def identify(cert: x509.Certificate, users: UserMap) -> Optional[Principal]:
     dn = grid_dn(cert.subject)
     not_after = cert.not_valid_after_utc
     if dn == JOBAGENT_DN:
-        return Principal(Account("jobagent", ("jobagent",)), "jobagent", dn, not_after, job_agent=True)
+        return Principal(Account("jobagent", ("jobagent",), job_agent=True), "jobagent", dn, not_after,
+                         job_agent=True)
     parts = dn.split("/")
     if dn.startswith("/C=ch/O=AliEn2/CN=Users/CN=") and len(parts) == 6 and parts[5].startswith("OU="):
         account = users.by_username(parts[4][3:])
@@ -104,9 +119,9 @@ def identify(cert: x509.Certificate, users: UserMap) -> Optional[Principal]:
         return None
     if dn.startswith("/C=ch/O=AliEn2/CN=Jobs/CN=") and len(parts) >= 6:
         account = users.by_username(parts[4][3:])
-        return Principal(account, account.username, dn, not_after) if account else None
+        return Principal(account, account.username, dn, not_after, job=True) if account else None
     account = users.by_dn.get(dn)
-    return Principal(account, account.username, dn, not_after) if account else None
+    return Principal(account, account.username, dn, not_after, job_agent=account.job_agent) if account else None
 
 
 def _home(username: str) -> str:
@@ -121,6 +136,10 @@ class LocalService:
     server_credential: Credential
     users: UserMap
     log_path: Optional[str] = None
+    #: ``serve --token-seconds``: every token lasts this many seconds (tests and demonstrations only).
+    token_seconds: Optional[int] = None
+    #: How a host token's host name is looked up (JCentral resolves it).
+    resolve: Callable[[str], bool] = dns_resolves
     token_requests: int = 0
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -186,13 +205,25 @@ class LocalService:
 
     def _token(self, principal: Principal, options: list) -> Reply:
         outcome = issue_from_options(self.authority, principal.requester(), options,
-                                     dt.datetime.now(UTC).replace(microsecond=0))
+                                     dt.datetime.now(UTC).replace(microsecond=0), self.resolve, self.token_seconds)
         if not isinstance(outcome, Issued):
             return self._reply(principal, outcome.exitcode, outcome.error, [])
         result = {"tokencert": outcome.cert_pem, "tokenkey": outcome.key_pem}
         if "-nomsg" not in options:
-            result["message"] = outcome.cert_pem + outcome.key_pem
+            result["message"] = self._token_message(outcome)
         return self._reply(principal, outcome.exitcode, outcome.error, [result])
+
+    def _token_message(self, token: Issued) -> str:
+        """The text JAliEnCommandtoken prints with a token: its DN (for a host token, which account it maps
+        to), when it expires (Java's Date form), then the certificate and the key."""
+        dn = grid_dn(token.cert.subject)
+        # UserFactory.transformDN writes the values as they are (a job id's '/' unescaped)
+        lines = ["DN: /" + "/".join(f"{a.rfc4514_attribute_name}={a.value}" for a in token.cert.subject)]
+        if dn.startswith("/C=ch/O=AliEn2/OU=ALICE/CN="):
+            account = self.users.by_dn.get(dn)
+            lines.append(f"  Mapped to {account.username}" if account else "  No user is mapped to this DN")
+        expires = token.cert.not_valid_after_utc.strftime("%a %b %d %H:%M:%S UTC %Y")
+        return "\n".join(lines) + f"\nExpires: {expires}\n\n{token.cert_pem}\n{token.key_pem}"
 
     def _whoami(self, principal: Principal) -> dict:
         account = principal.account

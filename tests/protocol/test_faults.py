@@ -90,7 +90,7 @@ def test_closed_without_answer(pki, server_tls):
     (json.dumps({"metadata": {"exitcode": "ok"}}), ProtocolError, "exitcode 'ok' is not a number"),
     (json.dumps({"metadata": {"exitcode": "0"}, "results": [{}]}), ProtocolError, "no 'tokencert'"),
     (json.dumps({"metadata": {"exitcode": "121", "error": "Server didn't execute your request"}}),
-     ServerRefusedError, "exitcode 121\\): Server didn't execute your request"),
+     ServerRefusedError, "will not issue this token .*: Server didn't execute your request \\(JCentral exit code 121"),
     (json.dumps({"metadata": {"exitcode": "0"}, "results": [{"tokencert": "x", "tokenkey": "y"}]}),
      InvalidInputError, "token certificate JCentral sent"),
     pytest.param("[" * 100000 + "]" * 100000, ProtocolError, "malformed answer from JCentral: nested too deeply",
@@ -133,7 +133,7 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
         connection = session._connection
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
                       b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}",
-                      '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org"]}'):
+                      '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org", "-f"]}'):
             connection.send(frame)
             reply = json.loads(connection.recv(timeout=ANSWER_TIMEOUT))
             assert reply["metadata"]["exitcode"] == "22", frame

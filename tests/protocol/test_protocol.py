@@ -124,8 +124,19 @@ def test_refused_switch_with_a_token_attached_is_refused(token):
 
 
 def test_error_answer_without_message_still_refuses():
-    with pytest.raises(ServerRefusedError, match="exitcode 121"):
+    with pytest.raises(ServerRefusedError, match="no message .JCentral exit code 121"):
         token_pair_from_reply(parse_reply(answer("121")))
+
+
+def test_a_server_refusal_is_one_line_naming_the_reason():
+    """JAliEnCommandtoken reports a refusal of the central service as EREMOTEIO (121, alien/shell/ErrNo.java)."""
+    reply = parse_reply(answer("121", "Remote I/O error : Server didn't execute your request, reason was: "
+                                      "Only admin can do that"))
+    with pytest.raises(ServerRefusedError) as caught:
+        token_pair_from_reply(reply)
+    text = str(caught.value)
+    assert text.startswith("JCentral will not issue this token to the identity that asked: Only admin can do that ")
+    assert "\n" not in text and "host tokens an admin" in text
 
 
 def test_missing_token_fields_are_a_protocol_error(token):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -12,7 +14,10 @@ import time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
+from jenv.errors import ServerRefusedError
 from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location
 from jenv.jcentral.protocol import TokenRequest
@@ -151,3 +156,185 @@ def test_sandbox_says_passphrase_and_user_do_not_apply_to_an_existing_dir(root, 
     result = root.run_jenv(["sandbox", "--dir", str(box), "--passphrase", "--user", "other", "--", "true"], env)
     assert result.returncode == 0, result.stderr
     assert "apply only when one is created" in result.stderr
+
+
+# --- the sandbox can play every example of the README ------------------------------------------------
+
+README = REPO / "README.md"
+
+
+def readme_examples(heading: str) -> list:
+    """The commands of the first ```sh block after ``heading`` (comments cut, synopses with [...] left out)."""
+    section = README.read_text().split(heading, 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [re.split(r"\s{2,}#", line)[0].strip() for line in block.splitlines()]
+    return [command for command in commands if command and "[" not in command and "..." not in command]
+
+
+def test_the_readme_names_the_sandbox_accounts_it_has(root, env):
+    result = root.run_jenv(["sandbox", "--", "true"], env)
+    assert result.returncode == 0, result.stderr
+    line = result.stderr.splitlines()[1]
+    assert re.fullmatch(r"jenv: accounts in /\S+/users\.json: jdoe \(roles jdoe, alicepr, vobox\) = X509_USER_CERT; "
+                        r"jadmin \(roles jadmin, admin\) \(--admin runs the command as jadmin\)", line), line
+    text = README.read_text()
+    assert "`jdoe`, `alicepr` and\n  `vobox`" in text and "`jadmin` and\n  `admin`" in text
+    admin = root.run_jenv(["sandbox", "--admin", "--", sys.executable, "-c", PRINT_ENV], env)
+    assert admin.returncode == 0, admin.stderr
+    seen = json.loads(admin.stdout)
+    assert seen["X509_USER_CERT"].endswith("/admin/usercert.pem") and seen["TMPDIR"].endswith("/admin/tmp")
+    assert "jadmin (roles jadmin, admin) = X509_USER_CERT" in admin.stderr
+
+
+def test_every_example_of_the_tokens_section_works_inside_the_sandbox(root, env, tmp_path):
+    examples = readme_examples("### Tokens")
+    assert len(examples) >= 8 and 'eval "$(jenv user alicepr)"' in examples and "jenv token-init jdoe" in examples
+    box = str(tmp_path / "box")
+    for example in examples:
+        result = root.run_jenv(["sandbox", "--dir", box, "--", "sh", "-c", example], env, content_mode=True)
+        assert result.returncode == 0, (example, result.stderr)
+
+
+def test_every_sandbox_example_of_the_readme_works_as_written(root, env):
+    examples = readme_examples("### Local service: `jenv sandbox` and `jenv serve`")
+    kinds = {"jenv user alicepr", "-t jobagent", "-t job ", "-t host", "--token-seconds"}
+    assert all(any(kind in example for example in examples) for kind in kinds), examples
+    for example in examples:
+        assert example.startswith("jenv sandbox ")
+        proc = subprocess.run(["sh", "-c", example], env=env, capture_output=True, text=True, timeout=120)
+        root.scan(["sh", "-c", example], proc.stdout, proc.stderr, content_mode=True)
+        assert proc.returncode == 0, (example, proc.stderr)
+        assert "JALIEN_TOKEN_CERT" in proc.stdout or "token certificate" in proc.stderr, (example, proc.stdout)
+
+
+# --- serve --dir: a directory assembled by hand ------------------------------------------------------
+
+@pytest.fixture
+def assembled(tmp_path):
+    """A service directory made from a TestCA of tests/support/pki.py, as the README's table lists it."""
+    from support.pki import TestCA
+
+    ca = TestCA("/C=ch/O=Example/CN=Example Test CA")
+    directory = tmp_path / "svc"
+    (directory / "ca").mkdir(parents=True)
+    (directory / "ca" / "cacert.pem").write_bytes(ca.cert_pem)
+    (directory / "ca" / "cakey.pem").write_bytes(
+        ca.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()))
+    ca.issue("/C=ch/O=Example/CN=localhost", sans=["localhost", "127.0.0.1"]).write(directory / "server", "host")
+    people = {"jane": ("/C=ch/O=Example/CN=Jane Doe", {"username": "jdoe", "roles": ["jdoe", "alicepr"]}),
+              "ada": ("/C=ch/O=Example/CN=Ada Admin", {"username": "ada", "admin": True}),
+              "agent": ("/C=ch/O=Example/CN=Agent", {"username": "agent", "jobagent": True})}
+    for name, (dn, _entry) in people.items():
+        ca.issue(dn).write(tmp_path / "people" / name)
+    (directory / "users.json").write_text(json.dumps({dn: entry for dn, entry in people.values()}))
+    return directory, ca.write_dir(tmp_path / "cadir"), tmp_path / "people"
+
+
+def _serving_process(env, directory, ready, *extra):
+    proc = subprocess.Popen([sys.executable, "-m", "jenv", "serve", "--dir", str(directory), "--ready-file",
+                             str(ready), *extra], env=env, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    deadline = time.monotonic() + 20
+    while not ready.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    return proc
+
+
+def test_serve_accepts_a_directory_assembled_from_a_test_ca(env, assembled, tmp_path):
+    directory, cadir, people = assembled
+    files_before = sorted(str(p.relative_to(directory)) for p in directory.rglob("*"))
+    ready = tmp_path / "ready"
+    proc = _serving_process(env, directory, ready)
+    try:
+        endpoint = Endpoint("127.0.0.1", int(ready.read_text()), "test")
+        store = CAStore(str(cadir), "dir", "test")
+
+        def ask(name, **request):
+            identity = ClientIdentity(Location("user certificate", "test", path=str(people / name / "usercert.pem")),
+                                      Location("user key", "test", path=str(people / name / "userkey.pem")))
+            return fetch_token(endpoint, identity, store, 10, TokenRequest(**request), print)
+
+        def dn(pair):
+            return x509.load_pem_x509_certificate(pair.cert_pem.encode()).subject.rfc4514_string()
+
+        assert dn(ask("jane", username="alicepr")) == "OU=alicepr,CN=jdoe,CN=Users,O=AliEn2,C=ch"
+        assert dn(ask("agent", token_type="job", username="jdoe", jobid="7")) == \
+            "OU=7,OU=jdoe,CN=jdoe,CN=Jobs,O=AliEn2,C=ch"  # "jobagent": true is a JobAgent identity
+        assert dn(ask("ada", token_type="host", hostname="127.0.0.1")) == "CN=127.0.0.1,OU=ALICE,O=AliEn2,C=ch"
+        with pytest.raises(ServerRefusedError, match="Only a JobAgent can ask for a Job token"):
+            ask("jane", token_type="job", username="jdoe", jobid="7")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0 and "Traceback" not in err
+    assert (f"accounts in {directory}/users.json: jdoe (roles jdoe, alicepr); ada (roles ada; admin); "
+            "agent (roles agent; JobAgent)") in err
+    assert f"(CA {directory}/ca/cacert.pem)" in err
+    assert sorted(str(p.relative_to(directory)) for p in directory.rglob("*")) == files_before  # taken as it is
+
+
+def test_serve_refuses_a_server_certificate_of_another_ca(root, env, assembled):
+    from support.pki import TestCA
+
+    directory, _cadir, _people = assembled
+    (directory / "server" / "hostcert.pem").unlink()
+    (directory / "server" / "hostkey.pem").unlink()
+    TestCA("/C=ch/O=Other/CN=Other CA").issue("/CN=localhost").write(directory / "server", "host")
+    result = root.run_jenv(["serve", "--dir", str(directory)], env, timeout=30)
+    assert result.returncode == 6, result.stderr
+    assert result.stderr.strip() == (f"jenv: {directory}/server/hostcert.pem is not signed by "
+                                     f"{directory}/ca/cacert.pem: clients could not trust the service; issue the "
+                                     "server certificate from that CA")
+
+
+# --- serve --token-seconds: renewal in seconds --------------------------------------------------------
+
+RENEWAL = """
+serial() { openssl x509 -noout -serial -enddate -in "$TMPDIR/tokencert_$(id -u).pem"; }
+jenv token-init 2>/dev/null && serial
+jenv token --min-valid 5 >/dev/null && serial
+jenv token --min-valid 1m >/dev/null && serial
+"""
+
+
+def test_token_seconds_lets_renewal_be_watched(root, env):
+    """A token of 20 seconds: kept while it has 5 seconds left, renewed when a minute is asked for."""
+    result = root.run_jenv(["sandbox", "--token-seconds", "20", "--", "sh", "-c", RENEWAL], env)
+    assert result.returncode == 0, result.stderr
+    assert "--token-seconds 20: every token lasts 20 seconds" in result.stderr
+    lines = result.stdout.splitlines()
+    serials, ends = lines[0::2], lines[1::2]
+    assert len(serials) == 3 and serials[0] == serials[1] != serials[2], lines
+    end = dt.datetime.strptime(ends[0].split("=", 1)[1], "%b %d %H:%M:%S %Y GMT").replace(tzinfo=dt.timezone.utc)
+    assert 0 < (end - dt.datetime.now(dt.timezone.utc)).total_seconds() <= 20
+
+
+@pytest.mark.parametrize("value", ["0", "172801", "ten", "-5"])
+@pytest.mark.parametrize("command", ["serve", "sandbox"])
+def test_token_seconds_is_refused_above_the_shortest_maximum(root, env, tmp_path, command, value):
+    args = [command, "--dir", str(tmp_path / "svc"), f"--token-seconds={value}"]
+    result = root.run_jenv(args + (["--", "true"] if command == "sandbox" else []), env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "give a whole number of seconds from 1 to 172800" in result.stderr
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "svc").exists()
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"username": "ada", "admin": "yes"}, '"admin" of'),
+    ({"username": "agent", "jobagent": 1}, '"jobagent" of'),
+    ({"username": "jd", "email": ["a@b"]}, '"email" of'),
+])
+def test_user_map_flags_must_be_what_the_layout_says(tmp_path, entry, words):
+    from jenv.errors import InvalidInputError
+    from jenv.service.server import load_user_map
+
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps({"/CN=x": entry}))
+    with pytest.raises(InvalidInputError, match=f"user map {path}: {words}"):
+        load_user_map(str(path))
+
+
+def test_the_sandbox_admin_name_is_not_a_user_name(root, env, tmp_path):
+    result = root.run_jenv(["sandbox", "--dir", str(tmp_path / "box"), "--user", "jadmin", "--", "true"], env)
+    assert result.returncode == 2 and "use --admin to run as it" in result.stderr
+    assert not (tmp_path / "box").exists()

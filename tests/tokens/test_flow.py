@@ -69,7 +69,9 @@ def test_eval_token_creates_then_reuses_without_a_request(svc, home):
     ("jdoe", ["-u", "alicepr", "-v", "3"], "/CN=Users/CN=jdoe/OU=alicepr", 3),
     ("admin1", ["-t", "job", "-u", "jdoe", "-jobid", "4242"], "/CN=Jobs/CN=jdoe/OU=jdoe/OU=4242", 2),
     ("vobox1", ["-t", "jobagent"], "/CN=JobAgent", 2),
-    ("admin1", ["-t", "host", "-hostname", "node1.example.org"], "/CN=node1.example.org", 365),
+    ("admin1", ["-t", "host", "-hostname", "node1.example.org", "-f"], "/OU=ALICE/CN=node1.example.org", 365),
+    ("admin1", ["-t", "job", "-u", "jdoe", "-jobid", "queueid=1/resubmission=0"],
+     "/CN=Jobs/CN=jdoe/OU=jdoe/OU=queueid=1/resubmission=0", 2),
 ])
 def test_token_init_writes_each_token_type(svc, home, user, args, subject, days):
     env = svc.env(home, user)
@@ -93,9 +95,54 @@ def test_alias_and_validity_notice(svc, home):
     assert abs(lifetime_days(cert) - 31 - 2 / 24) < 0.01
 
 
+@pytest.mark.parametrize("command", ["token-init", "alien-token-init"])
+def test_the_tutorials_positional_username_is_dash_u(svc, home, command):
+    """ALICE tutorials write `alien-token-init <username>`: taken as -u <username>, said in one line."""
+    env = svc.env(home)
+    result = run_in_process([command, "alicepr"], env)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "jenv: token-init alicepr: asking for -u alicepr"
+    cert = load_pair(*token_paths(env))[0]
+    assert cert.subject.rfc4514_string().startswith("OU=alicepr,CN=jdoe,CN=Users")
+    same = run_in_process([command, "jdoe", "-u", "jdoe"], env)
+    assert same.returncode == 0, same.stderr
+    twice = run_in_process([command, "jdoe", "-u", "alicepr"], env)
+    assert twice.returncode == 2 and "give the user name once" in twice.stderr
+
+
+def test_f_is_passed_on_for_a_host_name_that_does_not_resolve(svc, home):
+    env = svc.env(home, "admin1")
+    refused = run_in_process(["token-init", "-hostname", "gone.example.invalid"], env)
+    assert refused.returncode == 10
+    assert "hostname `gone.example.invalid` cannot be resolved (-f asks for the host token anyway)" in refused.stderr
+    forced = run_in_process(["token-init", "-hostname", "gone.example.invalid", "-f"], env)
+    assert forced.returncode == 0, forced.stderr
+    assert "jenv: JCentral: The indicated hostname `gone.example.invalid` cannot be resolved!" in forced.stderr
+    cert = load_pair(*token_paths(env))[0]
+    assert cert.subject.rfc4514_string() == "CN=gone.example.invalid,OU=ALICE,O=AliEn2,C=ch"
+
+
+@pytest.mark.parametrize("user,validity,days,notice", [
+    ("jdoe", "0", 2, "jenv: -v 0: JCentral gives 2 days for a validity of 0 or less"),
+    ("jdoe", "-3", 2, "jenv: -v -3: JCentral gives 2 days"),
+    ("admin1", "500", 400, "jenv: -v 500: JCentral gives at most 400 days, and that only to admins"),
+    ("admin1", "300", 300, None),
+])
+def test_what_jcentral_does_silently_with_v_is_said(svc, home, user, validity, days, notice):
+    """GetTokenCertificate.java: -v <= 0 is 2 days, an admin's request above 400 is capped, neither with a
+    message from JCentral; jenv says it on stderr once the token came."""
+    env = svc.env(home, user)
+    result = run_in_process(["token-init", "-v", validity], env)
+    assert result.returncode == 0, result.stderr
+    assert (notice in result.stderr) if notice else "jenv: -v" not in result.stderr
+    assert abs(lifetime_days(load_pair(*token_paths(env))[0]) - days - 2 / 24) < 0.01
+
+
 @pytest.mark.parametrize("user,args,code,message", [
     ("jdoe", ["-u", "admin1"], 10, "Switching user"),  # refused role switch, token attached must be ignored
-    ("jdoe", ["-t", "host", "-hostname", "h.example.org"], 10, "JCentral refused"),
+    ("jdoe", ["-t", "host", "-hostname", "h.example.org"], 10, "cannot be resolved (-f asks for the host token"),
+    ("jdoe", ["-t", "host", "-hostname", "127.0.0.1"], 10, "Only admin can do that (JCentral exit code 121"),
+    ("jdoe", ["-t", "job", "-u", "jdoe", "-jobid", "1"], 10, "Only a JobAgent can ask for a Job token"),
     ("jdoe", ["-t", "job"], 2, "-u <user> and -jobid"),  # client-side validation, no request
     ("jdoe", ["-jobid", "4242"], 2, "-u <user> and -jobid"),  # -jobid alone means a job token, as in JAliEn
     ("jdoe", ["-t", "cake"], 2, "token type"),

@@ -11,7 +11,7 @@ _jenv_complete() {
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
         hook completion serve sandbox"
     local shells="sh bash zsh ksh dash fish tcsh csh json"
-    local init_opts="-u -v -t -jobid -hostname"
+    local init_opts="-u -v -t -jobid -hostname -f"
 
     COMPREPLY=()
     cmd=
@@ -29,7 +29,7 @@ _jenv_complete() {
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
         --dir|--config|--ready-file|--log) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn) return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds) return 0 ;;
     esac
 
     case $cmd in
@@ -44,8 +44,8 @@ _jenv_complete() {
         ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         hook) opts="sh bash zsh ksh dash fish tcsh csh --file" ;;
         completion) opts="bash zsh fish" ;;
-        serve) opts="--dir --host --port --config --ready-file --log" ;;
-        sandbox) opts="--dir --user --passphrase --" ;;
+        serve) opts="--dir --host --port --config --ready-file --log --token-seconds" ;;
+        sandbox) opts="--dir --user --passphrase --admin --token-seconds --" ;;
         *) opts= ;;
     esac
     COMPREPLY+=($(compgen -W "$opts --help" -- "$cur"))

@@ -46,6 +46,7 @@ for __jenv_c in jenv alien-token-init
     complete -c $__jenv_c -n $__jenv_init -s t -x -a 'job jobagent host user' -d 'Token type'
     complete -c $__jenv_c -n $__jenv_init -o jobid -x -d 'Job DN extension'
     complete -c $__jenv_c -n $__jenv_init -o hostname -x -d 'FQDN for a host token'
+    complete -c $__jenv_c -n $__jenv_init -s f -d 'Host token even when the name does not resolve'
 end
 set -e __jenv_c
 
@@ -69,6 +70,8 @@ complete -c jenv -n '__fish_seen_subcommand_from serve' -l ready-file -r -F -d '
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l log -r -F -d 'Append one JSON line per request'
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l user -x -d 'User name in the sandbox'
 complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l passphrase -d 'Encrypt the sandbox user key'
+complete -c jenv -n '__fish_seen_subcommand_from sandbox' -l admin -d 'Run as the admin account jadmin'
+complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l token-seconds -x -d 'Every token lasts this many seconds (tests only)'
 complete -c jenv -n '__fish_seen_subcommand_from hook' -a 'sh bash zsh ksh dash fish tcsh csh'
 complete -c jenv -n '__fish_seen_subcommand_from hook' -l file -d 'Print the hook script instead'
 complete -c jenv -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
