@@ -67,8 +67,9 @@ def _check_content_fits_the_shell(ctx: Context) -> None:
     emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
 
 
-def _emit(ctx: Context, cert: str, key: str) -> None:
-    """Print the token for the shell (or the reference document's JSON with --json)."""
+def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
+    """Print the token for the shell (or the reference document's JSON with --json); ``with_ca`` adds
+    X509_CERT_DIR or X509_CERT_FILE for the CA store jenv uses."""
     if ctx.json:
         import json
 
@@ -77,7 +78,12 @@ def _emit(ctx: Context, cert: str, key: str) -> None:
         from jenv.shells import pick_shell, render_exports
 
         shell = pick_shell(ctx.shell, ctx.environ).name
-        text = render_exports(shell, {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}).rstrip("\n")
+        exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
+        if with_ca:
+            from jenv.tokens.handoff import ca_exports
+
+            exports.update(ca_exports(ctx))
+        text = render_exports(shell, exports).rstrip("\n")
     ctx.out(text)
 
 
@@ -97,10 +103,11 @@ def cmd_token(args, ctx: Context) -> int:
 
     Usage:
       jenv token [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>]
-                 [--content] [--min-valid=<duration>] [--json] [--shell=<name>]
+                 [--content] [--min-valid=<duration>] [--with-ca] [--json] [--shell=<name>]
 
     Options:
       --min-valid=<duration>  Renew when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --with-ca               Also export the CA store jenv uses (X509_CERT_DIR or X509_CERT_FILE).
       --content               Print-only: get a fresh token and export its PEM content.
       --json                  Print {"results": [{"tokencert": ..., "tokenkey": ...}]}.
       --shell=<name>          Shell syntax: sh bash zsh ksh dash fish tcsh csh json.
@@ -117,20 +124,21 @@ def cmd_token(args, ctx: Context) -> int:
     is printed with its PEM content.  Nothing is printed on failure.
     """
     min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
+    with_ca = bool(args.get("--with-ca"))
     request = _request(args)
     locs, store = _store(ctx)
     if request is None and not args.get("--content"):
         if store.in_files:
             ensure_token(ctx, locs, store, min_valid)
-            _emit(ctx, store.cert.path or "", store.key.path or "")
+            _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
             return ExitCode.OK
         check = check_token(store, ctx.clock(), min_valid)  # PEM content in the variables
         if check.usable and check.cert_pem is not None and check.key_pem is not None:
-            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
+            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
             return ExitCode.OK
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
-    _emit(ctx, pair.cert_pem, pair.key_pem)
+    _emit(ctx, pair.cert_pem, pair.key_pem, with_ca)
     return ExitCode.OK
 
 

@@ -14,6 +14,7 @@ from jenv.errors import UsageError
 from jenv.shells.base import (SHELL_FAMILIES, SHELL_NAMES, Emitter, Exports, ShellFamily,
                               canonical_name)
 from jenv.shells.csh import CshEmitter
+from jenv.shells.envfile import EnvFileEmitter
 from jenv.shells.detect import ShellChoice, detect_parent_shell, pick_shell
 from jenv.shells.fish import FishEmitter
 from jenv.shells.json import JsonEmitter
@@ -38,6 +39,7 @@ _EMITTERS: Dict[ShellFamily, Emitter] = {
     ShellFamily.FISH: FishEmitter(),
     ShellFamily.CSH: CshEmitter(),
     ShellFamily.JSON: JsonEmitter(),
+    ShellFamily.ENV: EnvFileEmitter(),
 }
 
 

@@ -28,6 +28,7 @@ class ShellFamily(enum.Enum):
     FISH = "fish"
     CSH = "csh"
     JSON = "json"
+    ENV = "env"
 
 
 #: Every name accepted by ``--shell`` -> its family.
@@ -41,6 +42,7 @@ SHELL_FAMILIES = {
     "tcsh": ShellFamily.CSH,
     "csh": ShellFamily.CSH,
     "json": ShellFamily.JSON,
+    "env": ShellFamily.ENV,
 }
 SHELL_NAMES = tuple(SHELL_FAMILIES)
 

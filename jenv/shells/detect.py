@@ -26,6 +26,9 @@ HOW_PARENT = "parent process (shellingham)"
 HOW_ENV = "$SHELL"
 HOW_FALLBACK = "fallback"
 
+#: Names of --shell that are output forms, not shells a process or $SHELL can be (/usr/bin/env).
+_OUTPUT_FORMS = ("json", "env")
+
 
 class ShellChoice(NamedTuple):
     """The shell whose syntax jenv prints, and how it was found (for ``jenv status``)."""
@@ -66,9 +69,9 @@ def pick_shell(explicit: Optional[str], environ: Mapping[str, str],
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_OPTION)
     detected = detect()
     name = canonical_name(detected) if detected else None
-    if name is not None:
+    if name is not None and name not in _OUTPUT_FORMS:
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_PARENT)
     name = canonical_name(environ.get("SHELL", ""))
-    if name is not None and name != "json":
+    if name is not None and name not in _OUTPUT_FORMS:
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_ENV)
     return ShellChoice("sh", ShellFamily.POSIX, HOW_FALLBACK)
