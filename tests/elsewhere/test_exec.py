@@ -16,7 +16,7 @@ from typing import Dict
 
 import pytest
 
-from support.launcher import run_jenv, scan
+from support.launcher import run_jenv, run_on_pty, scan
 
 JOB_ENV = ("PATH", "HOME", "TMPDIR", "X509_USER_CERT", "X509_USER_KEY", "X509_CERT_DIR", "ALIENPY_JCENTRAL",
            "ALIENPY_JCENTRAL_PORT", "JENV_TIMEOUT")
@@ -116,6 +116,16 @@ def test_signals_reach_the_child_and_its_status_comes_back(env, tmp_path, signum
     scan(["exec"], out, err)
     assert record.read_text() == f"{int(signum)}\n"  # once: passed on, not doubled
     assert proc.returncode == 64 + signum, err
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_child_once(env, tmp_path):
+    """The terminal sends SIGINT to the whole foreground group, the child included: jenv does not add a second."""
+    record, ready = tmp_path / "record", tmp_path / "ready"
+    code = RECORDER.replace('open(ready, "w").close()', 'open(ready, "w").close(); print("READY", flush=True)')
+    result = run_on_pty([sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record),
+                         str(ready)], env, answers=[b"\x03"], prompt=b"READY")
+    assert record.read_text() == f"{int(signal.SIGINT)}\n", result.output
+    assert result.returncode == 64 + signal.SIGINT, result.output
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)

@@ -187,6 +187,7 @@ KNOWN_WRITERS = {
     ("jenv/commands/service.py", "_write_ready_file"): "a port number",
     ("jenv/cli.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
+    ("jenv/commands/carry.py", "_write_shim"): "create_new_file 0755: a shim script, no key material",
 }
 _WRITE_MODE = re.compile(r"[wax+]")
 
