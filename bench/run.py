@@ -16,6 +16,8 @@ in the same run so that the ratios compare like with like:
   jenv status               every credential, the CA store, endpoint and shell
   openssl x509 -checkend    openssl's own "still valid for 600 s?" on the token
   jenv token-init           a new token from the local service (network, key generation)
+  jenv alien-token-info     O2's token check, as jenv answers it
+  alien-token-info          the same check by alienpy's own command (when alienpy is installed)
 
 jenv runs as the installed console script when ``jenv`` is on PATH, else as
 ``python -m jenv`` with this interpreter; the output says which.
@@ -141,6 +143,11 @@ def fast_path_imports(interpreter: str, env: Dict[str, str]) -> Dict[str, object
     return {"heavy": sorted(heavy), "slowest_top_level_ms": slowest, "top_level_total_ms": round(sum(top.values()), 1)}
 
 
+def _is_jenv_shim(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return b"jenv shim" in handle.read(4096)
+
+
 def measure(runs: int, warmup: int, workdir: Path) -> dict:
     """Set up the sandbox and service in ``workdir``, time every command, return the report."""
     prefix, interpreter, how = jenv_command()
@@ -157,7 +164,11 @@ def measure(runs: int, warmup: int, workdir: Path) -> dict:
         ("jenv status", prefix + ["status"]),
         ("openssl x509 -checkend 600", ["openssl", "x509", "-noout", "-checkend", "600", "-in", token_cert]),
         ("jenv token-init (local service)", prefix + ["token-init"]),
+        ("jenv alien-token-info", prefix + ["alien-token-info"]),
     ]
+    alienpy = shutil.which("alien-token-info", path=os.path.dirname(interpreter)) or shutil.which("alien-token-info")
+    if alienpy and not _is_jenv_shim(alienpy):
+        cases.append(("alien-token-info (alienpy)", [alienpy]))
     rows: List[Row] = []
     with run_service(service) as (host, port):
         env = bench_environment(paths, home, host, port, script=prefix[0] != sys.executable)

@@ -138,7 +138,11 @@ def test_fast_path_modules_import_without_the_heavy_libraries(module):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+@pytest.mark.parametrize("argv, expected", [
+    (["token", "--shell", "bash"], "export JALIEN_TOKEN_CERT={cert};"),
+    (["alien-token-info"], "DN >>> C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe\nISSUER >>> "),  # O2's token check
+])
+def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca, argv, expected):
     import os
 
     from support.launcher import clean_env
@@ -151,13 +155,13 @@ def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_p
     key.write_bytes(leaf.key_pem(fmt="traditional"))
     cert.chmod(0o400)
     key.chmod(0o400)
-    run = _BLOCKER + "from jenv.cli import main; raise SystemExit(main(['token', '--shell', 'bash']))"
+    run = _BLOCKER + f"from jenv.cli import main; raise SystemExit(main({argv!r}))"
     proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, cwd=str(tmp_path),
                           timeout=60)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    assert f"export JALIEN_TOKEN_CERT={cert};" in proc.stdout
+    assert expected.format(cert=cert) in proc.stdout
     # The negative twin: a command that needs cryptography fails under the same blocker.
-    proc = subprocess.run([sys.executable, "-c", run.replace("'token', '--shell', 'bash'", "'token-info'")],
+    proc = subprocess.run([sys.executable, "-c", run.replace(repr(argv), "['token-info']")],
                           capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=60)
     assert proc.returncode != 0
 
