@@ -142,3 +142,31 @@ def test_a_directory_of_another_user_is_refused(env, tmp_path):
         assert os.stat(copy).st_uid == VICTIM and stat.S_IMODE(os.stat(copy).st_mode) == 0o400
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+PASSPHRASE = b"export passphrase"
+
+
+def _encrypted_user(svc, home) -> Dict[str, str]:
+    """jdoe with an encrypted key and no token yet."""
+    cert, key = home / "usercert.pem", home / "userkey.pem"
+    svc.world.creds["jdoe"].write(str(cert), str(key), passphrase=PASSPHRASE)
+    return svc.env(home, X509_USER_CERT=str(cert), X509_USER_KEY=str(key))
+
+
+def test_a_passphrase_is_asked_only_at_a_terminal(svc, home, tmp_path):
+    from support.launcher import run_on_pty
+
+    env = _encrypted_user(svc, home)
+    target = tmp_path / "out"
+    detached = subprocess.run([sys.executable, "-m", "jenv", "export", "--to", str(target)], env=env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, start_new_session=True,
+                              timeout=30)
+    scan(detached.args, detached.stdout, detached.stderr)
+    assert detached.returncode == 11 and detached.stdout == "" and "no terminal" in detached.stderr
+    assert not target.exists()
+    at_terminal = run_on_pty([sys.executable, "-m", "jenv", "export", "--to", str(target), "--shell", "sh"], env,
+                             [PASSPHRASE])
+    assert at_terminal.returncode == 0, at_terminal.output
+    assert at_terminal.output.count("Passphrase for") == 1 and PASSPHRASE.decode() not in at_terminal.output
+    assert sorted(os.listdir(target)) == sorted(COPIES)
