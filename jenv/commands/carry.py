@@ -169,7 +169,7 @@ def cmd_shims(args, ctx: Context) -> int:
         os.makedirs(directory, mode=0o755, exist_ok=True)
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
-    check_directory(directory, "shims", ctx.uid)
+    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own")
     python = os.path.abspath(sys.executable)
     flags = _interpreter_flags(python)
     for name, command in SHIMS.items():
@@ -209,7 +209,7 @@ def cmd_export(args, ctx: Context) -> int:
     --as).  The directory faces the token files' rules: not another user's,
     not writable by everyone without the sticky bit, no links at the names.
     """
-    from jenv.tokens.handoff import copy_names, copy_token, token_in_hand
+    from jenv.tokens.handoff import check_export_directory, copy_names, copy_token, token_in_hand
 
     mount = args.get("--as")
     if mount is not None and not mount.startswith("/"):
@@ -219,6 +219,7 @@ def cmd_export(args, ctx: Context) -> int:
     shown = (mount.rstrip("/") or "/") if mount is not None else os.path.abspath(args["--to"])
     exports = {JALIEN_TOKEN_CERT: os.path.join(shown, cert_name), JALIEN_TOKEN_KEY: os.path.join(shown, key_name)}
     text = _render(ctx, exports)  # a path the output form cannot carry is refused before any work
+    check_export_directory(ctx, args["--to"])  # and so is a directory the copies cannot go to
     token = token_in_hand(ctx, min_valid)
     copy_token(ctx, token, args["--to"])
     ctx.out(text)

@@ -24,10 +24,11 @@ from jenv.credentials import materialize
 from jenv.errors import NotFoundError, UsageError
 from jenv.locations import (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, Location,
                             Locations, lock_directories, resolve_ca_store, resolve_locations)
+from jenv.tokens.files import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
-__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "copy_token", "copy_names", "token_files", "scrubbed",
+__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
            "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child"]
 
 
@@ -92,6 +93,7 @@ def copy_token(ctx: Context, token: TokenInHand, directory: str) -> Tuple[str, s
         os.makedirs(directory, mode=0o700, exist_ok=True)
     except OSError as exc:
         raise NotFoundError(f"cannot create the export directory {directory}: {exc.strerror}") from None
+    check_export_directory(ctx, directory)
     cert_name, key_name = copy_names(ctx.uid)
     cert_path, key_path = os.path.join(directory, cert_name), os.path.join(directory, key_name)
     store = TokenStore(Location("exported token certificate", "export --to", path=cert_path),
@@ -100,6 +102,15 @@ def copy_token(ctx: Context, token: TokenInHand, directory: str) -> Tuple[str, s
     with lock_store(store, lock_wait(ctx)) as lock:
         write_token_pair(lock, token.cert_pem, token.key_pem)
     return cert_path, key_path
+
+
+def check_export_directory(ctx: Context, directory: str) -> None:
+    """Refuse an existing export directory that :func:`copy_token` would refuse (before any token work);
+    a missing one is fine (it is created 0700)."""
+    directory = os.path.abspath(directory)
+    if os.path.lexists(directory):
+        check_directory(directory, "exported token", ctx.uid,
+                        fix=f"choose a directory of your own (mkdir -m 700 {directory}, or another --to)")
 
 
 @contextlib.contextmanager

@@ -88,13 +88,17 @@ def test_bad_as_and_unwritable_forms_fail_before_any_copy(env, tmp_path):
     assert spaced.stderr.startswith("jenv: ") and spaced.stderr.count("\n") == 1
 
 
-def test_world_writable_directory_without_sticky_bit_is_refused(env, tmp_path):
+def test_world_writable_directory_without_sticky_bit_is_refused(env, svc, tmp_path):
     target = tmp_path / "open"
     target.mkdir()
     target.chmod(0o777)
+    assert run_jenv(["token-destroy"], env).returncode == 0
+    requests = svc.token_requests
     result = run_jenv(["export", "--to", str(target)], env)
     assert result.returncode == 8 and result.stdout == "" and "chmod +t" in result.stderr
+    assert "a directory of your own" in result.stderr and result.stderr.count("\n") == 1
     assert list(target.iterdir()) == []
+    assert svc.token_requests == requests  # refused before any token work
 
 
 def test_a_link_at_a_copy_name_is_refused_and_left_alone(env, tmp_path):
