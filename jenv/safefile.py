@@ -14,7 +14,7 @@ import os
 import stat
 
 __all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
-           "keep_secrets_out_of_core_dumps"]
+           "keep_secrets_out_of_core_dumps", "restore_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -92,6 +92,8 @@ def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> No
 
 
 _PROTECTED = False
+#: The core-file limits jenv started with, before keep_secrets_out_of_core_dumps lowered them.
+_CORE_LIMIT = None
 
 
 def keep_secrets_out_of_core_dumps() -> None:
@@ -103,13 +105,14 @@ def keep_secrets_out_of_core_dumps() -> None:
     ``prctl(PR_SET_DUMPABLE, 0)`` also stops ptrace attach by the same user
     and pipe-style crash handlers.  Idempotent; never raises.
     """
-    global _PROTECTED
+    global _PROTECTED, _CORE_LIMIT
     if _PROTECTED:
         return
     _PROTECTED = True
     try:
         import resource
 
+        _CORE_LIMIT = resource.getrlimit(resource.RLIMIT_CORE)
         # The soft limit is what the kernel applies; the hard one stays, so nothing irreversible
         # reaches a child that jenv starts (the command of 'jenv sandbox').
         resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
@@ -122,3 +125,18 @@ def keep_secrets_out_of_core_dumps() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
         except (ImportError, OSError, AttributeError):
             pass
+
+
+def restore_core_dumps() -> None:
+    """In a child about to exec another program (``jenv exec``): the core-file limit jenv started with.
+
+    The child holds no key of jenv's, and a batch job's crash may need its core file.  Never raises.
+    """
+    if _CORE_LIMIT is None:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, _CORE_LIMIT)
+    except (ImportError, ValueError, OSError):
+        pass

@@ -8,7 +8,8 @@
 * :func:`token_files`: paths for the pair while a block runs: the token files themselves, or
   private temporary copies of PEM content, removed when the block ends;
 * :func:`scrubbed`: an environment without any grid credential;
-* :func:`run_child`: run a command, SIGINT/SIGTERM/SIGHUP passed on to it, its status returned.
+* :func:`run_child`: run a command, SIGINT/SIGTERM/SIGHUP passed on to it, its status returned; it gets
+  back the core-file limit that jenv lowered while it held the key.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence
 from jenv.context import Context
 from jenv.credentials import materialize
 from jenv.errors import NotFoundError, UsageError
+from jenv.safefile import restore_core_dumps
 from jenv.locations import (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, Location,
                             Locations, lock_directories, resolve_ca_store, resolve_locations)
 from jenv.tokens.files import check_directory
@@ -176,7 +178,7 @@ def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     previous = {signum: signal.signal(signum, pass_on) for signum in FORWARDED_SIGNALS}
     try:
         try:
-            child.append(subprocess.Popen(list(argv), env=dict(environ)))
+            child.append(subprocess.Popen(list(argv), env=dict(environ), preexec_fn=restore_core_dumps))
         except OSError as exc:
             raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
         while True:

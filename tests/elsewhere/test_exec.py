@@ -49,6 +49,21 @@ def test_a_job_like_child_gets_the_token_and_the_ca_store(env, tmp_path):
     assert unexported.returncode != 0  # the negative twin: without the CA location it cannot verify
 
 
+def test_the_child_gets_back_the_core_file_limit(env, tmp_path):
+    """jenv lowers its own core-file limit while it holds the key; a batch job's crash still leaves its core."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    wanted = 1 << 20 if hard == resource.RLIM_INFINITY or hard >= 1 << 20 else hard
+    probe = "import resource; print(resource.getrlimit(resource.RLIMIT_CORE)[0])"
+    argv = [sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", probe]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (wanted, hard)))
+    scan(argv, proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{wanted}\n"
+
+
 def test_the_exit_status_is_the_childs(env):
     assert run_jenv(["exec", "--", "sh", "-c", "exit 42"], env).returncode == 42
     assert run_jenv(["exec", "--", "true"], env).returncode == 0
