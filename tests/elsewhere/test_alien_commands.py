@@ -137,3 +137,22 @@ def test_token_info_refuses_a_token_jenv_would_refuse(ca, home):
     ours = run_jenv(["alien-token-info"], env)
     assert (ours.returncode, ours.stdout) == (2, "") and ours.stderr.startswith("jenv: ")
     assert alienpy("alien-token-info", env).returncode == 0  # alienpy only checks that the key is readable
+
+
+def test_key_content_in_pkcs8_form_counts_for_jenv_only(ca, home):
+    """alienpy recognises only '-----BEGIN RSA PRIVATE KEY-----' content in JALIEN_TOKEN_KEY (README)."""
+    leaf = ca.issue(TOKEN_DN)
+    env = clean_env(home, JALIEN_TOKEN_CERT=leaf.cert_pem.decode(), JALIEN_TOKEN_KEY=leaf.key_pem(fmt="pkcs8").decode())
+    ours = run_jenv(["alien-token-info"], env)
+    assert ours.returncode == 0 and ours.stdout.startswith("DN >>> "), ours.stderr
+    assert alienpy("alien-token-info", env).returncode == 2
+
+
+def test_a_token_not_valid_yet_is_no_token_for_jenv(ca, home):
+    """alienpy looks only at notAfter; a token from the future cannot be used yet (README)."""
+    leaf = ca.issue(TOKEN_DN, not_before=now() + dt.timedelta(hours=1), not_after=now() + dt.timedelta(days=1))
+    cert, key = leaf.write(home / "future", "token", fmt="traditional")
+    env = clean_env(home, JALIEN_TOKEN_CERT=str(cert), JALIEN_TOKEN_KEY=str(key))
+    ours = run_jenv(["alien-token-info"], env)
+    assert (ours.returncode, ours.stdout) == (2, "") and "not valid yet" in ours.stderr
+    assert alienpy("alien-token-info", env).returncode == 0
