@@ -156,3 +156,14 @@ def test_a_token_not_valid_yet_is_no_token_for_jenv(ca, home):
     ours = run_jenv(["alien-token-info"], env)
     assert (ours.returncode, ours.stdout) == (2, "") and "not valid yet" in ours.stderr
     assert alienpy("alien-token-info", env).returncode == 0
+
+
+def test_token_destroy_refuses_a_link_in_the_token_location(home, tmp_path):
+    env = clean_env(home)
+    bait = tmp_path / "bait"
+    bait.write_text("someone else's\n")
+    link = Path(env["TMPDIR"]) / f"tokencert_{os.getuid()}.pem"
+    link.symlink_to(bait)
+    ours = run_jenv(["alien-token-destroy"], env)
+    assert (ours.returncode, ours.stdout) == (8, "") and "symbolic link" in ours.stderr
+    assert link.is_symlink() and bait.read_text() == "someone else's\n"
