@@ -24,8 +24,8 @@ from jenv.context import Context
 from jenv.credentials import materialize
 from jenv.errors import NotFoundError, UsageError
 from jenv.safefile import restore_core_dumps
-from jenv.locations import (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, Location,
-                            Locations, lock_directories, resolve_ca_store, resolve_locations)
+from jenv.locations import (X509_CERT_DIR, X509_CERT_FILE, Location, Locations, lock_directories, resolve_ca_store,
+                            resolve_locations)
 from jenv.tokens.files import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair

@@ -8,7 +8,6 @@ jenv names, never skipped (``curl -k`` and ``verify=False`` are what the tools r
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import os
