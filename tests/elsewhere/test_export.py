@@ -174,3 +174,20 @@ def test_a_passphrase_is_asked_only_at_a_terminal(svc, home, tmp_path):
     assert at_terminal.returncode == 0, at_terminal.output
     assert at_terminal.output.count("Passphrase for") == 1 and PASSPHRASE.decode() not in at_terminal.output
     assert sorted(os.listdir(target)) == sorted(COPIES)
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("shell", ["bash", "zsh", "ksh", "dash", "fish", "tcsh"])
+def test_the_exports_work_in_each_real_shell(env, tmp_path, shell):
+    """The file a job script sources, in the job's own shell: the token is found through the copies."""
+    from shells.realshell import run_script
+
+    target = tmp_path / "out dir"  # a space: the quoting is each shell's own
+    exports = run_jenv(["export", "--to", str(target), "--shell", shell], env)
+    assert exports.returncode == 0, exports.stderr
+    (tmp_path / "token.env").write_text(exports.stdout)
+    source = "." if shell in ("dash", "ksh", "bash", "zsh") else "source"
+    info = run_script(shell, f"{source} '{tmp_path / 'token.env'}'\n{JENV} token-info --json\n", tmp_path,
+                      {"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    assert info.returncode == 0, info.stderr
+    assert json.loads(info.stdout)["path"] == str(target / COPIES[0])
