@@ -21,6 +21,9 @@ the shell's syntax:
   jenv prompt               the prompt segment
   jenv token-info, status   the inspection commands
   openssl x509 -checkend    openssl's own "still valid for 600 s?" on the token
+  jenv token-init           a new token from the local service (network, key generation)
+  jenv alien-token-info     O2's token check, as jenv answers it
+  alien-token-info          the same check by alienpy's own command (when alienpy is installed)
 
 Group "token-init" (ratio to alien.py's): a new token from the local service, by jenv and by the
 official client (alienpy's alien.py, when installed), against the same service.
@@ -194,6 +197,11 @@ def _shell_row(name: str, argv: Sequence[str]) -> tuple:
     return name, ["sh", "-c", SH_RUN, "sh", *argv]
 
 
+def _is_jenv_shim(path: str) -> bool:
+    with open(path, "rb") as handle:
+        return b"jenv shim" in handle.read(4096)
+
+
 def measure(runs: int, warmup: int, workdir: Path) -> dict:
     """Set up the sandbox and service in ``workdir``, time every command, return the report."""
     prefix, interpreter, how = jenv_command()
@@ -203,7 +211,7 @@ def measure(runs: int, warmup: int, workdir: Path) -> dict:
     authority, server_credential = load_service_files(paths)
     service = LocalService(authority, server_credential, load_user_map(paths.users))
     token_cert = os.path.join(paths.tmp, f"tokencert_{os.getuid()}.pem")
-    alien = shutil.which("alien.py")
+    alien = shutil.which("alien.py", path=os.path.dirname(interpreter)) or shutil.which("alien.py")
     groups = {
         "commands": [
             _shell_row("python -c pass (floor)", [interpreter, "-c", "pass"]),
@@ -223,6 +231,10 @@ def measure(runs: int, warmup: int, workdir: Path) -> dict:
         if shutil.which(argv[0]):
             groups["login line"] += [(f"{shell}: {token_line}", argv + [token_line]),
                                      (f"{shell}: {login_line}", argv + [login_line])]
+    groups["commands"].append(_shell_row("jenv alien-token-info (O2's check)", prefix + ["alien-token-info"]))
+    alienpy = shutil.which("alien-token-info", path=os.path.dirname(interpreter)) or shutil.which("alien-token-info")
+    if alienpy and not _is_jenv_shim(alienpy):
+        groups["commands"].append(_shell_row("alien-token-info (alienpy)", [alienpy]))
     cases = [case for rows in groups.values() for case in rows]
     rows: List[Row] = []
     with run_service(service) as (host, port):

@@ -30,6 +30,13 @@ Local service (no grid needed):
   serve            Run a local JCentral-compatible token service
   sandbox          Throwaway CA, user and local service; run a command inside
 
+Tokens elsewhere (batch jobs, containers, scripts, O2's token check):
+  exec             Run a command with the token (and CA location) exported; --scrub: without credentials
+  export           Copy the token into a directory (--to), print exports pointing at the copies
+  args             Options giving a tool the token and CA store (jenv args curl; --json)
+  shims            Write alien-token-info & co. (run jenv) into ~/.local/bin
+  alien-token-info, alien-cert-info, alien-token-destroy   As the official client prints them
+
 Options:
   --json           Print JSON (also accepted as -json, and after the command).
   --shell <name>   Shell syntax for exports: sh bash zsh ksh dash fish tcsh csh json.
@@ -78,6 +85,13 @@ COMMANDS = {
     "completion": "jenv.commands.shell:cmd_completion",
     "serve": "jenv.commands.service:cmd_serve",
     "sandbox": "jenv.commands.service:cmd_sandbox",
+    "alien-token-info": "jenv.commands.alien:cmd_alien_token_info",
+    "alien-cert-info": "jenv.commands.alien:cmd_alien_cert_info",
+    "alien-token-destroy": "jenv.commands.alien:cmd_alien_token_destroy",
+    "shims": "jenv.commands.carry:cmd_shims",
+    "export": "jenv.commands.carry:cmd_export",
+    "exec": "jenv.commands.carry:cmd_exec",
+    "args": "jenv.commands.carry:cmd_args",
 }
 
 ALIASES = {"alien-token-init": "token-init"}

@@ -33,6 +33,7 @@ __all__ = [
     "materialize",
     "fix_hint",
     "describe_location",
+    "die_by",
 ]
 
 #: No certificate, key or token is anywhere near this; a larger file is a mistake.
@@ -169,7 +170,7 @@ def tty_passphrase(what: str) -> bytes:
             termios.tcsetattr(fd, termios.TCSAFLUSH, old)  # echo back on, whatever ended the prompt
             tty.write(b"\n")
     if ended_by is not None:
-        _die_by(ended_by)
+        die_by(ended_by)
     return line.rstrip(b"\r\n")
 
 
@@ -198,7 +199,7 @@ def _signals_end_the_prompt() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def _die_by(signum: int) -> None:
+def die_by(signum: int) -> None:
     """End the process by ``signum``'s default action, as if the handler had never been there
     (the hook's ``timeout`` and the shell then see the usual status)."""
     import signal

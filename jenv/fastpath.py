@@ -32,6 +32,7 @@ _FORMS = {
     "token": ("jenv.commands.tokens", "cmd_token", ("--shell", "--min-valid"), ("--json", "--check"), True),
     "prompt": ("jenv.commands.tokens", "cmd_prompt", ("--format", "--warn", "--min-valid"), (), True),
     "hook": ("jenv.commands.shell", "cmd_hook", (), (), False),
+    "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), (), True),  # O2's token check
 }
 _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 

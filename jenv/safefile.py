@@ -14,7 +14,7 @@ import os
 import stat
 
 __all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
-           "keep_secrets_out_of_core_dumps", "use_light_core_guard"]
+           "keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -92,14 +92,19 @@ def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> No
 
 
 _PROTECTED = False
+#: The core-file limits jenv started with, before keep_secrets_out_of_core_dumps lowered them.
+_CORE_LIMIT = None
 #: The light guard of the login fast path is on: (the process's previous coredump_filter, or None).
 _LIGHT: "list" = []
 
 
 def _core_limit_zero() -> None:
+    global _CORE_LIMIT
     try:
         import resource
 
+        if _CORE_LIMIT is None:
+            _CORE_LIMIT = resource.getrlimit(resource.RLIMIT_CORE)
         # The soft limit is what the kernel applies; the hard one stays, so nothing irreversible
         # reaches a child that jenv starts (the command of 'jenv sandbox').
         resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
@@ -168,3 +173,18 @@ def keep_secrets_out_of_core_dumps() -> None:
             ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
         except (ImportError, OSError, AttributeError):
             pass
+
+
+def restore_core_dumps() -> None:
+    """In a child about to exec another program (``jenv exec``): the core-file limit jenv started with.
+
+    The child holds no key of jenv's, and a batch job's crash may need its core file.  Never raises.
+    """
+    if _CORE_LIMIT is None:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, _CORE_LIMIT)
+    except (ImportError, ValueError, OSError):
+        pass

@@ -87,15 +87,21 @@ def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
     return json.dumps({"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]})
 
 
-def _emit(ctx: Context, cert: str, key: str) -> None:
-    """Print the token for the shell (or the reference document's JSON with --json / --shell json)."""
+def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
+    """Print the token for the shell (or the reference document's JSON with --json / --shell json);
+    ``with_ca`` adds X509_CERT_DIR or X509_CERT_FILE for the CA store jenv uses."""
     from jenv.shells import pick_shell, render_exports
 
     shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
     if shell == "json":
         ctx.out(token_json(cert, key))
         return
-    ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}).rstrip("\n"))
+    exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
+    if with_ca:
+        from jenv.tokens.handoff import ca_exports
+
+        exports.update(ca_exports(ctx))
+    ctx.out(render_exports(shell, exports).rstrip("\n"))
 
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:
@@ -126,13 +132,14 @@ def cmd_token(args, ctx: Context) -> int:
 
     Usage:
       jenv token [-u <username>] [-v <days>] [-t <tokentype>] [--jobid=<id>] [--hostname=<fqdn>] [-f]
-                 [--content] [--min-valid=<duration>] [--json] [--shell=<name>]
+                 [--content] [--min-valid=<duration>] [--with-ca] [--json] [--shell=<name>]
       jenv token --check [--min-valid=<duration>]
 
     Options:
       --min-valid=<duration>  Renew when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
       --check                 Print nothing, change nothing: exit 0 when the token is valid for the
                               minimum time, 5 when it expires sooner (or has expired), 3 when missing.
+      --with-ca               Also export the CA store jenv uses (X509_CERT_DIR or X509_CERT_FILE).
       --content               Print-only: get a fresh token and export its PEM content.
       --json                  Print {"results": [{"tokencert": ..., "tokenkey": ...}]}.
       --shell=<name>          Shell syntax: sh bash zsh ksh dash fish tcsh csh, or json (as --json).
@@ -153,14 +160,15 @@ def cmd_token(args, ctx: Context) -> int:
     locs, store = _store(ctx)
     if args.get("--check"):
         return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
+    with_ca = bool(args.get("--with-ca"))
     request = _request(args, ctx)
     if request is None and not args.get("--content"):
         check = check_token(store, ctx.clock(), min_valid)
         if check.usable and store.in_files:
-            _emit(ctx, store.cert.path or "", store.key.path or "")
+            _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
             return ExitCode.OK
         if check.usable and check.cert_pem is not None and check.key_pem is not None:  # PEM content
-            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"))
+            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
             return ExitCode.OK
         if ctx.fast:
             raise SlowPath("the token needs renewing")
@@ -168,7 +176,7 @@ def cmd_token(args, ctx: Context) -> int:
             from jenv.tokens.obtain import ensure_token
 
             ensure_token(ctx, locs, store, min_valid)
-            _emit(ctx, store.cert.path or "", store.key.path or "")
+            _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
             return ExitCode.OK
     if ctx.fast:
         raise SlowPath("a new token from JCentral")
@@ -177,7 +185,7 @@ def cmd_token(args, ctx: Context) -> int:
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
-    _emit(ctx, pair.cert_pem, pair.key_pem)
+    _emit(ctx, pair.cert_pem, pair.key_pem, with_ca)
     return ExitCode.OK
 
 

@@ -16,14 +16,16 @@ subject rules, the comparison key and the subject hash only say which
 
 from __future__ import annotations
 
-import hashlib
-from typing import List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the fast path (alien-token-info): no typing at run time
+    from typing import List, Tuple
 
 from jenv.lite.der import DerError, encode, oid_text
 
 __all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text",
            "SHORT_NAMES",
-           "cert_names", "has_trailing_bytes", "DerError"]
+           "cert_names", "has_trailing_bytes", "DerError", "simple_slashed_rfc4514"]
 
 #: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
 SHORT_NAMES = {
@@ -47,7 +49,8 @@ _TEXT_TAGS = {
 }
 
 #: (dotted OID, DER OID contents, string tag, value bytes): one attribute of a name.
-Attribute = Tuple[str, bytes, int, bytes]
+if TYPE_CHECKING:
+    Attribute = Tuple[str, bytes, int, bytes]
 
 
 def _tlv(data: bytes, pos: int) -> Tuple[int, bytes, int]:
@@ -160,6 +163,8 @@ def subject_hash(name_der: bytes) -> str:
     SHA-1 over the canonical encoding; the first four digest bytes read as a
     little-endian number.
     """
+    import hashlib  # only for CA lookups, never on the fast path
+
     digest = hashlib.sha1(_canonical(name_der)).digest()
     return "%08x" % int.from_bytes(digest[:4], "little")
 
@@ -190,3 +195,39 @@ def cert_names(cert_der: bytes) -> Tuple[bytes, bytes]:
     if len(fields) < 5 or fields[2][0] != _SEQUENCE or fields[4][0] != _SEQUENCE:
         raise DerError("not a TBSCertificate")
     return fields[4][1], fields[2][1]  # serial, signature, issuer, validity, subject
+
+
+#: The attribute names of RFC 4514 strings as the ``cryptography`` library writes them (other OIDs are dotted).
+_RFC4514_NAMES = {
+    "2.5.4.3": "CN", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C",
+    "2.5.4.9": "STREET", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
+}
+#: Characters an RFC 4514 string escapes (with the leading "#" and the spaces at either end).
+_RFC4514_SPECIAL = set('\\"+,;<>')
+
+
+def simple_slashed_rfc4514(name_der: bytes) -> "str | None":
+    """``C=ch/O=AliEn2/CN=jdoe``: the RFC 4514 form of a name with its RDNs back in encoded order, joined by
+    ``/`` (no leading slash), as the official client's ``token-info`` prints DNs.
+
+    Only for the plain shape (one attribute per RDN, a name RFC 4514 spells with letters, a printable ASCII
+    value with nothing to escape); None otherwise, and the caller asks ``cryptography``.
+    """
+    try:
+        rdns = parse_name(name_der)
+    except DerError:
+        return None
+    parts = []
+    for rdn in rdns:
+        if len(rdn) != 1:
+            return None
+        oid, _raw, tag, value = rdn[0]
+        name = _RFC4514_NAMES.get(oid)
+        if name is None or tag not in (0x0C, 0x13, 0x16) or not value:
+            return None
+        text = value.decode("latin-1")
+        if (not all(" " <= c <= "~" for c in text) or _RFC4514_SPECIAL.intersection(text)
+                or text[0] in "# " or text[-1] == " "):
+            return None
+        parts.append(f"{name}={text}")
+    return "/".join(parts)

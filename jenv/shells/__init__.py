@@ -36,6 +36,7 @@ _EMITTER_CLASSES = {
     ShellFamily.FISH: ("jenv.shells.fish", "FishEmitter"),
     ShellFamily.CSH: ("jenv.shells.csh", "CshEmitter"),
     ShellFamily.JSON: ("jenv.shells.json", "JsonEmitter"),
+    ShellFamily.ENV: ("jenv.shells.envfile", "EnvFileEmitter"),
 }
 _EMITTERS: Dict[str, Emitter] = {}
 

@@ -29,6 +29,7 @@ class ShellFamily:
     FISH = "fish"
     CSH = "csh"
     JSON = "json"
+    ENV = "env"
 
 
 #: Every name accepted by ``--shell`` -> its family.
@@ -43,6 +44,7 @@ SHELL_FAMILIES = {
     "csh": ShellFamily.CSH,
     "json": ShellFamily.JSON,
     "json-vars": ShellFamily.JSON,
+    "env": ShellFamily.ENV,
 }
 SHELL_NAMES = tuple(SHELL_FAMILIES)
 

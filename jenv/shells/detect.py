@@ -30,6 +30,10 @@ HOW_PARENT = "from the parent process"
 HOW_ENV = "from $SHELL"
 HOW_FALLBACK = "the default"
 
+#: Families of --shell names that are output forms, not shells a process or $SHELL can be
+#: (/usr/bin/env, json-vars).
+_OUTPUT_FORMS = (ShellFamily.JSON, ShellFamily.ENV)
+
 
 class ShellChoice(record("ShellChoice", "name family how")):
     """The shell whose syntax jenv prints, its ShellFamily, and how it was found (for ``jenv status``)."""
@@ -51,7 +55,7 @@ def _parent_named_like_a_shell() -> Optional[str]:
     except OSError:
         return None
     known = canonical_name(name)
-    return name if known is not None and SHELL_FAMILIES[known] != ShellFamily.JSON else None
+    return name if known is not None and SHELL_FAMILIES[known] not in _OUTPUT_FORMS else None
 
 
 def detect_parent_shell() -> Optional[str]:
@@ -93,9 +97,9 @@ def pick_shell(explicit: Optional[str], environ: Mapping[str, str],
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_OPTION)
     detected = detect()
     name = canonical_name(detected) if detected else None
-    if name is not None:
+    if name is not None and SHELL_FAMILIES[name] not in _OUTPUT_FORMS:
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_PARENT)
     name = canonical_name(environ.get("SHELL", ""))
-    if name is not None and SHELL_FAMILIES[name] != ShellFamily.JSON:
+    if name is not None and SHELL_FAMILIES[name] not in _OUTPUT_FORMS:
         return ShellChoice(name, SHELL_FAMILIES[name], HOW_ENV)
     return ShellChoice("sh", ShellFamily.POSIX, HOW_FALLBACK)

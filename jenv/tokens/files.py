@@ -68,11 +68,12 @@ PRIVATE_TMP_FIX = ("put 'export JENV_PRIVATE_TMP=1' (or JENV_TMPDIR=<a private d
                    "in your login file, or export TMPDIR=<a private directory> (mkdir -m 700 ~/tmp)")
 
 
-def check_directory(directory: str, what: str, uid: Optional[int] = None) -> None:
+def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None) -> None:
     """Refuse a missing token directory, one writable by everyone without the sticky bit, and one that
     belongs to another user (who could replace the token there); root's directories (/tmp) are fine.
 
-    Raises NotFoundError or UnsafeFileError, naming the directory and the fix.
+    Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
+    directory was named on the command line rather than by TMPDIR).
     """
     try:
         st = os.stat(directory)
@@ -84,11 +85,11 @@ def check_directory(directory: str, what: str, uid: Optional[int] = None) -> Non
                               "set TMPDIR to a private directory")
     if uid is not None and st.st_uid not in (uid, 0):
         raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
-                              f"(uid {uid}), so its owner could replace your token: {PRIVATE_TMP_FIX}")
+                              f"(uid {uid}), so its owner could replace your token: {fix or PRIVATE_TMP_FIX}")
     if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
         raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
                               f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
-                              "set TMPDIR to a private directory (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)")
+                              + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)"))
 
 
 def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool = True) -> Optional[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
@@ -288,4 +289,20 @@ PASSPHRASE_CASES = [
          lambda lab: {"X509_USER_KEY": lab.encrypted_user_key()}, expired=True, runner="detached"),
 ]
 
-CASES = FILE_CASES + ENV_CASES + USAGE_CASES + SERVER_CASES + PASSPHRASE_CASES
+#: The token elsewhere (alien-*, shims, export, exec, args): refused before anything is written or run.
+ELSEWHERE_CASES = [
+    Case("alien-token-info, token expired", ("alien-token-info",), USAGE, r"no valid token .*has expired", expired=True),
+    Case("alien-cert-info, cert garbage", ("alien-cert-info",), USAGE, r"is not a certificate",
+         cert(lambda lab: b"this is not a certificate\n")),
+    Case("alien-token-destroy, TMPDIR missing", ("alien-token-destroy",), NOT_FOUND, r"create it or set TMPDIR",
+         lambda lab: {"TMPDIR": _missing_dir(lab)}),
+    Case("shims beside alienpy on PATH", ("shims", "--dir", "shimdir"), UNSAFE, r"alien-token-info is on PATH.*--force",
+         setenv(PATH=f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"), absent="shimdir"),  # alienpy's bin
+    Case("export --as not absolute", ("export", "--to", "out", "--as", "grid"), USAGE, r"--as 'grid'", absent="out"),
+    Case("export env form of a path with a space", ("export", "--to", "a b", "--shell", "env"), INVALID,
+         r"cannot write JALIEN_TOKEN_CERT to an env file", absent="a b"),
+    Case("exec of a missing command", ("exec", "--", "no-such-command-jenv"), USAGE, r"cannot run 'no-such-command-jenv'"),
+    Case("args without a form", ("args",), USAGE, r"jenv args curl"),
+]
+
+CASES = FILE_CASES + ENV_CASES + USAGE_CASES + SERVER_CASES + PASSPHRASE_CASES + ELSEWHERE_CASES

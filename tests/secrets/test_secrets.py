@@ -189,6 +189,7 @@ KNOWN_WRITERS = {
     ("jenv/fastpath.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
+    ("jenv/commands/carry.py", "_write_shim"): "create_new_file 0755: a shim script, no key material",
 }
 _WRITE_MODE = re.compile(r"[wax+]")
 

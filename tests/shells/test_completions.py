@@ -28,7 +28,7 @@ from realshell import REPO, require_shell
 
 COMPLETIONS = REPO / "completions"
 ALL_COMMANDS = set(COMMANDS) | set(ALIASES)
-SHELL_NAMES = "sh bash zsh ksh dash fish tcsh csh json".split()
+SHELL_NAMES = "sh bash zsh ksh dash fish tcsh csh json json-vars env".split()
 
 
 def bash_complete(*words: str) -> List[str]:
@@ -143,7 +143,7 @@ class TestFish:
     def test_token_types_shells_and_options(self):
         assert set(fish_complete("jenv token -t ")) == {"job", "jobagent", "host", "user"}
         assert set(fish_complete("jenv --shell ")) == set(SHELL_NAMES)
-        assert set(fish_complete("jenv hook ")) == set(SHELL_NAMES) - {"json"}
+        assert set(fish_complete("jenv hook ")) == set(SHELL_NAMES) - {"json", "env"}
         assert {"-jobid", "-hostname", "-t"} <= set(fish_complete("alien-token-init -"))
 
     @pytest.mark.parametrize("command", sorted(COMMANDS))

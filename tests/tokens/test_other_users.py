@@ -22,20 +22,15 @@ from typing import Dict, Iterator
 import pytest
 
 from support.launcher import scan
+from support.users import SETPRIV, run_as as _as
 
 VICTIM, ATTACKER = 4243, 4242
-SETPRIV = shutil.which("setpriv")
 
 pytestmark = [
     pytest.mark.skipif(os.getuid() != 0, reason="needs root to become other users"),
     pytest.mark.skipif(SETPRIV is None and not os.environ.get("CI"), reason="setpriv (util-linux) is not installed"),
     pytest.mark.parametrize("svc", ["test-ca"], indirect=True),  # file ownership only: the CA plays no part
 ]
-
-
-def _as(uid: int, argv, env: Dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([SETPRIV, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", *argv], env=env,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture

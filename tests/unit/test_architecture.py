@@ -180,6 +180,7 @@ def _valid_token_env(tmp_path, root_ca):
     (["prompt"], 0, "d"),
     (["hook", "bash"], 0, "export JALIEN_TOKEN_CERT={cert};"),
     (["hook", "zsh"], 0, "autoload -Uz _jenv"),
+    (["alien-token-info"], 0, "DN >>> C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe\nISSUER >>> "),  # O2's token check
 ])
 def test_the_login_forms_run_with_the_heavy_modules_blocked(tmp_path, root_ca, argv, expected_code, expected_out):
     """jenv.fastpath answers these without docopt, typing, enum, re, subprocess, ctypes or cryptography."""

@@ -37,7 +37,7 @@ def test_quote_table(shell, value, quoted):
 
 def test_statements_end_with_semicolon_in_every_shell():
     for shell in SHELL_NAMES:
-        if shell.startswith("json"):
+        if shell in ("json", "json-vars", "env"):  # output forms for programs, not shell code
             continue
         text = render_exports(shell, {"A": "1", "B": None})
         lines = text.splitlines()
@@ -52,6 +52,22 @@ def test_statements_end_with_semicolon_in_every_shell():
 ])
 def test_render_spelling(shell, text):
     assert render_exports(shell, {"A": "1", "B": None}) == text
+
+
+def test_env_form_is_plain_name_value_lines():
+    assert render_exports("env", {"A": "/tmp/x_1.pem", "B": "a:b@c%d+e,f=g-h"}) == "A=/tmp/x_1.pem\nB=a:b@c%d+e,f=g-h\n"
+
+
+@pytest.mark.parametrize("value", ["-----BEGIN CERTIFICATE-----\nMIIB\n", "/a b", "/a'b", '/a"b', "/$HOME", "/a`b",
+                                   "/a\\b", "/a;b", "/a#b"])
+def test_env_form_refuses_what_docker_and_apptainer_read_differently(value):
+    with pytest.raises(InvalidInputError, match="env file"):
+        render_exports("env", {"A": value})
+
+
+def test_env_form_cannot_unset():
+    with pytest.raises(InvalidInputError, match="cannot unset B in an env file"):
+        render_exports("env", {"B": None})
 
 
 def test_json_is_the_same_description():

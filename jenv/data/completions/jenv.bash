@@ -9,8 +9,9 @@ _jenv_complete() {
     if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
     local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
-        hook completion serve sandbox"
-    local shells="sh bash zsh ksh dash fish tcsh csh json"
+        hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
+        shims export exec args"
+    local shells="sh bash zsh ksh dash fish tcsh csh json json-vars env"
     local init_opts="-u -v -t -jobid -hostname -f"
 
     COMPREPLY=()
@@ -28,13 +29,13 @@ _jenv_complete() {
     case $prev in
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
-        --dir|--config|--ready-file|--log) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
+        --dir|--config|--ready-file|--log|--to|--as) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
         -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds) return 0 ;;
     esac
 
     case $cmd in
         "") opts="$commands --json --shell --help --version" ;;
-        token) opts="$init_opts --min-valid --check --content --json --shell" ;;
+        token) opts="$init_opts --min-valid --check --content --with-ca --json --shell" ;;
         prompt) opts="--format --warn --min-valid" ;;
         token-init|alien-token-init) opts=$init_opts ;;
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
@@ -46,6 +47,11 @@ _jenv_complete() {
         completion) opts="bash zsh fish" ;;
         serve) opts="--dir --host --port --config --ready-file --log --token-seconds" ;;
         sandbox) opts="--dir --user --passphrase --admin --token-seconds --" ;;
+        alien-token-info|alien-cert-info|alien-token-destroy) opts= ;;
+        shims) opts="--dir --force --remove" ;;
+        export) opts="--to --min-valid --as --json --shell" ;;
+        exec) opts="--min-valid --scrub --" ;;
+        args) opts="curl --min-valid --json" ;;
         *) opts= ;;
     esac
     COMPREPLY+=($(compgen -W "$opts --help" -- "$cur"))

@@ -3,8 +3,8 @@
 
 set -l __jenv_commands status cert-info token-info certkey-match tokenkey-match cert-verify \
     token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
-    hook completion serve sandbox
-set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json
+    hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args
+set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json json-vars env
 
 complete -c jenv -f
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l json -d 'Print JSON'
@@ -31,6 +31,13 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a hook -
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a completion -d 'Completion script'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a serve -d 'Local token service'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a sandbox -d 'Throwaway CA, user and service'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a alien-token-info -d 'Token details, official client format'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a alien-cert-info -d 'Certificate details, official client format'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a alien-token-destroy -d 'Remove the token files'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a shims -d 'Write alien-token-info and co.'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a export -d 'Copy the token into a directory'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a exec -d 'Run a command with the token'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a args -d 'Token options for curl or requests'
 
 # Options of token, token-init (and alien-token-init) and user.
 for __jenv_c in jenv alien-token-init
@@ -57,9 +64,18 @@ complete -c jenv -n $__jenv_token -l check -d 'Exit 0 valid, 5 expiring, 3 missi
 complete -c jenv -n '__fish_seen_subcommand_from prompt' -l format -x -d 'What to print: {left} {state}'
 complete -c jenv -n '__fish_seen_subcommand_from prompt' -l warn -x -d 'Mark the segment below this time left'
 complete -c jenv -n '__fish_seen_subcommand_from prompt' -l min-valid -x -d 'Expiring below this'
-complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
+complete -c jenv -n $__jenv_token -l with-ca -d 'Also export the CA store'
+complete -c jenv -n '__fish_seen_subcommand_from export exec args' -l min-valid -x -d 'Renew when valid for less than this'
+complete -c jenv -n '__fish_seen_subcommand_from export' -l to -r -F -d 'Directory for the copies'
+complete -c jenv -n '__fish_seen_subcommand_from export' -l as -x -d 'The directory path inside the container'
+complete -c jenv -n '__fish_seen_subcommand_from exec' -l scrub -d 'Remove every grid credential instead'
+complete -c jenv -n '__fish_seen_subcommand_from args' -a curl -d 'Options for curl'
+complete -c jenv -n '__fish_seen_subcommand_from shims' -l dir -r -F -d 'Where to write the shims'
+complete -c jenv -n '__fish_seen_subcommand_from shims' -l force -d 'Write over files jenv did not write'
+complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the shims jenv wrote'
+complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user export' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
-complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l dir -r -F -d 'Directory'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -l url -x -d 'CA tarball to fetch'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -x -a '(__fish_complete_directories)'

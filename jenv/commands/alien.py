@@ -1,0 +1,174 @@
+"""The official client's standalone commands: alien-token-info, alien-cert-info, alien-token-destroy.
+
+O2's CCDB API runs ``LD_PRELOAD= alien-token-info &> /dev/null`` and O2DPG's
+scripts read its exit code (and sometimes its ``EXPIRE >>>`` line), so these
+print what alienpy 1.7.0 prints on stdout, byte for byte, and exit as it does:
+
+* ``alien-token-info``: ``DN >>> ...``, ``ISSUER >>> ...``, ``BEGIN >>> ...``,
+  ``EXPIRE >>> ...`` (UTC, ``%Y-%m-%d %H:%M:%S``) and 0 when the token has at
+  least 600 s left; nothing on stdout and 2 otherwise (missing, expired,
+  under 10 minutes);
+* ``alien-cert-info``: the same for the user certificate, which needs its key
+  to be readable too;
+* ``alien-token-destroy``: removes the token files, prints alienpy's sentence, 0.
+
+jenv's own rules still apply underneath: the token is read through
+:mod:`jenv.tokens.check` (no link in the shared directory, no other user's file,
+the key must belong to the certificate), so a token ``jenv token`` would refuse
+is no token here either; the reason goes to stderr as one ``jenv:`` line.
+No network, and ``cryptography`` is imported only for a DN that is not plain.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # alien-token-info runs on the login fast path (O2 calls it): light imports only
+    from typing import Optional, Tuple
+
+from jenv.context import Context
+from jenv.errors import ExitCode, JenvError, NotValidNowError
+from jenv.lite import der, names
+from jenv.locations import resolve_locations
+from jenv.tokens.check import TokenStore, check_token
+
+__all__ = ["cmd_alien_token_info", "cmd_alien_cert_info", "cmd_alien_token_destroy", "alienpy_cert_info",
+           "MIN_SECONDS", "NO_TOKEN_EXIT", "DESTROYED"]
+
+#: alienpy's IsValidCert: a certificate with less than this left counts as no certificate.
+MIN_SECONDS = 600
+#: alienpy's exit code for "no valid certificate" (its RET(2, ...), ENOENT).
+NO_TOKEN_EXIT = int(ExitCode.USAGE)
+#: What alienpy's token-destroy prints.
+DESTROYED = "Token was destroyed! Re-connect for token re-creation."
+
+
+class NoValidCertificate(NotValidNowError):
+    """What alienpy reports as exit 2: missing, expired, under MIN_SECONDS left (or refused by jenv)."""
+
+    exit_code = ExitCode.USAGE  # the number alienpy uses (2), whatever jenv's own table calls it
+
+
+def _slashed(name_der: bytes, cert_der: bytes, which: str) -> str:
+    text = names.simple_slashed_rfc4514(name_der)
+    if text is not None:
+        return text
+    from cryptography import x509  # an unusual DN: the library's own RFC 4514 text
+
+    cert = x509.load_der_x509_certificate(cert_der)
+    return "/".join(reversed(getattr(cert, which).rfc4514_string().split(",")))
+
+
+def _dates(cert_pem: bytes, cert_der: bytes) -> Tuple[int, int]:
+    dates = der.cert_validity(cert_pem)
+    if dates is not None:
+        return dates
+    from cryptography import x509
+
+    cert = x509.load_der_x509_certificate(cert_der)
+    return int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
+
+
+def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
+    """(the four lines alienpy prints, notBefore, notAfter) of a PEM certificate; NoValidCertificate when
+    it is not one."""
+    cert_der = der.pem_block(cert_pem, b"CERTIFICATE")
+    try:
+        if cert_der is None:
+            raise ValueError(what)
+        subject, issuer = names.cert_names(cert_der)
+        not_before, not_after = _dates(cert_pem, cert_der)
+        dn, issuer_dn = _slashed(subject, cert_der, "subject"), _slashed(issuer, cert_der, "issuer")
+    except (ValueError, names.DerError):
+        raise NoValidCertificate(f"{what} is not a certificate: run 'jenv token-init'") from None
+
+    def stamp(epoch: int) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
+
+    text = f"DN >>> {dn}\nISSUER >>> {issuer_dn}\nBEGIN >>> {stamp(not_before)}\nEXPIRE >>> {stamp(not_after)}"
+    return text, not_before, not_after
+
+
+def _no_valid(exc: JenvError) -> NoValidCertificate:
+    return NoValidCertificate(str(exc))
+
+
+def cmd_alien_token_info(args, ctx: Context) -> int:
+    """Token details as the official client's alien-token-info prints them (for O2's token check).
+
+    Usage:
+      jenv alien-token-info
+
+    Prints DN, ISSUER, BEGIN and EXPIRE lines and exits 0 when the token has at
+    least 10 minutes left; prints nothing on stdout and exits 2 when it is
+    missing, expired, has less than 10 minutes left or cannot be used.
+    """
+    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
+    store = TokenStore(locs.token_cert, locs.token_key, ctx.uid)
+    try:
+        check = check_token(store, int(ctx.clock()), MIN_SECONDS)
+    except JenvError as exc:
+        raise _no_valid(exc) from None
+    if not check.usable or check.cert_pem is None:
+        raise NoValidCertificate(f"no valid token ({check.detail}): run 'jenv token-init'")
+    text, _nb, _na = alienpy_cert_info(check.cert_pem, locs.token_cert.describe())
+    ctx.out(text)
+    return 0
+
+
+def _readable_file(path: Optional[str]) -> bool:
+    return path is not None and os.path.isfile(path) and os.access(path, os.R_OK)
+
+
+def cmd_alien_cert_info(args, ctx: Context) -> int:
+    """User certificate details as the official client's alien-cert-info prints them.
+
+    Usage:
+      jenv alien-cert-info
+
+    Prints DN, ISSUER, BEGIN and EXPIRE lines and exits 0 when the user
+    certificate and key are readable and the certificate has at least 10
+    minutes left; otherwise prints nothing on stdout and exits 2.
+    """
+    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
+    cert, key = locs.user_cert, locs.user_key
+    if not _readable_file(key.path):
+        raise NoValidCertificate(f"{key.describe()} is missing or unreadable: install it as ~/.globus/userkey.pem "
+                                 "or set X509_USER_KEY")
+    try:
+        from jenv.credentials import read_credential
+
+        cert_pem = read_credential(cert)
+    except JenvError as exc:
+        raise _no_valid(exc) from None
+    text, not_before, not_after = alienpy_cert_info(cert_pem, cert.describe())
+    now = int(ctx.clock())
+    if now < not_before or not_after - now < MIN_SECONDS:
+        raise NoValidCertificate(f"{cert.describe()} is not valid now or for the next 10 minutes: "
+                                 "renew your grid certificate")
+    ctx.out(text)
+    return 0
+
+
+def cmd_alien_token_destroy(args, ctx: Context) -> int:
+    """Remove the token files, as the official client's alien-token-destroy does.
+
+    Usage:
+      jenv alien-token-destroy
+
+    Prints the official client's sentence.  Only regular files of your own are
+    removed; a token given as PEM content in JALIEN_TOKEN_CERT/KEY has no files.
+    """
+    from jenv.locations import lock_directories
+    from jenv.tokens.obtain import lock_wait
+    from jenv.tokens.store import destroy_token_pair, lock_store
+
+    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
+    store = TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
+    if store.in_files:
+        with lock_store(store, lock_wait(ctx)) as lock:
+            destroy_token_pair(lock)
+    ctx.out(DESTROYED)
+    return 0

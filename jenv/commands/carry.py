@@ -1,0 +1,321 @@
+"""The token where the login shell is not: shims, export, exec, args.
+
+* ``jenv shims`` writes ``alien-token-info`` & co. that run jenv, for O2's and O2DPG's token checks;
+* ``jenv export --to <dir>`` copies the token for batch jobs and containers, prints exports;
+* ``jenv exec -- <command>`` runs a command with the token and the CA store exported
+  (``--scrub``: with every grid credential removed instead);
+* ``jenv args curl`` / ``jenv args --json`` give curl and Python ``requests`` the token and CA store.
+
+The logic is :mod:`jenv.tokens.handoff`; each command here reads its options and prints.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import stat
+import sys
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from jenv.context import Context
+from jenv.credentials import die_by
+from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, lock_directories
+from jenv.safefile import create_new_file, open_without_blocking
+from jenv.tokens.files import check_directory, private_directory, temp_name
+
+__all__ = ["cmd_shims", "cmd_export", "cmd_exec", "cmd_args", "SHIMS", "SHIM_MARKER", "shim_text", "is_shim"]
+
+#: The official client's standalone commands that O2 and O2DPG run -> the jenv command each shim runs.
+SHIMS = {
+    "alien-token-info": "alien-token-info",
+    "alien-token-init": "alien-token-init",
+    "alien-token-destroy": "alien-token-destroy",
+    "alien-cert-info": "alien-cert-info",
+}
+#: The line that marks a file as one jenv wrote (and may replace or remove).
+SHIM_MARKER = "# jenv shim: written by 'jenv shims'; 'jenv shims --remove' removes it"
+
+#: Python code of a shim: the working directory leaves sys.path first, so a directory holding a
+#: "jenv" or "cryptography" of its own cannot take the shim's place.
+_SHIM_CODE = "import sys; sys.path[:] = [p for p in sys.path if p]; from jenv.cli import main; sys.exit(main())"
+
+
+def _min_valid(args) -> int:
+    from jenv.commands.tokens import DEFAULT_MIN_VALID, parse_duration
+
+    return parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
+
+
+# ---------------------------------------------------------------------------------------------- shims
+
+def _interpreter_flags(python: str) -> List[str]:
+    """``-E`` (ignore PYTHONPATH & co., which O2's environments set for their own packages) when jenv
+    imports without them; nothing when jenv itself is only found through them."""
+    import subprocess
+
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    try:
+        probe = subprocess.run([python, "-E", "-c", _SHIM_CODE.split("; from")[0] + "; import jenv.cli"],
+                               env=env, cwd="/", capture_output=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return ["-E"] if probe.returncode == 0 else []
+
+
+def shim_text(python: str, command: str, flags: Sequence[str] = ("-E",)) -> str:
+    """The shell script of one shim: runs ``python ... jenv <command> "$@"``."""
+    words = " ".join(shlex.quote(word) for word in [python, *flags, "-c", _SHIM_CODE, command])
+    return f'#!/bin/sh\n{SHIM_MARKER}\nexec {words} "$@"\n'
+
+
+def is_shim(path: str) -> bool:
+    """True when ``path`` is a regular file (not a link) that jenv's shims command wrote."""
+    try:
+        fd = open_without_blocking(path, follow_links=False)
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return SHIM_MARKER.encode() in os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def _on_path(name: str, environ, skip: str) -> List[str]:
+    """Executables called ``name`` on PATH, outside the directory ``skip``."""
+    found = []
+    for directory in environ.get("PATH", "").split(os.pathsep):
+        if not directory or os.path.abspath(directory) == skip:
+            continue
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK) and candidate not in found:
+            found.append(candidate)
+    return found
+
+
+def _refusals(directory: str, environ, force: bool) -> List[str]:
+    problems = []
+    for name in SHIMS:
+        target = os.path.join(directory, name)
+        if os.path.lexists(target) and not is_shim(target):
+            if os.path.isdir(target) and not os.path.islink(target):
+                problems.append(f"{target} is a directory")
+            elif not force:
+                problems.append(f"{target} exists and was not written by jenv")
+        if not force:
+            problems.extend(f"{other} is on PATH (the official client's command, which the shim would shadow "
+                            "or be shadowed by)" for other in _on_path(name, environ, directory) if not is_shim(other))
+    return problems
+
+
+def _write_shim(target: str, text: str) -> None:
+    temp = temp_name(target)
+    try:
+        create_new_file(temp, text.encode("utf-8", "surrogateescape"), 0o755)
+        os.replace(temp, target)
+    except OSError as exc:
+        if os.path.lexists(temp):
+            os.unlink(temp)
+        raise NotFoundError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _remove_shims(ctx: Context, directory: str) -> int:
+    removed, kept = [], []
+    for name in SHIMS:
+        target = os.path.join(directory, name)
+        if is_shim(target):
+            try:
+                os.unlink(target)
+            except OSError as exc:
+                raise NotFoundError(f"cannot remove {target}: {exc.strerror}") from None
+            removed.append(name)
+        elif os.path.lexists(target):
+            kept.append(target)
+    ctx.err(f"jenv: removed {', '.join(removed)} from {directory}" if removed else
+            f"jenv: no shims of jenv in {directory}")
+    for target in kept:
+        ctx.err(f"jenv: left {target} alone: jenv did not write it")
+    return ExitCode.OK
+
+
+def cmd_shims(args, ctx: Context) -> int:
+    """Write alien-token-info, alien-token-init, alien-token-destroy and alien-cert-info that run jenv.
+
+    Usage:
+      jenv shims [--dir=<dir>] [--force] [--remove]
+
+    Options:
+      --dir=<dir>  Where to write them [default: ~/.local/bin].
+      --force      Write even over files jenv did not write, and beside the
+                   official client's commands on PATH.
+      --remove     Remove the shims jenv wrote (and nothing else).
+
+    For O2's and O2DPG's token checks (LD_PRELOAD= alien-token-info) with jenv
+    alone.  Refused (exit 8) when the official client's commands are on PATH
+    or a file jenv did not write is in the way, unless --force.
+    """
+    raw = args.get("--dir") or "~/.local/bin"
+    directory = os.path.abspath(ctx.home + raw[1:] if raw == "~" or raw.startswith("~/") else raw)
+    if args.get("--remove"):
+        return _remove_shims(ctx, directory)
+    problems = _refusals(directory, ctx.environ, bool(args.get("--force")))
+    if problems:
+        raise UnsafeFileError(f"not writing the shims: {problems[0]}"
+                              + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+                              + ": remove it, or use --force")
+    try:
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+    except OSError as exc:
+        raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
+    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own")
+    python = os.path.abspath(sys.executable)
+    flags = _interpreter_flags(python)
+    for name, command in SHIMS.items():
+        _write_shim(os.path.join(directory, name), shim_text(python, command, flags))
+    ctx.err(f"jenv: wrote {', '.join(SHIMS)} to {directory} (they run {python} with jenv)")
+    path_dirs = [os.path.abspath(d) for d in ctx.environ.get("PATH", "").split(os.pathsep) if d]
+    if directory not in path_dirs:
+        ctx.err(f"jenv: {directory} is not on PATH: add it in your login file "
+                f"(export PATH={shlex.quote(directory)}:$PATH)")
+    return ExitCode.OK
+
+
+# --------------------------------------------------------------------------------------------- export
+
+def _render(ctx: Context, exports: Dict[str, Optional[str]]) -> str:
+    from jenv.shells import pick_shell, render_exports
+
+    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
+    return render_exports(shell, exports).rstrip("\n")
+
+
+def cmd_export(args, ctx: Context) -> int:
+    """Copy the token into a directory (for batch jobs, other nodes, containers); print exports for the copies.
+
+    Usage:
+      jenv export --to=<dir> [--min-valid=<duration>] [--as=<path>] [--json] [--shell=<name>]
+
+    Options:
+      --to=<dir>              Directory for the copies (created 0700; the copies are 0400).
+      --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --as=<path>             The directory's path where the exports are used (a container's mount point).
+      --json                  Print JSON.
+      --shell=<name>          Syntax: sh bash zsh ksh dash fish tcsh csh json env (env: NAME=value lines
+                              for docker/apptainer --env-file).
+
+    The exports name JALIEN_TOKEN_CERT and JALIEN_TOKEN_KEY in <dir> (or under
+    --as).  The directory faces the token files' rules: not another user's,
+    not writable by everyone without the sticky bit, no links at the names.
+    """
+    from jenv.tokens.handoff import check_export_directory, copy_names, copy_token, token_in_hand
+
+    mount = args.get("--as")
+    if mount is not None and not mount.startswith("/"):
+        raise UsageError(f"--as {mount!r}: give the absolute path where the directory is mounted")
+    min_valid = _min_valid(args)
+    cert_name, key_name = copy_names(ctx.uid)
+    shown = (mount.rstrip("/") or "/") if mount is not None else os.path.abspath(args["--to"])
+    exports = {JALIEN_TOKEN_CERT: os.path.join(shown, cert_name), JALIEN_TOKEN_KEY: os.path.join(shown, key_name)}
+    text = _render(ctx, exports)  # a path the output form cannot carry is refused before any work
+    check_export_directory(ctx, args["--to"])  # and so is a directory the copies cannot go to
+    token = token_in_hand(ctx, min_valid)
+    copy_token(ctx, token, args["--to"])
+    ctx.out(text)
+    return ExitCode.OK
+
+
+# ----------------------------------------------------------------------------------------------- exec
+
+def cmd_exec(args, ctx: Context) -> int:
+    """Run a command with the token and the CA store exported (or, with --scrub, with no grid credential).
+
+    Usage:
+      jenv exec [--min-valid=<duration>] [--scrub] -- <command> [<args>...]
+
+    Options:
+      --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --scrub                 Remove JALIEN_TOKEN_*, X509_USER_*, X509_USER_PROXY and their
+                              APPTAINERENV_/SINGULARITYENV_ copies instead; no token needed.
+
+    The command gets JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY and X509_CERT_DIR (or
+    X509_CERT_FILE).  A token given as PEM content goes through private
+    temporary files that last as long as the command.  SIGINT, SIGTERM and
+    SIGHUP are passed on; jenv exits with the command's status (or dies by
+    the signal that ended it).  A command that cannot be found is exit 2.
+    """
+    from jenv.tokens.handoff import ca_exports, command_path, run_child, scrubbed, token_files, token_in_hand
+
+    argv = [args["<command>"], *args["<args>"]]
+    if args.get("--scrub"):
+        environ = scrubbed(ctx.environ)
+        if command_path(argv, environ) is None:
+            raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
+        status = run_child(argv, environ)
+    else:
+        if command_path(argv, ctx.environ) is None:
+            raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
+        token = token_in_hand(ctx, _min_valid(args))
+        with token_files(token) as (cert_path, key_path):
+            environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
+            environ.update(ca_exports(ctx))
+            status = run_child(argv, environ)
+    if status < 0:
+        ctx.stdout.flush()
+        die_by(-status)
+    return status
+
+
+# ----------------------------------------------------------------------------------------------- args
+
+def _token_paths(ctx: Context, min_valid: int) -> Tuple[str, str]:
+    """Paths of the token that outlive jenv: the token files, or (PEM content) private copies kept in
+    $XDG_RUNTIME_DIR/jenv-args or ~/.cache/jenv/jenv-args, replaced at each call."""
+    from jenv.tokens.handoff import copy_token, token_in_hand
+
+    token = token_in_hand(ctx, min_valid)
+    if token.in_files:
+        assert token.cert.path is not None and token.key.path is not None
+        return token.cert.path, token.key.path
+    home = private_directory(lock_directories(ctx.environ, ctx.home), ctx.uid)
+    return copy_token(ctx, token, os.path.join(home, "jenv-args"))
+
+
+def cmd_args(args, ctx: Context) -> int:
+    """Print the options that give a tool the token and the CA store: curl $(jenv args curl) https://...
+
+    Usage:
+      jenv args [curl] [--min-valid=<duration>] [--json]
+
+    Options:
+      --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --json                  Print {"cert": ..., "key": ..., "capath" or "cafile": ...} (Python requests:
+                              cert=(cert, key), verify=capath or cafile).
+
+    "curl" prints --cert <file> --key <file> and --capath <dir> (or --cacert
+    <bundle>), shell-quoted.  A token given as PEM content is copied to a
+    private directory of yours ($XDG_RUNTIME_DIR or ~/.cache/jenv), so the
+    paths still work after jenv exits.
+    """
+    from jenv.tokens.handoff import ca_exports
+
+    if not args.get("curl") and not ctx.json:
+        raise UsageError("say which form: 'jenv args curl' or 'jenv args --json'")
+    cert_path, key_path = _token_paths(ctx, _min_valid(args))
+    ca = ca_exports(ctx)
+    if not ca:
+        ctx.err("jenv: no CA store found, so the server is checked against the tool's own CAs: "
+                "run 'jenv ca-fetch' or set X509_CERT_DIR")
+    if ctx.json:
+        import json
+
+        out = {"cert": cert_path, "key": key_path}
+        out.update({("capath" if name == X509_CERT_DIR else "cafile"): path for name, path in ca.items()})
+        ctx.out(json.dumps(out))
+        return ExitCode.OK
+    words = ["--cert", cert_path, "--key", key_path]
+    for name, path in ca.items():
+        words += ["--capath" if name == X509_CERT_DIR else "--cacert", path]
+    ctx.out(" ".join(shlex.quote(word) for word in words))
+    return ExitCode.OK

@@ -1,0 +1,200 @@
+"""Handing the token to what runs outside the login shell: batch jobs, containers, child commands, curl.
+
+* :func:`token_in_hand`: the token, valid for ``min_valid`` seconds, renewed first when it is in
+  files (prompting only at a terminal), taken from the variables when they hold PEM content;
+* :func:`ca_exports`: where the CA store is, as the variable that names it (absolute);
+* :func:`copy_token`: the pair copied into a directory under the token files' own rules
+  (:mod:`jenv.tokens.store`: a private directory, no link, no other user's file, atomic renames);
+* :func:`token_files`: paths for the pair while a block runs: the token files themselves, or
+  private temporary copies of PEM content, removed when the block ends;
+* :func:`scrubbed`: an environment without any grid credential;
+* :func:`run_child`: run a command, SIGINT/SIGTERM/SIGHUP passed on to it, its status returned; it gets
+  back the core-file limit that jenv lowered while it held the key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+
+from jenv.context import Context
+from jenv.credentials import materialize
+from jenv.errors import NotFoundError, UsageError
+from jenv.safefile import restore_core_dumps
+from jenv.locations import (X509_CERT_DIR, X509_CERT_FILE, Location, Locations, lock_directories, resolve_ca_store,
+                            resolve_locations)
+from jenv.tokens.files import check_directory
+from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
+from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
+
+__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
+           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child"]
+
+
+class TokenInHand(NamedTuple):
+    """A usable token: its locations (paths, or PEM content) and its PEM text."""
+
+    cert: Location
+    key: Location
+    cert_pem: str
+    key_pem: str
+
+    @property
+    def in_files(self) -> bool:
+        return self.cert.path is not None and self.key.path is not None
+
+
+def _store(ctx: Context) -> Tuple[Locations, TokenStore]:
+    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
+    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
+
+
+def token_in_hand(ctx: Context, min_valid: int) -> TokenInHand:
+    """The token, valid for at least ``min_valid`` seconds (see the module doc)."""
+    locs, store = _store(ctx)
+    if store.in_files:
+        check = ensure_token(ctx, locs, store, min_valid)
+        assert check.cert_pem is not None and check.key_pem is not None
+        return TokenInHand(store.cert, store.key, check.cert_pem.decode("ascii", "replace"),
+                           check.key_pem.decode("ascii", "replace"))
+    check = check_token(store, ctx.clock(), min_valid)
+    if check.usable and check.cert_pem is not None and check.key_pem is not None:
+        cert_pem, key_pem = check.cert_pem.decode("ascii", "replace"), check.key_pem.decode("ascii", "replace")
+    else:  # PEM content that is too old: a fresh token, kept in memory like the content was
+        pair = fetch_checked_token(ctx, locs, None)
+        cert_pem, key_pem = pair.cert_pem, pair.key_pem
+    return TokenInHand(store.cert._replace(pem=cert_pem, path=None), store.key._replace(pem=key_pem, path=None),
+                       cert_pem, key_pem)
+
+
+def ca_exports(ctx: Context) -> Dict[str, str]:
+    """``{"X509_CERT_DIR": dir}`` or ``{"X509_CERT_FILE": bundle}`` for the CA store jenv uses ({} when none)."""
+    store = resolve_ca_store(ctx.environ, ctx.home)
+    if store.path is None:
+        return {}
+    return {X509_CERT_DIR if store.kind == "dir" else X509_CERT_FILE: os.path.abspath(store.path)}
+
+
+def copy_names(uid: int) -> Tuple[str, str]:
+    """The names of the copies in an export directory: those of the default token files."""
+    return f"tokencert_{uid}.pem", f"tokenkey_{uid}.pem"
+
+
+def copy_token(ctx: Context, token: TokenInHand, directory: str) -> Tuple[str, str]:
+    """Copy the pair into ``directory`` (created 0700 when missing) atomically, files 0400; returns the paths.
+
+    The directory and the files face the token files' rules: another user's directory, one writable by
+    everyone without the sticky bit, a link or someone else's file at a name are refused
+    (UnsafeFileError), and the previous copies stay as they were on any failure.
+    """
+    directory = os.path.abspath(directory)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise NotFoundError(f"cannot create the export directory {directory}: {exc.strerror}") from None
+    check_export_directory(ctx, directory)
+    cert_name, key_name = copy_names(ctx.uid)
+    cert_path, key_path = os.path.join(directory, cert_name), os.path.join(directory, key_name)
+    store = TokenStore(Location("exported token certificate", "export --to", path=cert_path),
+                       Location("exported token key", "export --to", path=key_path), ctx.uid,
+                       lock_directories(ctx.environ, ctx.home))
+    with lock_store(store, lock_wait(ctx)) as lock:
+        write_token_pair(lock, token.cert_pem, token.key_pem)
+    return cert_path, key_path
+
+
+def check_export_directory(ctx: Context, directory: str) -> None:
+    """Refuse an existing export directory that :func:`copy_token` would refuse (before any token work);
+    a missing one is fine (it is created 0700)."""
+    directory = os.path.abspath(directory)
+    if os.path.lexists(directory):
+        check_directory(directory, "exported token", ctx.uid,
+                        fix=f"choose a directory of your own (mkdir -m 700 {directory}, or another --to)")
+
+
+@contextlib.contextmanager
+def token_files(token: TokenInHand) -> Iterator[Tuple[str, str]]:
+    """(certificate path, key path) for the block: the token files, or private temporary copies
+    (0600 in a fresh 0700 directory, :func:`jenv.credentials.materialize`) removed when it ends."""
+    with materialize(token.cert) as cert_path, materialize(token.key) as key_path:
+        yield cert_path, key_path
+
+
+#: The variables that carry a grid identity (exact names and prefixes), with the copies that apptainer
+#: and singularity turn into the container's variables.
+SCRUBBED_NAMES = ("X509_USER_PROXY",)
+SCRUBBED_PREFIXES = ("JALIEN_TOKEN_", "X509_USER_")
+_CONTAINER_PREFIXES = ("", "APPTAINERENV_", "SINGULARITYENV_")
+
+
+def scrubbed(environ: Mapping[str, str]) -> Dict[str, str]:
+    """``environ`` without JALIEN_TOKEN_*, X509_USER_* (X509_USER_PROXY included) and their
+    APPTAINERENV_/SINGULARITYENV_ copies."""
+    def credential(name: str) -> bool:
+        for outer in _CONTAINER_PREFIXES:
+            if name.startswith(outer):
+                inner = name[len(outer):]
+                if inner in SCRUBBED_NAMES or inner.startswith(SCRUBBED_PREFIXES):
+                    return True
+        return False
+
+    return {name: value for name, value in environ.items() if not credential(name)}
+
+
+#: The signals a user or a batch system sends to end a job politely; passed on to the child.
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _sent_by_the_terminal(signum: int, child_pid: int) -> bool:
+    """Ctrl-C at a terminal reaches the whole foreground process group, the child included: passing it on
+    as well would give the child a second SIGINT."""
+    if signum != signal.SIGINT:
+        return False
+    for fd in (0, 1, 2):
+        try:
+            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgid(child_pid):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    """Run ``argv`` with ``environ``; SIGINT, SIGTERM and SIGHUP sent to jenv are passed on to it.
+
+    Returns its exit status, or ``-N`` when signal N ended it (as subprocess reports it).  Raises
+    UsageError when the command cannot be started (not found, not executable).
+    """
+    child: List[subprocess.Popen] = []
+
+    def pass_on(signum, _frame):
+        if child and child[0].returncode is None and not _sent_by_the_terminal(signum, child[0].pid):
+            with contextlib.suppress(OSError):
+                os.kill(child[0].pid, signum)
+
+    previous = {signum: signal.signal(signum, pass_on) for signum in FORWARDED_SIGNALS}
+    try:
+        try:
+            child.append(subprocess.Popen(list(argv), env=dict(environ), preexec_fn=restore_core_dumps))
+        except OSError as exc:
+            raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
+        while True:
+            try:
+                return child[0].wait()
+            except KeyboardInterrupt:  # only if a handler was replaced under us; keep waiting for the child
+                continue
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def command_path(argv: Sequence[str], environ: Mapping[str, str]) -> Optional[str]:
+    """Where ``argv[0]`` is on the child's PATH (None when nowhere), checked before a token is fetched."""
+    import shutil
+
+    if "/" in argv[0]:
+        return argv[0] if os.access(argv[0], os.X_OK) else None
+    return shutil.which(argv[0], path=environ.get("PATH", os.defpath))

@@ -1,0 +1,170 @@
+"""`jenv exec -- <command>`: a job-like child with the token, its exit status and its signals.
+
+A process per test, because signals are sent to jenv while its child runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+from support.launcher import run_jenv, run_on_pty, scan
+
+JOB_ENV = ("PATH", "HOME", "TMPDIR", "X509_USER_CERT", "X509_USER_KEY", "X509_CERT_DIR", "ALIENPY_JCENTRAL",
+           "ALIENPY_JCENTRAL_PORT", "JENV_TIMEOUT")
+
+#: A child that reports its environment and then runs jenv's own token check.
+DUMP_ENV = "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))"
+
+
+def job_like(env: Dict[str, str]) -> Dict[str, str]:
+    """What a batch system hands a job: a few variables, nothing else."""
+    return {name: env[name] for name in JOB_ENV if name in env}
+
+
+def test_a_job_like_child_gets_the_token_and_the_ca_store(env, tmp_path):
+    dump = tmp_path / "env.json"
+    result = run_jenv(["exec", "--", sys.executable, "-c", DUMP_ENV, str(dump)], job_like(env))
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(dump.read_text())
+    token = Path(env["TMPDIR"])
+    assert seen["JALIEN_TOKEN_CERT"] == str(token / f"tokencert_{os.getuid()}.pem")
+    assert seen["JALIEN_TOKEN_KEY"] == str(token / f"tokenkey_{os.getuid()}.pem")
+    assert seen["X509_CERT_DIR"] == env["X509_CERT_DIR"]
+    # What the command gets is enough on its own: a child with an empty environment but those three.
+    job = ('env -i PATH="$PATH" JALIEN_TOKEN_CERT="$JALIEN_TOKEN_CERT" JALIEN_TOKEN_KEY="$JALIEN_TOKEN_KEY" '
+           f'X509_CERT_DIR="$X509_CERT_DIR" {sys.executable} -m jenv token-verify')
+    verify = run_jenv(["exec", "--", "sh", "-c", job], job_like(env))
+    assert verify.returncode == 0 and "verify      OK" in verify.stdout, verify.stdout + verify.stderr
+    unexported = run_jenv(["exec", "--", "sh", "-c", job.replace('X509_CERT_DIR="$X509_CERT_DIR" ', "")],
+                          job_like(env))
+    assert unexported.returncode != 0  # the negative twin: without the CA location it cannot verify
+
+
+def test_the_child_gets_back_the_core_file_limit(env, tmp_path):
+    """jenv lowers its own core-file limit while it holds the key; a batch job's crash still leaves its core."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    wanted = 1 << 20 if hard == resource.RLIM_INFINITY or hard >= 1 << 20 else hard
+    probe = "import resource; print(resource.getrlimit(resource.RLIMIT_CORE)[0])"
+    argv = [sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", probe]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (wanted, hard)))
+    scan(argv, proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{wanted}\n"
+
+
+def test_the_exit_status_is_the_childs(env):
+    assert run_jenv(["exec", "--", "sh", "-c", "exit 42"], env).returncode == 42
+    assert run_jenv(["exec", "--", "true"], env).returncode == 0
+
+
+def test_a_missing_command_is_one_line_and_costs_no_token(env, svc):
+    assert run_jenv(["token-destroy"], env).returncode == 0
+    requests = svc.token_requests
+    result = run_jenv(["exec", "--", "no-such-command-jenv"], env)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and result.stderr.startswith("jenv: ")
+    assert svc.token_requests == requests
+
+
+def test_pem_content_goes_through_private_files_that_end_with_the_child(env, tmp_path):
+    token = Path(env["TMPDIR"])
+    content = dict(env, JALIEN_TOKEN_CERT=(token / f"tokencert_{os.getuid()}.pem").read_text(),
+                   JALIEN_TOKEN_KEY=(token / f"tokenkey_{os.getuid()}.pem").read_text())
+    probe = ("import json, os, stat, sys\n"
+             "p = {n: os.environ[n] for n in ('JALIEN_TOKEN_CERT', 'JALIEN_TOKEN_KEY')}\n"
+             "modes = {n: [stat.S_IMODE(os.stat(v).st_mode), stat.S_IMODE(os.stat(os.path.dirname(v)).st_mode)]"
+             " for n, v in p.items()}\n"
+             "json.dump({'paths': p, 'modes': modes}, open(sys.argv[1], 'w'))\n"
+             "os.execvp(sys.executable, [sys.executable, '-m', 'jenv', 'tokenkey-match'])\n")
+    dump = tmp_path / "seen.json"
+    result = run_jenv(["exec", "--", sys.executable, "-c", probe, str(dump)], content)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(dump.read_text())
+    for name, path in seen["paths"].items():
+        assert seen["modes"][name] == [0o600, 0o700]
+        assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path)), name
+
+
+#: The child: records each signal it gets, exits 64 + the signal number.
+RECORDER = """
+import os, signal, sys, time
+record, ready = sys.argv[1], sys.argv[2]
+def got(signum, frame):
+    open(record, "a").write(f"{signum}\\n")
+    sys.exit(64 + signum)
+for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, got)
+open(ready, "w").close()
+time.sleep(60)
+sys.exit(1)
+"""
+
+
+def _start(env, tmp_path, code: str):
+    record, ready = tmp_path / "record", tmp_path / "ready"
+    argv = [sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record), str(ready)]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.02)
+    return proc, record
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_signals_reach_the_child_and_its_status_comes_back(env, tmp_path, signum):
+    proc, record = _start(env, tmp_path, RECORDER)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    scan(["exec"], out, err)
+    assert record.read_text() == f"{int(signum)}\n"  # once: passed on, not doubled
+    assert proc.returncode == 64 + signum, err
+
+
+def test_ctrl_c_at_a_terminal_reaches_the_child_once(env, tmp_path):
+    """The terminal sends SIGINT to the whole foreground group, the child included: jenv does not add a second."""
+    record, ready = tmp_path / "record", tmp_path / "ready"
+    code = RECORDER.replace('open(ready, "w").close()', 'open(ready, "w").close(); print("READY", flush=True)')
+    result = run_on_pty([sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record),
+                         str(ready)], env, answers=[b"\x03"], prompt=b"READY")
+    assert record.read_text() == f"{int(signal.SIGINT)}\n", result.output
+    assert result.returncode == 64 + signal.SIGINT, result.output
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_child_ended_by_a_signal_ends_jenv_by_it(env, tmp_path, signum):
+    plain = "import sys, time; open(sys.argv[2], 'w').close(); time.sleep(60)"
+    proc, _record = _start(env, tmp_path, plain)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    scan(["exec"], out, err)
+    assert proc.returncode == -signum and err == ""
+
+
+def test_scrub_removes_every_grid_credential_and_keeps_the_rest(home, tmp_path):
+    from support.launcher import clean_env
+
+    names = ["JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "X509_USER_CERT", "X509_USER_KEY", "X509_USER_PROXY",
+             "APPTAINERENV_JALIEN_TOKEN_KEY", "APPTAINERENV_X509_USER_PROXY", "SINGULARITYENV_JALIEN_TOKEN_CERT",
+             "SINGULARITYENV_X509_USER_KEY"]
+    env = clean_env(home, **{name: f"/nowhere/{name}" for name in names}, X509_CERT_DIR="/etc/grid-security",
+                    APPTAINERENV_OTHER="kept", JALIEN_HOST="kept")
+    dump = tmp_path / "env.json"
+    result = run_jenv(["exec", "--scrub", "--", sys.executable, "-c", DUMP_ENV, str(dump)], env)
+    assert result.returncode == 0, result.stderr  # no token anywhere, none needed
+    seen = json.loads(dump.read_text())
+    assert [name for name in names if name in seen] == []
+    assert seen["X509_CERT_DIR"] == "/etc/grid-security" and seen["APPTAINERENV_OTHER"] == "kept"
+    assert seen["JALIEN_HOST"] == "kept" and seen["HOME"] == str(home)
