@@ -96,6 +96,7 @@ VARIABLES = {
     "HOME": "where ~/.globus and ~/.cache/jenv are",
     "XDG_RUNTIME_DIR": "private directory for the token lock (default ~/.cache/jenv)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
+    "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
 }
 
 PEM_MARKER = "-----BEGIN"

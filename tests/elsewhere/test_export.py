@@ -45,7 +45,7 @@ def test_exports_work_in_a_job_with_an_empty_environment(env, tmp_path):
     assert (target / COPIES[0]).read_bytes() == token_cert.read_bytes()
     info = job(f"{result.stdout}\n{JENV} token-info --json")
     assert info.returncode == 0, info.stderr
-    assert json.loads(info.stdout)["source"] == "env JALIEN_TOKEN_CERT"
+    assert json.loads(info.stdout)["source"] == "from JALIEN_TOKEN_CERT"
     assert json.loads(info.stdout)["path"] == str(target / COPIES[0])
     assert job(f"{result.stdout}\n{JENV} tokenkey-match").returncode == 0
     # the negative twin: the same job without the exports has no token

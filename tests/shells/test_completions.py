@@ -143,7 +143,7 @@ class TestFish:
     def test_token_types_shells_and_options(self):
         assert set(fish_complete("jenv token -t ")) == {"job", "jobagent", "host", "user"}
         assert set(fish_complete("jenv --shell ")) == set(SHELL_NAMES)
-        assert set(fish_complete("jenv hook ")) == set(SHELL_NAMES) - {"json", "env"}
+        assert set(fish_complete("jenv hook ")) == set(SHELL_NAMES) - {"json", "json-vars", "env"}
         assert {"-jobid", "-hostname", "-t"} <= set(fish_complete("alien-token-init -"))
 
     @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -142,8 +142,9 @@ def test_json_is_accepted_anywhere_or_refused_as_usage(tmp_path, command, spelli
     either spelling is a usage error (2) naming it, before any work."""
     env = clean_env(tmp_path / "home", ALIENPY_JCENTRAL="127.0.0.1", ALIENPY_JCENTRAL_PORT="1")
     extra = {"user": ["alicepr"], "cert-verify": [], "completion": ["bash"], "hook": ["bash"],
-             "serve": ["--dir", str(tmp_path / "svc")], "sandbox": ["--", "true"]}.get(command, [])
-    if command == "sandbox":  # the options go before "--"
+             "serve": ["--dir", str(tmp_path / "svc")], "sandbox": ["--", "true"], "exec": ["--", "true"],
+             "export": ["--to", str(tmp_path / "out")], "args": ["curl"]}.get(command, [])
+    if command in ("sandbox", "exec"):  # the options go before "--"
         argv = {"before": ["--json", command, *extra], "after": [command, "--json", *extra],
                 "one-dash-after": [command, "-json", *extra]}[spelling]
     else:
