@@ -200,8 +200,17 @@ def _serving(service, host: str = "127.0.0.1", port: int = 0):
 
 
 def _command_environment(ctx: Context, extra: Dict[str, str]) -> Dict[str, str]:
+    """The command's environment: the user's, without real token variables, with the sandbox's; and
+    this jenv first on PATH, so "jenv" inside means the jenv that made the sandbox (one installed in a
+    virtual environment that is not activated included)."""
+    import sys
+
     env = {name: value for name, value in ctx.environ.items() if name not in _SCRUBBED}
     env.update(extra)
+    here = os.path.dirname(os.path.abspath(sys.executable))
+    if os.access(os.path.join(here, "jenv"), os.X_OK):
+        rest = [entry for entry in env.get("PATH", "").split(os.pathsep) if entry and entry != here]
+        env["PATH"] = os.pathsep.join([here] + (rest or ["/usr/bin", "/bin"]))
     return env
 
 
