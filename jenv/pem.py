@@ -122,9 +122,10 @@ def parse_private_key(data: bytes, what: str = "private key",
 
     ``passphrase`` is called only for an encrypted key.  ``own_key`` (the
     user's own key, about to be handed to OpenSSL for the TLS handshake, which
-    loads and checks it again) skips cryptography's RSA consistency check,
-    the costliest step of token-init (``unsafe_skip_rsa_key_validation``,
-    meant for keys one trusts); a key from anywhere else is always checked.
+    loads and checks it again, or only looked at by ``status``) skips
+    cryptography's RSA consistency check, the costliest step of token-init
+    (``unsafe_skip_rsa_key_validation``, meant for keys one trusts); a key
+    from anywhere else, and the key-match commands, always check it.
     Raises
     InvalidInputError (not a key, corrupt, unsupported type) or
     PassphraseError (encrypted and no way to ask, or wrong passphrase).

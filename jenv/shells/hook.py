@@ -9,9 +9,9 @@ One Python start prints everything the login needs, in this order:
 3. the token exports of ``jenv token``.
 
 The time bound holds even if jenv itself hangs: :func:`start_watchdog` forks
-before any work; the child does the work, the parent ends it after
-``JENV_HOOK_TIMEOUT`` seconds and says why on stderr.  Stdlib only (it runs
-on the fast path).
+before any work; the child does the work and writes to the parent, which
+relays to the shell and gives up on the child after ``JENV_HOOK_TIMEOUT``
+seconds, saying why on stderr.  Stdlib only (it runs on the fast path).
 """
 
 from __future__ import annotations
@@ -110,14 +110,16 @@ def completion_loader(shell: str, completion_dir: str) -> str:
 
 
 def start_watchdog(seconds: float, message: str) -> None:
-    """Go on in a forked child that is ended after ``seconds``; this process only waits for it.
+    """Go on in a forked child that is ended after ``seconds``; this process relays its output.
 
-    The process the shell started stays the parent, so the shell always sees a plain exit (the
-    child's status, or 0 with ``message`` on stderr when time ran out) and never prints
-    "Terminated".  The parent waits on a pipe whose write end only the child holds: it wakes the
-    moment the child ends, however it ends.  When time is up it sends the child SIGTERM (a
-    passphrase prompt restores the terminal on it), SIGKILL two seconds later.  A Ctrl-C is the
-    child's to handle; the parent keeps waiting.  Without fork (or when it fails) there is no bound.
+    The child's stdout is a pipe to this process, which copies what arrives to the real stdout as
+    it arrives (the TMPDIR and completion lines come before the token step) and exits with the
+    child's status.  So the shell always sees a plain exit, never "Terminated", and its ``$(...)``
+    ends when this process does: even a child stuck in the kernel (a hung network filesystem),
+    which no signal ends, holds only the relay pipe.  When time is up the child gets SIGTERM (a
+    passphrase prompt restores the terminal on it), SIGKILL two seconds later, and ``message``
+    goes to stderr.  A Ctrl-C is the child's to handle; this process keeps relaying.  Without fork
+    (or when it fails) there is no bound.
     """
     try:
         read_end, write_end = os.pipe()
@@ -125,34 +127,42 @@ def start_watchdog(seconds: float, message: str) -> None:
     except (AttributeError, OSError):
         return
     if pid == 0:
-        os.close(read_end)  # the child holds the write end (not inherited: pipes are close-on-exec)
+        os.close(read_end)
+        os.dup2(write_end, 1)  # the child's stdout is the relay pipe (dup2 makes fd 1 inheritable)
+        os.close(write_end)
         return
     os.close(write_end)
     import select
     import time
 
-    def ended(wait: float) -> bool:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                return bool(select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0])
-            except KeyboardInterrupt:
-                continue
-
+    deadline = time.monotonic() + seconds
     code = 0
     try:
-        if ended(seconds):
-            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-            code = code if code >= 0 else 128 - code
-        else:
-            import signal
+        while True:
+            try:
+                ready = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0]
+            except KeyboardInterrupt:
+                continue
+            if not ready:
+                import signal
 
-            os.kill(pid, signal.SIGTERM)
-            if not ended(2):
-                os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.write(2, (message + "\n").encode("utf-8", "replace"))
-    except BaseException:  # noqa: BLE001 - the waiting parent never runs on as a second jenv
+                os.write(2, (message + "\n").encode("utf-8", "replace"))
+                os.kill(pid, signal.SIGTERM)
+                end = time.monotonic() + 2
+                while os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    if time.monotonic() >= end:
+                        os.kill(pid, signal.SIGKILL)  # not waited for: it may be stuck in the kernel
+                        break
+                    time.sleep(0.05)
+                break
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+                code = code if code >= 0 else 128 - code
+                break
+            while chunk:
+                chunk = chunk[os.write(1, chunk):]
+    except BaseException:  # noqa: BLE001 - the relaying parent never runs on as a second jenv
         pass
     os._exit(code)
 
