@@ -14,6 +14,7 @@ from jenv.context import Context
 from jenv.errors import ExitCode, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, lock_directories, resolve_locations
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait, replace_token
+from jenv.tokens.expiry import warn_user_cert_expiry
 from jenv.tokens.store import TokenStore, check_token, destroy_token_pair, lock_store
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def _emit(ctx: Context, cert: str, key: str) -> None:
         shell = pick_shell(ctx.shell, ctx.environ).name
         text = render_exports(shell, {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}).rstrip("\n")
     ctx.out(text)
+    warn_user_cert_expiry(ctx.environ, ctx.home, ctx.clock(), ctx.err, ctx.uid)  # stderr, at most once a day
 
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:

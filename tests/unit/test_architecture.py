@@ -117,7 +117,8 @@ def test_the_checker_sees_a_violation():
 #: What `jenv token` on a valid token imports (the login fast path).
 FAST_PATH = ["jenv.cli", "jenv.commands.tokens", "jenv.tokens.check", "jenv.tokens.store", "jenv.tokens.files",
              "jenv.tokens.obtain", "jenv.lite.der", "jenv.lite.names", "jenv.locations", "jenv.context",
-             "jenv.errors", "jenv.shells"]
+             "jenv.errors", "jenv.shells", "jenv.tokens.expiry", "jenv.lite.timefmt", "jenv.lite.pkcs12",
+             "jenv.lite.identity", "jenv.credentials", "jenv.report.sources", "jenv.commands.whoami"]
 BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL")
 
 _BLOCKER = textwrap.dedent(f"""
@@ -138,19 +139,25 @@ def test_fast_path_modules_import_without_the_heavy_libraries(module):
     assert proc.returncode == 0, proc.stderr
 
 
-def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+def _home_with_token(tmp_path, root_ca, dn: str):
+    """A clean environment whose default token files hold a valid token with subject ``dn``."""
     import os
 
     from support.launcher import clean_env
 
     env = clean_env(tmp_path / "home")
-    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")
+    leaf = root_ca.issue(dn)
     tmp = Path(env["TMPDIR"])
     cert, key = tmp / f"tokencert_{os.getuid()}.pem", tmp / f"tokenkey_{os.getuid()}.pem"
     cert.write_bytes(leaf.cert_pem)
     key.write_bytes(leaf.key_pem(fmt="traditional"))
     cert.chmod(0o400)
     key.chmod(0o400)
+    return env, cert
+
+
+def test_jenv_token_on_a_valid_token_runs_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+    env, cert = _home_with_token(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")
     run = _BLOCKER + "from jenv.cli import main; raise SystemExit(main(['token', '--shell', 'bash']))"
     proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, cwd=str(tmp_path),
                           timeout=60)
@@ -169,3 +176,22 @@ def test_the_readme_maps_every_module():
     missing = [str(path.relative_to(REPO)) for path in sorted(PACKAGE.rglob("*.py"))
                if path.name != "__init__.py" and f"`{path.relative_to(REPO)}`" not in section]
     assert missing == []
+
+
+def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+    """Issue 14: the notice reads the user certificate's dates with jenv.lite.der, and whoami reads the
+    token's subject with jenv.lite.names; neither loads cryptography, ssl or the network stack."""
+    import datetime as dt
+
+    from support.pki import now
+
+    env, cert = _home_with_token(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
+    root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe", not_after=now() + dt.timedelta(days=10)).write(
+        tmp_path / "home" / ".globus")
+    for argv, out, err in ((["token", "--shell", "bash"], f"export JALIEN_TOKEN_CERT={cert};", "expires in 9d 23h"),
+                           (["whoami", "-q"], "jdoe", "")):
+        run = _BLOCKER + f"from jenv.cli import main; raise SystemExit(main({argv!r}))"
+        proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env,
+                              cwd=str(tmp_path), timeout=60)
+        assert proc.returncode == 0 and out in proc.stdout, proc.stderr
+        assert (err in proc.stderr) if err else proc.stderr == "", proc.stderr

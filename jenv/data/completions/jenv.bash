@@ -9,7 +9,7 @@ _jenv_complete() {
     if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
     local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user ca-fetch ca-info
-        hook completion serve sandbox"
+        hook completion serve sandbox whoami cert-import"
     local shells="sh bash zsh ksh dash fish tcsh csh json"
     local init_opts="-u -v -t -jobid -hostname"
 
@@ -39,6 +39,8 @@ _jenv_complete() {
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
+        whoami) opts="--json -q" ;;
+        cert-import) opts="--dir --force --no-passphrase --json"; COMPREPLY=($(compgen -f -- "$cur")) ;;
         user) opts="token-init -v --json --shell" ;;
         ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         hook) opts="sh bash zsh ksh dash fish tcsh csh" ;;
