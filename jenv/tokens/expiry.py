@@ -118,7 +118,7 @@ def _remember(directory: str, uid: int, not_after: int, now: float) -> None:
 def warn_user_cert_expiry(environ: Mapping[str, str], home: str, now: float, err: Callable[[str], None],
                           uid: Optional[int] = None) -> Optional[str]:
     """Tell the user (through ``err``, one line) that the user certificate ends soon; returns the line
-    or None.  Never raises: a login must not break over a warning."""
+    or None.  Never raises (unless JENV_DEBUG is set): a login must not break over a warning."""
     uid = os.getuid() if uid is None else uid
     try:
         loc = resolve_locations(environ, uid, home).user_cert
@@ -138,7 +138,9 @@ def warn_user_cert_expiry(environ: Mapping[str, str], home: str, now: float, err
         line = f"jenv: {message}"
         err(line)
         return line
-    except (OSError, ValueError):
+    except Exception:  # the exports are printed already: a notice must never turn a login into a failure
+        if environ.get("JENV_DEBUG"):
+            raise
         return None
 
 

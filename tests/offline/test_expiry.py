@@ -145,3 +145,16 @@ def test_status_and_cert_info_always_show_it(tmp_path, root_ca):
     far = _home(tmp_path / "far", root_ca, days_left=200)
     assert run_in_process(["cert-info"], far).stderr == ""
     assert json.loads(run_in_process(["status", "--json"], far).stdout)["user_cert"]["expiry_notice"] is None
+
+
+def test_a_failing_notice_never_fails_the_login(tmp_path, root_ca):
+    """The exports are printed before the notice: whatever goes wrong in it, jenv token still exits 0
+    (the hook evaluates the exports only then).  JENV_DEBUG=1 shows the failure instead."""
+    env = _home(tmp_path, root_ca, days_left=3)
+
+    def broken(_line: str) -> None:
+        raise RuntimeError("the error writer broke")
+
+    assert warn_user_cert_expiry(env, env["HOME"], time.time(), broken) is None
+    with pytest.raises(RuntimeError):
+        warn_user_cert_expiry(dict(env, JENV_DEBUG="1"), env["HOME"], time.time(), broken)
