@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from offline_helpers import clean_env, run_detached, run_in_process
 from support.launcher import run_on_pty
-from support.pki import Leaf, TestCA, make_key
+from support.pki import Leaf, TestCA
 
 PASSWORD = b"p12 secret"
 NEW = b"new key passphrase"
