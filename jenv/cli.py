@@ -17,6 +17,10 @@ Inspection (offline):
   cert-info        User certificate details          token-info       Token details
   cert-verify      Verify against the CA store       token-verify     Verify the token
   certkey-match    Does the user key fit the cert    tokenkey-match   Does the token key fit
+  whoami           Who the token in use makes you (user, role, job), offline
+
+User certificate:
+  cert-import      Install the .p12 from the CA as ~/.globus/usercert.pem and userkey.pem
 
 CA certificates:
   ca-fetch         Download and install the grid CA certificates
@@ -79,6 +83,8 @@ COMMANDS = {
     "token-destroy": "jenv.commands.tokens:cmd_token_destroy",
     "prompt": "jenv.commands.tokens:cmd_prompt",
     "user": "jenv.commands.tokens:cmd_user",
+    "whoami": "jenv.commands.whoami:cmd_whoami",
+    "cert-import": "jenv.commands.certimport:cmd_cert_import",
     "ca-fetch": "jenv.commands.ca:cmd_ca_fetch",
     "ca-info": "jenv.commands.ca:cmd_ca_info",
     "hook": "jenv.commands.shell:cmd_hook",

@@ -16,6 +16,7 @@ import tempfile
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
+from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.locations import Location
 from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
@@ -29,6 +30,8 @@ __all__ = [
     "load_certificate",
     "load_private_key",
     "tty_passphrase",
+    "tty_secret",
+    "read_raw_credential",
     "key_permission_problem",
     "materialize",
     "fix_hint",
@@ -55,6 +58,8 @@ def fix_hint(loc: Location) -> str:
     """The one-line fix for a missing or broken credential."""
     if loc.what.startswith("token"):
         return "run 'jenv token-init' to create a token"
+    if loc.what.startswith("PKCS#12"):
+        return "give the path of the .p12 file the CA or your browser saved"
     var = loc.variable
     if var:
         return f"point {var} at the right file"
@@ -66,8 +71,17 @@ def read_credential(loc: Location) -> bytes:
     """The bytes of a credential (file or PEM content).
 
     Raises NotFoundError (missing, unreadable), UnsafeFileError (not a regular
-    file) or InvalidInputError (too large).
+    file) or InvalidInputError (too large, or a PKCS#12 bundle: the message names
+    ``jenv cert-import``).
     """
+    data = read_raw_credential(loc)
+    if data[:1] == b"\x30" and is_pkcs12(data):
+        raise InvalidInputError(f"{describe_location(loc)} {pkcs12_problem(loc.path, loc.variable)}")
+    return data
+
+
+def read_raw_credential(loc: Location) -> bytes:
+    """:func:`read_credential` without the PKCS#12 refusal (for ``jenv cert-import``, which wants one)."""
     if loc.problem is not None:
         raise InvalidInputError(loc.problem)
     if loc.what.endswith("key"):
@@ -140,13 +154,19 @@ def tty_passphrase(what: str) -> bytes:
     Raises PassphraseError at once when there is no terminal (a login shell
     must never wait on a prompt nobody sees).
     """
+    return tty_secret(f"Passphrase for {what}: ", f"{what} is encrypted and there is no terminal to ask for "
+                                                  "its passphrase: run the command from a terminal")
+
+
+def tty_secret(prompt: str, no_terminal: str) -> bytes:
+    """Read one line on the controlling terminal (/dev/tty) after ``prompt``, with echo off; the terminal
+    modes come back whatever ends the prompt.  Raises PassphraseError(``no_terminal``) when there is none."""
     import termios
 
     try:
         fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
-        raise PassphraseError(f"{what} is encrypted and there is no terminal to ask for its passphrase: "
-                              "run the command from a terminal") from None
+        raise PassphraseError(no_terminal) from None
     with os.fdopen(fd, "r+b", buffering=0) as tty:
         old = termios.tcgetattr(fd)
         new = list(old)
@@ -157,7 +177,7 @@ def tty_passphrase(what: str) -> bytes:
                 # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
                 # input, so a passphrase typed right after the prompt must not be flushed.
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-                tty.write(f"Passphrase for {what}: ".encode())
+                tty.write(prompt.encode("utf-8", "replace"))
                 line = b""
                 while not line.endswith(b"\n"):
                     chunk = tty.read(1)

@@ -29,14 +29,8 @@ def parse_duration(text: str, option: str = "--min-valid") -> int:
 
 
 def human_duration(seconds: float) -> str:
-    """``2678399`` -> ``30d 23h 59m``: days, hours and minutes that are not zero; under a minute,
-    seconds (``45s``)."""
-    total = int(seconds)
-    if total < 0:
-        return "-" + human_duration(-total)
-    if total < 60:
-        return f"{total}s"
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    parts = [f"{count}{unit}" for count, unit in ((days, "d"), (hours, "h"), (rest // 60, "m")) if count]
-    return " ".join(parts)
+    """``2678399`` -> ``30d 23h 59m``: the one spelling of a duration in jenv's messages and reports
+    (:func:`jenv.lite.timefmt.format_duration`)."""
+    from jenv.lite.timefmt import format_duration
+
+    return format_duration(int(seconds))

@@ -32,6 +32,8 @@ __all__ = [
     "JENV_CA_URL",
     "looks_like_content",
     "lock_directories",
+    "cache_directory",
+    "XDG_CACHE_HOME",
     "XDG_RUNTIME_DIR",
     "DEFAULT_JCENTRAL_HOST",
     "DEFAULT_JCENTRAL_PORT",
@@ -58,6 +60,7 @@ ALIENPY_JCENTRAL_PORT = "ALIENPY_JCENTRAL_PORT"
 JENV_TIMEOUT = "JENV_TIMEOUT"
 JENV_CA_URL = "JENV_CA_URL"  # where `jenv ca-fetch` downloads the CA tarball
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
+XDG_CACHE_HOME = "XDG_CACHE_HOME"
 TMPDIR = "TMPDIR"
 
 DEFAULT_JCENTRAL_HOST = "alice-jcentral.cern.ch"
@@ -223,6 +226,13 @@ def lock_directories(environ: Mapping[str, str], home: str) -> Tuple[str, ...]:
     runtime = environ.get(XDG_RUNTIME_DIR, "")
     cache = os.path.join(home, ".cache", "jenv")
     return (runtime, cache) if os.path.isabs(runtime) else (cache,)
+
+
+def cache_directory(environ: Mapping[str, str], home: str) -> str:
+    """jenv's private state (the once-a-day memory of the expiry notice): ``$XDG_CACHE_HOME/jenv`` when
+    XDG_CACHE_HOME is an absolute path (the XDG rule: a relative one is ignored), else ``~/.cache/jenv``."""
+    base = environ.get(XDG_CACHE_HOME, "")
+    return os.path.join(base if os.path.isabs(base) else os.path.join(home, ".cache"), "jenv")
 
 
 def resolve_locations(environ: Mapping[str, str], uid: int, home: str) -> Locations:

@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.lite import names
 from jenv.lite.der import private_key_blocks
+from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
+from jenv.lite.timefmt import format_duration, validity_text  # noqa: F401  (one home: jenv.lite.timefmt)
 from jenv.errors import InvalidInputError, PassphraseError
 from jenv.locations import Location
 
@@ -39,6 +41,10 @@ __all__ = [
     "cert_info",
     "validity_state",
     "format_duration",
+    "load_pkcs12",
+    "check_pkcs12",
+    "private_key_pem",
+    "certificate_pem",
 ]
 
 CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
@@ -68,6 +74,8 @@ def describe_non_certificate(data: bytes) -> str:
     stripped = data.strip()
     if not stripped:
         return "is empty"
+    if is_pkcs12(stripped):
+        return pkcs12_problem()
     if stripped[:1] == b"\x30":
         return "is in DER (binary) form, not PEM: convert it with 'openssl x509 -inform der -outform pem'"
     if KEY_MARKER in stripped and CERT_BEGIN not in stripped:
@@ -136,8 +144,11 @@ def parse_private_key(data: bytes, what: str = "private key",
         stripped = data.strip()
         if not stripped:
             raise InvalidInputError(f"{what} is empty")
+        if is_pkcs12(stripped):
+            raise InvalidInputError(f"{what} {pkcs12_problem()}")
         if stripped[:1] == b"\x30":
-            raise InvalidInputError(f"{what} is in DER (binary) form, not PEM")
+            raise InvalidInputError(f"{what} is in DER (binary) form, not PEM: convert it with "
+                                    "'openssl pkey -inform der'")
         raise InvalidInputError(f"{what} is not a PEM private key")
     keys = private_key_blocks(data)
     if keys > 1:  # cryptography would take the first; the next reader might take another
@@ -233,20 +244,6 @@ def validity_state(info: CertInfo, now: dt.datetime, min_seconds: int = 0) -> st
     return "valid"
 
 
-def format_duration(seconds: int) -> str:
-    """'3d 4h 05m' style, for humans; negative durations get a leading '-'."""
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{sign}{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{sign}{hours}h {minutes:02d}m"
-    return f"{sign}{minutes}m {seconds % 60:02d}s"
-
-
 def iso_utc(moment: dt.datetime) -> str:
     """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -260,13 +257,60 @@ def _renew_hint(loc: Location) -> str:
 
 def validity_problem(info: CertInfo, loc: Location, now: dt.datetime) -> Optional[str]:
     """A one-line message (with the fix) when the certificate is not valid now, else None."""
-    state = validity_state(info, now)
-    where = loc.describe()
-    if state == "expired":
-        ago = format_duration(-info.seconds_left(now))
-        return f"{where} expired {ago} ago (not after {iso_utc(info.not_after)}): {_renew_hint(loc)}"
-    if state == "not yet valid":
-        wait = format_duration(int((info.not_before - now).total_seconds()))
-        return (f"{where} is not yet valid: valid from {iso_utc(info.not_before)} (in {wait}); "
-                "check the system clock")
-    return None
+    return validity_text(loc.describe(), int(info.not_before.timestamp()), int(info.not_after.timestamp()),
+                         now.timestamp(), _renew_hint(loc))
+
+
+def check_pkcs12(data: bytes, what: str) -> None:
+    """Raise InvalidInputError unless ``data`` is a whole PKCS#12 bundle (before any password is asked)."""
+    from jenv.lite.pkcs12 import outer_length_matches
+
+    if not is_pkcs12(data):
+        raise InvalidInputError(f"{what} is not a PKCS#12 bundle (the .p12 or .pfx file the CA or the "
+                                "browser exported)")
+    if not outer_length_matches(data):
+        raise InvalidInputError(f"{what} is a truncated or damaged PKCS#12 bundle: export it again")
+
+
+def load_pkcs12(data: bytes, what: str, password: bytes):
+    """(private key, certificate) of a PKCS#12 bundle, legacy (RC2, 3DES) or current (AES) encryption.
+
+    An empty ``password`` also tries "no password" (exporters differ on which they mean).  Raises
+    InvalidInputError (not PKCS#12, damaged, no key or certificate, unsupported key type) or
+    PassphraseError (wrong password).
+    """
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    check_pkcs12(data, what)
+    loaded, wrong = None, False
+    for candidate in ((password,) if password else (None, b"")):
+        try:
+            loaded = pkcs12.load_key_and_certificates(data, candidate)
+            break
+        except ValueError as exc:
+            wrong = wrong or "password" in str(exc).lower()
+        except (TypeError, UnsupportedAlgorithm) as exc:
+            raise InvalidInputError(f"{what} cannot be read ({_short(exc)})") from None
+    if loaded is None:
+        if wrong:
+            raise PassphraseError(f"wrong password for {what}: nothing was written")
+        raise InvalidInputError(f"{what} is a damaged PKCS#12 bundle: export it again")
+    key, cert, _others = loaded
+    if key is None or cert is None:
+        missing = "private key" if key is None else "certificate"
+        raise InvalidInputError(f"{what} holds no {missing}: export the certificate together with its key")
+    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        raise InvalidInputError(f"{what} holds a {type(key).__name__}; only RSA and EC keys are supported")
+    return key, cert
+
+
+def private_key_pem(key, passphrase: Optional[bytes]) -> bytes:
+    """PKCS#8 PEM of ``key``, encrypted with ``passphrase`` by cryptography's best available scheme
+    (PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC), or unencrypted when ``passphrase`` is None."""
+    encryption = serialization.BestAvailableEncryption(passphrase) if passphrase is not None \
+        else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def certificate_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)

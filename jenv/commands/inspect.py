@@ -36,6 +36,12 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
     problem = validity_problem(info, loc, now)
     if problem:
         raise NotValidNowError(problem)
+    if loc.what == "user certificate":
+        from jenv.tokens.expiry import expiry_message
+
+        notice = expiry_message(int(info.not_after.timestamp()), now.timestamp(), loc.describe())
+        if notice:
+            ctx.err(f"jenv: {notice}")
     return ExitCode.OK
 
 

@@ -95,13 +95,16 @@ def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
     shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
     if shell == "json":
         ctx.out(token_json(cert, key))
-        return
-    exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
-    if with_ca:
-        from jenv.tokens.handoff import ca_exports
+    else:
+        exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
+        if with_ca:
+            from jenv.tokens.handoff import ca_exports
 
-        exports.update(ca_exports(ctx))
-    ctx.out(render_exports(shell, exports).rstrip("\n"))
+            exports.update(ca_exports(ctx))
+        ctx.out(render_exports(shell, exports).rstrip("\n"))
+    from jenv.tokens.expiry import warn_user_cert_expiry
+
+    warn_user_cert_expiry(ctx.environ, ctx.home, ctx.clock(), ctx.err, ctx.uid)  # stderr, at most once a day
 
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:

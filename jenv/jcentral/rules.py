@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
+from jenv.lite.identity import TOKEN_DN_PREFIX
 from jenv.lite.names import escape_value as _v
 
 __all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
@@ -33,7 +34,6 @@ NON_POSITIVE_DAYS = 2
 #: notBefore is "now - 2 hours", for worker nodes whose clock runs behind.
 BACKDATE_SECONDS = 2 * 3600
 
-TOKEN_DN_PREFIX = "/C=ch/O=AliEn2"
 JOBAGENT_DN = f"{TOKEN_DN_PREFIX}/CN=JobAgent"
 
 #: (attribute, value) pairs of a subject, in order.

@@ -25,7 +25,7 @@ from jenv.lite.der import DerError, encode, oid_text
 
 __all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text",
            "SHORT_NAMES",
-           "cert_names", "has_trailing_bytes", "DerError", "simple_slashed_rfc4514"]
+           "cert_names", "has_trailing_bytes", "attributes", "DerError", "simple_slashed_rfc4514"]
 
 #: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
 SHORT_NAMES = {
@@ -107,6 +107,13 @@ def _text(tag: int, value: bytes) -> str:
         return value.decode(codec)
     except UnicodeDecodeError:
         return value.decode("latin-1")
+
+
+def attributes(name_der: bytes) -> Tuple[Tuple[Tuple[str, str], ...], ...]:
+    """The RDNs of a DER name as (short name, text) pairs, in encoded order: (("C", "ch"),), ...;
+    raises DerError when it is not a Name."""
+    return tuple(tuple((SHORT_NAMES.get(oid, oid), _text(tag, value)) for oid, _raw, tag, value in rdn)
+                 for rdn in parse_name(name_der))
 
 
 def escape_value(value: str) -> str:

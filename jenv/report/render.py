@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
 from jenv.pem import iso_utc, validity_problem  # noqa: F401  (the report's names; one home in jenv.pem)
+from jenv.report.sources import describe_source, source_dict, variable_of  # noqa: F401  (light: whoami uses it)
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
     import datetime as dt
@@ -44,33 +45,6 @@ def serial_hex(serial: int) -> str:
     """The serial number as OpenSSL prints it: upper-case hex, an even number of digits."""
     text = f"{serial:X}"
     return text if len(text) % 2 == 0 else "0" + text
-
-
-def variable_of(loc: Location) -> Optional[str]:
-    """The environment variable a location came from, or None for a default."""
-    return loc.variable
-
-
-def describe_source(loc: Location) -> str:
-    """'/path (from X509_USER_CERT)', '/path (default)' or 'PEM content of JALIEN_TOKEN_CERT'."""
-    var = variable_of(loc)
-    if loc.pem is not None:
-        return f"PEM content of {var}"
-    if loc.problem is not None:
-        return f"the value of {var} (not shown)"
-    return f"{loc.path} (from {var})" if var else f"{loc.path} (default)"
-
-
-def source_dict(loc: Location) -> Dict[str, Any]:
-    """Where a credential came from, for JSON."""
-    return {
-        "what": loc.what,
-        "source": loc.source,
-        "variable": variable_of(loc),
-        "path": loc.path,
-        "from_content": loc.pem is not None,
-        "location": describe_source(loc),
-    }
 
 
 def cert_dict(info: CertInfo, loc: Optional[Location], now: dt.datetime) -> Dict[str, Any]:
@@ -182,6 +156,7 @@ def _credential_dict(item: "CredentialStatus", now: dt.datetime) -> Dict[str, An
         data.update({"key_type": item.key_type, "encrypted": item.encrypted, "matches": item.matches})
     else:
         data["certificate"] = cert_dict(item.info, None, now) if item.info is not None else None
+        data["expiry_notice"] = item.notice
     return data
 
 
@@ -241,6 +216,8 @@ def status_lines(status: "Status") -> List[str]:
     for item in (status.user_cert, status.user_key, status.token_cert, status.token_key):
         lines.append(f"{item.location.what:<{width}}{describe_source(item.location)}")
         lines.append(" " * width + _credential_facts(item, status.now))
+        if item.notice:
+            lines.append(" " * width + item.notice)
     ca = status.ca
     where = f"{ca.store.path} ({ca.store.source})" if ca.store.path else ca.store.source
     kind = {"dir": "directory", "file": "bundle file"}.get(ca.store.kind, "none")

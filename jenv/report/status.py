@@ -22,6 +22,7 @@ from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resol
 from jenv.pem import CertInfo, cert_info, is_encrypted_key, key_description, key_matches, \
     parse_certificate, parse_private_key, validity_state
 from jenv.report.render import validity_problem
+from jenv.tokens.expiry import expiry_message
 
 __all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certificate", "check_key",
            "check_ca_store", "find_problems", "gather_status"]
@@ -49,6 +50,7 @@ class CredentialStatus:
     key_type: Optional[str] = None
     encrypted: bool = False
     matches: Optional[bool] = None  # keys only; None when not checked
+    notice: Optional[str] = None  # the user certificate ends within 30 days (jenv.tokens.expiry)
 
     @property
     def usable(self) -> bool:
@@ -215,6 +217,9 @@ def gather_status(environ: Mapping[str, str], uid: int, home: str, now: dt.datet
     """Look at every credential, the CA store and the settings; offline, never prompts."""
     locs = resolve_locations(environ, uid, home)
     user_cert, ucert = check_certificate(locs.user_cert, now)
+    if user_cert.info is not None and user_cert.state == "valid":
+        user_cert = replace(user_cert, notice=expiry_message(int(user_cert.info.not_after.timestamp()),
+                                                             now.timestamp(), user_cert.location.describe()))
     token_cert, tcert = check_certificate(locs.token_cert, now)
     endpoint = endpoint_error = timeout = timeout_error = None
     try:

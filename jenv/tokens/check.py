@@ -16,6 +16,7 @@ import os
 from jenv.durations import human_duration
 from jenv.lite import der
 from jenv.lite.record import record
+from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.errors import InvalidInputError, JenvError
 from jenv.locations import Location
 from jenv.tokens.files import check_directory, read_private_file
@@ -121,13 +122,17 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     """Whether the stored token can be used for at least ``min_valid`` more seconds.
 
     Never touches the network.  Raises UnsafeFileError / NotFoundError when a
-    token file or its directory is unsafe or unreadable (see jenv.tokens.files);
+    token file or its directory is unsafe or unreadable (see jenv.tokens.files),
+    InvalidInputError when one is a PKCS#12 bundle (a user credential, never replaced);
     a missing, expired, mismatched or garbage token is a TokenCheck, not an error.
     """
     if store.in_files:
         for directory in store.directories():
             check_directory(directory, "token files", store.uid)
     cert_pem, key_pem = _read(store, store.cert), _read(store, store.key)
+    for loc, data in ((store.cert, cert_pem), (store.key, key_pem)):
+        if data is not None and is_pkcs12(data):  # never "broken, replace it": it is someone's credential
+            raise InvalidInputError(f"{loc.describe()} {pkcs12_problem(loc.path, loc.variable)}")
     if cert_pem is None or key_pem is None:
         gone = store.cert if cert_pem is None else store.key
         return TokenCheck(TokenState.MISSING, f"{gone.describe()} does not exist", None, cert_pem, key_pem)

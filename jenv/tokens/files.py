@@ -37,6 +37,7 @@ __all__ = [
     "STALE_SECONDS",
     "check_directory",
     "check_target",
+    "lstat_if_there",
     "signals_held",
     "private_directory",
     "HELD_SIGNALS",
@@ -109,18 +110,25 @@ def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool =
     return None
 
 
+def lstat_if_there(path: str, what: str) -> Optional[os.stat_result]:
+    """``os.lstat(path)`` (a link is not followed), or None when nothing is there; NotFoundError otherwise."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise NotFoundError(f"{what} {path} cannot be checked: {exc.strerror}") from None
+
+
 def check_target(path: str, uid: int, what: str, private: bool = True) -> bool:
     """Whether a file may be replaced at ``path``: True when it exists, False when absent.
 
     Raises UnsafeFileError for a link, a non-regular file, another user's
     file or (when ``private``) a file open to others.
     """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
+    st = lstat_if_there(path, what)
+    if st is None:
         return False
-    except OSError as exc:
-        raise NotFoundError(f"{what} {path} cannot be checked: {exc.strerror}") from None
     problem = _problem(path, st, uid, what, private)
     if problem:
         raise UnsafeFileError(problem)

@@ -45,7 +45,25 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, network_timeout(ctx),
                        request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
     vet_token(pair, request, store)
+    _say_if_shortened(ctx, locs, request, pair)
     return pair
+
+
+def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pair: "TokenPair") -> None:
+    """One stderr line when the token ends with the user certificate, sooner than asked (JCentral's cap)."""
+    from jenv.jcentral.rules import MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS
+    from jenv.lite.der import cert_validity
+    from jenv.tokens.expiry import shortened_token_message, user_cert_not_after
+
+    dates = cert_validity(pair.cert_pem.encode("ascii", "replace"))
+    if dates is None or locs.user_cert.path is None:
+        return
+    longest = MAX_VALIDITY_DAYS.get(request.token_type, 0)
+    asked = request.validity_days
+    days = longest if asked is None else NON_POSITIVE_DAYS if asked <= 0 else min(asked, longest)
+    message = shortened_token_message(dates[1], user_cert_not_after(locs.user_cert.path), days, ctx.clock())
+    if message:
+        ctx.err(f"jenv: {message}")
 
 
 def lock_wait(ctx: Context) -> float:

@@ -305,4 +305,54 @@ ELSEWHERE_CASES = [
     Case("args without a form", ("args",), USAGE, r"jenv args curl"),
 ]
 
-CASES = FILE_CASES + ENV_CASES + USAGE_CASES + SERVER_CASES + PASSPHRASE_CASES + ELSEWHERE_CASES
+def _p12(lab: Lab) -> bytes:
+    """The corpus user's certificate and key as the CA hands them out: one PKCS#12 file."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    return pkcs12.serialize_key_and_certificates(b"corpus", lab.world.user.key, lab.world.user.cert, None,
+                                                 serialization.BestAvailableEncryption(b"p12 password"))
+
+
+def _p12_here(data: Callable[[Lab], bytes], name: str = "bundle.p12") -> Env:
+    """``name`` in the lab (the case's working directory) holds ``data(lab)``; no variable changes."""
+    def env(lab: Lab) -> Dict[str, Optional[str]]:
+        lab.file(name, data(lab))
+        return {}
+    return env
+
+
+# Issue 14: a .p12 where PEM belongs is named as such, with 'jenv cert-import <path>' as the fix.
+P12_FIX = r"is a PKCS#12 bundle .*run 'jenv cert-import \S*bundle.p12'"
+PKCS12_CASES = [
+    Case("cert is a PKCS#12 bundle", ("cert-info",), INVALID, P12_FIX + ".*unset X509_USER_CERT",
+         lambda lab: {"X509_USER_CERT": lab.file("bundle.p12", _p12(lab))}),
+    Case("cert is a PKCS#12 bundle named .pem", ("cert-verify",), INVALID, r"is a PKCS#12 bundle.*cert-import",
+         cert(_p12)),
+    Case("key is a PKCS#12 bundle", ("certkey-match",), INVALID, P12_FIX,
+         lambda lab: {"X509_USER_KEY": lab.file("bundle.p12", _p12(lab))}),
+    Case("user cert PKCS#12 at token-init", ("token-init",), INVALID, P12_FIX,
+         lambda lab: {"X509_USER_CERT": lab.file("bundle.p12", _p12(lab))}, expired=True),
+    Case("token cert is a PKCS#12 bundle", ("token-info",), INVALID, P12_FIX,
+         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+    Case("token cert PKCS#12 is never replaced", ("token",), INVALID, P12_FIX,
+         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+    Case("whoami on a PKCS#12 token", ("whoami",), INVALID, P12_FIX,
+         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+    Case("whoami with no token", ("whoami",), NOT_FOUND, r"does not exist: run 'jenv token-init'",
+         lambda lab: {"JALIEN_TOKEN_CERT": str(lab.root / "no-token.pem")}),
+    Case("whoami on a user certificate", ("whoami", "-q"), INVALID, r"not one JCentral gives a token",
+         cert(lambda lab: lab.world.user.cert_pem, "JALIEN_TOKEN_CERT")),
+    Case("cert-import wrong password", ("cert-import", "bundle.p12", "--dir", "new-globus"), PASSPHRASE,
+         r"wrong password for PKCS#12 file \S+bundle.p12: nothing was written", _p12_here(_p12), runner="pty-p12",
+         absent="new-globus"),
+    Case("cert-import with no terminal", ("cert-import", "bundle.p12", "--dir", "new-globus"), PASSPHRASE,
+         r"no terminal", _p12_here(_p12), runner="detached", absent="new-globus"),
+    Case("cert-import of a PEM certificate", ("cert-import", "bundle.p12", "--dir", "new-globus"), INVALID,
+         r"is not a PKCS#12 bundle", _p12_here(lambda lab: lab.world.user.cert_pem), absent="new-globus"),
+    Case("cert-import of a truncated bundle", ("cert-import", "bundle.p12", "--dir", "new-globus"), INVALID,
+         r"truncated or damaged", _p12_here(lambda lab: _p12(lab)[:-30]), absent="new-globus"),
+    Case("cert-import of a missing file", ("cert-import", "none.p12"), NOT_FOUND, r"none.p12 .*does not exist"),
+    Case("cert-import over the existing pair", ("cert-import", "bundle.p12"), USAGE,
+         r"usercert.pem and \S+userkey.pem already exist: give --force", _p12_here(_p12)),
+]
+
+CASES = FILE_CASES + ENV_CASES + USAGE_CASES + SERVER_CASES + PASSPHRASE_CASES + ELSEWHERE_CASES + PKCS12_CASES

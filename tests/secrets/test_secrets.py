@@ -190,6 +190,12 @@ KNOWN_WRITERS = {
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
     ("jenv/commands/carry.py", "_write_shim"): "create_new_file 0755: a shim script, no key material",
+    ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
+                                                   "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
+    ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
+                                                     "(the <name>.<date> copy of the old key stays 0400)",
+    ("jenv/tokens/expiry.py", "_remember"): "create_new_file 0600 in a private 0700 directory: two numbers, "
+                                            "no key material",
 }
 _WRITE_MODE = re.compile(r"[wax+]")
 
@@ -227,3 +233,41 @@ def test_every_place_that_creates_a_file_is_known():
             if (module, function) not in KNOWN_WRITERS and (module, "*") not in KNOWN_WRITERS:
                 unknown.append(f"{module}:{line} in {function}()")
     assert not unknown, "review these file writers for key material and modes: " + ", ".join(unknown)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_cert_import_creates_the_key_with_its_final_mode(home, tmp_path):
+    """Under umask 000 and strace: every file cert-import creates in ~/.globus is created 0400 (key and
+    the copy of the old key) or 0644 (certificate) by the openat itself, and nothing is chmod-ed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from support.launcher import clean_env, run_on_pty
+    from support.pki import TestCA
+
+    leaf = TestCA().issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe")
+    p12 = tmp_path / "cert.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"x", leaf.key, leaf.cert, None,
+                                                          serialization.BestAvailableEncryption(b"pw")))
+    env = clean_env(home)
+    leaf.write(home / ".globus")  # an old pair, so --force makes the copies too
+    trace = tmp_path / "strace.out"
+    argv = ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=openat,chmod,fchmod,fchmodat",
+            "sh", "-c", f'umask 000; exec "$0" -m jenv cert-import {p12} --force', sys.executable]
+    run = run_on_pty(argv, dict(env, PYTHONPATH=str(REPO)), [b"pw", b"new phrase", b"new phrase"], prompt=b": ",
+                     capture=True, timeout=60)
+    if run.returncode != 0 and "ptrace" in run.stderr:
+        pytest.skip(f"strace cannot trace here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    globus = str(home / ".globus")
+    lines = trace.read_text().splitlines()
+    created = [m.groupdict() for m in map(_CREATE.search, lines) if m and "O_CREAT" in m["flags"]
+               and m["path"].startswith(globus)]
+    keys = [c for c in created if "userkey.pem" in c["path"]]
+    certs = [c for c in created if "usercert.pem" in c["path"]]
+    assert len(keys) == 2 and len(certs) == 2, created  # a temporary and a copy of the old one, each
+    assert all("O_EXCL" in c["flags"] and "O_NOFOLLOW" in c["flags"] for c in created), created
+    assert all(c["mode"] == "0400" for c in keys), keys
+    assert all(c["mode"] in ("0644", "0400") for c in certs), certs
+    assert not [line for line in lines if _CHMOD.search(line) and globus in line]
+    assert stat.S_IMODE(os.lstat(home / ".globus" / "userkey.pem").st_mode) == 0o400

@@ -119,7 +119,8 @@ def test_the_checker_sees_a_violation():
 FAST_PATH = ["jenv.fastpath", "jenv.commands.tokens", "jenv.commands.shell", "jenv.tokens.check",
              "jenv.tokens.files", "jenv.lite.der", "jenv.durations", "jenv.lite.record", "jenv.locations",
              "jenv.context", "jenv.errors", "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish",
-             "jenv.shells.csh", "jenv.shells.hook"]
+             "jenv.shells.csh", "jenv.shells.hook", "jenv.tokens.expiry", "jenv.lite.timefmt", "jenv.lite.pkcs12",
+             "jenv.lite.identity", "jenv.commands.alien"]
 #: Never imported there: the network and crypto stacks, and the standard modules that cost the fast path
 #: more than its own work (issue 15.1).
 BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt", "shellingham", "typing",
@@ -161,7 +162,7 @@ def _valid_token_env(tmp_path, root_ca):
     from support.launcher import clean_env
 
     env = clean_env(tmp_path / "home")
-    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe")
+    leaf = root_ca.issue(dn)
     tmp = Path(env["TMPDIR"])
     cert, key = tmp / f"tokencert_{os.getuid()}.pem", tmp / f"tokenkey_{os.getuid()}.pem"
     cert.write_bytes(leaf.cert_pem)
@@ -207,3 +208,22 @@ def test_the_readme_maps_every_module():
     missing = [str(path.relative_to(REPO)) for path in sorted(PACKAGE.rglob("*.py"))
                if path.name != "__init__.py" and f"`{path.relative_to(REPO)}`" not in section]
     assert missing == []
+
+
+def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_path, root_ca):
+    """Issue 14: the notice reads the user certificate's dates with jenv.lite.der, and whoami reads the
+    token's subject with jenv.lite.names; neither loads cryptography, ssl or the network stack."""
+    import datetime as dt
+
+    from support.pki import now
+
+    env, cert = _home_with_token(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
+    root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe", not_after=now() + dt.timedelta(days=10)).write(
+        tmp_path / "home" / ".globus")
+    for argv, out, err in ((["token", "--shell", "bash"], f"export JALIEN_TOKEN_CERT={cert};", "expires in 9d 23h"),
+                           (["whoami", "-q"], "jdoe", "")):
+        run = _BLOCKER + f"from jenv.cli import main; raise SystemExit(main({argv!r}))"
+        proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env,
+                              cwd=str(tmp_path), timeout=60)
+        assert proc.returncode == 0 and out in proc.stdout, proc.stderr
+        assert (err in proc.stderr) if err else proc.stderr == "", proc.stderr

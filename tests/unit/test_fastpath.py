@@ -146,8 +146,9 @@ def test_exit_codes_are_ints_with_names():
         ExitCode(99)
 
 
-@pytest.mark.parametrize("seconds, text", [(0, "0s"), (45, "45s"), (600, "10m"), (3600, "1h"), (86399, "23h 59m"),
-                                           (2678399, "30d 23h 59m"), (86400 * 400, "400d"), (-90, "-1m")])
+@pytest.mark.parametrize("seconds, text", [(0, "0m 00s"), (45, "0m 45s"), (600, "10m 00s"), (3600, "1h 00m"),
+                                           (86399, "23h 59m"), (2678399, "30d 23h 59m"), (86400 * 400, "400d 0h 00m"),
+                                           (-90, "-1m 30s")])
 def test_human_durations(seconds, text):
     assert human_duration(seconds) == text
 

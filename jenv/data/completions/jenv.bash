@@ -10,7 +10,7 @@ _jenv_complete() {
     local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
         hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
-        shims export exec args"
+        shims export exec args whoami cert-import"
     local shells="sh bash zsh ksh dash fish tcsh csh json json-vars env"
     local init_opts="-u -v -t -jobid -hostname -f"
 
@@ -41,6 +41,8 @@ _jenv_complete() {
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
+        whoami) opts="--json -q" ;;
+        cert-import) opts="--dir --force --no-passphrase --json"; COMPREPLY=($(compgen -f -- "$cur")) ;;
         user) opts="token-init -v --json --shell" ;;
         ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         hook) opts="sh bash zsh ksh dash fish tcsh csh --file" ;;

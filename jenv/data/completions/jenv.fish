@@ -3,7 +3,7 @@
 
 set -l __jenv_commands status cert-info token-info certkey-match tokenkey-match cert-verify \
     token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
-    hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args
+    hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import
 set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json json-vars env
 
 complete -c jenv -f
@@ -38,6 +38,8 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a shims 
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a export -d 'Copy the token into a directory'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a exec -d 'Run a command with the token'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a args -d 'Token options for curl or requests'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a whoami -d 'Who the token makes you'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a cert-import -d 'Install the .p12 from the CA'
 
 # Options of token, token-init (and alien-token-init) and user.
 for __jenv_c in jenv alien-token-init
@@ -76,6 +78,12 @@ complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the
 complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user export' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
 complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from whoami cert-import' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from whoami' -s q -d 'Print only the user name'
+complete -c jenv -n '__fish_seen_subcommand_from cert-import' -l dir -r -F -d 'Where to write the PEM files'
+complete -c jenv -n '__fish_seen_subcommand_from cert-import' -l force -d 'Replace existing files, keeping copies'
+complete -c jenv -n '__fish_seen_subcommand_from cert-import' -l no-passphrase -d 'Write the key unencrypted'
+complete -c jenv -n '__fish_seen_subcommand_from cert-import' -F
 complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l dir -r -F -d 'Directory'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -l url -x -d 'CA tarball to fetch'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -x -a '(__fish_complete_directories)'

@@ -1,0 +1,219 @@
+"""``jenv cert-import``: the PKCS#12 file the CA sent becomes ~/.globus/usercert.pem and userkey.pem.
+
+What the tutorials do with three ``openssl pkcs12`` runs, ``mkdir`` and ``chmod``, in one step that
+cannot half-succeed: the bundle is opened by ``cryptography`` (legacy RC2/3DES and current AES
+encryption alike), the key is checked to belong to the certificate, and only then are the two files
+written, each created with its final mode (certificate 0644, key 0400) next to its place and renamed
+over it.  Existing files are never replaced without ``--force``, which first keeps the old pair as
+``<name>.<date>`` copies.  Passwords are asked on the terminal (/dev/tty), never echoed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import List, NamedTuple, Optional, Tuple
+
+from jenv.context import Context
+from jenv.credentials import read_raw_credential, tty_secret
+from jenv.errors import ExitCode, KeyMismatchError, NotFoundError, PassphraseError, UnsafeFileError, UsageError
+from jenv.lite.timefmt import iso_epoch, short_duration
+from jenv.locations import X509_USER_CERT, X509_USER_KEY, Location
+from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps
+
+__all__ = ["cmd_cert_import", "Imported", "install_pair", "backup_name", "CERT_MODE", "KEY_MODE"]
+
+CERT_MODE = 0o644
+KEY_MODE = 0o400
+
+
+class Imported(NamedTuple):
+    """What cert-import wrote: the two paths, the copies of the old pair, and whether the key is encrypted."""
+
+    cert_path: str
+    key_path: str
+    backups: Tuple[str, ...]
+    encrypted: bool
+
+
+def backup_name(path: str, day: str) -> str:
+    """``<path>.<day>``, or ``<path>.<day>.N`` with the first N not yet taken."""
+    candidate, number = f"{path}.{day}", 1
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = f"{path}.{day}.{number}"
+    return candidate
+
+
+def _existing(path: str) -> Optional[os.stat_result]:
+    """The lstat of a target that exists; UnsafeFileError when it is not a regular file (never followed)."""
+    from jenv.tokens.files import lstat_if_there
+
+    st = lstat_if_there(path, "the target")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise UnsafeFileError(f"{path} is {kind}; cert-import replaces only regular files: move it away, "
+                              "or give --dir another directory")
+    return st
+
+
+def check_targets(directory: str, force: bool) -> List[Tuple[str, Optional[os.stat_result]]]:
+    """The two target paths and what is there now; refused (before any password is asked) when they exist
+    and ``force`` is not given, or when ``directory`` is not a directory."""
+    if os.path.lexists(directory) and not os.path.isdir(directory):
+        raise UnsafeFileError(f"{directory} is not a directory: give --dir a directory")
+    targets = [(os.path.join(directory, name), None) for name in ("usercert.pem", "userkey.pem")]
+    targets = [(path, _existing(path)) for path, _ in targets]
+    present = [path for path, st in targets if st is not None]
+    if present and not force:
+        raise UsageError(f"{' and '.join(present)} already exist{'s' if len(present) == 1 else ''}: give --force "
+                         "to replace them (the old files are kept as <name>.<date> copies), or --dir <directory>")
+    return targets
+
+
+def _write_new(path: str, data: bytes, mode: int) -> str:
+    from jenv.tokens.files import temp_name
+
+    temp = temp_name(path)
+    create_new_file(temp, data, mode, sync=True)
+    return temp
+
+
+def install_pair(directory: str, cert_pem: bytes, key_pem: bytes, day: str, encrypted: bool) -> Imported:
+    """Write usercert.pem (0644) and userkey.pem (0400) into ``directory`` (made 0700 when missing).
+
+    Each file is written and fsync-ed under a temporary name, created with its final mode, then renamed
+    over its place, with SIGINT/SIGTERM/SIGHUP held so both renames happen; an old file there is first
+    copied to ``<name>.<day>`` (same mode).  On failure nothing is left half-written and OSError names
+    the path.
+    """
+    from jenv.tokens.files import fsync_directory, signals_held
+
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cert_path, key_path = os.path.join(directory, "usercert.pem"), os.path.join(directory, "userkey.pem")
+    old_umask = os.umask(0o022)  # the certificate is public (0644); the key's 0400 is set at its creation
+    temps: List[str] = []
+    backups: List[str] = []
+    try:
+        temps.append(_write_new(key_path, key_pem, KEY_MODE))
+        temps.append(_write_new(cert_path, cert_pem, CERT_MODE))
+        with signals_held():
+            for path in (key_path, cert_path):
+                st = _existing(path)
+                if st is not None:
+                    with open(path, "rb") as old:  # a regular file of this directory (checked just now)
+                        content = old.read()
+                    backup = backup_name(path, day)
+                    create_new_file(backup, content, stat.S_IMODE(st.st_mode), sync=True)
+                    backups.append(backup)
+            for temp, path in zip(temps, (key_path, cert_path)):
+                os.replace(temp, path)
+            temps.clear()
+            fsync_directory(directory)
+    finally:
+        os.umask(old_umask)
+        for temp in temps:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+    return Imported(cert_path, key_path, tuple(backups), encrypted)
+
+
+def _new_passphrase(key_path: str) -> bytes:
+    no_terminal = ("the new passphrase for the user key cannot be asked: there is no terminal (run cert-import "
+                   "from a terminal); nothing was written")
+    first = tty_secret(f"New passphrase for {key_path}: ", no_terminal)
+    if not first:
+        raise PassphraseError("empty passphrase: the user key would be unprotected; type one, or give "
+                              "--no-passphrase if you really want that; nothing was written")
+    again = tty_secret("The same passphrase again: ", no_terminal)
+    if again != first:
+        raise PassphraseError("the two passphrases differ: nothing was written; run cert-import again")
+    return first
+
+
+def _expand(path: str, ctx: Context) -> str:
+    if path == "~" or path.startswith("~/"):
+        path = ctx.home + path[1:]
+    return os.path.abspath(path)
+
+
+def cmd_cert_import(args, ctx: Context) -> int:
+    """Install the PKCS#12 file (.p12) from the CA as usercert.pem and userkey.pem.
+
+    Usage:
+      jenv cert-import <file> [--dir=<dir>] [--force] [--no-passphrase] [--json]
+
+    Options:
+      --dir=<dir>      Where to write usercert.pem and userkey.pem [default: ~/.globus].
+      --force          Replace existing files; the old ones are kept as <name>.<date> copies.
+      --no-passphrase  Write the key unencrypted (not recommended: anyone with a copy is you).
+      --json           Print what was written as JSON.
+
+    Asks for the PKCS#12 password, then twice for a new passphrase that protects the
+    key (never echoed).  Reads legacy (RC2, 3DES) and current (AES) files.  Nothing is
+    written unless the bundle opens and its key belongs to its certificate.  Exit 0
+    written, 2 files exist (no --force), 3 file missing or directory unwritable, 4 not
+    a PKCS#12 file or damaged, 7 key does not fit, 8 a target is not a regular file,
+    11 wrong password, passphrases differ, or no terminal.
+    """
+    from jenv.pem import cert_info, certificate_pem, check_pkcs12, key_matches, load_pkcs12, private_key_pem
+
+    source = Location("PKCS#12 file", "command line", path=os.path.abspath(args["<file>"]))
+    directory = _expand(args.get("--dir") or "~/.globus", ctx)
+    keep_secrets_out_of_core_dumps()
+    data = read_raw_credential(source)
+    what = f"PKCS#12 file {source.path}"
+    check_pkcs12(data, what)
+    targets = check_targets(directory, bool(args.get("--force")))  # all before the first prompt
+    password = tty_secret(f"PKCS#12 password for {source.path}: ",
+                          f"the password of {what} cannot be asked: there is no terminal (run cert-import "
+                          "from a terminal)")
+    key, cert = load_pkcs12(data, what, password)
+    if not key_matches(cert, key):
+        raise KeyMismatchError(f"the key in {what} does not belong to its certificate: export the bundle again; "
+                               "nothing was written")
+    key_path = targets[1][0]
+    passphrase = None if args.get("--no-passphrase") else _new_passphrase(key_path)
+    if passphrase is None:
+        ctx.err(f"jenv: warning: {key_path} is written without a passphrase: anyone who gets a copy of it can "
+                "use your grid identity")
+    try:
+        done = install_pair(directory, certificate_pem(cert), private_key_pem(key, passphrase),
+                            ctx.now().strftime("%Y-%m-%d"), passphrase is not None)
+    except OSError as exc:
+        raise NotFoundError(f"cannot write into {directory}: {exc.strerror or exc}; nothing was replaced") from None
+    info = cert_info(cert)
+    _report(ctx, done, info)
+    return ExitCode.OK
+
+
+def _report(ctx: Context, done: Imported, info) -> None:
+    from jenv.tokens.expiry import expiry_message
+
+    not_after = int(info.not_after.timestamp())
+    now = ctx.clock()
+    left = int(not_after - now)
+    expires = f"{iso_epoch(not_after)} (in {short_duration(left)})" if left > 0 else \
+        f"{iso_epoch(not_after)} (EXPIRED {short_duration(-left)} ago)"
+    if ctx.json:
+        from jenv.report.render import to_json
+
+        ctx.out(to_json({"cert": done.cert_path, "key": done.key_path, "key_encrypted": done.encrypted,
+                         "backups": list(done.backups), "subject": info.subject,
+                         "not_after": iso_epoch(not_after), "seconds_left": left}))
+    else:
+        lines = [f"wrote {done.cert_path} (mode 0644)",
+                 f"wrote {done.key_path} (mode 0400, " + ("encrypted with your new passphrase)" if done.encrypted
+                                                         else "NOT encrypted)")]
+        lines += [f"kept the old file as {backup}" for backup in done.backups]
+        lines += [f"subject  {info.subject}", f"expires  {expires}"]
+        ctx.out("\n".join(lines))
+    notice = expiry_message(not_after, now, f"user certificate {done.cert_path}")
+    if notice:
+        ctx.err(f"jenv: {notice}")
+    for variable, path in ((X509_USER_CERT, done.cert_path), (X509_USER_KEY, done.key_path)):
+        value = ctx.environ.get(variable)
+        if value and _expand(value, ctx) != path:
+            ctx.err(f"jenv: note: {variable} points at {value}, not at the new file: unset it, or set it to {path}")

@@ -1,0 +1,207 @@
+"""jenv cert-import: the CA's .p12 becomes ~/.globus/usercert.pem (0644) and userkey.pem (0400, encrypted).
+
+The bundles are made by ``openssl pkcs12 -export`` as a CA or browser makes them: legacy
+(``-legacy``: RC2-40 and 3DES, what OpenSSL 3 reads only with -legacy), OpenSSL 3's default (AES-256,
+PBKDF2) and explicit ``-certpbe AES-256-CBC -keypbe AES-256-CBC``.  The passwords are typed on a
+pseudo-terminal (run_on_pty: cert-import reads /dev/tty, so it runs as a process), and ``openssl``
+is the oracle for what was written.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from offline_helpers import clean_env, run_detached, run_in_process
+from support.launcher import run_on_pty
+from support.pki import Leaf, TestCA
+
+PASSWORD = b"p12 secret"
+NEW = b"new key passphrase"
+KINDS = {"legacy": ["-legacy"], "default": [], "aes": ["-certpbe", "AES-256-CBC", "-keypbe", "AES-256-CBC"]}
+
+
+def export_p12(leaf: Leaf, out: Path, extra=(), password: bytes = PASSWORD) -> Path:
+    """A .p12 made by openssl pkcs12 -export from the leaf's PEM files."""
+    cert, key = leaf.write(out.parent / (out.stem + "-pem"))
+    subprocess.run(["openssl", "pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-out", str(out),
+                    "-passout", "pass:" + password.decode(), *extra], check=True, capture_output=True)
+    return out
+
+
+def cert_import(env, *args: str, answers=(PASSWORD, NEW, NEW)):
+    """cert-import on a pseudo-terminal; every prompt ends in ': ', and the next answer is typed there."""
+    return run_on_pty([sys.executable, "-m", "jenv", "cert-import", *args], env, list(answers), prompt=b": ",
+                      capture=True, timeout=60)
+
+
+DN = "/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdoe/CN=123456/CN=Jane Doe"
+
+
+@pytest.fixture(scope="module")
+def leaf(root_ca: TestCA) -> Leaf:
+    return root_ca.issue(DN)
+
+
+@pytest.fixture
+def env(tmp_path):
+    return clean_env(tmp_path / "home")
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def _openssl_key_modulus(path: Path, passphrase: bytes = None) -> str:
+    args = ["openssl", "rsa", "-in", str(path), "-noout", "-modulus"]
+    args += ["-passin", "pass:" + passphrase.decode()] if passphrase else ["-passin", "pass:"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_each_kind_of_p12_becomes_the_two_pem_files(kind, leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / f"myCertificate-{kind}.p12", KINDS[kind])
+    run = cert_import(env, str(p12))
+    assert run.returncode == 0, run.stderr
+    globus = Path(env["HOME"]) / ".globus"
+    cert, key = globus / "usercert.pem", globus / "userkey.pem"
+    assert _mode(cert) == 0o644 and _mode(key) == 0o400 and _mode(globus) == 0o700
+    assert cert.read_bytes() == leaf.cert_pem
+    text = key.read_text()
+    assert text.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    # openssl opens the key with the new passphrase only, and it is the certificate's key
+    cert_modulus = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-modulus"], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+    assert _openssl_key_modulus(key, NEW) == cert_modulus
+    wrong = subprocess.run(["openssl", "rsa", "-in", str(key), "-noout", "-passin", "pass:nope"],
+                           capture_output=True)
+    assert wrong.returncode != 0
+    parsed = subprocess.run(["openssl", "asn1parse", "-in", str(key)], capture_output=True, text=True).stdout
+    assert "PBES2" in parsed and "aes-256-cbc" in parsed  # the best PEM encryption available
+    # the prompts: PKCS#12 password, then the new passphrase twice; nothing typed is shown
+    assert run.output.count(": ") == 3 and "PKCS#12 password for" in run.output
+    for secret in (PASSWORD, NEW):
+        assert secret.decode() not in run.output + run.stdout + run.stderr
+    assert f"wrote {cert}" in run.stdout and f"wrote {key}" in run.stdout
+    assert "subject  /DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdoe/CN=123456/CN=Jane Doe" in run.stdout
+    assert "expires  " in run.stdout and run.stderr == ""  # a year left: no expiry notice
+    # and jenv itself now uses the pair: the key belongs to the certificate
+    match = run_on_pty([sys.executable, "-m", "jenv", "certkey-match"], env, [NEW], capture=True)
+    assert match.returncode == 0 and " matches " in match.stdout, match.stderr
+
+
+def test_wrong_password_is_one_line_and_writes_nothing(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "cert.p12", KINDS["legacy"])
+    run = cert_import(env, str(p12), answers=[b"not the password"])
+    assert run.returncode == 11
+    assert run.stderr.splitlines() == [f"jenv: wrong password for PKCS#12 file {p12}: nothing was written"]
+    assert run.stdout == "" and not (Path(env["HOME"]) / ".globus").exists()
+
+
+def test_existing_files_are_kept_unless_force_which_keeps_copies(leaf, root_ca, env, tmp_path):
+    globus = Path(env["HOME"]) / ".globus"
+    old = root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Old Cert")
+    old.write(globus)
+    old_cert, old_key = (globus / "usercert.pem").read_bytes(), (globus / "userkey.pem").read_bytes()
+    p12 = export_p12(leaf, tmp_path / "new.p12")
+    refused = cert_import(env, str(p12), answers=[])  # refused before any prompt
+    assert refused.returncode == 2 and "already exist" in refused.stderr and "--force" in refused.stderr
+    assert refused.output == "" and (globus / "usercert.pem").read_bytes() == old_cert
+    run = cert_import(env, str(p12), "--force")
+    assert run.returncode == 0, run.stderr
+    day = subprocess.run(["date", "-u", "+%Y-%m-%d"], capture_output=True, text=True).stdout.strip()
+    assert (globus / f"usercert.pem.{day}").read_bytes() == old_cert
+    assert (globus / f"userkey.pem.{day}").read_bytes() == old_key
+    assert _mode(globus / f"userkey.pem.{day}") == 0o400
+    assert (globus / "usercert.pem").read_bytes() == leaf.cert_pem
+    assert f"kept the old file as {globus}/usercert.pem.{day}" in run.stdout
+    again = cert_import(env, str(p12), "--force")  # a second copy the same day does not overwrite the first
+    assert again.returncode == 0 and (globus / f"usercert.pem.{day}.2").read_bytes() == leaf.cert_pem
+    assert (globus / f"usercert.pem.{day}").read_bytes() == old_cert
+
+
+def test_no_passphrase_only_when_asked_and_with_a_warning(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    empty = cert_import(env, str(p12), answers=[PASSWORD, b""])  # an empty new passphrase is not "none"
+    assert empty.returncode == 11 and "--no-passphrase" in empty.stderr
+    assert not (Path(env["HOME"]) / ".globus" / "userkey.pem").exists()
+    differ = cert_import(env, str(p12), answers=[PASSWORD, NEW, b"something else"])
+    assert differ.returncode == 11 and "differ" in differ.stderr
+    run = cert_import(env, str(p12), "--no-passphrase", answers=[PASSWORD])
+    assert run.returncode == 0, run.stderr
+    key = Path(env["HOME"]) / ".globus" / "userkey.pem"
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----") and _mode(key) == 0o400
+    assert "without a passphrase" in run.stderr and "NOT encrypted" in run.stdout
+    assert run.output.count(": ") == 1  # only the PKCS#12 password was asked
+
+
+def test_dir_option_and_an_empty_p12_password(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "nopass.p12", password=b"")
+    target = tmp_path / "elsewhere" / "globus"
+    run = cert_import(dict(env, X509_USER_CERT=str(tmp_path / "old.pem")), str(p12), "--dir", str(target),
+                      answers=[b"", NEW, NEW])
+    assert run.returncode == 0, run.stderr
+    assert (target / "usercert.pem").read_bytes() == leaf.cert_pem
+    assert "X509_USER_CERT points at" in run.stderr  # the variable would still win over the new file
+
+
+def test_a_key_that_does_not_fit_its_certificate_is_refused(leaf, root_ca, env, tmp_path):
+    """Neither openssl nor cryptography exports such a bundle: an unencrypted one without a MAC has the
+    certificate swapped for another of the same size (another key), its key bag left as it was.
+    OpenSSL's PKCS12_parse already gives no certificate for the key then (it only pairs a certificate
+    with the key it fits), so jenv refuses it as holding none, and writes nothing."""
+    p12 = export_p12(leaf, tmp_path / "plain.p12", ["-certpbe", "NONE", "-keypbe", "NONE", "-nomac"])
+    own = leaf.cert.public_bytes(serialization.Encoding.DER)
+    other = root_ca.issue(DN)
+    for _ in range(20):  # the serial's and signature's leading bits may change the length by a byte
+        if len(other.cert.public_bytes(serialization.Encoding.DER)) == len(own):
+            break
+        other = root_ca.issue(DN)
+    data = p12.read_bytes()
+    assert data.count(own) == 1
+    mixed = tmp_path / "mixed.p12"
+    mixed.write_bytes(data.replace(own, other.cert.public_bytes(serialization.Encoding.DER)))
+    run = cert_import(env, str(mixed), answers=[b""])
+    assert run.returncode == 4 and "holds no certificate" in run.stderr, run.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+    # the positive twin: the untouched bundle imports
+    assert cert_import(env, str(p12), "--no-passphrase", answers=[b""]).returncode == 0
+
+
+def test_a_bundle_without_its_certificate_is_refused(leaf, env, tmp_path):
+    cert, key = leaf.write(tmp_path / "pem")
+    p12 = tmp_path / "keyonly.p12"
+    subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(key), "-nocerts", "-out", str(p12),
+                    "-passout", "pass:" + PASSWORD.decode()], check=True, capture_output=True)
+    run = cert_import(env, str(p12), answers=[PASSWORD])
+    assert run.returncode == 4 and "holds no certificate" in run.stderr
+
+
+def test_bad_files_and_no_terminal(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    cut = tmp_path / "cut.p12"
+    cut.write_bytes(p12.read_bytes()[:-20])
+    run = cert_import(env, str(cut), answers=[PASSWORD])
+    assert run.returncode == 4 and "truncated or damaged" in run.stderr and "password" not in run.output
+    pem = run_in_process(["cert-import", str(tmp_path / "cert-pem" / "usercert.pem")], env)
+    assert pem.returncode == 4 and "is not a PKCS#12 bundle" in pem.stderr
+    missing = run_in_process(["cert-import", str(tmp_path / "none.p12")], env)
+    assert missing.returncode == 3 and "does not exist" in missing.stderr
+    detached = run_detached(["cert-import", str(p12)], env)
+    assert detached.returncode == 11 and "no terminal" in detached.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+def test_a_symbolic_link_in_place_of_the_key_is_not_replaced(leaf, env, tmp_path):
+    globus = Path(env["HOME"]) / ".globus"
+    globus.mkdir(parents=True)
+    (globus / "userkey.pem").symlink_to(tmp_path / "somewhere")
+    run = cert_import(env, str(export_p12(leaf, tmp_path / "cert.p12")), "--force", answers=[])
+    assert run.returncode == 8 and "symbolic link" in run.stderr
+    assert os.path.islink(globus / "userkey.pem")
