@@ -98,6 +98,7 @@ VARIABLES = {
     "JENV_DEBUG": "1 = show library warnings and the traceback of an internal error",
     "HOME": "where ~/.globus and ~/.cache/jenv are",
     "XDG_RUNTIME_DIR": "private directory for the token lock (default ~/.cache/jenv)",
+    "XDG_CACHE_HOME": "where jenv keeps its private state, ~/.cache/jenv by default (the expiry notice's memory)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
     "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
 }

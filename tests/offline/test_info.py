@@ -127,5 +127,5 @@ def test_nothing_on_stdout_when_unreadable(setup):
     env = dict(setup["env"], X509_USER_CERT=str(setup["tmp"] / "nope.pem"))
     res = run_in_process(["-json", "cert-info"], env)
     assert (res.returncode, res.stdout) == (3, "")
-    assert res.stderr.startswith(f"jenv: user certificate {setup['tmp'] / 'nope.pem'} (env X509_USER_CERT) "
+    assert res.stderr.startswith(f"jenv: user certificate {setup['tmp'] / 'nope.pem'} (from X509_USER_CERT) "
                                  "does not exist: point X509_USER_CERT at the right file")

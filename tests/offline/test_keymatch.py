@@ -80,7 +80,7 @@ def test_wrong_passphrase(setup, user_rsa, tmp_path):
     env, pair = _encrypted_env(setup, user_rsa, tmp_path, "pkcs8")
     res, shown = run_with_tty(["certkey-match"], env, b"not it")
     assert res.returncode == 11
-    assert res.stderr.splitlines() == [f"jenv: wrong passphrase for user key {pair['key']} (env X509_USER_KEY)"]
+    assert res.stderr.splitlines() == [f"jenv: wrong passphrase for user key {pair['key']} (from X509_USER_KEY)"]
     assert res.stdout == ""
     res, shown = run_with_tty(["certkey-match"], env, b"")
     assert res.returncode == 11 and "empty passphrase" in res.stderr
@@ -94,5 +94,5 @@ def test_encrypted_key_without_terminal_fails_at_once(setup, user_rsa, tmp_path)
     assert res.returncode == 11
     assert res.stdout == ""
     line, = res.stderr.splitlines()
-    assert line.startswith(f"jenv: user key {pair['key']} (env X509_USER_KEY) is encrypted and there is no "
+    assert line.startswith(f"jenv: user key {pair['key']} (from X509_USER_KEY) is encrypted and there is no "
                            "terminal to ask for its passphrase")

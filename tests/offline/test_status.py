@@ -43,7 +43,7 @@ def test_text_screen(setup):
     assert lines[1] == f"user certificate   {setup['user']['cert']} (default)"
     assert lines[2].lstrip().startswith("exists, readable, mode 0644, valid, 36")
     assert lines[4].strip() == "exists, readable, mode 0400, RSA 2048 bits, matches the certificate"
-    assert lines[9] == f"CA store           {setup['ca']} (env X509_CERT_DIR)"
+    assert lines[9] == f"CA store           {setup['ca']} (from X509_CERT_DIR)"
     assert lines[10].strip() == "directory, 2 certificates"
     assert lines[-1] == "result             OK"
 

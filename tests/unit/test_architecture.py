@@ -127,6 +127,9 @@ BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "
            "enum", "re", "subprocess", "collections", "contextlib", "ctypes", "json", "pathlib", "inspect",
            "dataclasses", "importlib.resources", "shlex", "warnings", "signal")
 
+#: What the offline commands beyond the login forms (whoami) must not load either.
+NO_CRYPTO = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL")
+
 _BLOCKER = textwrap.dedent(f"""
     import sys
     class Blocked:
@@ -156,7 +159,8 @@ def test_fast_path_modules_import_without_the_heavy_libraries(module):
     assert proc.returncode == 0, proc.stderr
 
 
-def _valid_token_env(tmp_path, root_ca):
+def _valid_token_env(tmp_path, root_ca, dn: str = "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe"):
+    """A clean environment whose default token files hold a valid token with subject ``dn``."""
     import os
 
     from support.launcher import clean_env
@@ -217,12 +221,13 @@ def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_p
 
     from support.pki import now
 
-    env, cert = _home_with_token(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
+    env, cert = _valid_token_env(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
     root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe", not_after=now() + dt.timedelta(days=10)).write(
         tmp_path / "home" / ".globus")
     for argv, out, err in ((["token", "--shell", "bash"], f"export JALIEN_TOKEN_CERT={cert};", "expires in 9d 23h"),
                            (["whoami", "-q"], "jdoe", "")):
-        run = _BLOCKER + f"from jenv.cli import main; raise SystemExit(main({argv!r}))"
+        run = _BLOCKER.replace(repr(BLOCKED), repr(NO_CRYPTO)) + \
+            f"from jenv.fastpath import main; raise SystemExit(main({argv!r}))"
         proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env,
                               cwd=str(tmp_path), timeout=60)
         assert proc.returncode == 0 and out in proc.stdout, proc.stderr
