@@ -121,7 +121,8 @@ class TestBash:
         assert bash_complete("jenv", "token-init", "-t", "jo") == ["job", "jobagent"]
         assert bash_complete("jenv", "--shell", "") == SHELL_NAMES
         assert bash_complete("jenv", "--shell", "fish", "tok")[0].startswith("tok")
-        assert bash_complete("jenv", "completion", "") == ["bash", "zsh", "fish", "--help"]
+        assert bash_complete("jenv", "completion", "") == ["bash", "zsh", "fish"]  # values first
+        assert bash_complete("jenv", "completion", "-") == ["--help"]
 
     def test_alien_token_init_gets_token_options(self):
         assert bash_complete("alien-token-init", "-") == bash_complete("jenv", "token-init", "-")
@@ -188,3 +189,42 @@ class TestZsh:
         words = f"jenv {command} bob -" if command == "user" else f"jenv {command} -"
         offered = {canonical_option(w) for w in zsh_complete(words, tmp_path) if w.startswith("-")}
         assert offered - {"--", "-"} == want  # sandbox: "--" then a command
+
+
+def test_bash_offers_values_before_options_and_your_role(tmp_path, root_ca):
+    """Where the grammar expects a value, bash offers values (shells, your role from the token in use)
+    and options only once a '-' is typed (issue 15.5)."""
+    import shutil as _shutil
+    import sys as _sys
+
+    from support.launcher import clean_env
+
+    env = clean_env(tmp_path / "home")
+    tmp = Path(env["TMPDIR"])
+    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
+    (tmp / f"tokencert_{os.getuid()}.pem").write_bytes(leaf.cert_pem)
+    (tmp / f"tokenkey_{os.getuid()}.pem").write_bytes(leaf.key_pem(fmt="traditional"))
+    for name in tmp.iterdir():
+        name.chmod(0o400)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "jenv").write_text(f'#!/bin/sh\nPYTHONPATH="{REPO}" exec "{_sys.executable}" -m jenv "$@"\n')
+    (bin_dir / "jenv").chmod(0o755)
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+
+    def complete(*words):
+        quoted = " ".join("'" + w.replace("'", "'\\''") + "'" for w in words)
+        script = (f"source {COMPLETIONS / 'jenv.bash'}\n"
+                  f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMPREPLY=()\n"
+                  "_jenv_complete\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
+        out = subprocess.run([_shutil.which("bash"), "--norc", "--noprofile", "-c", script], env=env,
+                             capture_output=True, text=True, timeout=20)
+        return [line for line in out.stdout.splitlines() if line]
+
+    assert complete("jenv", "user", "") == ["jdoe"]
+    assert complete("jenv", "token-init", "") == ["jdoe"]
+    assert "-v" in complete("jenv", "user", "jdoe", "-")
+    hook = complete("jenv", "hook", "")
+    assert "bash" in hook and not [w for w in hook if w.startswith("-")]
+    assert "--file" in complete("jenv", "hook", "-")
+    assert "token" in complete("jenv", "") and not [w for w in complete("jenv", "") if w.startswith("-")]

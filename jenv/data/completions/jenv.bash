@@ -37,13 +37,28 @@ _jenv_complete() {
         "") opts="$commands --json --shell --help --version" ;;
         token) opts="$init_opts --min-valid --check --content --with-ca --json --shell" ;;
         prompt) opts="--format --warn --min-valid" ;;
-        token-init|alien-token-init) opts=$init_opts ;;
+        token-init|alien-token-init)
+            opts=$init_opts
+            if [[ $cur != -* ]]; then  # token-init <username>, as the tutorials write it
+                COMPREPLY=($(compgen -W "$(command -v jenv >/dev/null && jenv whoami -q 2>/dev/null)" -- "$cur"))
+                [ "${#COMPREPLY[@]}" -gt 0 ] && return 0
+            fi ;;
         status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
         whoami) opts="--json -q" ;;
         cert-import) opts="--dir --force --no-passphrase --json"; COMPREPLY=($(compgen -f -- "$cur")) ;;
-        user) opts="token-init -v --json --shell" ;;
+        user)
+            # jenv user <role>: where a role is expected, role names (yours, from the token in use)
+            local given=0
+            for ((i = 1; i < COMP_CWORD; i++)); do
+                case ${COMP_WORDS[i]} in user|-*) ;; *) given=1 ;; esac
+            done
+            if [ "$given" = 0 ] && [[ $cur != -* ]]; then
+                COMPREPLY=($(compgen -W "$(command -v jenv >/dev/null && jenv whoami -q 2>/dev/null)" -- "$cur"))
+                return 0
+            fi
+            opts="token-init -v --json --shell" ;;
         ca-fetch) opts="--url --json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         hook) opts="sh bash zsh ksh dash fish tcsh csh --file" ;;
         completion) opts="bash zsh fish" ;;
@@ -56,7 +71,14 @@ _jenv_complete() {
         args) opts="curl --min-valid --json" ;;
         *) opts= ;;
     esac
-    COMPREPLY+=($(compgen -W "$opts --help" -- "$cur"))
+    # Where the grammar expects a value, values come first: options only once a '-' is typed.
+    local values= word
+    for word in $opts; do case $word in -*) ;; *) values="$values $word" ;; esac; done
+    if [[ $cur != -* ]] && [ -n "$values" ]; then
+        COMPREPLY+=($(compgen -W "$values" -- "$cur"))
+    else
+        COMPREPLY+=($(compgen -W "$opts --help" -- "$cur"))
+    fi
     return 0
 }
 complete -F _jenv_complete jenv alien-token-init

@@ -77,6 +77,7 @@ complete -c jenv -n '__fish_seen_subcommand_from shims' -l force -d 'Write over 
 complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the shims jenv wrote'
 complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user export' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
+complete -c jenv -n '__fish_seen_subcommand_from user token-init' -a '(command -q jenv; and jenv whoami -q 2>/dev/null)' -d 'Your role'
 complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami cert-import' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami' -s q -d 'Print only the user name'
