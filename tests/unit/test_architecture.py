@@ -232,3 +232,12 @@ def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_p
                               cwd=str(tmp_path), timeout=60)
         assert proc.returncode == 0 and out in proc.stdout, proc.stderr
         assert (err in proc.stderr) if err else proc.stderr == "", proc.stderr
+
+
+def test_test_files_have_names_of_their_own():
+    """pytest imports test modules by basename (rootdir conftest layout): two files with one name in two
+    directories make the second fail to collect."""
+    from collections import Counter
+
+    names = Counter(path.name for path in (REPO / "tests").rglob("test_*.py"))
+    assert [name for name, count in names.items() if count > 1] == []
