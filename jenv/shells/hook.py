@@ -109,6 +109,11 @@ def completion_loader(shell: str, completion_dir: str) -> str:
     return ""
 
 
+#: Whether this process is already the watched child (jenv.fastpath starts the watchdog as early as it can).
+_WATCHED = False
+_WATCHED_CHILD = False
+
+
 def start_watchdog(seconds: float, message: str) -> None:
     """Go on in a forked child that is ended after ``seconds``; this process relays its output.
 
@@ -119,20 +124,29 @@ def start_watchdog(seconds: float, message: str) -> None:
     which no signal ends, holds only the relay pipe.  When time is up the child gets SIGTERM (a
     passphrase prompt restores the terminal on it), SIGKILL two seconds later, and ``message``
     goes to stderr.  A Ctrl-C is the child's to handle; this process keeps relaying.  Without fork
-    (or when it fails) there is no bound.
+    (or when it fails) there is no bound.  Called more than once, it does nothing more.
+
+    The earlier it runs the cheaper it is: after fork every page either process writes is copied,
+    so jenv.fastpath calls it before the hook's modules are even imported.
     """
+    global _WATCHED
+    if _WATCHED:
+        return
+    _WATCHED = True
     try:
         read_end, write_end = os.pipe()
         pid = os.fork()
     except (AttributeError, OSError):
         return
     if pid == 0:
+        global _WATCHED_CHILD
+        _WATCHED_CHILD = True
         os.close(read_end)
         os.dup2(write_end, 1)  # the child's stdout is the relay pipe (dup2 makes fd 1 inheritable)
         os.close(write_end)
         return
     os.close(write_end)
-    import select
+    import select  # loaded by this waiting process while the child works
     import time
 
     deadline = time.monotonic() + seconds
@@ -160,11 +174,17 @@ def start_watchdog(seconds: float, message: str) -> None:
                 code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
                 code = code if code >= 0 else 128 - code
                 break
-            while chunk:
-                chunk = chunk[os.write(1, chunk):]
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(1, view):]
     except BaseException:  # noqa: BLE001 - the relaying parent never runs on as a second jenv
         pass
     os._exit(code)
+
+
+def watched() -> bool:
+    """Whether this process is the child :func:`start_watchdog` left working."""
+    return _WATCHED_CHILD
 
 
 def apply_private_tmpdir(environ: MutableMapping[str, str], home: str) -> Tuple[Optional[str], Optional[str]]:
