@@ -12,7 +12,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from typing import TYPE_CHECKING, Callable, Iterator, Optional
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
@@ -253,6 +252,8 @@ def materialize(loc: Location) -> Iterator[str]:
         assert loc.path is not None
         yield loc.path
         return
+    import tempfile
+
     directory = tempfile.mkdtemp(prefix="jenv-")
     path = os.path.join(directory, "credential.pem")
     try:

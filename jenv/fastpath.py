@@ -33,6 +33,7 @@ _FORMS = {
     "prompt": ("jenv.commands.tokens", "cmd_prompt", ("--format", "--warn", "--min-valid"), (), True),
     "hook": ("jenv.commands.shell", "cmd_hook", (), (), False),
     "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), (), True),  # O2's token check
+    "status": ("jenv.commands.inspect", "cmd_status", (), ("--json",), True),
 }
 _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 
@@ -83,7 +84,7 @@ def parse_fast(argv: Sequence[str]) -> Optional[tuple]:
             return None
         args[name] = True if word in flags else value
         position += 1
-    if args.get("--json") and (command != "token" or args.get("--check")):
+    if args.get("--json") and ("--json" not in flags or args.get("--check")):
         return None  # no JSON output there: docopt's front end says so
     if command == "token" and args.get("--check") and "--shell" in args:
         return None  # not a form docopt accepts: let it say so

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from dataclasses import dataclass
 from typing import Callable, List, Optional, Tuple
 
 from cryptography import x509
@@ -19,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.lite import names
+from jenv.lite.certinfo import CertInfo, is_encrypted_key, iso_utc, validity_problem, validity_state  # noqa: F401
 from jenv.lite.der import private_key_blocks
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.lite.timefmt import format_duration, validity_text  # noqa: F401  (one home: jenv.lite.timefmt)
@@ -50,24 +50,6 @@ __all__ = [
 CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
 CERT_END = b"-----END CERTIFICATE-----"
 KEY_MARKER = b"PRIVATE KEY-----"
-
-@dataclass(frozen=True)
-class CertInfo:
-    """What jenv reports about a certificate."""
-
-    subject: str
-    issuer: str
-    not_before: dt.datetime
-    not_after: dt.datetime
-    serial: int
-    key_type: str
-    key_bits: int
-    fingerprint_sha256: str
-    is_ca: bool
-
-    def seconds_left(self, now: dt.datetime) -> int:
-        return int((self.not_after - now).total_seconds())
-
 
 def describe_non_certificate(data: bytes) -> str:
     """A description of bytes that are not what was expected."""
@@ -117,11 +99,6 @@ def parse_certificate(data: bytes, what: str = "certificate") -> x509.Certificat
 def _short(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
-
-
-def is_encrypted_key(data: bytes) -> bool:
-    """True for a passphrase-protected PEM key (PKCS#8 or the traditional Proc-Type form)."""
-    return b"ENCRYPTED PRIVATE KEY" in data or b"Proc-Type: 4,ENCRYPTED" in data
 
 
 def parse_private_key(data: bytes, what: str = "private key",
@@ -231,34 +208,6 @@ def cert_info(cert: x509.Certificate) -> CertInfo:
         fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         is_ca=_is_ca(cert),
     )
-
-
-def validity_state(info: CertInfo, now: dt.datetime, min_seconds: int = 0) -> str:
-    """'valid', 'expired', 'expiring' (fewer than ``min_seconds`` left) or 'not yet valid'."""
-    if now < info.not_before:
-        return "not yet valid"
-    if now >= info.not_after:
-        return "expired"
-    if info.seconds_left(now) < min_seconds:
-        return "expiring"
-    return "valid"
-
-
-def iso_utc(moment: dt.datetime) -> str:
-    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _renew_hint(loc: Location) -> str:
-    if loc.what.startswith("token"):
-        return "run 'jenv token-init' for a new token"
-    return "renew your grid user certificate with your certification authority"
-
-
-def validity_problem(info: CertInfo, loc: Location, now: dt.datetime) -> Optional[str]:
-    """A one-line message (with the fix) when the certificate is not valid now, else None."""
-    return validity_text(loc.describe(), int(info.not_before.timestamp()), int(info.not_after.timestamp()),
-                         now.timestamp(), _renew_hint(loc))
 
 
 def check_pkcs12(data: bytes, what: str) -> None:

@@ -16,9 +16,11 @@ import re
 import stat
 import warnings
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
-from cryptography import x509
+
+if TYPE_CHECKING:  # cryptography loads only when certificates are parsed (status only counts the files)
+    from cryptography import x509
 
 from jenv.credentials import MAX_CA_FILE
 from jenv.safefile import read_regular_file
@@ -54,6 +56,8 @@ def _load_pem_certificates(data: bytes) -> List[x509.Certificate]:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from cryptography import x509
+
         return x509.load_pem_x509_certificates(data)
 
 

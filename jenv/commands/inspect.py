@@ -13,9 +13,11 @@ from jenv.context import Context
 from jenv.credentials import load_certificate, load_private_key
 from jenv.errors import ExitCode, KeyMismatchError, NotValidNowError
 from jenv.locations import Location, Locations, resolve_locations
-from jenv.pem import cert_info, key_description, key_matches
 from jenv.report.render import key_match_dict, render_cert_info, render_key_match, render_status, validity_problem
 from jenv.report.status import gather_status
+
+# jenv.pem (and so cryptography) is imported by the commands that parse: status reads what it can
+# with jenv.lite.certinfo and runs from jenv.fastpath.
 
 __all__ = ["cmd_cert_info", "cmd_token_info", "cmd_certkey_match", "cmd_tokenkey_match", "cmd_status",
            "show_cert_info"]
@@ -30,6 +32,8 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
 
     Raises NotFoundError, UnsafeFileError or InvalidInputError (nothing printed) when it cannot be read.
     """
+    from jenv.pem import cert_info
+
     info = cert_info(load_certificate(loc))
     now = ctx.now()
     ctx.out(render_cert_info(info, loc, now, ctx.json))
@@ -48,6 +52,8 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
 def _match(ctx: Context, cert_loc: Location, key_loc: Location) -> int:
     cert = load_certificate(cert_loc)
     key = load_private_key(key_loc)
+    from jenv.pem import key_description, key_matches
+
     matches = key_matches(cert, key)
     key_type, key_bits = key_description(key.public_key())
     ctx.out(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json))

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
-from jenv.pem import iso_utc, validity_problem  # noqa: F401  (the report's names; one home in jenv.pem)
+from jenv.lite.certinfo import iso_utc, validity_problem  # noqa: F401  (the report's names; light for status)
 from jenv.report.sources import describe_source, source_dict, variable_of  # noqa: F401  (light: whoami uses it)
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
     import datetime as dt
 
-    from jenv.pem import CertInfo
+    from jenv.lite.certinfo import CertInfo
     from jenv.report.status import CAStatus, CredentialStatus, Status
 
 __all__ = [
@@ -49,9 +49,8 @@ def serial_hex(serial: int) -> str:
 
 def cert_dict(info: CertInfo, loc: Optional[Location], now: dt.datetime) -> Dict[str, Any]:
     """Every reported fact about a certificate (plus its source when ``loc`` is given)."""
-    # Imported here: a CertInfo comes from jenv.pem, so it is loaded already; cert-verify's
-    # fast path uses this module without ever loading jenv.pem (and cryptography).
-    from jenv.pem import format_duration, validity_state
+    from jenv.lite.certinfo import validity_state
+    from jenv.lite.timefmt import format_duration
 
     seconds = info.seconds_left(now)
     data: Dict[str, Any] = source_dict(loc) if loc is not None else {}
@@ -78,7 +77,8 @@ def _row(label: str, value: str) -> str:
 
 def _time_left_text(info: CertInfo, now: dt.datetime, short: bool = False) -> str:
     """'3d 4h 05m (valid)' (or 'valid, 3d 4h 05m left' when ``short``), 'EXPIRED .. ago', 'NOT YET VALID ..'."""
-    from jenv.pem import format_duration, validity_state
+    from jenv.lite.certinfo import validity_state
+    from jenv.lite.timefmt import format_duration
 
     state = validity_state(info, now)
     if state == "expired":

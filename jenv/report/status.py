@@ -19,8 +19,8 @@ from jenv.credentials import key_permission_problem, read_credential
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
 from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
                             resolve_locations, resolve_timeout)
-from jenv.pem import CertInfo, cert_info, is_encrypted_key, key_description, key_matches, \
-    parse_certificate, parse_private_key, validity_state
+from jenv.lite import der
+from jenv.lite.certinfo import CertInfo, is_encrypted_key, key_summary, summarize, validity_state
 from jenv.report.render import validity_problem
 from jenv.tokens.expiry import expiry_message
 
@@ -110,10 +110,16 @@ def _read(loc: Location) -> Tuple[CredentialStatus, Optional[bytes]]:
 
 
 def check_certificate(loc: Location, now: dt.datetime) -> Tuple[CredentialStatus, Optional[object]]:
-    """Status of a certificate location, and the parsed certificate when there is one."""
+    """Status of a certificate location, and the certificate (its PEM bytes, or the parsed one) when
+    there is one.  Read with jenv.lite.certinfo where it is sure, else with cryptography."""
     status, data = _read(loc)
     if data is None:
         return status, None
+    info = summarize(data)
+    if info is not None:
+        return replace(status, info=info, state=validity_state(info, now)), data
+    from jenv.pem import cert_info, parse_certificate
+
     try:
         cert = parse_certificate(data, loc.describe())
     except InvalidInputError as exc:
@@ -131,6 +137,14 @@ def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
         return status
     if is_encrypted_key(data):
         return replace(status, encrypted=True)
+    lite = key_summary(data) if der.private_key_blocks(data) == 1 else None
+    cert_public = der.cert_public_key(cert) if isinstance(cert, bytes) else None
+    if lite is not None and (cert is None or cert_public is not None):
+        public, key_type, bits = lite
+        return replace(status, key_type=f"{key_type} {bits} bits",
+                       matches=None if cert is None else cert_public == public)
+    from jenv.pem import key_description, key_matches, parse_certificate, parse_private_key
+
     try:
         # An overview of the user's own files: the public half is what status reports and compares;
         # certkey-match and tokenkey-match run cryptography's full consistency check of the key.
@@ -138,6 +152,8 @@ def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
     except (InvalidInputError, PassphraseError) as exc:
         return replace(status, error=str(exc), error_code=exc.exit_code)
     key_type, bits = key_description(key.public_key())
+    if isinstance(cert, bytes):
+        cert = parse_certificate(cert, "certificate")
     matches = key_matches(cert, key) if cert is not None else None
     return replace(status, key_type=f"{key_type} {bits} bits", matches=matches)
 

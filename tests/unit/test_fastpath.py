@@ -32,6 +32,7 @@ from support.launcher import clean_env, run_in_process
     (["prompt", "--format", "[{left}]"], "prompt", {"--format": "[{left}]"}),
     (["hook", "bash"], "hook", {"<shell>": "bash"}),
     (["hook"], "hook", {}),
+    (["status", "-json"], "status", {"--json": True}),
 ])
 def test_the_login_forms_are_parsed_by_hand(argv, command, args):
     parsed = parse_fast(argv)
@@ -78,7 +79,8 @@ STATES = ["valid", "expiring", "expired", "missing", "mismatch", "open", "garbag
 FORMS = [["token", "--shell", "bash"], ["token", "--shell=tcsh"], ["--shell", "fish", "token"],
          ["token", "--check"], ["token", "--check", "--min-valid", "40d"], ["prompt"],
          ["prompt", "--format", "<{state}> {left}", "--warn", "60d"], ["token", "--shell", "pwsh"],
-         ["token", "--min-valid", "soon"], ["prompt", "--format", "{nope}"]]
+         ["token", "--min-valid", "soon"], ["prompt", "--format", "{nope}"], ["status"], ["--json", "status"],
+         ["alien-token-info"]]
 
 
 @pytest.mark.parametrize("state", STATES)
@@ -87,8 +89,11 @@ def test_both_entrances_say_the_same(tmp_path, root_ca, state, argv):
     """Same exit code, stdout and stderr from jenv.fastpath and jenv.cli, for every token state
     (a renewal fails the same way in both: JCentral is unreachable)."""
     env = _token_env(tmp_path, root_ca, state)
-    fast = run_in_process(argv, env, front="fast")
-    full = run_in_process(argv, env, front="docopt")
+    import time
+
+    moment = time.time()  # one clock for both runs (status prints the time to the second)
+    fast = run_in_process(argv, env, front="fast", clock=lambda: moment)
+    full = run_in_process(argv, env, front="docopt", clock=lambda: moment)
     assert (fast.returncode, fast.stdout, fast.stderr) == (full.returncode, full.stdout, full.stderr)
     if state == "valid" and argv[0] == "token" and "--check" not in argv and "pwsh" not in argv \
             and "soon" not in argv:
