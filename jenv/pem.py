@@ -26,6 +26,7 @@ from jenv.errors import InvalidInputError, PassphraseError
 from jenv.locations import Location
 
 __all__ = [
+    "key_signs_for",
     "CertInfo",
     "parse_certificate",
     "parse_certificates",
@@ -105,12 +106,13 @@ def parse_private_key(data: bytes, what: str = "private key",
                       passphrase: Optional[Callable[[], bytes]] = None, own_key: bool = False):
     """An RSA or EC private key from PEM (PKCS#1, SEC1 or PKCS#8, plain or encrypted).
 
-    ``passphrase`` is called only for an encrypted key.  ``own_key`` (the
-    user's own key, about to be handed to OpenSSL for the TLS handshake, which
-    loads and checks it again, or only looked at by ``status``) skips
-    cryptography's RSA consistency check, the costliest step of token-init
-    (``unsafe_skip_rsa_key_validation``, meant for keys one trusts); a key
-    from anywhere else, and the key-match commands, always check it.
+    ``passphrase`` is called only for an encrypted key.  ``own_key`` skips
+    cryptography's RSA consistency check (``unsafe_skip_rsa_key_validation``),
+    the costliest step of token-init, for keys that are checked another way:
+    the user's own key, which OpenSSL loads and matches again for the TLS
+    handshake (or that ``status`` only looks at), and the token key JCentral
+    sends, which must sign for its certificate (:func:`key_signs_for`).  The
+    key-match commands always run the full check.
     Raises
     InvalidInputError (not a key, corrupt, unsupported type) or
     PassphraseError (encrypted and no way to ask, or wrong passphrase).
@@ -155,6 +157,30 @@ def parse_private_key(data: bytes, what: str = "private key",
 def _spki(public_key) -> bytes:
     return public_key.public_bytes(serialization.Encoding.DER,
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def key_signs_for(cert: x509.Certificate, key) -> bool:
+    """True when ``key`` signs a fresh random message that the certificate's public key verifies: the
+    key works for the certificate, as a TLS handshake will need it to.  Costs one signature, where
+    cryptography's RSA consistency check (a primality test of both primes) costs fifty times more."""
+    import os
+
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    message = os.urandom(32)
+    try:
+        public = cert.public_key()
+        if isinstance(key, rsa.RSAPrivateKey) and isinstance(public, rsa.RSAPublicKey):
+            public.verify(key.sign(message, padding.PKCS1v15(), hashes.SHA256()), message, padding.PKCS1v15(),
+                          hashes.SHA256())
+            return True
+        if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(public, ec.EllipticCurvePublicKey):
+            public.verify(key.sign(message, ec.ECDSA(hashes.SHA256())), message, ec.ECDSA(hashes.SHA256()))
+            return True
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return False
 
 
 def key_matches(cert: x509.Certificate, key) -> bool:

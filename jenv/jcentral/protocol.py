@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Sequence
 
 from jenv.errors import InvalidInputError, NetworkError, PassphraseError, ServerRefusedError, UsageError, VerifyError
-from jenv.pem import key_matches, parse_certificate, parse_private_key
+from jenv.pem import key_matches, key_signs_for, parse_certificate, parse_private_key
 
 __all__ = [
     "TOKEN_TYPES",
@@ -280,10 +280,12 @@ def token_pair_from_reply(reply: Reply, notice: Optional[Callable[[str], None]] 
                           "not one of each; nothing was written, the previous token is unchanged")
     cert = parse_certificate(cert_pem.encode("ascii", "replace"), "the token certificate JCentral sent")
     try:
-        key = parse_private_key(key_pem.encode("ascii", "replace"), "the token key JCentral sent")
+        # Its primes are not tested (cryptography's consistency check is the costliest step of
+        # token-init); a signature verified with the certificate proves the key works for it instead.
+        key = parse_private_key(key_pem.encode("ascii", "replace"), "the token key JCentral sent", own_key=True)
     except PassphraseError:  # an encrypted token key: nobody could ever unlock it
         raise InvalidInputError("JCentral sent an encrypted token key") from None
-    if not key_matches(cert, key):
+    if not key_matches(cert, key) or not key_signs_for(cert, key):
         raise VerifyError("JCentral sent a token whose key does not match its certificate; "
                           "nothing was written, the previous token is unchanged")
     return TokenPair(cert_pem, key_pem, cert)
