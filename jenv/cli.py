@@ -27,7 +27,7 @@ CA certificates:
   ca-info          Summary of the CA store
 
 Shell:
-  hook             Login snippet for your shell (eval "$(jenv hook bash)")
+  hook             The login line, one process (eval "$(jenv hook bash)"; --file: the script)
   completion       Completion script for bash, zsh or fish
 
 Local service (no grid needed):
@@ -43,8 +43,9 @@ Tokens elsewhere (batch jobs, containers, scripts, O2's token check):
 
 Options:
   --json           Print JSON (also accepted as -json, and after the command).
-  --shell <name>   Shell syntax for exports: sh bash zsh ksh dash fish tcsh csh json.
-  -h --help        Show this help; "jenv <command> -h" shows a command's help.
+  --shell <name>   Shell syntax for exports: sh bash zsh ksh dash fish tcsh csh, json (as --json),
+                   json-vars ({{"NAME": value}}), env (NAME=value lines for --env-file).
+  -h --help        Show this help; "jenv help <command>" or "jenv <command> -h": a command's.
   --version        Show the version.
 
 Exit codes:
