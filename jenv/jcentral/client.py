@@ -268,7 +268,8 @@ def _read_session_tickets(tls: ssl.SSLSocket, deadline: float) -> None:
     """
     if tls.version() != "TLSv1.3":
         return  # TLS 1.2 tickets come inside the handshake
-    end = min(time.monotonic() + TICKET_WAIT, deadline)
+    start = time.monotonic()
+    end = min(start + TICKET_WAIT, deadline)
     tls.setblocking(False)
     try:
         while True:
@@ -277,8 +278,11 @@ def _read_session_tickets(tls: ssl.SSLSocket, deadline: float) -> None:
                 return
             try:
                 data = tls.recv(1)
-            except ssl.SSLWantReadError:  # only tickets: keep going briefly for the rest of the flight
-                end = min(time.monotonic() + 0.02, deadline)
+            except ssl.SSLWantReadError:
+                # Only tickets.  The rest of their flight is at most a fraction of the round trip
+                # behind (a server writes its tickets together): wait that long, not a fixed time.
+                round_trip = time.monotonic() - start
+                end = min(time.monotonic() + min(max(round_trip / 2, 0.001), 0.02), deadline)
                 continue
             except _CLOSED:
                 data = b""
