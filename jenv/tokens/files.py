@@ -13,8 +13,8 @@ can write to.  The rules, applied to each token file and its directory:
 
 Temporary files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` with their final
 mode (never a chmod after the fact) under umask 077, written, fsync-ed and
-renamed; their names carry the writer's pid so a later run can remove the
-leftovers of a killed one.  Nothing here imports ``cryptography``.
+renamed; they have fixed names (the write holds the store's lock), so a later run finds a
+killed one's leftovers by name, without listing the directory.  Nothing here imports ``cryptography``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_
 
 __all__ = [
     "MAX_TOKEN_FILE_SIZE",
-    "STALE_SECONDS",
     "check_directory",
     "check_target",
     "lstat_if_there",
@@ -46,13 +45,12 @@ __all__ = [
     "fsync_directory",
     "temp_name",
     "leftover_files",
+    "slot_name",
     "hold_lock",
 ]
 
 #: A token certificate or key is a few kilobytes; anything larger is not one.
 MAX_TOKEN_FILE_SIZE = 64 * 1024
-#: A leftover of a writer that is still alive is only removed when older than this.
-STALE_SECONDS = 600
 
 _KINDS = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
           stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFLNK: "a symbolic link"}
@@ -174,15 +172,33 @@ def temp_name(path: str, suffix: str = "tmp") -> str:
     return os.path.join(directory, f".{base}.jenv-{os.getpid()}-{os.urandom(4).hex()}.{suffix}")
 
 
+def slot_name(path: str, kind: str = "tmp") -> str:
+    """The one name of ``path``'s temporary ("tmp") or backup ("old") file during a token write.
+
+    Token files are written only under the store's lock, so one name per kind
+    is enough, and recovery finds a killed writer's files by name: no listing
+    of a shared directory (a /tmp of 100,000 files costs every renewal a
+    third of a second per listing).
+    """
+    directory, base = os.path.split(path)
+    return os.path.join(directory, f".{base}.jenv-{kind}")
+
+
 def write_temp_file(path: str, data: bytes, mode: int = 0o400) -> str:
     """Write ``data`` to a new temporary file next to ``path`` and fsync it; returns its name.
 
-    The file is created with its final ``mode`` (the caller sets umask 077),
-    exclusively and without following links.  On any failure the temporary
-    file is removed and OSError propagates.
+    The name is :func:`slot_name`'s; when something else holds it (another
+    user's planted file, which must not be able to stop renewals), a fresh
+    :func:`temp_name`.  The file is created with its final ``mode`` (the
+    caller sets umask 077), exclusively and without following links.  On any
+    failure the temporary file is removed and OSError propagates.
     """
-    name = temp_name(path)
-    create_new_file(name, data, mode, sync=True)
+    name = slot_name(path)
+    try:
+        create_new_file(name, data, mode, sync=True)
+    except FileExistsError:
+        name = temp_name(path)
+        create_new_file(name, data, mode, sync=True)
     return name
 
 
@@ -207,53 +223,22 @@ def fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def _writer_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists but not ours to signal
-    return True
-
-
-def _leftover(entry: os.DirEntry, prefix: str, uid: int, now: float) -> Optional[Tuple[str, str]]:
-    name = entry.name
-    if not name.startswith(prefix):
-        return None
-    pid_text, _, rest = name[len(prefix):].partition("-")
-    _, _, suffix = rest.partition(".")
-    if not pid_text.isdigit() or suffix not in ("tmp", "old"):
-        return None
-    try:
-        st = entry.stat(follow_symlinks=False)
-    except OSError:
-        return None
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != uid:
-        return None  # only our own regular files, never anyone else's
-    if _writer_alive(int(pid_text)) and now - st.st_mtime < STALE_SECONDS and int(pid_text) != os.getpid():
-        return None  # a live writer's file (another lock domain): leave it alone
-    return entry.path, suffix
-
-
 def leftover_files(path: str, uid: int) -> List[Tuple[str, str]]:
-    """Temporary files ("tmp") and backups ("old") left next to ``path`` by killed jenv runs.
+    """The temporary ("tmp") and backup ("old") files a killed token write left next to ``path``.
 
-    Only regular files owned by ``uid`` whose writer is gone (or that are
-    older than STALE_SECONDS) are listed, oldest first.
+    Call with the store's lock held: then no writer is alive, and what stands
+    at :func:`slot_name`'s names is a dead one's.  Found by name (lstat), never
+    by listing the directory; only regular files owned by ``uid``.
     """
-    directory, base = os.path.split(path)
-    prefix, now, found = f".{base}.jenv-", time.time(), []
-    try:
-        entries: Iterator[os.DirEntry] = os.scandir(directory or ".")
-    except OSError:
-        return []
-    with entries as listing:  # type: ignore[attr-defined]
-        for entry in listing:
-            item = _leftover(entry, prefix, uid, now)
-            if item:
-                found.append(item)
-    found.sort(key=lambda item: os.lstat(item[0]).st_mtime if os.path.lexists(item[0]) else 0)
+    found = []
+    for kind in ("tmp", "old"):
+        name = slot_name(path, kind)
+        try:
+            st = os.lstat(name)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == uid:
+            found.append((name, kind))
     return found
 
 

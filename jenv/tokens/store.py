@@ -28,7 +28,7 @@ from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundErro
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
 from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                                private_directory, signals_held,
-                             read_private_file, temp_name, write_temp_file)
+                             read_private_file, slot_name, temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
            "lock_store", "recover_store", "check_writable", "write_token_pair", "destroy_token_pair", "file_text"]
@@ -202,13 +202,17 @@ def _swap_in(temps: List[str], backup: Optional[str], key_path: str, cert_path: 
 
 
 def _backup(key_path: str) -> Optional[str]:
-    """A hard link to the current key, so a failed second rename can put it back."""
-    name = temp_name(key_path, "old")
-    try:
-        os.link(key_path, name, follow_symlinks=False)
-    except OSError:  # no hard links here (some network filesystems): no undo, still safe to proceed
-        return None
-    return name
+    """A hard link to the current key, so a failed second rename can put it back (at its slot name,
+    or a fresh one when something else holds that)."""
+    for name in (slot_name(key_path, "old"), temp_name(key_path, "old")):
+        try:
+            os.link(key_path, name, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some network filesystems): no undo, still safe to proceed
+            return None
+        return name
+    return None
 
 
 def destroy_token_pair(lock: TokenLock) -> List[str]:

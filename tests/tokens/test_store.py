@@ -5,8 +5,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,12 +22,6 @@ def pairs(svc, tmp_path_factory):
     env = svc.env(tmp_path_factory.mktemp("pairs"))
     return [json.loads(run_in_process(["token", "--content", "--json"], env, content_mode=True).stdout)["results"][0]
             for _ in range(2)]
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
 
 
 def _put(path: Path, text: str) -> None:
@@ -54,7 +46,7 @@ def test_killed_between_renames_is_finished_without_a_request(svc, home, pairs):
     cert_path, key_path = token_paths(env)
     _put(cert_path, old["tokencert"])
     _put(key_path, new["tokenkey"])  # the key was renamed, then the writer died
-    _put(cert_path.parent / f".{cert_path.name}.jenv-{_dead_pid()}-0a0b0c0d.tmp", new["tokencert"])
+    _put(cert_path.parent / f".{cert_path.name}.jenv-tmp", new["tokencert"])
     assert check_token(_store(env), time.time(), 600).state is TokenState.MISMATCH  # never "valid"
     requests = svc.token_requests
     result = run_in_process(["token"], env)
@@ -69,7 +61,7 @@ def test_killed_between_renames_without_new_cert_rolls_back(svc, home, pairs):
     cert_path, key_path = token_paths(env)
     _put(cert_path, old["tokencert"])
     _put(key_path, new["tokenkey"])
-    _put(key_path.parent / f".{key_path.name}.jenv-{_dead_pid()}-01020304.old", old["tokenkey"])
+    _put(key_path.parent / f".{key_path.name}.jenv-old", old["tokenkey"])
     requests = svc.token_requests
     result = run_in_process(["token"], env)
     assert result.returncode == 0 and "restored the token key" in result.stderr
@@ -88,24 +80,44 @@ def test_mismatched_pair_is_replaced(svc, home, pairs):
     assert run_in_process(["tokenkey-match"], env).returncode == 0
 
 
-def test_leftovers_of_live_writers_and_other_users_are_kept(svc, home, pairs):
+def test_leftovers_are_found_by_name_and_other_users_files_are_kept(svc, home, pairs):
+    """A killed writer's files stand at fixed names and are found by lstat, not by listing the shared
+    directory (issue 15); another user's file at such a name is neither removed nor able to stop the
+    write, which then uses a fresh name."""
     env = svc.env(home)
     tmp = Path(env["TMPDIR"])
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        mine_live = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{live.pid}-00000001.tmp"
-        mine_dead = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{_dead_pid()}-00000002.tmp"
-        foreign = tmp / f".tokenkey_{os.getuid()}.pem.jenv-{_dead_pid()}-00000003.tmp"
-        for path in (mine_live, mine_dead, foreign):
-            _put(path, "x")
-        if os.getuid() == 0:
-            os.chown(foreign, 12345, 12345)
-        assert run_in_process(["token-init"], env).returncode == 0
-        assert mine_live.exists() and not mine_dead.exists()
-        assert foreign.exists() == (os.getuid() == 0)
-    finally:
-        live.kill()
-        live.wait()
+    mine = tmp / f".tokenkey_{os.getuid()}.pem.jenv-old"
+    foreign = tmp / f".tokencert_{os.getuid()}.pem.jenv-tmp"
+    for path in (mine, foreign):
+        _put(path, "x")
+    if os.getuid() == 0:
+        os.chown(foreign, 12345, 12345)
+    assert run_in_process(["token-init"], env).returncode == 0
+    assert not mine.exists()
+    assert foreign.exists() == (os.getuid() == 0)
+    assert run_in_process(["tokenkey-match"], env).returncode == 0
+    left = [p.name for p in tmp.iterdir() if p.name.startswith(".") and p != foreign]
+    assert left == []
+
+
+def test_recovery_lists_no_directory(svc, home, pairs, monkeypatch):
+    """token-init in a token directory it may not list: recovery and the write still work (they use
+    names, never os.scandir / os.listdir)."""
+    import jenv.tokens.files as files
+
+    env = svc.env(home)
+    cert_path, key_path = token_paths(env)
+    _put(cert_path, pairs[0]["tokencert"])
+    _put(key_path, pairs[1]["tokenkey"])
+    _put(key_path.parent / f".{key_path.name}.jenv-old", pairs[0]["tokenkey"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the token directory was listed")
+
+    monkeypatch.setattr(files.os, "scandir", refuse)
+    monkeypatch.setattr(files.os, "listdir", refuse)
+    result = run_in_process(["token"], env)
+    assert result.returncode == 0 and "restored the token key" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("fail_at", ["write", "fsync", "second rename"])
