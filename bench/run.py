@@ -1,7 +1,7 @@
 """Benchmark: whole-process times of jenv's commands next to the Python start-up floor.
 
 Usage:
-  python bench/run.py [--runs N] [--warmup N] [--json]
+  python bench/run.py [--runs N] [--warmup N] [--json] [--group commands|token-init|login line]
 
 Everything happens in a fresh temporary directory: a throwaway CA, user and
 local JCentral-compatible service (jenv.service.sandbox, jenv.service.server in a thread),
@@ -202,7 +202,7 @@ def _is_jenv_shim(path: str) -> bool:
         return b"jenv shim" in handle.read(4096)
 
 
-def measure(runs: int, warmup: int, workdir: Path) -> dict:
+def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -> dict:
     """Set up the sandbox and service in ``workdir``, time every command, return the report."""
     prefix, interpreter, how = jenv_command()
     paths = create_sandbox(str(workdir / "sandbox"))
@@ -235,6 +235,8 @@ def measure(runs: int, warmup: int, workdir: Path) -> dict:
     alienpy = shutil.which("alien-token-info", path=os.path.dirname(interpreter)) or shutil.which("alien-token-info")
     if alienpy and not _is_jenv_shim(alienpy):
         groups["commands"].append(_shell_row("alien-token-info (alienpy)", [alienpy]))
+    if only is not None:
+        groups = {name: rows for name, rows in groups.items() if name == only}
     cases = [case for rows in groups.values() for case in rows]
     rows: List[Row] = []
     with run_service(service) as (host, port):
@@ -263,7 +265,7 @@ def measure(runs: int, warmup: int, workdir: Path) -> dict:
     return {"jenv": how, "editable": _editable(prefix), "python": sys.version.split()[0],
             "interpreter": interpreter, "runs": runs, "warmup": warmup, "cpus": os.cpu_count(),
             "machine": f"{platform.system()} {platform.machine()}, {platform.node()}",
-            "token_requests_served": service.token_requests, "token_inits": 1 + (warmup + runs) * (1 + bool(alien)),
+            "token_requests_served": service.token_requests, "token_inits": 1 + (warmup + runs) * len(groups.get("token-init", [])),
             "fast_path_imports": imports, "rows": [asdict(row) for row in rows]}
 
 
@@ -318,13 +320,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per command (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured runs first (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
+    parser.add_argument("--group", choices=("commands", "token-init", "login line"),
+                        help="time only this group (its rows still interleaved)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:
         parser.error("--runs must be >= 1 and --warmup >= 0")
     workdir = Path(tempfile.mkdtemp(prefix="jenv-bench-"))
     try:
         os.chmod(workdir, 0o700)
-        report = measure(args.runs, args.warmup, workdir)
+        report = measure(args.runs, args.warmup, workdir, args.group)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(report, indent=2) if args.json else render_markdown(report))
