@@ -63,8 +63,10 @@ def _remove_hint(path: str) -> str:
 
 
 #: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
-PRIVATE_TMP_FIX = ("put 'export JENV_PRIVATE_TMP=1' (or JENV_TMPDIR=<a private directory>) before the jenv hook "
-                   "in your login file, or export TMPDIR=<a private directory> (mkdir -m 700 ~/tmp)")
+#: Said without any one shell's syntax: these messages are made where nobody knows the user's shell
+#: (export in sh, setenv in csh, set -gx in fish).
+PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private directory) before the jenv hook "
+                   "in your login file, or set TMPDIR to a private directory (mkdir -m 700 ~/tmp)")
 
 
 def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None) -> None:
@@ -88,7 +90,8 @@ def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: O
     if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
         raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
                               f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
-                              + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)"))
+                              + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and TMPDIR=~/tmp in your "
+                                     "login file)"))
 
 
 def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool = True) -> Optional[str]:

@@ -147,7 +147,7 @@ def check_writable(store: TokenStore) -> None:
         check_directory(directory, "token files", store.uid)
         if not os.access(directory, os.W_OK | os.X_OK):
             raise UnsafeFileError(f"directory {directory} of the token files is read-only for you: set TMPDIR "
-                                  "to a private directory you can write (mkdir -m 700 ~/tmp; export TMPDIR=~/tmp)")
+                                  "to a private directory you can write (mkdir -m 700 ~/tmp, and TMPDIR=~/tmp in your login file)")
     for loc in (store.key, store.cert):
         assert loc.path is not None
         check_target(loc.path, store.uid, loc.what)

@@ -83,7 +83,7 @@ def test_a_planted_token_file_is_refused_with_the_fix(world):
     assert _as(ATTACKER, ["sh", "-c", f"echo junk > {planted}"], world["env"]).returncode == 0
     proc = _victim(world, ["token"])
     assert proc.returncode == 8 and proc.stdout == "", proc.stderr
-    assert "belongs to uid 4242" in proc.stderr and "JENV_PRIVATE_TMP=1" in proc.stderr
+    assert "belongs to uid 4242" in proc.stderr and "set JENV_PRIVATE_TMP to 1" in proc.stderr
     assert planted.read_text() == "junk\n"  # never read, replaced or removed
     # The fix works: a private TMPDIR of the victim's own.
     private = world["home"] / "tmp"

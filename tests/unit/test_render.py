@@ -143,3 +143,22 @@ def test_pick_shell_order(explicit, detected, shell_var, choice):
 def test_pick_shell_unknown_explicit_is_usage_error():
     with pytest.raises(UsageError, match="unknown shell 'powershell': use one of sh"):
         pick_shell("powershell", {}, detect=_never)
+
+
+@pytest.mark.parametrize("shell, line", [("bash", "export X509_CERT_DIR=/home/j/ca"),
+                                         ("tcsh", "setenv X509_CERT_DIR '/home/j/ca'"),
+                                         ("fish", "set -gx X509_CERT_DIR '/home/j/ca'"),
+                                         ("json", "export X509_CERT_DIR=/home/j/ca")])
+def test_the_login_file_line_is_in_the_users_shell(shell, line):
+    """What ca-fetch tells a user to add to a login file is in that user's shell syntax (issue 15.5)."""
+    from jenv.shells import login_line
+
+    assert login_line(shell, {}, "X509_CERT_DIR", "/home/j/ca") == line
+
+
+def test_messages_made_without_a_shell_use_no_shell_syntax():
+    """The token-file messages are made where nobody knows the shell: they name what to set, in no
+    one shell's syntax (an 'export' line would be wrong for a tcsh user)."""
+    from jenv.tokens import files
+
+    assert "export " not in files.PRIVATE_TMP_FIX and "setenv" not in files.PRIVATE_TMP_FIX
