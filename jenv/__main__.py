@@ -1,3 +1,3 @@
-from jenv.fastpath import main
+from jenv.fastpath import run_and_exit
 
-raise SystemExit(main())
+run_and_exit()

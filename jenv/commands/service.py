@@ -250,7 +250,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
     Options:
       --dir <dir>          Keep the sandbox in this directory (reused when it exists);
                            by default a new temporary directory, removed afterwards.
-      --user <name>        User name of the throwaway user [default: jdoe].
+      --user <name>        User name of the throwaway user (default jdoe).
       --passphrase         Encrypt the keys with a passphrase asked on the terminal.
       --admin              Run as the admin account jadmin instead of the user.
       --token-seconds <n>  Tests and demonstrations only: every token lasts <n> seconds.

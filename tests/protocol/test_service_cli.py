@@ -80,6 +80,8 @@ def test_sandbox_dir_is_kept_private_and_reused(root, env, tmp_path):
     second = root.run_jenv(["sandbox", "--dir", str(directory), "--", sys.executable, "-c", PRINT_ENV], env)
     assert second.returncode == 0 and (directory / "ca" / "cacert.pem").read_bytes() == ca_before
     assert "CN=alice" in second.stderr
+    # Reused without --user or --passphrase: no word about options that were not given.
+    assert "holds a sandbox already" not in second.stderr, second.stderr
 
 
 def test_sandbox_without_command_prints_exports_and_serves(env, tmp_path):
