@@ -157,6 +157,23 @@ def tty_passphrase(what: str) -> bytes:
                                                   "its passphrase: run the command from a terminal")
 
 
+#: (terminal fd, its modes before the prompt) while a prompt has echo off: restore_terminal's work.
+_PROMPT_STATE: list = []
+
+
+def restore_terminal() -> None:
+    """Put back the terminal modes of a prompt in progress (echo on); for the login hook's watchdog,
+    which ends jenv from another thread when its time is up.  Never raises."""
+    for fd, modes in list(_PROMPT_STATE):
+        try:
+            import termios
+
+            termios.tcsetattr(fd, termios.TCSANOW, modes)
+            os.write(fd, b"\n")
+        except (OSError, ImportError):
+            pass
+
+
 def tty_secret(prompt: str, no_terminal: str) -> bytes:
     """Read one line on the controlling terminal (/dev/tty) after ``prompt``, with echo off; the terminal
     modes come back whatever ends the prompt.  Raises PassphraseError(``no_terminal``) when there is none."""
@@ -171,6 +188,7 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
         new = list(old)
         new[3] &= ~termios.ECHO
         ended_by = None
+        _PROMPT_STATE.append((fd, old))
         try:
             with _signals_end_the_prompt():
                 # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
@@ -187,6 +205,7 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
             ended_by = exc.signum
         finally:
             termios.tcsetattr(fd, termios.TCSAFLUSH, old)  # echo back on, whatever ended the prompt
+            _PROMPT_STATE.remove((fd, old))
             tty.write(b"\n")
     if ended_by is not None:
         die_by(ended_by)

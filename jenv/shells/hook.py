@@ -8,9 +8,8 @@ One Python start prints everything the login needs, in this order:
    file at the first TAB, not at every login (:func:`completion_loader`);
 3. the token exports of ``jenv token``.
 
-The time bound holds even if jenv itself hangs: :func:`start_watchdog` forks
-before any work; the child does the work and writes to the parent, which
-relays to the shell and gives up on the child after ``JENV_HOOK_TIMEOUT``
+The time bound holds even if jenv itself hangs: :func:`start_watchdog` starts
+a thread before any work that ends the process after ``JENV_HOOK_TIMEOUT``
 seconds, saying why on stderr.  Stdlib only (it runs on the fast path).
 """
 
@@ -109,82 +108,49 @@ def completion_loader(shell: str, completion_dir: str) -> str:
     return ""
 
 
-#: Whether this process is already the watched child (jenv.fastpath starts the watchdog as early as it can).
+#: Whether the watchdog runs already (jenv.fastpath starts it as early as it can).
 _WATCHED = False
-_WATCHED_CHILD = False
 
 
 def start_watchdog(seconds: float, message: str) -> None:
-    """Go on in a forked child that is ended after ``seconds``; this process relays its output.
+    """End this process after ``seconds``, from a watchdog thread, with ``message`` on stderr.
 
-    The child's stdout is a pipe to this process, which copies what arrives to the real stdout as
-    it arrives (the TMPDIR and completion lines come before the token step) and exits with the
-    child's status.  So the shell always sees a plain exit, never "Terminated", and its ``$(...)``
-    ends when this process does: even a child stuck in the kernel (a hung network filesystem),
-    which no signal ends, holds only the relay pipe.  When time is up the child gets SIGTERM (a
-    passphrase prompt restores the terminal on it), SIGKILL two seconds later, and ``message``
-    goes to stderr.  A Ctrl-C is the child's to handle; this process keeps relaying.  Without fork
-    (or when it fails) there is no bound.  Called more than once, it does nothing more.
-
-    The earlier it runs the cheaper it is: after fork every page either process writes is copied,
-    so jenv.fastpath calls it before the hook's modules are even imported.
+    A thread of the process itself (``_thread``, built in: nothing to import) sleeps until the bound,
+    then puts back the terminal modes of a passphrase prompt in progress
+    (:func:`jenv.credentials.restore_terminal`), prints the message and ends the whole process with
+    status 0, so the shell goes on and never prints "Terminated".  It ends whatever jenv is waiting
+    for that the kernel lets go of (a JCentral that does not answer, a prompt nobody answers); like
+    ``timeout(1)`` before it, it cannot end a process stuck in the kernel (a hung network
+    filesystem).  A forked watchdog could, but a fork costs the login line a fifth of its time.
+    Called more than once, it does nothing more.
     """
     global _WATCHED
     if _WATCHED:
         return
     _WATCHED = True
-    try:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-    except (AttributeError, OSError):
-        return
-    if pid == 0:
-        global _WATCHED_CHILD
-        _WATCHED_CHILD = True
-        os.close(read_end)
-        os.dup2(write_end, 1)  # the child's stdout is the relay pipe (dup2 makes fd 1 inheritable)
-        os.close(write_end)
-        return
-    os.close(write_end)
-    import select  # loaded by this waiting process while the child works
+    import _thread
+    import sys
     import time
 
-    deadline = time.monotonic() + seconds
-    code = 0
-    try:
-        while True:
-            try:
-                ready = select.select([read_end], [], [], max(0.0, deadline - time.monotonic()))[0]
-            except KeyboardInterrupt:
-                continue
-            if not ready:
-                import signal
+    def watch() -> None:
+        time.sleep(seconds)
+        try:
+            credentials = sys.modules.get("jenv.credentials")
+            if credentials is not None:
+                credentials.restore_terminal()
+            os.write(2, (message + "\n").encode("utf-8", "replace"))
+        finally:
+            os._exit(0)
 
-                os.write(2, (message + "\n").encode("utf-8", "replace"))
-                os.kill(pid, signal.SIGTERM)
-                end = time.monotonic() + 2
-                while os.waitpid(pid, os.WNOHANG)[0] == 0:
-                    if time.monotonic() >= end:
-                        os.kill(pid, signal.SIGKILL)  # not waited for: it may be stuck in the kernel
-                        break
-                    time.sleep(0.05)
-                break
-            chunk = os.read(read_end, 65536)
-            if not chunk:
-                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-                code = code if code >= 0 else 128 - code
-                break
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(1, view):]
-    except BaseException:  # noqa: BLE001 - the relaying parent never runs on as a second jenv
-        pass
-    os._exit(code)
+    try:
+        _thread.start_new_thread(watch, ())
+    except RuntimeError:
+        pass  # no thread: no bound, as without timeout(1)
 
 
 def watched() -> bool:
-    """Whether this process is the child :func:`start_watchdog` left working."""
-    return _WATCHED_CHILD
+    """Whether the watchdog runs in this process (then the command ends with os._exit)."""
+    return _WATCHED
 
 
 def apply_private_tmpdir(environ: MutableMapping[str, str], home: str) -> Tuple[Optional[str], Optional[str]]:
