@@ -129,11 +129,6 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
     words = list(sys.argv[1:] if argv is None else argv)
     context = {"environ": environ, "uid": uid, "stdout": stdout, "stderr": stderr, "clock": clock}
     form = parse_fast(words)
-    if form is not None and form[0] == "hook" and stdout is None:
-        from jenv.shells.hook import TIMEOUT_MESSAGE, hook_limit, start_watchdog
-
-        limit = hook_limit(os.environ if environ is None else environ)
-        start_watchdog(limit, TIMEOUT_MESSAGE.format(limit=f"{limit:g}"))  # first, while the process is small
     if form is not None:
         try:
             code = _run(form[0], form[1], context)
@@ -147,13 +142,6 @@ def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, st
                 pass
             return 1
         if code is not None:
-            if form[0] == "hook" and stdout is None:
-                from jenv.shells.hook import watched
-
-                if watched():  # the waiting parent relays and exits; no interpreter teardown to wait for
-                    sys.stdout.flush()
-                    sys.stderr.flush()
-                    os._exit(code)
             return code
     from jenv.cli import main as full_main
 

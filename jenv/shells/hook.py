@@ -108,7 +108,7 @@ def completion_loader(shell: str, completion_dir: str) -> str:
     return ""
 
 
-#: Whether the watchdog runs already (jenv.fastpath starts it as early as it can).
+#: Whether the watchdog runs already.
 _WATCHED = False
 
 
@@ -146,11 +146,6 @@ def start_watchdog(seconds: float, message: str) -> None:
         _thread.start_new_thread(watch, ())
     except RuntimeError:
         pass  # no thread: no bound, as without timeout(1)
-
-
-def watched() -> bool:
-    """Whether the watchdog runs in this process (then the command ends with os._exit)."""
-    return _WATCHED
 
 
 def apply_private_tmpdir(environ: MutableMapping[str, str], home: str) -> Tuple[Optional[str], Optional[str]]:
