@@ -192,6 +192,10 @@ def cmd_token(args, ctx: Context) -> int:
     return ExitCode.OK
 
 
+#: What ``jenv prompt`` shows for a token that is not valid ("token?" for any other state).
+_PROMPT_SEGMENTS = {TokenState.MISSING: "no token", TokenState.EXPIRING: "expiring", TokenState.EXPIRED: "expired"}
+
+
 def cmd_prompt(args, ctx: Context) -> int:
     """Print a short token segment for a shell prompt, starship or tmux (offline, fast).
 
@@ -224,12 +228,8 @@ def cmd_prompt(args, ctx: Context) -> int:
         remaining = (check.not_after or 0) - ctx.clock()
         if check.state is TokenState.VALID:
             left = ("!" if remaining < warn else "") + human_duration(remaining)
-        elif check.state is TokenState.MISSING:
-            left = "no token"
-        elif check.state in (TokenState.EXPIRING, TokenState.EXPIRED):
-            left = "expiring" if check.state is TokenState.EXPIRING else "expired"
         else:
-            left = "token?"
+            left = _PROMPT_SEGMENTS.get(check.state, "token?")
     try:
         text = fmt.format(left=left, state=state)
     except (KeyError, IndexError, ValueError):
