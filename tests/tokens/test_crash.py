@@ -28,7 +28,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import run_jenv, token_paths
+from tokenkit import run_jenv, token_paths, traced_jenv
 
 TRIALS_PER_LANE = 28
 LANES = 2
@@ -66,12 +66,8 @@ def _start(env, traced: bool) -> "tuple[subprocess.Popen, float]":
 def _kill(proc: subprocess.Popen, traced: bool) -> None:
     """SIGKILL jenv itself (under strace: the tracer's child)."""
     pid = proc.pid
-    if traced:
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            children = []
-        pid = int(children[0]) if children else pid
+    if traced:  # not yet started (or already gone): the tracer itself
+        pid = traced_jenv(proc, wait=0) or pid
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)
     proc.wait(timeout=60)

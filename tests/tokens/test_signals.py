@@ -23,7 +23,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import run_jenv, token_paths
+from tokenkit import run_jenv, token_paths, traced_jenv
 
 STRACE = shutil.which("strace")
 RENAMES = "rename,renameat,renameat2"
@@ -43,16 +43,16 @@ def _held(pid: int) -> bool:
         return False
 
 
+def _finished(tracer: subprocess.Popen) -> str:
+    """How a run that was not caught in its window ended, for the failure message."""
+    _, stderr = tracer.communicate(timeout=60)
+    return f"exit {tracer.returncode}: {stderr.decode(errors='replace').strip()[-300:]}"
+
+
 def _jenv_pid(tracer: subprocess.Popen) -> int:
-    for _ in range(200):
-        try:
-            children = Path(f"/proc/{tracer.pid}/task/{tracer.pid}/children").read_text().split()
-        except OSError:
-            children = []
-        if children:
-            return int(children[0])
-        time.sleep(0.01)
-    raise AssertionError("strace started no child")
+    pid = traced_jenv(tracer)
+    assert pid is not None, "strace started no jenv"
+    return pid
 
 
 @pytest.mark.skipif(STRACE is None and not os.environ.get("CI"), reason="strace is not installed")
@@ -63,6 +63,7 @@ def test_signal_between_the_renames_acts_after_both(svc, home, signum):
     assert run_jenv(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     old_key, old_cert = key_path.read_bytes(), cert_path.read_bytes()
+    missed: list[str] = []
     for _attempt in range(3):  # a retry only when the machine was too slow to send the signal in the window
         tracer = subprocess.Popen([STRACE, "-f", "-qq", "-o", "/dev/null", "-e", f"trace={RENAMES}",
                                    "-e", f"inject={RENAMES}:delay_exit=3000000:when=1",
@@ -79,10 +80,10 @@ def test_signal_between_the_renames_acts_after_both(svc, home, signum):
             os.kill(pid, signum)
             break
         except ProcessLookupError:  # jenv had already finished: the window was missed, not a failure of jenv
-            tracer.communicate(timeout=60)
+            missed.append(_finished(tracer))
             old_key, old_cert = key_path.read_bytes(), cert_path.read_bytes()
     else:
-        pytest.fail("three times too slow to signal jenv inside the held rename")
+        pytest.fail(f"three times too slow to signal jenv inside the held rename: {missed}")
     _, stderr = tracer.communicate(timeout=60)
     if signum == signal.SIGINT:  # Ctrl-C: jenv's own "interrupted" exit, after the write
         assert tracer.returncode == 130, stderr
@@ -110,6 +111,7 @@ def test_a_signal_at_any_other_step_leaves_a_whole_pair(svc, home, step, signum)
     assert run_jenv(["token-init"], env).returncode == 0
     cert_path, key_path = token_paths(env)
     tmp = cert_path.parent
+    missed: list[str] = []
     for _attempt in range(3):  # a retry only when the loaded machine missed the held window
         old = (cert_path.read_bytes(), key_path.read_bytes())
         tracer = subprocess.Popen([STRACE, "-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync",
@@ -129,9 +131,9 @@ def test_a_signal_at_any_other_step_leaves_a_whole_pair(svc, home, step, signum)
             os.kill(pid, signum)
             tracer.communicate(timeout=60)
             break
-        tracer.communicate(timeout=60)
+        missed.append(_finished(tracer))
     else:
-        pytest.fail("three times too slow to signal jenv inside the held fsync")
+        pytest.fail(f"three times too slow to signal jenv inside the held fsync: {missed}")
     now = (cert_path.read_bytes(), key_path.read_bytes())
     assert _matches(cert_path, key_path), "a mixed pair"
     if STEPS[step] == 4:
