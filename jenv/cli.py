@@ -56,16 +56,14 @@ Environment:
 from __future__ import annotations
 
 import importlib
-import os
 import sys
-import warnings
 from typing import Callable, List, Mapping, Optional, Sequence, TextIO
 
 from docopt import DocoptExit, docopt
 
 from jenv import __version__
 from jenv.context import Context, printable, run_reported
-from jenv.errors import EXIT_CODE_TABLE, ExitCode, JenvError, UsageError
+from jenv.errors import EXIT_CODE_TABLE, ExitCode, UsageError
 
 __all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", "usage_text", "printable"]
 

@@ -16,7 +16,7 @@ from jenv.lite.record import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path imports this module, and typing costs more than its whole budget
-    from typing import Callable, Mapping, Optional, Tuple
+    from typing import Callable, Mapping, Tuple
 
 __all__ = [
     "VARIABLES",

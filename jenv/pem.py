@@ -8,7 +8,6 @@ was loading ("user certificate /home/u/.globus/usercert.pem").
 
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from typing import Callable, List, Optional, Tuple
 
@@ -21,9 +20,8 @@ from jenv.lite import names
 from jenv.lite.certinfo import CertInfo, is_encrypted_key, iso_utc, validity_problem, validity_state  # noqa: F401
 from jenv.lite.der import private_key_blocks
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
-from jenv.lite.timefmt import format_duration, validity_text  # noqa: F401  (one home: jenv.lite.timefmt)
+from jenv.lite.timefmt import format_duration
 from jenv.errors import InvalidInputError, PassphraseError
-from jenv.locations import Location
 
 __all__ = [
     "key_signs_for",

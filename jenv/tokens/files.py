@@ -27,7 +27,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing, no contextlib
-    from typing import Iterator, List, Optional, Tuple
+    from typing import List, Optional, Tuple
 
 from jenv.errors import NotFoundError, UnsafeFileError
 from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
-from jenv.errors import InvalidInputError, UsageError
+from jenv.errors import InvalidInputError
 from jenv.locations import Locations, resolve_timeout
 from jenv.tokens.store import TokenCheck, TokenStore, check_token, check_writable, lock_store, recover_store, \
     write_token_pair

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.shells import render_exports
-from support.launcher import SCANNED, leaked_key_material, scan
+from support.launcher import scan
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,6 @@ bound when jenv cannot finish (a JCentral that accepts and never answers).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import stat

@@ -7,8 +7,6 @@ import socket
 import time
 from pathlib import Path
 
-import pytest
-
 from support import faultservers as faults
 from tokenkit import run_jenv, snapshot, token_paths
 
