@@ -1,7 +1,10 @@
 """The JCentral client: one mutual-TLS WebSocket session, JSON frames in and out.
 
-Built on websockets' synchronous client (websockets >= 15, for ``proxy=``).
-Every failure leaves this module as exactly one :class:`~jenv.errors.JenvError`
+Built on websockets' sans-I/O client protocol (``websockets.client.ClientProtocol``),
+driven here on one TLS socket in the calling thread: no reader thread, so no
+race between threads over one TLS connection and no wait for TLS 1.3 session
+tickets before the upgrade (OpenSSL takes them inside the next read).  Every
+failure leaves this module as exactly one :class:`~jenv.errors.JenvError`
 that names the endpoint and, where it can tell, which side was at fault.
 
 TLS choices (compared with the official client, alienpy ``connect_ssl.py``):
@@ -15,18 +18,20 @@ TLS choices (compared with the official client, alienpy ``connect_ssl.py``):
   official client accepts.  Trust rests on the grid CA store, which holds
   only IGTF-accredited CAs;
 * no proxy: alienpy opens its own TCP socket, so proxy variables (set on
-  many clusters for web downloads) never applied to JCentral; jenv keeps it
-  so and passes ``proxy=None`` (websockets >= 15 would otherwise honour them).
+  many clusters for web downloads) never applied to JCentral; jenv opens its
+  own socket too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import select
+import importlib.util
 import socket
 import ssl
+import sys
 import time
+import types
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -186,8 +191,6 @@ class _Peer:
 
     def connect_error(self, exc: BaseException) -> NetworkError:
         """TCP or TLS handshake failure."""
-        if isinstance(exc, ClosedAfterHandshake):
-            return self.client_rejected("connection closed right after the TLS handshake")
         if isinstance(exc, ssl.SSLError):
             return self.tls_error(exc)
         if isinstance(exc, socket.gaierror):
@@ -221,85 +224,155 @@ class _Peer:
         if isinstance(exc, (TimeoutError, socket.timeout)):
             return NetworkError(f"{self.where} did not answer the WebSocket upgrade within {self.timeout:g}s "
                                 "(JENV_TIMEOUT sets the limit)")
-        if any(isinstance(item, (EOFError, ConnectionResetError) + _CLOSED) for item in chain):
+        if any(isinstance(item, (EOFError, ConnectionResetError, BrokenPipeError) + _CLOSED) for item in chain):
             # With TLS 1.3 the server checks our certificate after the client's handshake is done;
             # its alert is often lost in the reset, so a close before any HTTP answer means this.
             return self.client_rejected("connection closed right after the TLS handshake")
         return NetworkError(f"{self.where} did not open a WebSocket: {exc}")
 
 
-def _open_tls(peer: _Peer, context: ssl.SSLContext, deadline: float, sock: socket.socket) -> ssl.SSLSocket:
-    """The TLS handshake on the connected ``sock``, bounded by ``deadline`` (time.monotonic)."""
-    endpoint = peer.endpoint
+def _open_tls(context: ssl.SSLContext, host: str, deadline: float, sock: socket.socket) -> ssl.SSLSocket:
+    """The TLS handshake on the connected ``sock`` (SNI ``host``), bounded by ``deadline`` (time.monotonic)."""
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        tls = context.wrap_socket(sock, server_hostname=endpoint.host)
+        return context.wrap_socket(sock, server_hostname=host)
     except BaseException:
         sock.close()
         raise
-    try:
-        _read_session_tickets(tls, deadline)
-    except BaseException:
-        tls.close()
-        raise
-    tls.settimeout(None)
-    return tls
 
 
-class ClosedAfterHandshake(Exception):
-    """The server closed the connection just after the TLS handshake (how it refuses a client
-    certificate under TLS 1.3 when its alert is lost)."""
+class _LoadedOnFirstUse(types.ModuleType):
+    """A module registered by its spec and executed the first time one of its attributes is missing.
 
-
-#: How long to wait for TLS 1.3 session tickets after the handshake (about one round trip).
-TICKET_WAIT = 0.25
-
-
-def _read_session_tickets(tls: ssl.SSLSocket, deadline: float) -> None:
-    """Read what a TLS 1.3 server sends right after the handshake, while one thread owns the socket.
-
-    A TLS 1.3 server sends its session tickets (or, when it refuses our
-    certificate, an alert) just after the handshake.  websockets then reads
-    in one thread and writes the upgrade request in another; OpenSSL does not
-    allow that on one connection, and a ticket read while the request is
-    written can lose the request (the server then waits for it until its
-    timeout).  Taking those records here first closes that window.
-    Raises the TLS error of a refusal; never reads application data.
+    Unlike ``importlib.util.LazyLoader``, the import system's own look at ``__spec__`` (on every
+    ``import`` statement of an imported module) does not load it; the first real use does, into
+    this very object, so every reference to it sees the whole module.
     """
-    if tls.version() != "TLSv1.3":
-        return  # TLS 1.2 tickets come inside the handshake
-    start = time.monotonic()
-    end = min(start + TICKET_WAIT, deadline)
-    tls.setblocking(False)
-    try:
+
+    def __getattr__(self, attr: str):
+        self.__class__ = types.ModuleType  # from here on an ordinary module: no second execution
+        self.__spec__.loader.exec_module(self)
+        return getattr(self, attr)
+
+
+def _websockets_client():
+    """websockets' sans-I/O client protocol and what drives it.
+
+    ``websockets/version.py`` imports ``importlib.metadata`` unconditionally and, in a released
+    package, never uses it: the import alone costs token-init about 15 ms (email, zipfile,
+    importlib.resources).  Unless something loaded it already, it is registered here and loaded
+    for real, transparently, the first time anything uses it (:class:`_LoadedOnFirstUse`).
+    """
+    name = "importlib.metadata"
+    if name not in sys.modules:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            module = _LoadedOnFirstUse(name)
+            for attr, value in (("__spec__", spec), ("__loader__", spec.loader), ("__file__", spec.origin),
+                                ("__path__", spec.submodule_search_locations), ("__package__", name)):
+                setattr(module, attr, value)
+            sys.modules[name] = module
+            importlib.metadata = module  # what ``import importlib.metadata`` would have bound
+    from websockets.client import ClientProtocol
+    from websockets.frames import Opcode
+    from websockets.http11 import Response
+    from websockets.protocol import State
+    from websockets.uri import parse_uri
+
+    return ClientProtocol, Opcode, Response, State, parse_uri
+
+
+class _Closed(Exception):
+    """The WebSocket ended (close frame, end of stream or a protocol error) before an answer came."""
+
+
+class _WebSocket:
+    """One client WebSocket: websockets' protocol object, fed from and flushed to ``tls`` by the
+    calling thread only.  Every read is bounded by a deadline (time.monotonic)."""
+
+    def __init__(self, tls: ssl.SSLSocket, uri: str, user_agent: str):
+        client, self._opcode, self._response, self._state, parse_uri = _websockets_client()
+        self.tls = tls
+        self.protocol = client(parse_uri(uri))
+        self._user_agent = user_agent
+
+    def _flush(self) -> None:
+        for data in self.protocol.data_to_send():
+            if data:  # an empty chunk asks for a half-close, which TLS has no use for: close() ends it
+                self.tls.sendall(data)
+
+    def _read(self, deadline: float) -> list:
+        """One read from the socket into the protocol; the events it produced."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        self.tls.settimeout(remaining)
+        data = self.tls.recv(65536)
+        if data:
+            self.protocol.receive_data(data)
+        else:
+            self.protocol.receive_eof()
+        self._flush()
+        return self.protocol.events_received()
+
+    def upgrade(self, deadline: float) -> None:
+        """The HTTP upgrade; raises websockets' handshake error (InvalidStatus, InvalidMessage, ...)."""
+        request = self.protocol.connect()
+        request.headers["User-Agent"] = self._user_agent
+        self.protocol.send_request(request)
+        self._flush()
         while True:
-            wait = end - time.monotonic()
-            if wait <= 0 or not select.select([tls], [], [], wait)[0]:
+            events = self._read(deadline)
+            if self.protocol.handshake_exc is not None:
+                raise self.protocol.handshake_exc
+            if any(isinstance(event, self._response) for event in events):
                 return
-            try:
-                data = tls.recv(1)
-            except ssl.SSLWantReadError:
-                # Only tickets.  The rest of their flight is at most a fraction of the round trip
-                # behind (a server writes its tickets together): wait that long, not a fixed time.
-                round_trip = time.monotonic() - start
-                end = min(time.monotonic() + min(max(round_trip / 2, 0.001), 0.02), deadline)
-                continue
-            except _CLOSED:
-                data = b""
-            if not data:
-                raise ClosedAfterHandshake()
-            raise ssl.SSLError(0, "unexpected data from the server before the WebSocket upgrade")
-    finally:
-        tls.setblocking(True)
+
+    def send(self, message) -> None:
+        """One message: a text frame for ``str``, a binary frame for ``bytes``."""
+        if isinstance(message, str):
+            self.protocol.send_text(message.encode("utf-8"))
+        else:
+            self.protocol.send_binary(message)
+        self._flush()
+
+    def recv_text(self, deadline: float) -> str:
+        """The next whole data message (fragments joined); raises _Closed when the WebSocket ends first."""
+        parts: list = []
+        opcode = self._opcode
+        while True:
+            if self.protocol.state is not self._state.OPEN:
+                raise _Closed() from self.protocol.parser_exc
+            for frame in self._read(deadline):
+                if frame.opcode in (opcode.TEXT, opcode.BINARY, opcode.CONT):
+                    parts.append(frame.data)
+                    if frame.fin:
+                        return b"".join(parts).decode("utf-8", "replace")
+                elif frame.opcode is opcode.CLOSE:
+                    raise _Closed()
+
+    def close(self, deadline: float) -> None:
+        """The closing handshake (bounded by ``deadline``), then the TLS connection; never raises."""
+        try:
+            if self.protocol.state is self._state.OPEN:
+                self.protocol.send_close()
+                self._flush()
+            while self.protocol.state is self._state.CLOSING and not any(
+                    frame.opcode is self._opcode.CLOSE for frame in self._read(deadline)):
+                pass
+        except Exception:  # noqa: S110  (a close that fails has nothing left to protect)
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                self.tls.close()
 
 
 class Session:
     """An open JCentral connection; use as a context manager or call :meth:`close`."""
 
-    def __init__(self, connection, stack: contextlib.ExitStack, endpoint: Endpoint, timeout: float,
+    def __init__(self, websocket: _WebSocket, endpoint: Endpoint, timeout: float,
                  tls_error: Callable[[ssl.SSLError], NetworkError]):
-        self._connection = connection
-        self._stack = stack
+        self._websocket = websocket
         self.endpoint = endpoint
         self.timeout = timeout
         self._tls_error = tls_error
@@ -311,9 +384,8 @@ class Session:
         self.close()
 
     def close(self) -> None:
-        """Close the WebSocket (politely, bounded by the timeout); never raises."""
-        with contextlib.suppress(Exception):
-            self._stack.close()
+        """Close the WebSocket (politely, bounded by the timeout and by 2 s); never raises."""
+        self._websocket.close(time.monotonic() + min(self.timeout, 2.0))
 
     def call(self, command: str, options: Sequence[str] = ()) -> Reply:
         """Send one request, wait for one answer (bounded by the timeout) and parse it.
@@ -322,21 +394,18 @@ class Session:
         (malformed answer).  A non-zero exitcode is returned, not raised:
         callers decide (see :func:`jenv.jcentral.protocol.check_reply`).
         """
-        from websockets.exceptions import ConnectionClosed
-
         where = f"JCentral at {self.endpoint.host}:{self.endpoint.port}"
         try:
-            self._connection.send(encode_request(command, options))
-            answer = self._connection.recv(timeout=self.timeout)
+            self._websocket.send(encode_request(command, options))
+            answer = self._websocket.recv_text(time.monotonic() + self.timeout)
         except (TimeoutError, socket.timeout):
             raise NetworkError(f"{where} did not answer '{command}' within {self.timeout:g}s "
                                "(JENV_TIMEOUT sets the limit)") from None
-        except ConnectionClosed as exc:
-            cause = exc.__cause__ or exc.__context__
-            if isinstance(cause, ssl.SSLError):
-                raise self._tls_error(cause) from None
+        except _Closed:
             raise NetworkError(f"{where} closed the connection before answering '{command}'") from None
         except ssl.SSLError as exc:
+            if isinstance(exc, _CLOSED):
+                raise NetworkError(f"{where} closed the connection before answering '{command}'") from None
             raise self._tls_error(exc) from None
         except OSError as exc:
             raise NetworkError(f"connection to {where} broke: {exc.strerror or exc}") from None
@@ -352,8 +421,6 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
     refused, timeout, TLS naming the rejected side, HTTP status) and
     ServerRefusedError (HTTP 401: certificate not registered).
     """
-    from websockets.sync.client import connect
-
     from jenv import __version__
 
     # Offline checks first, then the TCP connection, and only then the passphrase: a problem that
@@ -372,21 +439,18 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
         raise
     deadline = time.monotonic() + timeout
     try:
-        tls = _open_tls(peer, context, deadline, sock)
+        tls = _open_tls(context, endpoint.host, deadline, sock)
     except Exception as exc:  # every handshake failure becomes one JenvError
         raise peer.connect_error(exc) from None
-    stack = contextlib.ExitStack()
     try:
-        # ws:// on an already-encrypted socket: websockets must not wrap it in TLS again.
-        connection = stack.enter_context(connect(
-            endpoint.uri.replace("wss://", "ws://", 1), sock=tls, proxy=None,
-            open_timeout=max(deadline - time.monotonic(), 0.001), close_timeout=min(timeout, 2.0),
-            ping_interval=None, user_agent_header=f"jenv/{__version__}"))
+        # ws:// on the already-encrypted socket: TLS is ours, the WebSocket is websockets'.
+        websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
+        websocket.upgrade(deadline)
     except Exception as exc:  # every upgrade failure becomes one JenvError
-        stack.close()
-        tls.close()
+        with contextlib.suppress(OSError):
+            tls.close()
         raise peer.upgrade_error(exc) from None
-    return Session(connection, stack, endpoint, timeout, peer.tls_error)
+    return Session(websocket, endpoint, timeout, peer.tls_error)
 
 
 def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,

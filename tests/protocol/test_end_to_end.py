@@ -163,21 +163,49 @@ def test_client_not_trusted_by_a_tls12_server(pki, tmp_path, write_cred):
             get_token(pki, endpoint, identity=identity)
 
 
-def test_session_tickets_are_read_before_websockets_takes_the_socket(pki, endpoint):
-    """TLS 1.3: the tickets the server sends after the handshake are consumed by the one thread
-    that owns the socket, so websockets' reader and writer threads never race over them."""
-    import socket
-    import time as _time
+def test_one_thread_owns_the_connection_and_tls13_tickets_are_taken_in_passing(pki, endpoint, monkeypatch):
+    """websockets' sans-I/O protocol runs in the calling thread: a session starts no thread (so no two
+    threads ever share the TLS connection), and under TLS 1.3 the server's session tickets, sent
+    after the handshake, are consumed by the session's own reads."""
+    import threading
 
-    from jenv.jcentral.client import _open_tls, _Peer, client_ssl_context
+    caller = threading.current_thread()
+    started_here = []  # the service runs in this process too: only starts from the calling thread count
+    real_start = threading.Thread.start
 
-    identity = pki.identity("jdoe")
-    peer = _Peer(endpoint, pki.ca_store, "/CN=jdoe", TIMEOUT)
-    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=TIMEOUT)
-    tls = _open_tls(peer, client_ssl_context(identity, pki.ca_store), _time.monotonic() + TIMEOUT, sock)
-    try:
+    def start(thread):
+        if threading.current_thread() is caller:
+            started_here.append(thread.name)
+        return real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    with open_session(endpoint, pki.identity("jdoe"), pki.ca_store, TIMEOUT) as session:
+        tls = session._websocket.tls
         assert tls.version() == "TLSv1.3"
+        assert session.call("whoami").exitcode == 0  # the first read after the upgrade
         assert tls.session is not None and tls.session.has_ticket
-        assert tls.gettimeout() is None  # blocking again, for websockets
-    finally:
-        tls.close()
+    assert started_here == []
+
+
+def test_websockets_loads_without_the_package_metadata_machinery_which_still_works_when_asked():
+    """websockets' version module imports importlib.metadata and never uses it in a release; the client
+    registers it lazily (LazyLoader): nothing of it is loaded on the way to a session, and anything
+    that reads it later gets the real module."""
+    import subprocess
+    import sys
+
+    script = "\n".join([
+        "import sys",
+        "from jenv.jcentral.client import _websockets_client",
+        "_websockets_client()",
+        "import websockets.version",
+        "assert 'websockets.client' in sys.modules",
+        "assert not {'zipfile', 'importlib.metadata._adapters', 'importlib.metadata._meta'} & set(sys.modules)",
+        "import importlib.metadata",
+        "assert importlib.metadata.version('websockets') == websockets.version.version",
+        "assert 'importlib.metadata._meta' in sys.modules",
+        "print('ok')",
+    ])
+    run = subprocess.run([sys.executable, "-S", "-c", script], capture_output=True, text=True, timeout=60,
+                         env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert run.stdout == "ok\n", run.stderr

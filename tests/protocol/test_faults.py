@@ -130,12 +130,12 @@ def test_plain_tcp_service_is_a_tls_failure(pki):
 
 def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
     with open_session(endpoint, pki.identity("jdoe"), pki.ca_store, ANSWER_TIMEOUT) as session:
-        connection = session._connection
+        websocket = session._websocket
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
                       b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}",
                       '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org", "-f"]}'):
-            connection.send(frame)
-            reply = json.loads(connection.recv(timeout=ANSWER_TIMEOUT))
+            websocket.send(frame)
+            reply = json.loads(websocket.recv_text(time.monotonic() + ANSWER_TIMEOUT))
             assert reply["metadata"]["exitcode"] == "22", frame
             assert reply["metadata"]["error"].startswith("Invalid argument : ")
         assert session.call("whoami").results[0]["username"] == "jdoe"
