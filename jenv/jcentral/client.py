@@ -283,7 +283,12 @@ def _websockets_client():
 
 
 class _Closed(Exception):
-    """The WebSocket ended (close frame, end of stream or a protocol error) before an answer came."""
+    """The WebSocket ended before an answer came: ``code`` and ``reason`` of the server's close frame,
+    or ``broken``, the protocol error that made websockets fail the connection."""
+
+    def __init__(self, code: Optional[int] = None, reason: str = "", broken: Optional[BaseException] = None):
+        super().__init__(code, reason, broken)
+        self.code, self.reason, self.broken = code, reason, broken
 
 
 class _WebSocket:
@@ -342,14 +347,16 @@ class _WebSocket:
         opcode = self._opcode
         while True:
             if self.protocol.state is not self._state.OPEN:
-                raise _Closed() from self.protocol.parser_exc
+                broken = self.protocol.parser_exc
+                raise _Closed(broken=None if isinstance(broken, EOFError) else broken)  # EOF: just closed
             for frame in self._read(deadline):
                 if frame.opcode in (opcode.TEXT, opcode.BINARY, opcode.CONT):
                     parts.append(frame.data)
                     if frame.fin:
                         return b"".join(parts).decode("utf-8", "replace")
                 elif frame.opcode is opcode.CLOSE:
-                    raise _Closed()
+                    close = self.protocol.close_rcvd
+                    raise _Closed(close.code, close.reason) if close is not None else _Closed()
 
     def close(self, deadline: float) -> None:
         """The closing handshake (bounded by ``deadline``), then the TLS connection; never raises."""
@@ -401,8 +408,14 @@ class Session:
         except (TimeoutError, socket.timeout):
             raise NetworkError(f"{where} did not answer '{command}' within {self.timeout:g}s "
                                "(JENV_TIMEOUT sets the limit)") from None
-        except _Closed:
-            raise NetworkError(f"{where} closed the connection before answering '{command}'") from None
+        except _Closed as closed:
+            if closed.broken is not None:
+                raise NetworkError(f"{where} broke the WebSocket protocol while answering '{command}': "
+                                   f"{closed.broken}") from None
+            how = ""
+            if closed.code is not None and closed.code != 1005:  # 1005: a close frame without a code
+                how = f" (WebSocket close code {closed.code}{': ' + closed.reason if closed.reason else ''})"
+            raise NetworkError(f"{where} closed the connection before answering '{command}'{how}") from None
         except ssl.SSLError as exc:
             if isinstance(exc, _CLOSED):
                 raise NetworkError(f"{where} closed the connection before answering '{command}'") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import ssl
@@ -152,3 +153,76 @@ def test_close_right_after_the_handshake_names_our_certificate(closed):
     peer = _Peer(Endpoint("127.0.0.1", 1, "test"), CAStore("/ca", "dir", "test"), "/CN=me", 1.0)
     error = peer.upgrade_error(closed)
     assert isinstance(error, NetworkError) and "rejected our client certificate /CN=me" in str(error)
+
+
+WHOAMI = json.dumps({"metadata": {"exitcode": "0"}, "results": [{"username": "fragmented", "role": "x"}]})
+
+
+def _whoami(pki, port: int, timeout: float = ANSWER_TIMEOUT):
+    with open_session(Endpoint("127.0.0.1", port, "test"), pki.identity("jdoe"), pki.ca_store, timeout) as session:
+        return session.call("whoami")
+
+
+def test_an_answer_in_fragments_is_joined(pki, server_tls):
+    def handler(connection):
+        connection.recv()
+        connection.send(iter([WHOAMI[:7], WHOAMI[7:30], WHOAMI[30:]]))  # three frames, one message
+        connection.recv()
+
+    with ws_server(server_tls, handler) as port:
+        assert _whoami(pki, port).results[0]["username"] == "fragmented"
+
+
+def test_a_ping_before_the_answer_gets_its_pong(pki, server_tls):
+    ponged = []
+
+    def handler(connection):
+        connection.recv()
+        ponged.append(connection.ping(b"are you there").wait(ANSWER_TIMEOUT))
+        connection.send(WHOAMI)
+        connection.recv()
+
+    with ws_server(server_tls, handler) as port:
+        assert _whoami(pki, port).results[0]["username"] == "fragmented"
+    assert ponged == [True]
+
+
+def test_a_close_frame_instead_of_the_answer_is_named_with_its_code(pki, server_tls):
+    def handler(connection):
+        connection.recv()
+        connection.close(1011, "database unavailable")
+
+    with ws_server(server_tls, handler) as port:
+        with pytest.raises(NetworkError, match=r"closed the connection before answering 'whoami' "
+                                               r"\(WebSocket close code 1011: database unavailable\)"):
+            _whoami(pki, port)
+
+
+def test_an_answer_over_the_size_limit_is_refused_not_buffered(pki, server_tls):
+    def handler(connection):
+        connection.recv()
+        connection.send("x" * (2 ** 20 + 1))
+        with contextlib.suppress(Exception):
+            connection.recv()
+
+    with ws_server(server_tls, handler) as port:
+        with pytest.raises(NetworkError, match=r"broke the WebSocket protocol while answering 'whoami': "
+                                               r".*exceeds limit"):
+            _whoami(pki, port)
+
+
+def test_a_masked_frame_from_the_server_breaks_the_protocol(pki, server_tls):
+    def serve_one(conn):
+        tls = accept_upgrade(conn, server_tls)
+        tls.recv(4096)  # the request frame
+        payload = b"{}"
+        mask = b"\x01\x02\x03\x04"
+        tls.sendall(b"\x81\x82" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))  # servers never mask
+        with contextlib.suppress(OSError):
+            tls.recv(4096)
+        tls.close()
+
+    with raw_server(serve_one) as port:
+        with pytest.raises(NetworkError, match=r"broke the WebSocket protocol while answering 'whoami': "
+                                               r"incorrect masking"):
+            _whoami(pki, port)
