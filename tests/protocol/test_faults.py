@@ -187,42 +187,38 @@ def test_a_ping_before_the_answer_gets_its_pong(pki, server_tls):
     assert ponged == [True]
 
 
-def test_a_close_frame_instead_of_the_answer_is_named_with_its_code(pki, server_tls):
-    def handler(connection):
+def _close_instead_of_answering(connection, _tls):
+    connection.recv()
+    connection.close(1011, "database unavailable")
+
+
+def _answer_over_the_size_limit(connection, _tls):
+    connection.recv()
+    connection.send("x" * (2 ** 20 + 1))
+    with contextlib.suppress(Exception):
         connection.recv()
-        connection.close(1011, "database unavailable")
-
-    with ws_server(server_tls, handler) as port:
-        with pytest.raises(NetworkError, match=r"closed the connection before answering 'whoami' "
-                                               r"\(WebSocket close code 1011: database unavailable\)"):
-            _whoami(pki, port)
 
 
-def test_an_answer_over_the_size_limit_is_refused_not_buffered(pki, server_tls):
+def _masked_frame(conn, server_tls):
+    tls = accept_upgrade(conn, server_tls)
+    tls.recv(4096)  # the request frame
+    payload, mask = b"{}", b"\x01\x02\x03\x04"
+    tls.sendall(b"\x81\x82" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))  # servers never mask
+    with contextlib.suppress(OSError):
+        tls.recv(4096)
+    tls.close()
+
+
+@pytest.mark.parametrize("raw, behaviour, error", [
+    (False, _close_instead_of_answering,
+     r"closed the connection before answering 'whoami' \(WebSocket close code 1011: database unavailable\)"),
+    (False, _answer_over_the_size_limit, r"broke the WebSocket protocol while answering 'whoami': .*exceeds limit"),
+    (True, _masked_frame, r"broke the WebSocket protocol while answering 'whoami': incorrect masking"),
+], ids=["close frame", "over 1 MiB", "masked frame"])
+def test_a_session_that_ends_without_an_answer_says_how(pki, server_tls, raw, behaviour, error):
     def handler(connection):
-        connection.recv()
-        connection.send("x" * (2 ** 20 + 1))
-        with contextlib.suppress(Exception):
-            connection.recv()
+        behaviour(connection, server_tls)
 
-    with ws_server(server_tls, handler) as port:
-        with pytest.raises(NetworkError, match=r"broke the WebSocket protocol while answering 'whoami': "
-                                               r".*exceeds limit"):
-            _whoami(pki, port)
-
-
-def test_a_masked_frame_from_the_server_breaks_the_protocol(pki, server_tls):
-    def serve_one(conn):
-        tls = accept_upgrade(conn, server_tls)
-        tls.recv(4096)  # the request frame
-        payload = b"{}"
-        mask = b"\x01\x02\x03\x04"
-        tls.sendall(b"\x81\x82" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))  # servers never mask
-        with contextlib.suppress(OSError):
-            tls.recv(4096)
-        tls.close()
-
-    with raw_server(serve_one) as port:
-        with pytest.raises(NetworkError, match=r"broke the WebSocket protocol while answering 'whoami': "
-                                               r"incorrect masking"):
+    with (raw_server(handler) if raw else ws_server(server_tls, handler)) as port:
+        with pytest.raises(NetworkError, match=error):
             _whoami(pki, port)
