@@ -282,9 +282,10 @@ def _websockets_client():
     return ClientProtocol, Opcode, Response, State, parse_uri
 
 
-class _Closed(Exception):
-    """The WebSocket ended before an answer came: ``code`` and ``reason`` of the server's close frame,
-    or ``broken``, the protocol error that made websockets fail the connection."""
+class _NoAnswer(Exception):
+    """No answer came: the WebSocket ended first (``code`` and ``reason`` of the server's close frame),
+    or ``broken``, the protocol error that made websockets fail the connection (or a text that is not
+    UTF-8)."""
 
     def __init__(self, code: Optional[int] = None, reason: str = "", broken: Optional[BaseException] = None):
         super().__init__(code, reason, broken)
@@ -300,6 +301,7 @@ class _WebSocket:
         self.tls = tls
         self.protocol = client(parse_uri(uri))
         self._user_agent = user_agent
+        self._pending: list = []  # frames read past the event that was waited for, in order
 
     def _flush(self) -> None:
         for data in self.protocol.data_to_send():
@@ -330,8 +332,10 @@ class _WebSocket:
             events = self._read(deadline)
             if self.protocol.handshake_exc is not None:
                 raise self.protocol.handshake_exc
-            if any(isinstance(event, self._response) for event in events):
-                return
+            for i, event in enumerate(events):
+                if isinstance(event, self._response):
+                    self._pending = events[i + 1:]  # frames that came in the same read
+                    return
 
     def send(self, message) -> None:
         """One message: a text frame for ``str``, a binary frame for ``bytes``."""
@@ -342,21 +346,28 @@ class _WebSocket:
         self._flush()
 
     def recv_text(self, deadline: float) -> str:
-        """The next whole data message (fragments joined); raises _Closed when the WebSocket ends first."""
+        """The next whole data message (fragments joined); raises _NoAnswer when the WebSocket ends first."""
         parts: list = []
         opcode = self._opcode
         while True:
-            if self.protocol.state is not self._state.OPEN:
-                broken = self.protocol.parser_exc
-                raise _Closed(broken=None if isinstance(broken, EOFError) else broken)  # EOF: just closed
-            for frame in self._read(deadline):
+            frames, self._pending = self._pending, []
+            if not frames:
+                if self.protocol.state is not self._state.OPEN:
+                    broken = self.protocol.parser_exc
+                    raise _NoAnswer(broken=None if isinstance(broken, EOFError) else broken)  # EOF: just closed
+                frames = self._read(deadline)
+            for i, frame in enumerate(frames):
                 if frame.opcode in (opcode.TEXT, opcode.BINARY, opcode.CONT):
                     parts.append(frame.data)
                     if frame.fin:
-                        return b"".join(parts).decode("utf-8", "replace")
+                        self._pending = frames[i + 1:]  # the next message, if one came in the same read
+                        try:
+                            return b"".join(parts).decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            raise _NoAnswer(broken=exc) from None
                 elif frame.opcode is opcode.CLOSE:
                     close = self.protocol.close_rcvd
-                    raise _Closed(close.code, close.reason) if close is not None else _Closed()
+                    raise _NoAnswer(close.code, close.reason) if close is not None else _NoAnswer()
 
     def close(self, deadline: float) -> None:
         """The closing handshake (bounded by ``deadline``), then the TLS connection; never raises."""
@@ -408,7 +419,7 @@ class Session:
         except (TimeoutError, socket.timeout):
             raise NetworkError(f"{where} did not answer '{command}' within {self.timeout:g}s "
                                "(JENV_TIMEOUT sets the limit)") from None
-        except _Closed as closed:
+        except _NoAnswer as closed:
             if closed.broken is not None:
                 raise NetworkError(f"{where} broke the WebSocket protocol while answering '{command}': "
                                    f"{closed.broken}") from None

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from support.faultservers import accept_upgrade, raw_server, ws_server
+from support.faultservers import accept_upgrade, raw_server, server_frame, ws_server
 from jenv.jcentral.client import fetch_token, open_session
 from jenv.errors import InvalidInputError, NetworkError, ServerRefusedError
 from jenv.locations import Endpoint
@@ -187,6 +187,31 @@ def test_a_ping_before_the_answer_gets_its_pong(pki, server_tls):
     assert ponged == [True]
 
 
+def _answers_in_one_write(first: bytes, after_request: bytes):
+    """A server that writes ``first`` together with its 101 answer and ``after_request`` in one write
+    once the request came: what one read of the client can hold beyond what it waits for."""
+    def serve_one(conn, server_tls):
+        tls = accept_upgrade(conn, server_tls, then=first)
+        tls.recv(4096)  # the request frame
+        if after_request:
+            tls.sendall(after_request)
+        with contextlib.suppress(OSError):
+            tls.recv(4096)
+        tls.close()
+    return serve_one
+
+
+@pytest.mark.parametrize("first, after_request", [
+    (server_frame(WHOAMI.encode()), b""),
+    (b"", server_frame(WHOAMI[:10].encode(), fin=False) + server_frame(WHOAMI[10:].encode(), opcode=0)
+     + server_frame(b'{"metadata": {"exitcode": "1"}}')),
+], ids=["answer with the 101", "fragments in one read, a message behind them"])
+def test_frames_that_come_with_what_was_waited_for_are_kept(pki, server_tls, first, after_request):
+    serve = _answers_in_one_write(first, after_request)
+    with raw_server(lambda conn: serve(conn, server_tls)) as port:
+        assert _whoami(pki, port).results[0]["username"] == "fragmented"
+
+
 def _close_instead_of_answering(connection, _tls):
     connection.recv()
     connection.close(1011, "database unavailable")
@@ -214,7 +239,9 @@ def _masked_frame(conn, server_tls):
      r"closed the connection before answering 'whoami' \(WebSocket close code 1011: database unavailable\)"),
     (False, _answer_over_the_size_limit, r"broke the WebSocket protocol while answering 'whoami': .*exceeds limit"),
     (True, _masked_frame, r"broke the WebSocket protocol while answering 'whoami': incorrect masking"),
-], ids=["close frame", "over 1 MiB", "masked frame"])
+    (True, _answers_in_one_write(b"", server_frame(b'{"x": "\xff"}')),
+     r"broke the WebSocket protocol while answering 'whoami': 'utf-8' codec can't decode byte 0xff"),
+], ids=["close frame", "over 1 MiB", "masked frame", "text not UTF-8"])
 def test_a_session_that_ends_without_an_answer_says_how(pki, server_tls, raw, behaviour, error):
     def handler(connection):
         behaviour(connection, server_tls)

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from websockets.sync.server import serve
 
-__all__ = ["ws_server", "raw_server", "accept_upgrade"]
+__all__ = ["ws_server", "raw_server", "accept_upgrade", "server_frame"]
 
 
 @contextlib.contextmanager
@@ -57,8 +57,17 @@ def raw_server(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
             conn.close()
 
 
-def accept_upgrade(conn: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocket:
-    """Do the server side of TLS and of the WebSocket handshake by hand."""
+def server_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:
+    """One unmasked WebSocket frame as a server writes it (RFC 6455 5.2), payloads under 64 KiB."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        return head + bytes([len(payload)]) + payload
+    return head + bytes([126]) + len(payload).to_bytes(2, "big") + payload
+
+
+def accept_upgrade(conn: socket.socket, context: ssl.SSLContext, then: bytes = b"") -> ssl.SSLSocket:
+    """Do the server side of TLS and of the WebSocket handshake by hand; ``then`` goes out in the same
+    write as the 101 answer."""
     tls = context.wrap_socket(conn, server_side=True)
     request = b""
     while b"\r\n\r\n" not in request:
@@ -67,5 +76,5 @@ def accept_upgrade(conn: socket.socket, context: ssl.SSLContext) -> ssl.SSLSocke
            if line.lower().startswith(b"sec-websocket-key:")][0]
     accept = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
     tls.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n" + then)
     return tls
