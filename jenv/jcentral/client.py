@@ -267,10 +267,8 @@ def _websockets_client():
     if name not in sys.modules:
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            module = _LoadedOnFirstUse(name)
-            for attr, value in (("__spec__", spec), ("__loader__", spec.loader), ("__file__", spec.origin),
-                                ("__path__", spec.submodule_search_locations), ("__package__", name)):
-                setattr(module, attr, value)
+            module = importlib.util.module_from_spec(spec)  # its attributes, as the import system sets them
+            module.__class__ = _LoadedOnFirstUse
             sys.modules[name] = module
             importlib.metadata = module  # what ``import importlib.metadata`` would have bound
     from websockets.client import ClientProtocol
