@@ -14,7 +14,7 @@ import os
 import stat
 
 __all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
-           "keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps"]
+           "keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps", "exec_with_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -188,3 +188,18 @@ def restore_core_dumps() -> None:
         resource.setrlimit(resource.RLIMIT_CORE, _CORE_LIMIT)
     except (ImportError, ValueError, OSError):
         pass
+
+
+def exec_with_core_dumps(path: str, argv: "list", environ: "dict") -> None:
+    """``os.execve`` with the core-file limit jenv started with (the new program holds no key of jenv's).
+
+    Returns only by raising the exec's OSError, and then the limit is lowered again first: jenv goes
+    on, and may still hold a key.
+    """
+    restore_core_dumps()
+    try:
+        os.execve(path, argv, environ)
+    except OSError:
+        if _PROTECTED:
+            _core_limit_zero()
+        raise

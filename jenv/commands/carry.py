@@ -240,27 +240,30 @@ def cmd_exec(args, ctx: Context) -> int:
                               APPTAINERENV_/SINGULARITYENV_ copies instead; no token needed.
 
     The command gets JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY and X509_CERT_DIR (or
-    X509_CERT_FILE).  A token given as PEM content goes through private
-    temporary files that last as long as the command.  SIGINT, SIGTERM and
-    SIGHUP are passed on; jenv exits with the command's status (or dies by
-    the signal that ended it).  A command that cannot be found is exit 2.
+    X509_CERT_FILE).  With the token in files (and with --scrub) the command
+    takes jenv's place, pid included, so every signal is its own.  A token
+    given as PEM content goes through private temporary files that last as
+    long as the command: jenv waits for it, passes SIGINT, SIGTERM and SIGHUP
+    on, and exits with its status (or dies by the signal that ended it).  A
+    command that cannot be found is exit 2.
     """
-    from jenv.tokens.handoff import ca_exports, command_path, run_child, scrubbed, token_files, token_in_hand
+    from jenv.tokens.handoff import become, ca_exports, command_path, run_child, scrubbed, token_files, \
+        token_in_hand
 
     argv = [args["<command>"], *args["<args>"]]
-    if args.get("--scrub"):
-        environ = scrubbed(ctx.environ)
-        if command_path(argv, environ) is None:
-            raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
+    scrub = bool(args.get("--scrub"))
+    path = command_path(argv, scrubbed(ctx.environ) if scrub else ctx.environ)
+    if path is None:
+        raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
+    if scrub:
+        become(path, argv, scrubbed(ctx.environ))
+    token = token_in_hand(ctx, _min_valid(args))
+    with token_files(token) as (cert_path, key_path):
+        environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
+        environ.update(ca_exports(ctx))
+        if token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
+            become(path, argv, environ)
         status = run_child(argv, environ)
-    else:
-        if command_path(argv, ctx.environ) is None:
-            raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
-        token = token_in_hand(ctx, _min_valid(args))
-        with token_files(token) as (cert_path, key_path):
-            environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
-            environ.update(ca_exports(ctx))
-            status = run_child(argv, environ)
     if status < 0:
         ctx.stdout.flush()
         die_by(-status)

@@ -18,12 +18,13 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from jenv.context import Context
 from jenv.credentials import materialize
 from jenv.errors import NotFoundError, UsageError
-from jenv.safefile import restore_core_dumps
+from jenv.safefile import exec_with_core_dumps, restore_core_dumps
 from jenv.locations import (X509_CERT_DIR, X509_CERT_FILE, Location, Locations, lock_directories, resolve_ca_store,
                             resolve_locations)
 from jenv.tokens.files import check_directory
@@ -31,7 +32,7 @@ from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
 __all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
-           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child"]
+           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
 
 
 class TokenInHand(NamedTuple):
@@ -189,6 +190,30 @@ def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def become(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> None:
+    """Replace jenv by ``argv`` (execve of ``path``, from :func:`command_path`): the command keeps jenv's
+    pid, so every signal, a batch system's SIGKILL included, is its own, and nothing is left behind.
+
+    Returns only by raising UsageError (the exec failed).  What Python changed at start-up is put back
+    first, as subprocess does for a child: SIGPIPE and SIGXFSZ to their default action, and the
+    core-file limit jenv started with.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    ignored = {}
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            ignored[signum] = signal.signal(signum, signal.SIG_DFL)
+    try:
+        exec_with_core_dumps(path, list(argv), dict(environ))
+    except OSError as exc:
+        for signum, handler in ignored.items():
+            signal.signal(signum, handler)
+        raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
 
 
 def command_path(argv: Sequence[str], environ: Mapping[str, str]) -> Optional[str]:

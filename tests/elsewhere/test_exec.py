@@ -77,10 +77,46 @@ def test_a_missing_command_is_one_line_and_costs_no_token(env, svc):
     assert svc.token_requests == requests
 
 
-def test_pem_content_goes_through_private_files_that_end_with_the_child(env, tmp_path):
+def as_content(env: Dict[str, str]) -> Dict[str, str]:
+    """``env`` with the token given as PEM content instead of files."""
     token = Path(env["TMPDIR"])
-    content = dict(env, JALIEN_TOKEN_CERT=(token / f"tokencert_{os.getuid()}.pem").read_text(),
-                   JALIEN_TOKEN_KEY=(token / f"tokenkey_{os.getuid()}.pem").read_text())
+    return dict(env, JALIEN_TOKEN_CERT=(token / f"tokencert_{os.getuid()}.pem").read_text(),
+                JALIEN_TOKEN_KEY=(token / f"tokenkey_{os.getuid()}.pem").read_text())
+
+
+#: Prints its pid and the signals it starts with ignored (SigIgn of /proc/self/status, a hex mask); not
+#: Python, which ignores SIGPIPE and SIGXFSZ itself.
+WHO_AM_I = ["sh", "-c", "echo $$; exec sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status"]
+
+
+@pytest.mark.parametrize("scrub", [False, True], ids=["token files", "--scrub"])
+def test_with_nothing_to_clean_up_jenv_becomes_the_command(env, scrub):
+    """Token files (or --scrub): jenv execs the command, so a batch system's SIGKILL, or any signal,
+    is the command's own, and nothing is left running. SIGPIPE, which Python ignores, is not passed on
+    ignored. With PEM content jenv must stay, to remove the private files (the tests below)."""
+    argv = [sys.executable, "-m", "jenv", "exec", *(["--scrub"] if scrub else []), "--", *WHO_AM_I]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    out, err = proc.communicate(timeout=60)
+    scan(argv, out, err)
+    assert proc.returncode == 0, err
+    pid, ignored = out.split()
+    assert int(pid) == proc.pid
+    assert not int(ignored, 16) & (1 << (signal.SIGPIPE - 1) | 1 << (signal.SIGXFSZ - 1))
+
+
+def test_with_pem_content_jenv_stays_the_parent(env):
+    argv = [sys.executable, "-m", "jenv", "exec", "--", *WHO_AM_I]
+    proc = subprocess.Popen(argv, env=as_content(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    out, err = proc.communicate(timeout=60)
+    scan(argv, out, err)
+    assert proc.returncode == 0, err
+    assert int(out.split()[0]) != proc.pid
+
+
+def test_pem_content_goes_through_private_files_that_end_with_the_child(env, tmp_path):
+    content = as_content(env)
     probe = ("import json, os, stat, sys\n"
              "p = {n: os.environ[n] for n in ('JALIEN_TOKEN_CERT', 'JALIEN_TOKEN_KEY')}\n"
              "modes = {n: [stat.S_IMODE(os.stat(v).st_mode), stat.S_IMODE(os.stat(os.path.dirname(v)).st_mode)]"
@@ -111,6 +147,13 @@ sys.exit(1)
 """
 
 
+@pytest.fixture(params=["token files", "PEM content"])
+def either(request, env):
+    """The environment of both ways jenv exec runs a command: exec'd in place (token files) and as its
+    child (PEM content, with signals passed on)."""
+    return env if request.param == "token files" else as_content(env)
+
+
 def _start(env, tmp_path, code: str):
     record, ready = tmp_path / "record", tmp_path / "ready"
     argv = [sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record), str(ready)]
@@ -124,8 +167,8 @@ def _start(env, tmp_path, code: str):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_signals_reach_the_child_and_its_status_comes_back(env, tmp_path, signum):
-    proc, record = _start(env, tmp_path, RECORDER)
+def test_signals_reach_the_child_and_its_status_comes_back(either, tmp_path, signum):
+    proc, record = _start(either, tmp_path, RECORDER)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     scan(["exec"], out, err)
@@ -133,20 +176,20 @@ def test_signals_reach_the_child_and_its_status_comes_back(env, tmp_path, signum
     assert proc.returncode == 64 + signum, err
 
 
-def test_ctrl_c_at_a_terminal_reaches_the_child_once(env, tmp_path):
+def test_ctrl_c_at_a_terminal_reaches_the_child_once(either, tmp_path):
     """The terminal sends SIGINT to the whole foreground group, the child included: jenv does not add a second."""
     record, ready = tmp_path / "record", tmp_path / "ready"
     code = RECORDER.replace('open(ready, "w").close()', 'open(ready, "w").close(); print("READY", flush=True)')
     result = run_on_pty([sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record),
-                         str(ready)], env, answers=[b"\x03"], prompt=b"READY")
+                         str(ready)], either, answers=[b"\x03"], prompt=b"READY")
     assert record.read_text() == f"{int(signal.SIGINT)}\n", result.output
     assert result.returncode == 64 + signal.SIGINT, result.output
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
-def test_a_child_ended_by_a_signal_ends_jenv_by_it(env, tmp_path, signum):
+def test_a_child_ended_by_a_signal_ends_jenv_by_it(either, tmp_path, signum):
     plain = "import sys, time; open(sys.argv[2], 'w').close(); time.sleep(60)"
-    proc, _record = _start(env, tmp_path, plain)
+    proc, _record = _start(either, tmp_path, plain)
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
     scan(["exec"], out, err)
