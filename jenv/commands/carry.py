@@ -256,13 +256,13 @@ def cmd_exec(args, ctx: Context) -> int:
     if path is None:
         raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
     if scrub:
-        become(path, argv, scrubbed(ctx.environ))
+        become(path, argv, scrubbed(ctx.environ), (ctx.stdout, ctx.stderr))
     token = token_in_hand(ctx, _min_valid(args))
     with token_files(token) as (cert_path, key_path):
         environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
         environ.update(ca_exports(ctx))
         if token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
-            become(path, argv, environ)
+            become(path, argv, environ, (ctx.stdout, ctx.stderr))
         status = run_child(argv, environ)
     if status < 0:
         ctx.stdout.flush()

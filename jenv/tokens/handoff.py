@@ -192,15 +192,16 @@ def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
             signal.signal(signum, handler)
 
 
-def become(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> None:
+def become(path: str, argv: Sequence[str], environ: Mapping[str, str], streams: Sequence = ()) -> None:
     """Replace jenv by ``argv`` (execve of ``path``, from :func:`command_path`): the command keeps jenv's
     pid, so every signal, a batch system's SIGKILL included, is its own, and nothing is left behind.
 
     Returns only by raising UsageError (the exec failed).  What Python changed at start-up is put back
     first, as subprocess does for a child: SIGPIPE and SIGXFSZ to their default action, and the
-    core-file limit jenv started with.
+    core-file limit jenv started with.  ``streams`` (the command's own output streams) are flushed first,
+    with the process's.
     """
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (*streams, sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     ignored = {}
