@@ -371,7 +371,7 @@ class _WebSocket:
         """The closing handshake (bounded by ``deadline``), then the TLS connection; never raises."""
         try:
             if self.protocol.state is self._state.OPEN:
-                self.protocol.send_close()
+                self.protocol.send_close(1000)  # normal closure, as websockets' own clients close
                 self._flush()
             while self.protocol.state is self._state.CLOSING and not any(
                     frame.opcode is self._opcode.CLOSE for frame in self._read(deadline)):

@@ -249,3 +249,24 @@ def test_a_session_that_ends_without_an_answer_says_how(pki, server_tls, raw, be
     with (raw_server(handler) if raw else ws_server(server_tls, handler)) as port:
         with pytest.raises(NetworkError, match=error):
             _whoami(pki, port)
+
+
+def test_the_session_ends_with_a_normal_closure(pki, server_tls):
+    from websockets.exceptions import ConnectionClosed
+
+    closes = []
+
+    def handler(connection):
+        connection.recv()
+        connection.send(WHOAMI)
+        try:
+            connection.recv()
+        except ConnectionClosed as closed:
+            closes.append(closed.rcvd.code if closed.rcvd else None)
+
+    with ws_server(server_tls, handler) as port:
+        assert _whoami(pki, port).results[0]["username"] == "fragmented"
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while not closes and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert closes == [1000]
