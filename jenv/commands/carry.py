@@ -244,8 +244,9 @@ def cmd_exec(args, ctx: Context) -> int:
     takes jenv's place, pid included, so every signal is its own.  A token
     given as PEM content goes through private temporary files that last as
     long as the command: jenv waits for it, passes SIGINT, SIGTERM and SIGHUP
-    on, and exits with its status (or dies by the signal that ended it).  A
-    command that cannot be found is exit 2.
+    on, and exits with its status (or dies by the signal that ended it); a
+    SIGKILLed jenv takes the command along (Linux).  A command that cannot be
+    found is exit 2.
     """
     from jenv.tokens.handoff import become, ca_exports, command_path, run_child, scrubbed, token_files, \
         token_in_hand

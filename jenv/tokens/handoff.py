@@ -163,13 +163,41 @@ def _sent_by_the_terminal(signum: int, child_pid: int) -> bool:
     return False
 
 
+def _parent_death_signal():
+    """Linux's prctl(PR_SET_PDEATHSIG, SIGKILL) for a child about to exec, or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (ImportError, OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def arm() -> None:
+        prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent:  # jenv was killed before the call took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arm
+
+
 def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     """Run ``argv`` with ``environ``; SIGINT, SIGTERM and SIGHUP sent to jenv are passed on to it.
 
     Returns its exit status, or ``-N`` when signal N ended it (as subprocess reports it).  Raises
-    UsageError when the command cannot be started (not found, not executable).
+    UsageError when the command cannot be started (not found, not executable).  On Linux a jenv that
+    is SIGKILLed takes the command along (PR_SET_PDEATHSIG), as a batch system that kills the job
+    expects, and as it is when the command takes jenv's place (:func:`become`).
     """
     child: List[subprocess.Popen] = []
+    arm = _parent_death_signal()
+
+    def prepare() -> None:
+        restore_core_dumps()
+        if arm is not None:
+            arm()
 
     def pass_on(signum, _frame):
         if child and child[0].returncode is None and not _sent_by_the_terminal(signum, child[0].pid):
@@ -179,7 +207,7 @@ def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     previous = {signum: signal.signal(signum, pass_on) for signum in FORWARDED_SIGNALS}
     try:
         try:
-            child.append(subprocess.Popen(list(argv), env=dict(environ), preexec_fn=restore_core_dumps))
+            child.append(subprocess.Popen(list(argv), env=dict(environ), preexec_fn=prepare))
         except OSError as exc:
             raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
         while True:

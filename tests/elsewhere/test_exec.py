@@ -5,6 +5,7 @@ A process per test, because signals are sent to jenv while its child runs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -211,3 +212,39 @@ def test_scrub_removes_every_grid_credential_and_keeps_the_rest(home, tmp_path):
     assert [name for name in names if name in seen] == []
     assert seen["X509_CERT_DIR"] == "/etc/grid-security" and seen["APPTAINERENV_OTHER"] == "kept"
     assert seen["JALIEN_HOST"] == "kept" and seen["HOME"] == str(home)
+
+
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has ended (no process, or a zombie that nobody has reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "\nState:\tZ" in status
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_killed_jenv_takes_its_command_along_with_pem_content(env, tmp_path):
+    """With PEM content jenv stays as the parent (to remove the private files); if it is SIGKILLed, as a
+    batch system ends a job, its command ends too, as it does when the command took jenv's place."""
+    pid_file = tmp_path / "pid"
+    code = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+    argv = [sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(pid_file)]
+    proc = subprocess.Popen(argv, env=as_content(env), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # no pipes: the command would hold them open
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the command never started"
+        time.sleep(0.02)
+    child = int(pid_file.read_text())
+    assert child != proc.pid and not _gone(child)
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert _gone(child), "the command outlived a SIGKILLed jenv"
+    finally:
+        with contextlib.suppress(OSError):
+            os.kill(child, signal.SIGKILL)
