@@ -143,8 +143,9 @@ def run_on_pty(argv: Sequence[str], env: Dict[str, str], answers: Sequence[bytes
     stdout and stderr are the terminal; with it stdin is /dev/null and stdout
     and stderr are pipes (decoded strictly as UTF-8). With ``scan`` (as in
     run_jenv) nothing may show a traceback or private-key material.
-    Returns the reaped child's PtyResult. Raises subprocess.TimeoutExpired
-    after killing the child's process group when it runs past ``timeout``.
+    Returns the reaped child's PtyResult. When it runs past ``timeout``, kills
+    the child's process group and raises AssertionError with what the terminal
+    showed and the stuck processes' state and signal masks.
     """
     import fcntl
     import pty
@@ -162,8 +163,12 @@ def run_on_pty(argv: Sequence[str], env: Dict[str, str], answers: Sequence[bytes
                                 preexec_fn=lambda: fcntl.ioctl(slave, termios.TIOCSCTTY, 0), **ends)
         try:
             terminal, piped = _converse(proc, master, list(answers), prompt, timeout)
-        except BaseException:
+        except subprocess.TimeoutExpired as exc:
+            state = _signal_state(proc.pid)  # before the kill: what the stuck child was doing
             os.killpg(proc.pid, signal.SIGKILL)  # safe: the leader is not reaped yet, its group id is ours
+            raise AssertionError(f"{argv[0]} ran past {timeout:g}s; terminal: {exc.output!r}; {state}") from None
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
             raise
         finally:
             proc.wait()
@@ -180,6 +185,27 @@ def run_on_pty(argv: Sequence[str], env: Dict[str, str], answers: Sequence[bytes
             assert "Traceback" not in text, text
             assert not leaked_key_material(text), f"key material from {argv}: {text[:200]!r}"
     return result
+
+
+def _signal_state(pid: int) -> str:
+    """State, signal masks and wait channel of ``pid`` (and its children), for a timeout's message."""
+    parts = []
+    for task in [str(pid), *_children(pid)]:
+        try:
+            status = Path(f"/proc/{task}/status").read_text().splitlines()
+            wchan = Path(f"/proc/{task}/wchan").read_text()
+        except OSError:
+            continue
+        fields = [line for line in status if line.startswith(("Name:", "State:", "SigBlk:", "SigIgn:", "SigCgt:"))]
+        parts.append(f"pid {task}: " + ", ".join(" ".join(f.split()) for f in fields) + f", wchan {wchan}")
+    return "; ".join(parts) or f"pid {pid}: gone"
+
+
+def _children(pid: int) -> List[str]:
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
 
 
 def _exited(pid: int) -> bool:
