@@ -301,23 +301,29 @@ class _WebSocket:
         self._user_agent = user_agent
         self._pending: list = []  # frames read past the event that was waited for, in order
 
-    def _flush(self) -> None:
-        for data in self.protocol.data_to_send():
-            if data:  # an empty chunk asks for a half-close, which TLS has no use for: close() ends it
-                self.tls.sendall(data)
-
-    def _read(self, deadline: float) -> list:
-        """One read from the socket into the protocol; the events it produced."""
+    def _bound(self, deadline: float) -> None:
+        """The socket's timeout for the next operation: what is left until ``deadline``."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("timed out")
         self.tls.settimeout(remaining)
+
+    def _flush(self, deadline: float) -> None:
+        for data in self.protocol.data_to_send():
+            if data:  # an empty chunk asks for a half-close, which TLS has no use for: close() ends it
+                self._bound(deadline)
+                self.tls.sendall(data)
+
+    def _read(self, deadline: float) -> list:
+        """One read from the socket into the protocol (and what it answers, a pong, a close, sent back);
+        the events it produced."""
+        self._bound(deadline)
         data = self.tls.recv(65536)
         if data:
             self.protocol.receive_data(data)
         else:
             self.protocol.receive_eof()
-        self._flush()
+        self._flush(deadline)
         return self.protocol.events_received()
 
     def upgrade(self, deadline: float) -> None:
@@ -325,7 +331,7 @@ class _WebSocket:
         request = self.protocol.connect()
         request.headers["User-Agent"] = self._user_agent
         self.protocol.send_request(request)
-        self._flush()
+        self._flush(deadline)
         while True:
             events = self._read(deadline)
             if self.protocol.handshake_exc is not None:
@@ -335,13 +341,13 @@ class _WebSocket:
                     self._pending = events[i + 1:]  # frames that came in the same read
                     return
 
-    def send(self, message) -> None:
-        """One message: a text frame for ``str``, a binary frame for ``bytes``."""
+    def send(self, message, deadline: float) -> None:
+        """One message: a text frame for ``str``, a binary frame for ``bytes``; written by ``deadline``."""
         if isinstance(message, str):
             self.protocol.send_text(message.encode("utf-8"))
         else:
             self.protocol.send_binary(message)
-        self._flush()
+        self._flush(deadline)
 
     def recv_text(self, deadline: float) -> str:
         """The next whole data message (fragments joined); raises _NoAnswer when the WebSocket ends first."""
@@ -372,7 +378,7 @@ class _WebSocket:
         try:
             if self.protocol.state is self._state.OPEN:
                 self.protocol.send_close(1000)  # normal closure, as websockets' own clients close
-                self._flush()
+                self._flush(deadline)
             while self.protocol.state is self._state.CLOSING and not any(
                     frame.opcode is self._opcode.CLOSE for frame in self._read(deadline)):
                 pass
@@ -412,8 +418,9 @@ class Session:
         """
         where = f"JCentral at {self.endpoint.host}:{self.endpoint.port}"
         try:
-            self._websocket.send(encode_request(command, options))
-            answer = self._websocket.recv_text(time.monotonic() + self.timeout)
+            deadline = time.monotonic() + self.timeout
+            self._websocket.send(encode_request(command, options), deadline)
+            answer = self._websocket.recv_text(deadline)
         except (TimeoutError, socket.timeout):
             raise NetworkError(f"{where} did not answer '{command}' within {self.timeout:g}s "
                                "(JENV_TIMEOUT sets the limit)") from None

@@ -135,8 +135,9 @@ def test_the_real_service_answers_bad_frames_and_keeps_going(pki, endpoint):
         for frame in ("not json", "[1, 2]", '{"options": []}', '{"command": "token", "options": "x"}',
                       b"\xff\x00binary", '{"command": "token", "options": ' + "[" * 50000 + "]" * 50000 + "}",
                       '{"command": "token", "options": ["-t", "host", "-hostname", "\\u00e9.example.org", "-f"]}'):
-            websocket.send(frame)
-            reply = json.loads(websocket.recv_text(time.monotonic() + ANSWER_TIMEOUT))
+            deadline = time.monotonic() + ANSWER_TIMEOUT
+            websocket.send(frame, deadline)
+            reply = json.loads(websocket.recv_text(deadline))
             assert reply["metadata"]["exitcode"] == "22", frame
             assert reply["metadata"]["error"].startswith("Invalid argument : ")
         assert session.call("whoami").results[0]["username"] == "jdoe"
