@@ -1,7 +1,8 @@
 """The front door: the login forms parsed by hand, every other command line through docopt.
 
 ``jenv token`` (valid token), ``jenv token --check``, ``jenv prompt`` and
-``jenv hook <shell>`` run at every login or prompt, so they start with
+``jenv hook <shell>`` run at every login or prompt (and ``alien-token-info``,
+``status`` and ``whoami`` in scripts and checks), so they start with
 nothing loaded that they do not need: no docopt, typing, enum, re,
 subprocess or cryptography (tests/unit/test_architecture.py blocks them).
 This module recognises exactly their spellings, builds the same argument
@@ -34,6 +35,7 @@ _FORMS = {
     "hook": ("jenv.commands.shell", "cmd_hook", (), (), False),
     "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), (), True),  # O2's token check
     "status": ("jenv.commands.inspect", "cmd_status", (), ("--json",), True),
+    "whoami": ("jenv.commands.whoami", "cmd_whoami", (), ("--json", "-q"), False),  # MY_USER=$(jenv whoami -q)
 }
 _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 

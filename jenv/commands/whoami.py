@@ -6,7 +6,9 @@ or ask JCentral (``alien.py whoami``): ``MY_USER=$(jenv whoami -q)``.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
+    from typing import Any, Dict, Tuple
 
 from jenv.context import Context
 from jenv.credentials import describe_location, read_credential

@@ -127,8 +127,8 @@ BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "
            "enum", "re", "subprocess", "collections", "contextlib", "ctypes", "json", "pathlib", "inspect",
            "dataclasses", "importlib.resources", "shlex", "warnings", "signal")
 
-#: What the offline commands beyond the login forms (whoami) must not load either.
-NO_CRYPTO = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL")
+#: What the offline commands beyond the login forms (whoami, on the fast path too) must not load either.
+NO_CRYPTO = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt")
 
 _BLOCKER = textwrap.dedent(f"""
     import sys

@@ -33,6 +33,7 @@ from support.launcher import clean_env, run_in_process
     (["hook", "bash"], "hook", {"<shell>": "bash"}),
     (["hook"], "hook", {}),
     (["status", "-json"], "status", {"--json": True}),
+    (["whoami", "-q"], "whoami", {"-q": True}),
 ])
 def test_the_login_forms_are_parsed_by_hand(argv, command, args):
     parsed = parse_fast(argv)
@@ -80,7 +81,7 @@ FORMS = [["token", "--shell", "bash"], ["token", "--shell=tcsh"], ["--shell", "f
          ["token", "--check"], ["token", "--check", "--min-valid", "40d"], ["prompt"],
          ["prompt", "--format", "<{state}> {left}", "--warn", "60d"], ["token", "--shell", "pwsh"],
          ["token", "--min-valid", "soon"], ["prompt", "--format", "{nope}"], ["status"], ["--json", "status"],
-         ["alien-token-info"]]
+         ["alien-token-info"], ["whoami"], ["whoami", "-q"], ["whoami", "--json"], ["-json", "whoami", "-q"]]
 
 
 @pytest.mark.parametrize("state", STATES)
