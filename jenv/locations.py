@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the login fast path imports this module, and typing costs m
     from typing import Callable, Mapping, Tuple
 
 __all__ = [
+    "expand_home",
     "VARIABLES",
     "X509_USER_CERT",
     "X509_USER_KEY",
@@ -190,7 +191,8 @@ class Locations(record("Locations", "user_cert user_key token_cert token_key")):
     __slots__ = ()
 
 
-def _expand_home(path: str, home: str) -> str:
+def expand_home(path: str, home: str) -> str:
+    """``~`` and ``~/...`` under ``home`` (the context's, not the process's); any other path as it is."""
     if path == "~" or path.startswith("~/"):
         return home + path[1:]
     return path
@@ -212,7 +214,7 @@ def _file_location(environ: Mapping[str, str], var: str, what: str, default: str
             return Location(what=what, source=f"from {var}", variable=var,
                             problem=f"{var} holds {len(value)} characters that are not {wanted} "
                                     f"(not shown: it may be key material): set it to {wanted}, or unset it")
-        return Location(what=what, source=f"from {var}", path=_absolute(_expand_home(value, home)), variable=var)
+        return Location(what=what, source=f"from {var}", path=_absolute(expand_home(value, home)), variable=var)
     return Location(what=what, source="default", path=default)
 
 
@@ -261,12 +263,12 @@ def resolve_ca_store(environ: Mapping[str, str], home: str,
     """
     cert_dir = environ.get(X509_CERT_DIR, "")
     if cert_dir:
-        return CAStore(_expand_home(cert_dir, home), "dir", f"from {X509_CERT_DIR}", True, X509_CERT_DIR)
+        return CAStore(expand_home(cert_dir, home), "dir", f"from {X509_CERT_DIR}", True, X509_CERT_DIR)
     cert_file = environ.get(X509_CERT_FILE, "")
     if cert_file:
-        return CAStore(_expand_home(cert_file, home), "file", f"from {X509_CERT_FILE}", True, X509_CERT_FILE)
+        return CAStore(expand_home(cert_file, home), "file", f"from {X509_CERT_FILE}", True, X509_CERT_FILE)
     for candidate in DEFAULT_CA_DIRS:
-        path = _expand_home(candidate, home)
+        path = expand_home(candidate, home)
         if isdir(path):
             return CAStore(path, "dir", "default")
     return CAStore(None, "none", "default (none of " + ", ".join(DEFAULT_CA_DIRS) + " exists)")

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from jenv.context import Context
 from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, lock_directories
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, expand_home, lock_directories
 from jenv.safefile import create_new_file, open_without_blocking
 from jenv.tokens.files import check_directory, private_directory, temp_name
 
@@ -156,8 +156,7 @@ def cmd_shims(args, ctx: Context) -> int:
     alone.  Refused (exit 8) when the official client's commands are on PATH
     or a file jenv did not write is in the way, unless --force.
     """
-    raw = args.get("--dir") or "~/.local/bin"
-    directory = os.path.abspath(ctx.home + raw[1:] if raw == "~" or raw.startswith("~/") else raw)
+    directory = os.path.abspath(expand_home(args.get("--dir") or "~/.local/bin", ctx.home))
     if args.get("--remove"):
         return _remove_shims(ctx, directory)
     problems = _refusals(directory, ctx.environ, bool(args.get("--force")))

@@ -18,7 +18,7 @@ from jenv.context import Context
 from jenv.credentials import read_raw_credential, tty_secret
 from jenv.errors import ExitCode, KeyMismatchError, NotFoundError, PassphraseError, UnsafeFileError, UsageError
 from jenv.lite.timefmt import iso_epoch, short_duration
-from jenv.locations import X509_USER_CERT, X509_USER_KEY, Location
+from jenv.locations import X509_USER_CERT, X509_USER_KEY, Location, expand_home
 from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps
 
 __all__ = ["cmd_cert_import", "Imported", "install_pair", "backup_name", "CERT_MODE", "KEY_MODE"]
@@ -134,9 +134,7 @@ def _new_passphrase(key_path: str) -> bytes:
 
 
 def _expand(path: str, ctx: Context) -> str:
-    if path == "~" or path.startswith("~/"):
-        path = ctx.home + path[1:]
-    return os.path.abspath(path)
+    return os.path.abspath(expand_home(path, ctx.home))
 
 
 def cmd_cert_import(args, ctx: Context) -> int:
