@@ -32,7 +32,7 @@ from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotValidNowError
 from jenv.lite import der, names
 from jenv.locations import resolve_locations
-from jenv.tokens.check import TokenStore, check_token
+from jenv.tokens.check import check_token, token_store
 
 __all__ = ["cmd_alien_token_info", "cmd_alien_cert_info", "cmd_alien_token_destroy", "alienpy_cert_info",
            "MIN_SECONDS", "NO_TOKEN_EXIT", "DESTROYED"]
@@ -105,8 +105,7 @@ def cmd_alien_token_info(args, ctx: Context) -> int:
     least 10 minutes left; prints nothing on stdout and exits 2 when it is
     missing, expired, has less than 10 minutes left or cannot be used.
     """
-    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
-    store = TokenStore(locs.token_cert, locs.token_key, ctx.uid)
+    locs, store = token_store(ctx)
     try:
         check = check_token(store, int(ctx.clock()), MIN_SECONDS)
     except JenvError as exc:
@@ -161,12 +160,10 @@ def cmd_alien_token_destroy(args, ctx: Context) -> int:
     Prints the official client's sentence.  Only regular files of your own are
     removed; a token given as PEM content in JALIEN_TOKEN_CERT/KEY has no files.
     """
-    from jenv.locations import lock_directories
     from jenv.tokens.obtain import lock_wait
     from jenv.tokens.store import destroy_token_pair, lock_store
 
-    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
-    store = TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
+    _locs, store = token_store(ctx)
     if store.in_files:
         with lock_store(store, lock_wait(ctx)) as lock:
             destroy_token_pair(lock)

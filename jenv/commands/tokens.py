@@ -11,8 +11,8 @@ from __future__ import annotations
 from jenv.context import Context, SlowPath
 from jenv.errors import ExitCode, UsageError
 from jenv.durations import parse_duration
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, Locations, lock_directories, resolve_locations
-from jenv.tokens.check import TokenState, TokenStore, check_token
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY
+from jenv.tokens.check import TokenState, TokenStore, check_token, token_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here: light imports only
@@ -62,11 +62,6 @@ def _positional_username(args, ctx: Context) -> Optional[str]:
         raise UsageError(f"token-init {name} -u {args['-u']}: give the user name once, as <username> or -u")
     ctx.err(f"jenv: token-init {name}: asking for -u {name}")
     return name
-
-
-def _store(ctx: Context) -> "tuple[Locations, TokenStore]":
-    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
-    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
 
 
 def _check_content_fits_the_shell(ctx: Context) -> None:
@@ -160,7 +155,7 @@ def cmd_token(args, ctx: Context) -> int:
     is printed with its PEM content.  Nothing is printed on failure.
     """
     min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
-    locs, store = _store(ctx)
+    locs, store = token_store(ctx)
     if args.get("--check"):
         return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
     with_ca = bool(args.get("--with-ca"))
@@ -219,7 +214,7 @@ def cmd_prompt(args, ctx: Context) -> int:
     warn = parse_duration(args.get("--warn") or "1d", "--warn")
     min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
     try:
-        _locs, store = _store(ctx)
+        _locs, store = token_store(ctx)
         check = check_token(store, ctx.clock(), min_valid)
     except Exception:  # noqa: BLE001 - an unsafe or unreadable file: the prompt says so, never a traceback
         state, left = "unusable", "token?"
@@ -240,7 +235,7 @@ def cmd_prompt(args, ctx: Context) -> int:
 
 
 def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
-    locs, store = _store(ctx)
+    locs, store = token_store(ctx)
     if not store.in_files:
         raise UsageError("JALIEN_TOKEN_CERT/KEY hold PEM content, so there are no token files to write: "
                          "unset them, or use 'jenv token --content'")
@@ -288,7 +283,7 @@ def cmd_token_destroy(args, ctx: Context) -> int:
 
     Only regular files of your own are removed.
     """
-    _locs, store = _store(ctx)
+    _locs, store = token_store(ctx)
     removed = []
     if store.in_files:
         from jenv.tokens.obtain import lock_wait
@@ -328,7 +323,7 @@ def cmd_user(args, ctx: Context) -> int:
         return _token_init(ctx, request)
     from jenv.tokens.obtain import fetch_checked_token
 
-    locs, _store_unused = _store(ctx)
+    locs, _store_unused = token_store(ctx)
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)

@@ -18,14 +18,17 @@ from jenv.lite import der
 from jenv.lite.record import record
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.errors import InvalidInputError, JenvError
-from jenv.locations import Location
+from jenv.locations import Location, lock_directories, resolve_locations
 from jenv.tokens.files import check_directory, read_private_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or collections at run time
     from typing import List, Optional, Tuple
 
-__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches"]
+    from jenv.context import Context
+    from jenv.locations import Locations
+
+__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches", "token_store"]
 
 
 class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
@@ -55,6 +58,12 @@ class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
     def directories(self) -> List[str]:
         paths = [loc.path for loc in (self.cert, self.key) if loc.path is not None]
         return list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
+
+
+def token_store(ctx: "Context") -> "Tuple[Locations, TokenStore]":
+    """The locations of ``ctx`` and the store of its token, with the lock in the private places."""
+    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
+    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
 
 
 class TokenState:

@@ -25,10 +25,10 @@ from jenv.context import Context
 from jenv.credentials import materialize
 from jenv.errors import NotFoundError, UsageError
 from jenv.safefile import exec_with_core_dumps, restore_core_dumps
-from jenv.locations import (X509_CERT_DIR, X509_CERT_FILE, Location, Locations, lock_directories, resolve_ca_store,
-                            resolve_locations)
+from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, Location, lock_directories, resolve_ca_store
 from jenv.tokens.files import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
+from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
 __all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
@@ -48,14 +48,9 @@ class TokenInHand(NamedTuple):
         return self.cert.path is not None and self.key.path is not None
 
 
-def _store(ctx: Context) -> Tuple[Locations, TokenStore]:
-    locs = resolve_locations(ctx.environ, ctx.uid, ctx.home)
-    return locs, TokenStore(locs.token_cert, locs.token_key, ctx.uid, lock_directories(ctx.environ, ctx.home))
-
-
 def token_in_hand(ctx: Context, min_valid: int) -> TokenInHand:
     """The token, valid for at least ``min_valid`` seconds (see the module doc)."""
-    locs, store = _store(ctx)
+    locs, store = token_store(ctx)
     if store.in_files:
         check = ensure_token(ctx, locs, store, min_valid)
         assert check.cert_pem is not None and check.key_pem is not None
