@@ -1,11 +1,11 @@
-"""Durations as people write and read them: ``--min-valid 2h`` in, ``30d 23h 59m`` out.
+"""Durations as people write them: ``--min-valid 2h`` in (out: :func:`jenv.lite.timefmt.format_duration`).
 
 Stdlib only and import-light: the login fast path parses ``--min-valid``.
 """
 
 from __future__ import annotations
 
-__all__ = ["parse_duration", "human_duration"]
+__all__ = ["parse_duration"]
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}
@@ -27,10 +27,3 @@ def parse_duration(text: str, option: str = "--min-valid") -> int:
         raise UsageError(f"{option} {text!r}: give a duration such as 600, 10m, 2h or 1d")
     return int(number) * _UNITS[unit or "s"]
 
-
-def human_duration(seconds: float) -> str:
-    """``2678399`` -> ``30d 23h 59m``: the one spelling of a duration in jenv's messages and reports
-    (:func:`jenv.lite.timefmt.format_duration`)."""
-    from jenv.lite.timefmt import format_duration
-
-    return format_duration(int(seconds))

@@ -32,7 +32,7 @@ from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotValidNowError
 from jenv.lite import der, names
 from jenv.locations import resolve_locations
-from jenv.tokens.check import check_token, token_store
+from jenv.tokens.check import cert_dates, check_token, token_store
 
 __all__ = ["cmd_alien_token_info", "cmd_alien_cert_info", "cmd_alien_token_destroy", "alienpy_cert_info",
            "MIN_SECONDS", "NO_TOKEN_EXIT", "DESTROYED"]
@@ -61,16 +61,6 @@ def _slashed(name_der: bytes, cert_der: bytes, which: str) -> str:
     return "/".join(reversed(getattr(cert, which).rfc4514_string().split(",")))
 
 
-def _dates(cert_pem: bytes, cert_der: bytes) -> Tuple[int, int]:
-    dates = der.cert_validity(cert_pem)
-    if dates is not None:
-        return dates
-    from cryptography import x509
-
-    cert = x509.load_der_x509_certificate(cert_der)
-    return int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
-
-
 def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
     """(the four lines alienpy prints, notBefore, notAfter) of a PEM certificate; NoValidCertificate when
     it is not one."""
@@ -79,7 +69,10 @@ def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
         if cert_der is None:
             raise ValueError(what)
         subject, issuer = names.cert_names(cert_der)
-        not_before, not_after = _dates(cert_pem, cert_der)
+        dates = cert_dates(cert_pem)
+        if dates is None:
+            raise ValueError(what)
+        not_before, not_after = dates
         dn, issuer_dn = _slashed(subject, cert_der, "subject"), _slashed(issuer, cert_der, "issuer")
     except (ValueError, names.DerError):
         raise NoValidCertificate(f"{what} is not a certificate: run 'jenv token-init'") from None

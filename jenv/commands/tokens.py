@@ -208,7 +208,7 @@ def cmd_prompt(args, ctx: Context) -> int:
     "no token", or "token?" when it is unusable.  Exits 0 whatever the token
     (a prompt must never fail); nothing is ever renewed or fetched.
     """
-    from jenv.durations import human_duration
+    from jenv.lite.timefmt import format_duration
 
     fmt = args.get("--format") or "{left}"
     warn = parse_duration(args.get("--warn") or "1d", "--warn")
@@ -222,7 +222,7 @@ def cmd_prompt(args, ctx: Context) -> int:
         state = check.state
         remaining = (check.not_after or 0) - ctx.clock()
         if check.state is TokenState.VALID:
-            left = ("!" if remaining < warn else "") + human_duration(remaining)
+            left = ("!" if remaining < warn else "") + format_duration(remaining)
         else:
             left = _PROMPT_SEGMENTS.get(check.state, "token?")
     try:

@@ -8,9 +8,13 @@ __all__ = ["format_duration", "short_duration", "iso_epoch", "validity_text"]
 
 
 def format_duration(seconds: int) -> str:
-    """'3d 4h 05m' style, for humans; negative durations get a leading '-'."""
+    """'3d 4h 05m' style, for humans (whole seconds); negative durations get a leading '-'.
+
+    The one spelling of a duration in jenv's messages and reports (``2678399`` -> ``30d 23h 59m``).
+    """
+    seconds = int(seconds)
     sign = "-" if seconds < 0 else ""
-    seconds = abs(int(seconds))
+    seconds = abs(seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 
-from jenv.durations import human_duration
 from jenv.lite import der
 from jenv.lite.record import record
+from jenv.lite.timefmt import format_duration
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.errors import InvalidInputError, JenvError
 from jenv.locations import Location, lock_directories, resolve_locations
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or
     from jenv.context import Context
     from jenv.locations import Locations
 
-__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches", "token_store"]
+__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches", "token_store", "cert_dates"]
 
 
 class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
@@ -101,17 +101,18 @@ def _read(store: TokenStore, loc: Location) -> Optional[bytes]:
     return read_private_file(loc.path, store.uid, loc.what, private)
 
 
-def _dates(cert_pem: bytes) -> Optional[Tuple[int, int]]:
+def cert_dates(cert_pem: bytes) -> Optional[Tuple[int, int]]:
+    """(notBefore, notAfter) of the first certificate of ``cert_pem`` in epoch seconds, from the DER when
+    it has the common shape, else from ``cryptography``; None when it is not a certificate."""
     dates = der.cert_validity(cert_pem)
     if dates is not None:
         return dates
-    from jenv.pem import parse_certificate  # slow path: unusual encodings
+    from jenv.pem import parse_certificate, validity_bounds  # slow path: unusual encodings
 
     try:
-        cert = parse_certificate(cert_pem, "token certificate")
+        return validity_bounds(parse_certificate(cert_pem, "token certificate"))
     except JenvError:
         return None
-    return int(cert.not_valid_before_utc.timestamp()), int(cert.not_valid_after_utc.timestamp())
 
 
 def pair_matches(cert_pem: bytes, key_pem: bytes) -> Optional[bool]:
@@ -148,7 +149,7 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     if der.private_key_blocks(key_pem) > 1:
         return TokenCheck(TokenState.BROKEN, f"{store.key.describe()} holds {der.private_key_blocks(key_pem)} "
                                              "private keys", None, cert_pem, key_pem)
-    dates = _dates(cert_pem)
+    dates = cert_dates(cert_pem)
     if dates is None:
         return TokenCheck(TokenState.BROKEN, f"{store.cert.describe()} is not a certificate", None, cert_pem, key_pem)
     not_before, not_after = dates
@@ -162,7 +163,7 @@ def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
     elif now >= not_after:
         state, detail = TokenState.EXPIRED, f"{store.cert.describe()} has expired"
     elif not_after - now < min_valid:
-        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {human_duration(not_after - now)}"
+        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {format_duration(not_after - now)}"
     else:
         state, detail = TokenState.VALID, ""
     return TokenCheck(state, detail, not_after, cert_pem, key_pem)

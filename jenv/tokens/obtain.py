@@ -93,10 +93,10 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
     if not check.usable:
         raise InvalidInputError(f"the new token from JCentral is not usable: {check.detail}")
     if check.not_after is not None and check.not_after - ctx.clock() < min_valid:
-        from jenv.durations import human_duration
+        from jenv.lite.timefmt import format_duration
 
-        ctx.err(f"jenv: the new token is valid for {human_duration(check.not_after - ctx.clock())} only, less "
-                f"than --min-valid ({human_duration(min_valid)})")
+        ctx.err(f"jenv: the new token is valid for {format_duration(check.not_after - ctx.clock())} only, less "
+                f"than --min-valid ({format_duration(min_valid)})")
     return check
 
 

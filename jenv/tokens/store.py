@@ -23,7 +23,7 @@ import contextlib
 import os
 from typing import Iterator, List, Optional
 
-from jenv.durations import human_duration
+from jenv.lite.timefmt import format_duration
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
 from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
@@ -61,7 +61,7 @@ def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
         with hold_lock(lock_path, store.uid, wait) as fd:
             yield TokenLock(store, fd)
     except TimeoutError:
-        raise LockTimeoutError(f"another jenv has held {lock_path} for {human_duration(wait)} (it is getting a "
+        raise LockTimeoutError(f"another jenv has held {lock_path} for {format_duration(wait)} (it is getting a "
                                "token or waiting for a passphrase): try again when it is done") from None
 
 

@@ -13,7 +13,8 @@ import shlex
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from jenv.durations import human_duration, parse_duration
+from jenv.durations import parse_duration
+from jenv.lite.timefmt import format_duration
 from jenv.errors import ExitCode, UsageError
 from jenv.fastpath import parse_fast
 from jenv.lite.record import record
@@ -154,9 +155,9 @@ def test_exit_codes_are_ints_with_names():
 
 @pytest.mark.parametrize("seconds, text", [(0, "0m 00s"), (45, "0m 45s"), (600, "10m 00s"), (3600, "1h 00m"),
                                            (86399, "23h 59m"), (2678399, "30d 23h 59m"), (86400 * 400, "400d 0h 00m"),
-                                           (-90, "-1m 30s")])
+                                           (-90, "-1m 30s"), (599.9, "9m 59s"), (-0.5, "0m 00s")])
 def test_human_durations(seconds, text):
-    assert human_duration(seconds) == text
+    assert format_duration(seconds) == text
 
 
 @pytest.mark.parametrize("text, seconds", [("600", 600), ("10m", 600), ("2 hours", 7200), ("1d", 86400)])
