@@ -26,7 +26,7 @@ __all__ = ["cmd_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cm
 DEFAULT_MIN_VALID = "10m"
 
 
-def _request(args, ctx: Context, username: Optional[str] = None) -> Optional["TokenRequest"]:
+def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
     """The token options given on the command line, checked; None when there are none."""
     given = {name: args.get(name) for name in ("-u", "-v", "-t", "--jobid", "--hostname")}
     if username is not None:
@@ -159,7 +159,7 @@ def cmd_token(args, ctx: Context) -> int:
     if args.get("--check"):
         return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
     with_ca = bool(args.get("--with-ca"))
-    request = _request(args, ctx)
+    request = _request(args)
     if request is None and not args.get("--content"):
         check = check_token(store, ctx.clock(), min_valid)
         if check.usable and store.in_files:
@@ -268,7 +268,7 @@ def cmd_token_init(args, ctx: Context) -> int:
     ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem; its details are printed on stderr.
     Exits non-zero when JCentral refuses.
     """
-    return _token_init(ctx, _request(args, ctx, _positional_username(args, ctx)))
+    return _token_init(ctx, _request(args, _positional_username(args, ctx)))
 
 
 def cmd_token_destroy(args, ctx: Context) -> int:
@@ -318,7 +318,7 @@ def cmd_user(args, ctx: Context) -> int:
     "jenv user <username> token-init" writes the token files with that role,
     for prolonged use.
     """
-    request = _request(args, ctx, username=args["<username>"])
+    request = _request(args, username=args["<username>"])
     if args.get("token-init"):
         return _token_init(ctx, request)
     from jenv.tokens.obtain import fetch_checked_token
