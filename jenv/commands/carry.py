@@ -21,8 +21,8 @@ from jenv.context import Context
 from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, expand_home, lock_directories
-from jenv.safefile import create_new_file, open_without_blocking
-from jenv.tokens.files import check_directory, private_directory, temp_name
+from jenv.safefile import open_without_blocking
+from jenv.tokens.files import check_directory, private_directory, replace_file
 
 __all__ = ["cmd_shims", "cmd_export", "cmd_exec", "cmd_args", "SHIMS", "SHIM_MARKER", "shim_text", "is_shim"]
 
@@ -111,13 +111,9 @@ def _refusals(directory: str, environ, force: bool) -> List[str]:
 
 
 def _write_shim(target: str, text: str) -> None:
-    temp = temp_name(target)
     try:
-        create_new_file(temp, text.encode("utf-8", "surrogateescape"), 0o755)
-        os.replace(temp, target)
+        replace_file(target, text.encode("utf-8", "surrogateescape"), 0o755)
     except OSError as exc:
-        if os.path.lexists(temp):
-            os.unlink(temp)
         raise NotFoundError(f"cannot write {target}: {exc.strerror}") from None
 
 

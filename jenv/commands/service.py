@@ -35,10 +35,9 @@ def _port(text: Optional[str]) -> int:
 
 def _write_ready_file(path: str, port: int) -> None:
     """Write the port atomically, so a script polling the file never reads half of it."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="ascii") as handle:
-        handle.write(f"{port}\n")
-    os.replace(temporary, path)
+    from jenv.tokens.files import replace_file
+
+    replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
 
 
 def _token_seconds(text: Optional[str]) -> Optional[int]:

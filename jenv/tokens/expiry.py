@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # on the login fast path: no typing at run time
 from jenv.lite import der
 from jenv.lite.timefmt import iso_epoch, short_duration
 from jenv.locations import cache_directory, resolve_locations
-from jenv.safefile import create_new_file, open_without_blocking, read_limited
+from jenv.safefile import open_without_blocking, read_limited
 
 __all__ = ["WARN_DAYS", "EVERY_LOGIN_DAYS", "STATE_FILE", "RENEW_HINT", "expiry_message", "user_cert_not_after",
            "warn_user_cert_expiry", "shortened_token_message"]
@@ -100,22 +100,16 @@ def _remember(directory: str, uid: int, not_after: int, now: float) -> None:
     """Write the state file (atomically, 0600, in a private directory created 0700); quietly nothing
     when that cannot be done."""
     from jenv.errors import JenvError
-    from jenv.tokens.files import private_directory, temp_name
+    from jenv.tokens.files import private_directory, replace_file
 
     try:
         directory = private_directory((directory,), uid)
     except JenvError:
         return
-    path = os.path.join(directory, STATE_FILE)
-    temp = temp_name(path)
     try:
-        create_new_file(temp, f"{int(now)} {not_after}\n".encode("ascii"), 0o600)
-        os.replace(temp, path)
+        replace_file(os.path.join(directory, STATE_FILE), f"{int(now)} {not_after}\n".encode("ascii"), 0o600)
     except OSError:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        pass
 
 
 def warn_user_cert_expiry(environ: Mapping[str, str], home: str, now: float, err: Callable[[str], None],

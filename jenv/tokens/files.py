@@ -44,6 +44,7 @@ __all__ = [
     "write_temp_file",
     "fsync_directory",
     "temp_name",
+    "replace_file",
     "leftover_files",
     "slot_name",
     "hold_lock",
@@ -173,6 +174,20 @@ def temp_name(path: str, suffix: str = "tmp") -> str:
     """A fresh hidden name next to ``path`` that says which process made it."""
     directory, base = os.path.split(path)
     return os.path.join(directory, f".{base}.jenv-{os.getpid()}-{os.urandom(4).hex()}.{suffix}")
+
+
+def replace_file(path: str, data: bytes, mode: int) -> None:
+    """Put ``data`` at ``path`` atomically: written under a fresh :func:`temp_name` beside it, created
+    with ``mode`` (:func:`jenv.safefile.create_new_file`), then renamed over ``path``.  A reader sees
+    the old file or the whole new one; on failure the temporary is removed and OSError propagates.
+    """
+    temp = temp_name(path)
+    try:
+        create_new_file(temp, data, mode)
+        os.replace(temp, path)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
 
 
 def slot_name(path: str, kind: str = "tmp") -> str:

@@ -180,21 +180,22 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
 KNOWN_WRITERS = {
     ("jenv/safefile.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode",
     ("jenv/tokens/files.py", "write_temp_file"): "create_new_file with mode 0400, fsync-ed (token key and cert)",
+    ("jenv/tokens/files.py", "replace_file"): "create_new_file with the caller's mode (each caller is listed)",
     ("jenv/tokens/store.py", "_open_lock_file"): "os.open with 0600 (lock file, empty)",
     ("jenv/credentials.py", "materialize"): "create_new_file 0600 inside a mkdtemp 0700 directory (PEM content)",
     ("jenv/service/authority.py", "write_private_file"): "create_new_file with the caller's mode (keys 0400)",
     ("jenv/ca/fetch.py", "*"): "CA certificates: public by nature",
-    ("jenv/commands/service.py", "_write_ready_file"): "a port number",
+    ("jenv/commands/service.py", "_write_ready_file"): "replace_file: a port number",
     ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
     ("jenv/fastpath.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
-    ("jenv/commands/carry.py", "_write_shim"): "create_new_file 0755: a shim script, no key material",
+    ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
     ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
                                                    "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
     ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
                                                      "(the <name>.<date> copy of the old key stays 0400)",
-    ("jenv/tokens/expiry.py", "_remember"): "create_new_file 0600 in a private 0700 directory: two numbers, "
+    ("jenv/tokens/expiry.py", "_remember"): "replace_file 0600 in a private 0700 directory: two numbers, "
                                             "no key material",
 }
 _WRITE_MODE = re.compile(r"[wax+]")
@@ -213,7 +214,8 @@ def _file_writers(path: Path) -> List[Tuple[str, int]]:
             name = ast.unparse(node.func)
             if name == "os.open" and "O_CREAT" in ast.unparse(node):
                 found.append((func.name, node.lineno))
-            elif name.split(".")[-1] == "create_new_file":  # jenv.safefile's creator: each caller is reviewed
+            elif name.split(".")[-1] in ("create_new_file", "replace_file"):  # jenv's creators: each caller
+                # is reviewed
                 found.append((func.name, node.lineno))
             elif name in ("open", "io.open", "os.fdopen") and len(node.args) > 1 and \
                     isinstance(node.args[1], ast.Constant) and _WRITE_MODE.search(str(node.args[1].value)):
