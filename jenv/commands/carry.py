@@ -15,7 +15,7 @@ import os
 import shlex
 import stat
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 from jenv.context import Context
 from jenv.credentials import die_by
@@ -179,13 +179,6 @@ def cmd_shims(args, ctx: Context) -> int:
 
 # --------------------------------------------------------------------------------------------- export
 
-def _render(ctx: Context, exports: Dict[str, Optional[str]]) -> str:
-    from jenv.shells import pick_shell, render_exports
-
-    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
-    return render_exports(shell, exports).rstrip("\n")
-
-
 def cmd_export(args, ctx: Context) -> int:
     """Copy the token into a directory (for batch jobs, other nodes, containers); print exports for the copies.
 
@@ -204,6 +197,7 @@ def cmd_export(args, ctx: Context) -> int:
     --as).  The directory faces the token files' rules: not another user's,
     not writable by everyone without the sticky bit, no links at the names.
     """
+    from jenv.commands.tokens import render_token_exports
     from jenv.tokens.handoff import check_export_directory, copy_names, copy_token, token_in_hand
 
     mount = args.get("--as")
@@ -212,8 +206,8 @@ def cmd_export(args, ctx: Context) -> int:
     min_valid = _min_valid(args)
     cert_name, key_name = copy_names(ctx.uid)
     shown = (mount.rstrip("/") or "/") if mount is not None else os.path.abspath(args["--to"])
-    exports = {JALIEN_TOKEN_CERT: os.path.join(shown, cert_name), JALIEN_TOKEN_KEY: os.path.join(shown, key_name)}
-    text = _render(ctx, exports)  # a path the output form cannot carry is refused before any work
+    # a path the output form cannot carry is refused before any work
+    text = render_token_exports(ctx, os.path.join(shown, cert_name), os.path.join(shown, key_name))
     check_export_directory(ctx, args["--to"])  # and so is a directory the copies cannot go to
     token = token_in_hand(ctx, min_valid)
     copy_token(ctx, token, args["--to"])

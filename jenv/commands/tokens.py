@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here
     from jenv.jcentral.protocol import TokenPair, TokenRequest
 
 __all__ = ["cmd_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
-           "DEFAULT_MIN_VALID", "CHECK_EXIT_CODES"]
+           "DEFAULT_MIN_VALID", "CHECK_EXIT_CODES", "render_token_exports", "token_json"]
 
 DEFAULT_MIN_VALID = "10m"
 
@@ -82,21 +82,27 @@ def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
     return json.dumps({"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]})
 
 
-def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
-    """Print the token for the shell (or the reference document's JSON with --json / --shell json);
-    ``with_ca`` adds X509_CERT_DIR or X509_CERT_FILE for the CA store jenv uses."""
+def render_token_exports(ctx: Context, cert: str, key: str, with_ca: bool = False) -> str:
+    """The token's exports for the shell, or the reference document's JSON with --json / --shell json
+    (every command that prints a token's exports says it this way); ``with_ca`` adds X509_CERT_DIR or
+    X509_CERT_FILE for the CA store jenv uses.  Raises what render_exports raises for a value the shell
+    cannot carry."""
     from jenv.shells import pick_shell, render_exports
 
     shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
     if shell == "json":
-        ctx.out(token_json(cert, key))
-    else:
-        exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
-        if with_ca:
-            from jenv.tokens.handoff import ca_exports
+        return token_json(cert, key)
+    exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
+    if with_ca:
+        from jenv.tokens.handoff import ca_exports
 
-            exports.update(ca_exports(ctx))
-        ctx.out(render_exports(shell, exports).rstrip("\n"))
+        exports.update(ca_exports(ctx))
+    return render_exports(shell, exports).rstrip("\n")
+
+
+def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
+    """Print the token's exports (:func:`render_token_exports`), then the user certificate's expiry notice."""
+    ctx.out(render_token_exports(ctx, cert, key, with_ca))
     from jenv.tokens.expiry import warn_user_cert_expiry
 
     warn_user_cert_expiry(ctx.environ, ctx.home, ctx.clock(), ctx.err, ctx.uid)  # stderr, at most once a day

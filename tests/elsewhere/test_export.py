@@ -191,3 +191,19 @@ def test_the_exports_work_in_each_real_shell(env, tmp_path, shell):
                       {"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
     assert info.returncode == 0, info.stderr
     assert json.loads(info.stdout)["path"] == str(target / COPIES[0])
+
+
+@pytest.mark.parametrize("form", [["--json"], ["--shell", "json"], ["-json"]], ids=" ".join)
+def test_json_is_the_one_shape_of_token_exports(env, tmp_path, form):
+    """Issue 15.5: token exports have one JSON shape, the reference documentation's (as jenv token
+    --json); the variables form is --shell json-vars."""
+    target = tmp_path / "out"
+    result = run_jenv(["export", "--to", str(target), *form], env)
+    assert result.returncode == 0, result.stderr
+    token = run_jenv(["token", "--json"], env)
+    assert json.loads(result.stdout) == {"results": [{"tokencert": str(target / COPIES[0]),
+                                                      "tokenkey": str(target / COPIES[1])}]}
+    assert json.loads(result.stdout).keys() == json.loads(token.stdout).keys()
+    variables = run_jenv(["export", "--to", str(target), "--shell", "json-vars"], env)
+    assert json.loads(variables.stdout) == {"JALIEN_TOKEN_CERT": str(target / COPIES[0]),
+                                            "JALIEN_TOKEN_KEY": str(target / COPIES[1])}
