@@ -1,3 +1,3 @@
-from jenv.fastpath import run_and_exit
+from jenv.login import run_and_exit
 
 run_and_exit()

@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path: no typing at run time
     from typing import Callable, Mapping, Optional, TextIO
 
-__all__ = ["Context", "printable", "SlowPath", "run_reported"]
+__all__ = ["Context", "printable", "run_reported"]
 
 
 def printable(text: str) -> str:
@@ -65,11 +65,6 @@ def run_reported(ctx: "Context", call: "Callable[[], int]", quiet_libraries: boo
         return int(ExitCode.ERROR)
 
 
-class SlowPath(Exception):
-    """Raised on the fast path (``Context.fast``) before any side effect, when the command needs more
-    than a look at the token files: the front end then starts the command over through docopt."""
-
-
 class Context:
     """Mutable run state: the front end sets ``json`` and ``shell`` from the options.
 
@@ -90,8 +85,6 @@ class Context:
         self.stderr = stderr or sys.stderr
         #: Seconds since the epoch, now (tests give their own clock).
         self.clock = clock or time.time
-        #: True when jenv.fastpath runs the command: anything beyond reading the token raises SlowPath.
-        self.fast = False
 
     @classmethod
     def from_process(cls, environ: Optional[Mapping[str, str]] = None, uid: Optional[int] = None,

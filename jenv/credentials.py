@@ -12,7 +12,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
@@ -33,6 +33,7 @@ __all__ = [
     "read_raw_credential",
     "key_permission_problem",
     "materialize",
+    "materialize_pair",
     "fix_hint",
     "describe_location",
     "die_by",
@@ -256,6 +257,34 @@ def key_permission_problem(path: str) -> Optional[str]:
     if mode & 0o077:
         return f"{path} has mode {stat.S_IMODE(mode):04o}, readable by others: run 'chmod 600 {path}'"
     return None
+
+
+@contextlib.contextmanager
+def materialize_pair(cert: Location, key: Location) -> Iterator[Tuple[str, str]]:
+    """File paths for a certificate and key: their own paths, or private temporary copies of PEM content
+    side by side in one fresh 0700 directory (a pair has one origin), removed when the block ends."""
+    if cert.pem is None and key.pem is None:
+        with materialize(cert) as cert_path, materialize(key) as key_path:
+            yield cert_path, key_path
+        return
+    import tempfile
+
+    for loc in (cert, key):
+        if loc.problem is not None or loc.pem is None:
+            raise InvalidInputError(loc.problem or f"{loc.describe()}: give both halves as PEM content")
+    directory = tempfile.mkdtemp(prefix="jenv-")
+    paths = [os.path.join(directory, name) for name in ("tokencert.pem", "tokenkey.pem")]
+    try:
+        for path, loc in zip(paths, (cert, key)):
+            text = loc.pem if loc.pem.endswith("\n") else loc.pem + "\n"
+            create_new_file(path, text.encode("utf-8", "replace"), 0o600)
+        yield paths[0], paths[1]
+    finally:
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(directory)
 
 
 @contextlib.contextmanager

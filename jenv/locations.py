@@ -45,6 +45,7 @@ __all__ = [
     "is_pem_content",
     "token_dir",
     "resolve_locations",
+    "pair_origin_problem",
     "resolve_ca_store",
     "resolve_endpoint",
     "resolve_timeout",
@@ -89,6 +90,8 @@ VARIABLES = {
     "ALIENPY_JCENTRAL": "JCentral host (default alice-jcentral.cern.ch)",
     "ALIENPY_JCENTRAL_PORT": "JCentral port (default 8097)",
     "JENV_TIMEOUT": "seconds for connecting and for each answer (default 10)",
+    "JENV_RETRY_AFTER": "after JCentral failed, how long logins say so at once instead of asking again "
+                        "(default 2m; 0: always ask)",
     "JENV_CA_URL": "CA tarball that ca-fetch downloads",
     "HTTPS_PROXY": "proxy for ca-fetch downloads (also NO_PROXY, REQUESTS_CA_BUNDLE); JCentral is reached directly",
     "JENV_TMPDIR": "login hook: the TMPDIR to use where /tmp is private to the node",
@@ -98,7 +101,7 @@ VARIABLES = {
     "JENV_SERVE_LOG": "serve, sandbox: append one JSON line per request to this file",
     "JENV_DEBUG": "1 = show library warnings and the traceback of an internal error",
     "HOME": "where ~/.globus and ~/.cache/jenv are",
-    "XDG_RUNTIME_DIR": "private directory for the token lock (default ~/.cache/jenv)",
+    "XDG_RUNTIME_DIR": "private directory for the token lock and the remembered verdicts (default ~/.cache/jenv)",
     "XDG_CACHE_HOME": "where jenv keeps its private state, ~/.cache/jenv by default (the expiry notice's memory)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
     "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
@@ -208,7 +211,8 @@ def _file_location(environ: Mapping[str, str], var: str, what: str, default: str
     value = environ.get(var, "")
     if value:
         if allow_content and is_pem_content(value):
-            return Location(what=what, source=f"from {var}", pem=value, variable=var)
+            # A byte-order mark (from an editor's copy) is no part of PEM: OpenSSL would find no block.
+            return Location(what=what, source=f"from {var}", pem=value.lstrip("\ufeff"), variable=var)
         if looks_like_content(value):
             wanted = "a path to a PEM file or the PEM text itself" if allow_content else "a path to a PEM file"
             return Location(what=what, source=f"from {var}", variable=var,
@@ -252,6 +256,32 @@ def resolve_locations(environ: Mapping[str, str], uid: int, home: str) -> Locati
         token_key=_file_location(environ, JALIEN_TOKEN_KEY, "token key",
                                  os.path.join(tdir, f"tokenkey_{uid}.pem"), home, True),
     )
+
+
+def pair_origin_problem(cert: Location, key: Location, uid: int) -> "str | None":
+    """Why the token certificate and key cannot be one pair, or None: one of JALIEN_TOKEN_CERT/KEY set
+    without the other (unless it names the default file), one PEM content and the other a path, or two
+    paths in different directories.  A pair is written and read as one, and half a pair in a default
+    place would leave the default files mismatched for every other shell and client."""
+    if cert.problem is not None or key.problem is not None:
+        return None  # reported as the variable's own problem
+    both = f"set both {JALIEN_TOKEN_CERT} and {JALIEN_TOKEN_KEY}, or unset both to use the default files"
+    if (cert.pem is None) != (key.pem is None):
+        return (f"{JALIEN_TOKEN_CERT} and {JALIEN_TOKEN_KEY} must both be PEM content or both be paths "
+                f"(one is each): {both}")
+    if cert.pem is not None:
+        return None
+    for loc, other, name, other_name in ((cert, key, "tokencert", JALIEN_TOKEN_KEY),
+                                         (key, cert, "tokenkey", JALIEN_TOKEN_CERT)):
+        if loc.variable and not other.variable:
+            default = os.path.join(os.path.dirname(other.path or ""), f"{name}_{uid}.pem")
+            if loc.path != default:
+                return (f"{loc.variable} is set ({loc.path}) but {other_name} is not, so the pair would be "
+                        f"split between {loc.path} and {other.path}: {both}")
+    if os.path.dirname(cert.path or "") != os.path.dirname(key.path or ""):
+        return (f"{JALIEN_TOKEN_CERT} ({cert.path}) and {JALIEN_TOKEN_KEY} ({key.path}) name different "
+                f"directories; a pair lives in one directory: {both}")
+    return None
 
 
 def resolve_ca_store(environ: Mapping[str, str], home: str,

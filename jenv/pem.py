@@ -16,12 +16,19 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+import datetime as dt
+
 from jenv.lite import names
-from jenv.lite.certinfo import CertInfo, is_encrypted_key, iso_utc, validity_problem, validity_state  # noqa: F401
-from jenv.lite.der import private_key_blocks
+from jenv.lite.pemtext import is_encrypted_key, private_key_blocks
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
-from jenv.lite.timefmt import format_duration
+from jenv.lite.record import record
+from jenv.lite.timefmt import format_duration, validity_text
+from jenv.lite.validity import date_state
 from jenv.errors import InvalidInputError, PassphraseError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from jenv.locations import Location
 
 __all__ = [
     "key_signs_for",
@@ -46,19 +53,43 @@ __all__ = [
     "certificate_pem",
 ]
 
+class CertInfo(record("CertInfo", "subject issuer not_before not_after serial key_type key_bits "
+                                  "fingerprint_sha256 is_ca")):
+    """What jenv reports about a certificate (dates are aware UTC datetimes), from :func:`cert_info`."""
+
+    __slots__ = ()
+
+    def seconds_left(self, now: dt.datetime) -> int:
+        return int((self.not_after - now).total_seconds())
+
+
+def validity_state(info: CertInfo, now: dt.datetime, min_seconds: int = 0) -> str:
+    """The one rule (:func:`jenv.lite.validity.date_state`) on a CertInfo's dates."""
+    return date_state(info.not_before.timestamp(), info.not_after.timestamp(), now.timestamp(), min_seconds)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """``moment`` in UTC as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validity_problem(info: CertInfo, loc: "Location", now: dt.datetime) -> Optional[str]:
+    """A one-line message (with the fix) when the certificate is not valid now, else None."""
+    hint = "run 'jenv token-init' for a new token" if loc.what.startswith("token") else \
+        "renew your grid user certificate with your certification authority"
+    return validity_text(loc.describe(), int(info.not_before.timestamp()), int(info.not_after.timestamp()),
+                         now.timestamp(), hint)
+
+
 CERT_BEGIN = b"-----BEGIN CERTIFICATE-----"
 CERT_END = b"-----END CERTIFICATE-----"
 KEY_MARKER = b"PRIVATE KEY-----"
 
 def describe_non_certificate(data: bytes) -> str:
     """A description of bytes that are not what was expected."""
+    from jenv.lite.pemtext import describe_non_pem
+
     stripped = data.strip()
-    if not stripped:
-        return "is empty"
-    if is_pkcs12(stripped):
-        return pkcs12_problem()
-    if stripped[:1] == b"\x30":
-        return "is in DER (binary) form, not PEM: convert it with 'openssl x509 -inform der -outform pem'"
     if KEY_MARKER in stripped and CERT_BEGIN not in stripped:
         return "holds a private key, not a certificate"
     if CERT_BEGIN in stripped and CERT_END not in stripped:
@@ -66,7 +97,7 @@ def describe_non_certificate(data: bytes) -> str:
     if b"-----BEGIN" in stripped:
         label = stripped.split(b"-----BEGIN", 1)[1].split(b"-----", 1)[0].strip().decode("ascii", "replace")
         return f"holds a PEM '{label}' block, not a certificate"
-    return "is not a PEM certificate"
+    return describe_non_pem(data, "certificate")
 
 
 def parse_certificates(data: bytes, what: str = "certificate") -> List[x509.Certificate]:

@@ -30,7 +30,7 @@ from jenv.credentials import MAX_CA_FILE
 from jenv.safefile import read_regular_file
 from jenv.errors import InvalidInputError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, CAStore
-from jenv.lite.der import pem_block
+from jenv.lite.pemtext import pem_block
 from jenv.lite.names import DerError, cert_names, grid_dn, has_trailing_bytes, name_key, subject_hash
 from jenv.pem import CERT_BEGIN, CERT_END, describe_non_certificate
 

@@ -16,7 +16,8 @@ jenv's own rules still apply underneath: the token is read through
 :mod:`jenv.tokens.check` (no link in the shared directory, no other user's file,
 the key must belong to the certificate), so a token ``jenv token`` would refuse
 is no token here either; the reason goes to stderr as one ``jenv:`` line.
-No network, and ``cryptography`` is imported only for a DN that is not plain.
+No network; the names and dates are the libraries' (:mod:`jenv.tokens.judge`), remembered
+for the token, so O2's check of a token already judged parses nothing.
 """
 
 from __future__ import annotations
@@ -30,12 +31,11 @@ if TYPE_CHECKING:  # alien-token-info runs on the login fast path (O2 calls it):
 
 from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotValidNowError
-from jenv.lite import der, names
 from jenv.locations import resolve_locations
-from jenv.tokens.check import cert_dates, check_token, token_store
+from jenv.tokens.check import check_token, token_store
 
 __all__ = ["cmd_alien_token_info", "cmd_alien_cert_info", "cmd_alien_token_destroy", "alienpy_cert_info",
-           "MIN_SECONDS", "NO_TOKEN_EXIT", "DESTROYED"]
+           "alienpy_lines", "MIN_SECONDS", "NO_TOKEN_EXIT", "DESTROYED"]
 
 #: alienpy's IsValidCert: a certificate with less than this left counts as no certificate.
 MIN_SECONDS = 600
@@ -51,37 +51,24 @@ class NoValidCertificate(NotValidNowError):
     exit_code = ExitCode.USAGE  # the number alienpy uses (2), whatever jenv's own table calls it
 
 
-def _slashed(name_der: bytes, cert_der: bytes, which: str) -> str:
-    text = names.simple_slashed_rfc4514(name_der)
-    if text is not None:
-        return text
-    from cryptography import x509  # an unusual DN: the library's own RFC 4514 text
-
-    cert = x509.load_der_x509_certificate(cert_der)
-    return "/".join(reversed(getattr(cert, which).rfc4514_string().split(",")))
-
-
-def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
-    """(the four lines alienpy prints, notBefore, notAfter) of a PEM certificate; NoValidCertificate when
-    it is not one."""
-    cert_der = der.pem_block(cert_pem, b"CERTIFICATE")
-    try:
-        if cert_der is None:
-            raise ValueError(what)
-        subject, issuer = names.cert_names(cert_der)
-        dates = cert_dates(cert_pem)
-        if dates is None:
-            raise ValueError(what)
-        not_before, not_after = dates
-        dn, issuer_dn = _slashed(subject, cert_der, "subject"), _slashed(issuer, cert_der, "issuer")
-    except (ValueError, names.DerError):
-        raise NoValidCertificate(f"{what} is not a certificate: run 'jenv token-init'") from None
-
+def alienpy_lines(dn: str, issuer: str, not_before: int, not_after: int) -> str:
+    """The four lines alienpy prints for a certificate (names in its slashed RFC 4514 form, UTC times)."""
     def stamp(epoch: int) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
 
-    text = f"DN >>> {dn}\nISSUER >>> {issuer_dn}\nBEGIN >>> {stamp(not_before)}\nEXPIRE >>> {stamp(not_after)}"
-    return text, not_before, not_after
+    return f"DN >>> {dn}\nISSUER >>> {issuer}\nBEGIN >>> {stamp(not_before)}\nEXPIRE >>> {stamp(not_after)}"
+
+
+def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
+    """(the four lines alienpy prints, notBefore, notAfter) of a PEM certificate, as the libraries read
+    it; NoValidCertificate when it is not one."""
+    from jenv.tokens.judge import judge_certificate
+
+    verdict = judge_certificate(cert_pem)
+    if not verdict.readable:
+        raise NoValidCertificate(f"{what} {verdict.detail}: fix or replace it")
+    text = alienpy_lines(verdict.alien_subject, verdict.alien_issuer, verdict.not_before, verdict.not_after)
+    return text, verdict.not_before, verdict.not_after
 
 
 def _no_valid(exc: JenvError) -> NoValidCertificate:
@@ -98,15 +85,15 @@ def cmd_alien_token_info(args, ctx: Context) -> int:
     least 10 minutes left; prints nothing on stdout and exits 2 when it is
     missing, expired, has less than 10 minutes left or cannot be used.
     """
-    locs, store = token_store(ctx)
+    _locs, store = token_store(ctx)
     try:
         check = check_token(store, int(ctx.clock()), MIN_SECONDS)
     except JenvError as exc:
         raise _no_valid(exc) from None
-    if not check.usable or check.cert_pem is None:
+    if not check.usable or check.verdict is None:
         raise NoValidCertificate(f"no valid token ({check.detail}): run 'jenv token-init'")
-    text, _nb, _na = alienpy_cert_info(check.cert_pem, locs.token_cert.describe())
-    ctx.out(text)
+    verdict = check.verdict
+    ctx.out(alienpy_lines(verdict.alien_subject, verdict.alien_issuer, verdict.not_before, verdict.not_after))
     return 0
 
 

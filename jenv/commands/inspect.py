@@ -11,13 +11,13 @@ from typing import Tuple
 
 from jenv.context import Context
 from jenv.credentials import load_certificate, load_private_key
-from jenv.errors import ExitCode, KeyMismatchError, NotValidNowError
+from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotValidNowError
 from jenv.locations import Location, Locations, resolve_locations
 from jenv.report.render import key_match_dict, render_cert_info, render_key_match, render_status, validity_problem
 from jenv.report.status import gather_status
 
-# jenv.pem (and so cryptography) is imported by the commands that parse: status reads what it can
-# with jenv.lite.certinfo and runs from jenv.fastpath.
+# The token is read by the one reader (jenv.tokens.check), which token-info and tokenkey-match share with
+# 'jenv token': a file jenv token refuses is refused here too, with the same message and exit code.
 
 __all__ = ["cmd_cert_info", "cmd_token_info", "cmd_certkey_match", "cmd_tokenkey_match", "cmd_status",
            "show_cert_info"]
@@ -27,14 +27,24 @@ def _locations(ctx: Context) -> Locations:
     return resolve_locations(ctx.environ, ctx.uid, ctx.home)
 
 
-def show_cert_info(ctx: Context, loc: Location) -> int:
+def _unusable_pair(check) -> None:
+    """After the certificate was shown: the pair's own problem, if any, as its exit code."""
+    from jenv.tokens.check import TokenState
+
+    if check.state is TokenState.MISMATCH:
+        raise KeyMismatchError(f"{check.detail}: run 'jenv token-init' for a new token")
+    if check.state is TokenState.BROKEN:
+        raise InvalidInputError(f"{check.detail}: run 'jenv token-init' for a new token")
+
+
+def show_cert_info(ctx: Context, loc: Location, cert=None) -> int:
     """Print a certificate's details on stdout; raise NotValidNowError after printing if expired/not yet valid.
 
     Raises NotFoundError, UnsafeFileError or InvalidInputError (nothing printed) when it cannot be read.
     """
     from jenv.pem import cert_info
 
-    info = cert_info(load_certificate(loc))
+    info = cert_info(cert if cert is not None else load_certificate(loc))
     now = ctx.now()
     ctx.out(render_cert_info(info, loc, now, ctx.json))
     problem = validity_problem(info, loc, now)
@@ -49,12 +59,21 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
     return ExitCode.OK
 
 
-def _match(ctx: Context, cert_loc: Location, key_loc: Location) -> int:
-    cert = load_certificate(cert_loc)
-    key = load_private_key(key_loc)
-    from jenv.pem import key_description, key_matches
+def _match(ctx: Context, cert_loc: Location, key_loc: Location, token: bool = False) -> int:
+    from jenv.pem import key_description, key_matches, parse_certificate, parse_private_key
 
-    matches = key_matches(cert, key)
+    if token:  # the one reader, and the pair judged as a TLS client loads it
+        from jenv.tokens.check import read_token, token_store
+
+        store = token_store(ctx)[1]
+        check = read_token(store, ctx.clock(), need_key=True)
+        cert = parse_certificate(check.cert_pem, cert_loc.describe())
+        key = parse_private_key(check.key_pem, key_loc.describe())
+        matches = check.verdict.pair == "usable"
+    else:
+        cert = load_certificate(cert_loc)
+        key = load_private_key(key_loc)
+        matches = key_matches(cert, key)
     key_type, key_bits = key_description(key.public_key())
     ctx.out(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json))
     if not matches:
@@ -91,7 +110,18 @@ def cmd_token_info(args, ctx: Context) -> int:
     JALIEN_TOKEN_CERT may hold a path or the PEM content itself.  Exit codes
     as for cert-info.
     """
-    return show_cert_info(ctx, _locations(ctx).token_cert)
+    from jenv.pem import parse_certificate
+    from jenv.tokens.check import read_token, token_store
+
+    store = token_store(ctx)[1]
+    check = read_token(store, ctx.clock())
+    try:
+        code = show_cert_info(ctx, store.cert, parse_certificate(check.cert_pem, store.cert.describe()))
+    except NotValidNowError:
+        _unusable_pair(check)  # an unusable pair is the first problem, as for 'jenv token --check'
+        raise
+    _unusable_pair(check)
+    return code
 
 
 def cmd_certkey_match(args, ctx: Context) -> int:
@@ -123,7 +153,7 @@ def cmd_tokenkey_match(args, ctx: Context) -> int:
     Exit codes as for certkey-match.
     """
     locs = _locations(ctx)
-    return _match(ctx, locs.token_cert, locs.token_key)
+    return _match(ctx, locs.token_cert, locs.token_key, token=True)
 
 
 def _detect_shell(ctx: Context) -> Tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from jenv.context import Context, SlowPath
+from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
 from jenv.shells import ShellFamily, pick_shell, quote_value, render_exports
 
@@ -125,24 +125,17 @@ def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:
     """What ``jenv token --shell <shell>`` prints, run in this process; '' after its one stderr line."""
     import io
 
-    from jenv.commands.tokens import cmd_token
+    from jenv.commands.tokens import cmd_token, use_existing_token
 
     buffer = io.StringIO()
     inner = Context(environ, ctx.uid, ctx.home, shell=shell, stdout=buffer, stderr=ctx.stderr, clock=ctx.clock)
-    inner.fast = ctx.fast
     try:
-        try:
-            cmd_token({}, inner)
-        except SlowPath:
+        if use_existing_token({}, inner) is None:  # a new token: library warnings are not for a login (as cli.main)
             import warnings
 
-            from jenv.safefile import use_light_core_guard
-
-            use_light_core_guard(False)  # a user key may be decrypted now: the full guard
-            inner.fast = False
             with warnings.catch_warnings():
                 if not environ.get("JENV_DEBUG"):
-                    warnings.simplefilter("ignore")  # as cli.main: library warnings are not for a login
+                    warnings.simplefilter("ignore")
                 cmd_token({}, inner)
     except JenvError as exc:
         from jenv.context import printable

@@ -8,8 +8,8 @@ nothing), one line goes to stderr and the previous token is left intact.
 
 from __future__ import annotations
 
-from jenv.context import Context, SlowPath
-from jenv.errors import ExitCode, UsageError
+from jenv.context import Context
+from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.durations import parse_duration
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY
 from jenv.tokens.check import TokenState, TokenStore, check_token, token_store
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here
 
     from jenv.jcentral.protocol import TokenPair, TokenRequest
 
-__all__ = ["cmd_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
+__all__ = ["cmd_token", "use_existing_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
            "DEFAULT_MIN_VALID", "CHECK_EXIT_CODES", "render_token_exports", "token_json"]
 
 DEFAULT_MIN_VALID = "10m"
@@ -160,36 +160,47 @@ def cmd_token(args, ctx: Context) -> int:
     With token options or --content the files are not touched: a fresh token
     is printed with its PEM content.  Nothing is printed on failure.
     """
+    code = use_existing_token(args, ctx)
+    if code is not None:
+        return code
     min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
     locs, store = token_store(ctx)
-    if args.get("--check"):
-        return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
     with_ca = bool(args.get("--with-ca"))
     request = _request(args)
-    if request is None and not args.get("--content"):
-        check = check_token(store, ctx.clock(), min_valid)
-        if check.usable and store.in_files:
-            _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
-            return ExitCode.OK
-        if check.usable and check.cert_pem is not None and check.key_pem is not None:  # PEM content
-            _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
-            return ExitCode.OK
-        if ctx.fast:
-            raise SlowPath("the token needs renewing")
-        if store.in_files:
-            from jenv.tokens.obtain import ensure_token
+    if request is None and not args.get("--content") and store.in_files:
+        from jenv.tokens.obtain import ensure_token
 
-            ensure_token(ctx, locs, store, min_valid)
-            _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
-            return ExitCode.OK
-    if ctx.fast:
-        raise SlowPath("a new token from JCentral")
+        ensure_token(ctx, locs, store, min_valid)
+        _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
+        return ExitCode.OK
     from jenv.tokens.obtain import fetch_checked_token
 
     _check_content_fits_the_shell(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
     _emit(ctx, pair.cert_pem, pair.key_pem, with_ca)
+    return ExitCode.OK
+
+
+def use_existing_token(args, ctx: Context) -> Optional[int]:
+    """``jenv token`` as far as the existing token answers it (the login form, :mod:`jenv.login`):
+    ``--check``'s exit code, or the exports of a usable token; None when a new token is needed (or asked
+    for with token options or --content)."""
+    min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
+    _locs, store = token_store(ctx)
+    if args.get("--check"):
+        return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
+    if args.get("--content") or _request(args) is not None:
+        return None
+    check = check_token(store, ctx.clock(), min_valid)
+    if not check.usable:
+        return None
+    with_ca = bool(args.get("--with-ca"))
+    if store.in_files:
+        _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
+    else:  # PEM content: check_token read it
+        assert check.cert_pem is not None and check.key_pem is not None
+        _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
     return ExitCode.OK
 
 
@@ -242,6 +253,11 @@ def cmd_prompt(args, ctx: Context) -> int:
 
 def _token_init(ctx: Context, request: Optional["TokenRequest"]) -> int:
     locs, store = token_store(ctx)
+    from jenv.locations import pair_origin_problem
+
+    problem = pair_origin_problem(store.cert, store.key, store.uid)
+    if problem is not None:
+        raise InvalidInputError(problem)
     if not store.in_files:
         raise UsageError("JALIEN_TOKEN_CERT/KEY hold PEM content, so there are no token files to write: "
                          "unset them, or use 'jenv token --content'")

@@ -28,9 +28,9 @@ def _refuse_unparsable(data: bytes, loc: Location, verdict: Verdict) -> None:
                                 f"get it again from its issuer") from None
 
 
-def _verify(ctx: Context, loc: Location) -> int:
+def _verify(ctx: Context, loc: Location, data: "bytes | None" = None) -> int:
     store = resolve_ca_store(ctx.environ, ctx.home)
-    data = read_credential(loc)
+    data = read_credential(loc) if data is None else data
     verdict = verify_certificate(data, describe_location(loc), store)
     if not verdict.ok:
         _refuse_unparsable(data, loc, verdict)
@@ -75,4 +75,7 @@ def cmd_token_verify(args, ctx: Context) -> int:
     JALIEN_TOKEN_CERT may hold a path or the PEM content itself.  Exit codes
     as for cert-verify.
     """
-    return _verify(ctx, resolve_locations(ctx.environ, ctx.uid, ctx.home).token_cert)
+    from jenv.tokens.check import read_token, token_store
+
+    store = token_store(ctx)[1]
+    return _verify(ctx, store.cert, read_token(store, ctx.clock()).cert_pem)

@@ -1,4 +1,8 @@
-"""``jenv whoami``: who the token in use makes you, offline and on the fast path (no ``cryptography``).
+"""``jenv whoami``: who the token in use makes you, offline and on the fast path.
+
+The token is read by the one reader (:func:`jenv.tokens.check.check_token`), and what its subject says is
+the libraries' verdict (:mod:`jenv.tokens.judge`), remembered for the token: no ``cryptography`` for a
+token already judged.
 
 For scripts that today guess the grid user from the local login (``MY_USER=${ALIEN_USER:-$(whoami)}``)
 or ask JCentral (``alien.py whoami``): ``MY_USER=$(jenv whoami -q)``.
@@ -8,43 +12,20 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
-    from typing import Any, Dict, Tuple
+    from typing import Any, Dict
 
 from jenv.context import Context
-from jenv.credentials import describe_location, read_credential
-from jenv.errors import ExitCode, InvalidInputError, NotValidNowError
-from jenv.lite import der, names
-from jenv.lite.identity import TokenIdentity, token_identity
+from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotFoundError, NotValidNowError
+from jenv.lite.identity import TokenIdentity, split_job_extension
+from jenv.lite.validity import date_state
 from jenv.lite.timefmt import format_duration, iso_epoch, validity_text
-from jenv.locations import Location, resolve_locations
+from jenv.locations import Location
 from jenv.report.sources import describe_source, source_dict
+from jenv.tokens.check import TokenState, check_token, token_store
 
 __all__ = ["cmd_whoami", "whoami_dict", "whoami_lines"]
 
 _WIDTH = 14
-
-
-def _read_token(loc: Location) -> Tuple[bytes, int, int]:
-    """(subject DER, notBefore, notAfter) of the token certificate; the precise error when it is not one."""
-    data = read_credential(loc)
-    cert_der, dates = der.pem_block(data, b"CERTIFICATE"), der.cert_validity(data)
-    try:
-        if cert_der is not None and dates is not None:
-            return names.cert_names(cert_der)[0], dates[0], dates[1]
-    except names.DerError:
-        pass
-    # Not the common shape: cryptography says exactly what it is instead (bad input only).
-    from jenv.pem import parse_certificate, validity_bounds
-
-    cert = parse_certificate(data, describe_location(loc))
-    start, end = validity_bounds(cert)
-    return cert.subject.public_bytes(), start, end
-
-
-def _state(not_before: int, not_after: int, now: float) -> str:
-    if now < not_before:
-        return "not yet valid"
-    return "expired" if now >= not_after else "valid"
 
 
 def whoami_dict(identity: TokenIdentity, subject: str, not_before: int, not_after: int, loc: Location,
@@ -63,7 +44,7 @@ def whoami_dict(identity: TokenIdentity, subject: str, not_before: int, not_afte
         "subject": subject,
         "not_before": iso_epoch(not_before),
         "not_after": iso_epoch(not_after),
-        "state": _state(not_before, not_after, now),
+        "state": date_state(not_before, not_after, now),
         "seconds_left": left,
         "time_left": format_duration(left) if left > 0 else "0m 00s",
         "token": source_dict(loc),
@@ -107,24 +88,31 @@ def cmd_whoami(args, ctx: Context) -> int:
     Reads the token certificate (JALIEN_TOKEN_CERT, a path or the PEM content, else
     ${TMPDIR:-/tmp}/tokencert_$UID.pem) and what its subject says, as JAliEn reads
     it: a user token's user and role, a job token's user and job fields (queueid,
-    resubmission), the host of a host token.  No network, no passphrase.  Exit codes
-    as for token-info: 0 valid, 5 (after printing) expired or not yet valid, 3 missing
-    or unreadable, 4 not a token certificate, 8 not a regular file.
+    resubmission), the host of a host token.  No network, no passphrase.  The token
+    is read as "jenv token" reads it.  Exit codes: 0 valid, 5 (after printing) expired
+    or not yet valid, 7 (after printing) a key that does not belong to it, 3 missing
+    or unreadable, 4 not a token certificate or an unusable key, 8 an unsafe file.
     """
-    loc = resolve_locations(ctx.environ, ctx.uid, ctx.home).token_cert
-    subject_der, not_before, not_after = _read_token(loc)
-    try:
-        identity, subject = token_identity(subject_der), names.grid_dn(subject_der)
-    except names.DerError:
-        raise InvalidInputError(f"{describe_location(loc)} has a subject that cannot be read") from None
-    if identity is None:
-        raise InvalidInputError(f"{describe_location(loc)} has the subject {subject}, which is not one JCentral "
+    _locs, store = token_store(ctx)
+    loc = store.cert
+    check = check_token(store, ctx.clock(), 0)
+    verdict = check.verdict
+    if check.state is TokenState.MISSING:
+        raise NotFoundError(f"{check.detail}: run 'jenv token-init' to create a token")
+    if verdict is None or not verdict.readable:
+        raise InvalidInputError(f"{check.detail}: run 'jenv token-init' for a new token")
+    not_before, not_after, subject = verdict.not_before, verdict.not_after, verdict.subject
+    if not verdict.token_type:
+        raise InvalidInputError(f"{loc.describe()} has the subject {subject}, which is not one JCentral "
                                 "gives a token (user, job, jobagent or host): run 'jenv token-init'")
+    identity = TokenIdentity(verdict.token_type, verdict.user or None, verdict.role or None,
+                             verdict.hostname or None, verdict.job_extension or None,
+                             split_job_extension(verdict.job_extension))
     now = ctx.clock()
     data = whoami_dict(identity, subject, not_before, not_after, loc, now)
     if args.get("-q"):
         if identity.user is None:
-            raise InvalidInputError(f"{describe_location(loc)} is a host token (for {identity.hostname}): "
+            raise InvalidInputError(f"{loc.describe()} is a host token (for {identity.hostname}): "
                                     "it names no user")
         ctx.out(identity.user)
     elif ctx.json:
@@ -136,4 +124,8 @@ def cmd_whoami(args, ctx: Context) -> int:
     problem = validity_text(loc.describe(), not_before, not_after, now, "run 'jenv token-init' for a new token")
     if problem:
         raise NotValidNowError(problem)
+    if check.state is TokenState.MISMATCH:
+        raise KeyMismatchError(f"{check.detail}: run 'jenv token-init' for a new token")
+    if check.state is TokenState.BROKEN:
+        raise InvalidInputError(f"{check.detail}: run 'jenv token-init' for a new token")
     return ExitCode.OK

@@ -9,9 +9,10 @@ JCentral writes the subject of each token type (``alien/api/token/GetTokenCertif
 
 and reads them back in ``alien/user/UserFactory.java`` (getAllByDN).  A job token's extension is
 ``queueid=<id>/resubmission=<n>``: split at ``/``, each part at its first ``=``, where a ``\\=``
-counts as ``=`` (UserFactory drops the backslash from the name).  The subject is read by RDN from
-the DER (:mod:`jenv.lite.names`), so a ``/`` inside a value cannot shift the fields.  Nothing here
-makes a trust decision: ``jenv whoami`` only says what the token in use claims.
+counts as ``=`` (UserFactory drops the backslash from the name).  The subject comes RDN by RDN from
+the library's parse of the certificate (:mod:`jenv.tokens.judge`), so a ``/`` inside a value cannot
+shift the fields.  Nothing here makes a trust decision: ``jenv whoami`` only says what the token in
+use claims.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # light: no typing at run time
     from typing import List, Optional, Tuple
 
-from jenv.lite.names import attributes
-
-__all__ = ["TOKEN_DN_PREFIX", "TOKEN_TYPES", "TokenIdentity", "token_identity", "split_job_extension"]
+__all__ = ["TOKEN_DN_PREFIX", "TOKEN_TYPES", "TokenIdentity", "identity_from_attributes", "split_job_extension"]
 
 TOKEN_DN_PREFIX = "/C=ch/O=AliEn2"
 _PREFIX = (("C", "ch"), ("O", "AliEn2"))
@@ -53,12 +52,9 @@ def split_job_extension(extension: str) -> Tuple[Tuple[str, str], ...]:
     return tuple(fields)
 
 
-def token_identity(subject_der: bytes) -> Optional[TokenIdentity]:
-    """The identity a token subject (DER ``Name``) carries, or None when it is not a JAliEn token subject.
-
-    Raises jenv.lite.names.DerError when the bytes are not a Name.
-    """
-    rdns = attributes(subject_der)
+def identity_from_attributes(rdns: Tuple[Tuple[Tuple[str, str], ...], ...]) -> Optional[TokenIdentity]:
+    """The identity a token subject carries, given as its RDNs of (short name, value) in encoded order, or
+    None when it is not a JAliEn token subject."""
     if any(len(rdn) != 1 for rdn in rdns):
         return None  # multi-valued RDNs: JCentral never writes them
     pairs = [rdn[0] for rdn in rdns]

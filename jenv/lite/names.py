@@ -2,8 +2,7 @@
 
 Everything here works on the DER encoding of an X.509 ``Name`` (what
 ``cryptography``'s ``Name.public_bytes()`` and OpenSSL's ``i2d_X509_NAME``
-give), so certificates parsed by either library, or by the small DER reader
-of the login fast path, share one implementation.  Stdlib only.  Nothing here
+give), so certificates parsed by either library share one implementation.  Stdlib only.  Nothing here
 makes a trust decision: the grid DN is text for people and for JAliEn's
 subject rules, the comparison key and the subject hash only say which
 ``<hash>.N`` files a lookup reads (OpenSSL itself then decides).
@@ -25,7 +24,7 @@ from jenv.lite.der import DerError, encode, oid_text
 
 __all__ = ["Attribute", "parse_name", "grid_dn", "escape_value", "name_key", "subject_hash", "canonical_text",
            "SHORT_NAMES",
-           "cert_names", "has_trailing_bytes", "attributes", "DerError", "simple_slashed_rfc4514"]
+           "cert_names", "has_trailing_bytes", "attributes", "DerError"]
 
 #: OpenSSL's short names of name attributes, as grid DNs spell them (/C=ch/O=AliEn2/CN=...).
 SHORT_NAMES = {
@@ -202,39 +201,3 @@ def cert_names(cert_der: bytes) -> Tuple[bytes, bytes]:
     if len(fields) < 5 or fields[2][0] != _SEQUENCE or fields[4][0] != _SEQUENCE:
         raise DerError("not a TBSCertificate")
     return fields[4][1], fields[2][1]  # serial, signature, issuer, validity, subject
-
-
-#: The attribute names of RFC 4514 strings as the ``cryptography`` library writes them (other OIDs are dotted).
-_RFC4514_NAMES = {
-    "2.5.4.3": "CN", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU", "2.5.4.6": "C",
-    "2.5.4.9": "STREET", "0.9.2342.19200300.100.1.25": "DC", "0.9.2342.19200300.100.1.1": "UID",
-}
-#: Characters an RFC 4514 string escapes (with the leading "#" and the spaces at either end).
-_RFC4514_SPECIAL = set('\\"+,;<>')
-
-
-def simple_slashed_rfc4514(name_der: bytes) -> "str | None":
-    """``C=ch/O=AliEn2/CN=jdoe``: the RFC 4514 form of a name with its RDNs back in encoded order, joined by
-    ``/`` (no leading slash), as the official client's ``token-info`` prints DNs.
-
-    Only for the plain shape (one attribute per RDN, a name RFC 4514 spells with letters, a printable ASCII
-    value with nothing to escape); None otherwise, and the caller asks ``cryptography``.
-    """
-    try:
-        rdns = parse_name(name_der)
-    except DerError:
-        return None
-    parts = []
-    for rdn in rdns:
-        if len(rdn) != 1:
-            return None
-        oid, _raw, tag, value = rdn[0]
-        name = _RFC4514_NAMES.get(oid)
-        if name is None or tag not in (0x0C, 0x13, 0x16) or not value:
-            return None
-        text = value.decode("latin-1")
-        if (not all(" " <= c <= "~" for c in text) or _RFC4514_SPECIAL.intersection(text)
-                or text[0] in "# " or text[-1] == " "):
-            return None
-        parts.append(f"{name}={text}")
-    return "/".join(parts)

@@ -11,13 +11,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.locations import Location
-from jenv.lite.certinfo import iso_utc, validity_problem  # noqa: F401  (the report's names; light for status)
+from jenv.pem import iso_utc, validity_problem, validity_state  # noqa: F401  (the report's names)
 from jenv.report.sources import describe_source, source_dict, variable_of  # noqa: F401  (light: whoami uses it)
 
 if TYPE_CHECKING:  # status imports this module; the types are only annotations here
     import datetime as dt
 
-    from jenv.lite.certinfo import CertInfo
+    from jenv.pem import CertInfo
     from jenv.report.status import CAStatus, CredentialStatus, Status
 
 __all__ = [
@@ -49,7 +49,6 @@ def serial_hex(serial: int) -> str:
 
 def cert_dict(info: CertInfo, loc: Optional[Location], now: dt.datetime) -> Dict[str, Any]:
     """Every reported fact about a certificate (plus its source when ``loc`` is given)."""
-    from jenv.lite.certinfo import validity_state
     from jenv.lite.timefmt import format_duration
 
     seconds = info.seconds_left(now)
@@ -77,7 +76,6 @@ def _row(label: str, value: str) -> str:
 
 def _time_left_text(info: CertInfo, now: dt.datetime, short: bool = False) -> str:
     """'3d 4h 05m (valid)' (or 'valid, 3d 4h 05m left' when ``short``), 'EXPIRED .. ago', 'NOT YET VALID ..'."""
-    from jenv.lite.certinfo import validity_state
     from jenv.lite.timefmt import format_duration
 
     state = validity_state(info, now)
@@ -172,6 +170,7 @@ def status_dict(status: "Status") -> Dict[str, Any]:
     return {
         "time": iso_utc(status.now),
         "ok": not status.problems,
+        "token_ready": status.token_ready,
         "user_cert": _credential_dict(status.user_cert, status.now),
         "user_key": _credential_dict(status.user_key, status.now),
         "token_cert": _credential_dict(status.token_cert, status.now),
@@ -229,7 +228,13 @@ def status_lines(status: "Status") -> List[str]:
     lines.append(f"{'timeout':<{width}}" + (f"{status.timeout:g}s" if status.timeout is not None
                                             else str(status.timeout_error)))
     lines.append(f"{'shell':<{width}}{status.shell[0]} ({status.shell[1]})")
-    verdict = "OK" if not status.problems else f"{len(status.problems)} problem(s), listed on stderr"
+    if status.problems:
+        verdict = f"{len(status.problems)} problem(s), listed on stderr"
+    elif status.token_ready:
+        verdict = "OK"
+    else:
+        why = status.token.detail if status.token is not None else "no token"
+        verdict = f"no usable token ({why}): 'jenv token' will get a new one from JCentral"
     lines.append(f"{'result':<{width}}{verdict}")
     return lines
 

@@ -3,9 +3,11 @@ fast path; :mod:`jenv.report.render` re-exports these names)."""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
-
 from jenv.locations import Location
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # whoami is a login form: no typing at run time
+    from typing import Any, Dict, Optional
 
 __all__ = ["variable_of", "describe_source", "source_dict"]
 

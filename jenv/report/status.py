@@ -17,16 +17,19 @@ from typing import Mapping, Optional, Tuple
 from jenv.ca.store import HASH_LINK, load_bundle, open_ca_store
 from jenv.credentials import key_permission_problem, read_credential
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
-from jenv.locations import (CAStore, Endpoint, Location, resolve_ca_store, resolve_endpoint,
+from jenv.lite.pemtext import is_encrypted_key
+from jenv.locations import (CAStore, Endpoint, Location, lock_directories, resolve_ca_store, resolve_endpoint,
                             resolve_locations, resolve_timeout)
-from jenv.lite import der
-from jenv.lite.certinfo import CertInfo, is_encrypted_key, key_summary, summarize, validity_state
+from jenv.pem import CertInfo, cert_info, validity_state
 from jenv.report.render import validity_problem
+from jenv.tokens.check import TokenCheck, TokenStore, check_token
 from jenv.tokens.expiry import expiry_message
 
 __all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certificate", "check_key",
-           "check_ca_store", "find_problems", "gather_status"]
+           "check_ca_store", "check_token_pair", "find_problems", "gather_status", "DEFAULT_MIN_VALID_SECONDS"]
 
+#: What ``jenv token`` asks of a token unless told otherwise (its --min-valid default, 10m).
+DEFAULT_MIN_VALID_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -86,21 +89,32 @@ class Status:
     timeout: Optional[float]
     timeout_error: Optional[str]
     shell: Tuple[str, str]  # (name, how it was chosen)
+    token: Optional[TokenCheck] = None  # the verdict 'jenv token' would act on (None: it refused to read)
+    token_error: Optional[Problem] = None  # why 'jenv token' would refuse the token files
     problems: Tuple[Problem, ...] = ()
+
+    @property
+    def token_ready(self) -> bool:
+        """True when 'jenv token' would succeed without a change: a usable token, nothing to fix."""
+        return self.token is not None and self.token.usable and not self.problems
 
     @property
     def exit_code(self) -> ExitCode:
         return self.problems[0].exit_code if self.problems else ExitCode.OK
 
 
+def _mode(path: Optional[str]) -> Optional[int]:
+    if path is None:
+        return None
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode)
+    except OSError:
+        return None
+
+
 def _read(loc: Location) -> Tuple[CredentialStatus, Optional[bytes]]:
-    """Read one credential; the status says whether it exists and is readable."""
-    mode = None
-    if loc.path is not None:
-        try:
-            mode = stat.S_IMODE(os.stat(loc.path).st_mode)
-        except OSError:
-            pass
+    """Read one user credential; the status says whether it exists and is readable."""
+    mode = _mode(loc.path)
     try:
         data = read_credential(loc)
     except JenvError as exc:
@@ -110,26 +124,22 @@ def _read(loc: Location) -> Tuple[CredentialStatus, Optional[bytes]]:
 
 
 def check_certificate(loc: Location, now: dt.datetime) -> Tuple[CredentialStatus, Optional[object]]:
-    """Status of a certificate location, and the certificate (its PEM bytes, or the parsed one) when
-    there is one.  Read with jenv.lite.certinfo where it is sure, else with cryptography."""
+    """Status of the user certificate, and the certificate when there is one: judged by the libraries
+    (:func:`jenv.tokens.judge.load_certificate_once`), as token-init will load it."""
+    from jenv.tokens.judge import load_certificate_once
+
     status, data = _read(loc)
     if data is None:
         return status, None
-    info = summarize(data)
-    if info is not None:
-        return replace(status, info=info, state=validity_state(info, now)), data
-    from jenv.pem import cert_info, parse_certificate
-
-    try:
-        cert = parse_certificate(data, loc.describe())
-    except InvalidInputError as exc:
-        return replace(status, error=str(exc), error_code=exc.exit_code), None
+    cert, problem = load_certificate_once(data, single=False)
+    if cert is None:
+        return replace(status, error=f"{loc.describe()} {problem}", error_code=ExitCode.INVALID), None
     info = cert_info(cert)
     return replace(status, info=info, state=validity_state(info, now)), cert
 
 
 def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
-    """Status of a private key location; never asks for a passphrase."""
+    """Status of the user key; never asks for a passphrase."""
     status, data = _read(loc)
     if loc.path is not None and status.exists:
         status = replace(status, unsafe=key_permission_problem(loc.path))
@@ -137,25 +147,51 @@ def check_key(loc: Location, cert: Optional[object]) -> CredentialStatus:
         return status
     if is_encrypted_key(data):
         return replace(status, encrypted=True)
-    lite = key_summary(data) if der.private_key_blocks(data) == 1 else None
-    cert_public = der.cert_public_key(cert) if isinstance(cert, bytes) else None
-    if lite is not None and (cert is None or cert_public is not None):
-        public, key_type, bits = lite
-        return replace(status, key_type=f"{key_type} {bits} bits",
-                       matches=None if cert is None else cert_public == public)
-    from jenv.pem import key_description, key_matches, parse_certificate, parse_private_key
+    from jenv.pem import key_description, key_matches, parse_private_key
 
     try:
         # An overview of the user's own files: the public half is what status reports and compares;
-        # certkey-match and tokenkey-match run cryptography's full consistency check of the key.
+        # certkey-match runs cryptography's full consistency check of the key.
         key = parse_private_key(data, loc.describe(), own_key=True)
     except (InvalidInputError, PassphraseError) as exc:
         return replace(status, error=str(exc), error_code=exc.exit_code)
     key_type, bits = key_description(key.public_key())
-    if isinstance(cert, bytes):
-        cert = parse_certificate(cert, "certificate")
     matches = key_matches(cert, key) if cert is not None else None
     return replace(status, key_type=f"{key_type} {bits} bits", matches=matches)
+
+
+def check_token_pair(store: TokenStore, now: dt.datetime) -> Tuple[CredentialStatus, CredentialStatus,
+                                                                   Optional[TokenCheck], Optional[Problem]]:
+    """The token files as ``jenv token`` reads them (:func:`jenv.tokens.check.check_token`, the one
+    reader): the two statuses, the verdict, and the refusal ``jenv token`` would make, if any."""
+    cert_loc, key_loc = store.cert, store.key
+    cert = CredentialStatus(cert_loc, False, False, mode=_mode(cert_loc.path))
+    key = CredentialStatus(key_loc, False, False, mode=_mode(key_loc.path),
+                           unsafe=key_permission_problem(key_loc.path) if key_loc.path else None)
+    try:
+        check = check_token(store, now.timestamp(), DEFAULT_MIN_VALID_SECONDS, need_pem=True)
+    except JenvError as exc:
+        problem = Problem(exc.exit_code, str(exc))
+        exists = [loc.pem is not None or (loc.path is not None and os.path.lexists(loc.path))
+                  for loc in (cert_loc, key_loc)]
+        return (replace(cert, exists=exists[0], error=str(exc), error_code=exc.exit_code),
+                replace(key, exists=exists[1], error=str(exc), error_code=exc.exit_code), None, problem)
+    cert = replace(cert, exists=check.cert_pem is not None, readable=check.cert_pem is not None)
+    key = replace(key, exists=check.key_pem is not None, readable=check.key_pem is not None)
+    verdict = check.verdict
+    if verdict is None:  # missing
+        return cert, key, check, None
+    if verdict.pair == "broken-cert":
+        return replace(cert, error=check.detail, error_code=ExitCode.INVALID), key, check, None
+    from jenv.pem import key_description, parse_certificate, parse_private_key
+
+    info = cert_info(parse_certificate(check.cert_pem or b"", cert_loc.describe()))
+    cert = replace(cert, info=info, state=validity_state(info, now, DEFAULT_MIN_VALID_SECONDS))
+    if verdict.pair == "broken-key":
+        return cert, replace(key, error=check.detail, error_code=ExitCode.INVALID), check, None
+    public = parse_private_key(check.key_pem or b"", key_loc.describe(), own_key=True).public_key()
+    key_type, bits = key_description(public)
+    return cert, replace(key, key_type=f"{key_type} {bits} bits", matches=verdict.pair == "usable"), check, None
 
 
 def _count_hash_links(path: str) -> int:
@@ -196,35 +232,53 @@ def _pair_problem(cert: CredentialStatus, key: CredentialStatus, now: dt.datetim
     return None
 
 
-def find_problems(status: Status) -> Tuple[Problem, ...]:
-    """What stops the main job, most important first (pure).
+def _writing_problem(store: TokenStore) -> Optional[Problem]:
+    """Why ``jenv token`` could not write a new pair (the token directory, the private lock directory)."""
+    from jenv.tokens.files import private_directory
+    from jenv.tokens.store import check_writable
 
-    Invalid explicit settings, unsafe keys and a user certificate that cannot
-    be parsed at all always count; the user
-    certificate and key count only when there is no valid token; a missing CA
-    store counts only when a token must be made.
+    try:
+        check_writable(store)
+        if store.in_files:
+            private_directory(store.lock_dirs or (os.path.dirname(store.cert.path or "."),), store.uid)
+    except JenvError as exc:
+        return Problem(exc.exit_code, str(exc))
+    return None
+
+
+def find_problems(status: Status, store: Optional[TokenStore] = None) -> Tuple[Problem, ...]:
+    """What stops the main job, most important first.
+
+    Invalid explicit settings, a user certificate that cannot be parsed at all, and token files
+    that ``jenv token`` would refuse to read always count; without a usable token, so does
+    everything that making one needs: the user certificate and key, the CA store, a token
+    directory and lock directory jenv can write.
     """
     problems = []
+    if status.token_error is not None:
+        problems.append(status.token_error)
+    if status.user_key.unsafe:  # an exposed private key is a problem whether or not a token is valid
+        problems.append(Problem(ExitCode.UNSAFE, status.user_key.unsafe))
     if status.ca.error and status.ca.store.explicit:
         problems.append(Problem(status.ca.error_code, status.ca.error))
     for text in (status.endpoint_error, status.timeout_error):
         if text:
             problems.append(Problem(ExitCode.INVALID, f"{text}: fix or unset it"))
-    for key in (status.user_key, status.token_key):
-        if key.unsafe:
-            problems.append(Problem(ExitCode.UNSAFE, key.unsafe))
     if status.user_cert.error and status.user_cert.error_code == ExitCode.INVALID:
         # Present but not a certificate at all: no token can ever be made from it.  (A broken
         # token is only a warning: the next 'jenv token' replaces it.)
         problems.append(Problem(ExitCode.INVALID, status.user_cert.error))
-    token_ok = status.token_cert.usable and status.token_key.usable
-    if not token_ok:
+    token_ok = status.token is not None and status.token.usable
+    if not token_ok and status.token_error is None:
         user = _pair_problem(status.user_cert, status.user_key, status.now)
-        if user:
+        if user and not (status.user_cert.error and status.user_cert.error_code == ExitCode.INVALID):
             problems.append(Problem(user.exit_code, f"no valid token, and the user credentials cannot "
                                                     f"make one: {user.message}"))
         if status.ca.error and not status.ca.store.explicit:
             problems.append(Problem(status.ca.error_code, status.ca.error))
+        writing = _writing_problem(store) if store is not None else None
+        if writing is not None:
+            problems.append(writing)
     return tuple(problems)
 
 
@@ -236,7 +290,8 @@ def gather_status(environ: Mapping[str, str], uid: int, home: str, now: dt.datet
     if user_cert.info is not None and user_cert.state == "valid":
         user_cert = replace(user_cert, notice=expiry_message(int(user_cert.info.not_after.timestamp()),
                                                              now.timestamp(), user_cert.location.describe()))
-    token_cert, tcert = check_certificate(locs.token_cert, now)
+    store = TokenStore(locs.token_cert, locs.token_key, uid, lock_directories(environ, home))
+    token_cert, token_key, check, token_error = check_token_pair(store, now)
     endpoint = endpoint_error = timeout = timeout_error = None
     try:
         endpoint = resolve_endpoint(environ)
@@ -246,8 +301,7 @@ def gather_status(environ: Mapping[str, str], uid: int, home: str, now: dt.datet
         timeout = resolve_timeout(environ)[0]
     except ValueError as exc:
         timeout_error = str(exc)
-    status = Status(now, user_cert, check_key(locs.user_key, ucert), token_cert,
-                    check_key(locs.token_key, tcert), check_ca_store(resolve_ca_store(environ, home)),
-                    endpoint, endpoint_error, timeout, timeout_error, shell)
-    return replace(status, problems=find_problems(status))
-
+    status = Status(now, user_cert, check_key(locs.user_key, ucert), token_cert, token_key,
+                    check_ca_store(resolve_ca_store(environ, home)), endpoint, endpoint_error, timeout,
+                    timeout_error, shell, check, token_error)
+    return replace(status, problems=find_problems(status, store))

@@ -1,25 +1,32 @@
-"""Reading the token: where it is, and whether it can be used (the login fast path).
+"""Reading the token: where it is, and whether it can be used.  The one reader of the token files.
 
-:func:`check_token` reads the two files safely (:mod:`jenv.tokens.files`),
-takes the dates and public keys from the DER (:mod:`jenv.lite.der`) and only
-falls back to ``cryptography`` when unsure, so ``jenv token`` on a valid
-token imports neither it nor the network stack.  A certificate and key that
-do not belong together are never "valid" (a writer killed between its two
-renames, or a concurrent writer, is seen as MISMATCH and repaired under the
-lock by :mod:`jenv.tokens.store`).
+Every command that reads the token (``token``, ``--check``, ``prompt``, the hook, ``alien-token-info``,
+``whoami``, ``token-info``, ``tokenkey-match``, ``token-verify``, ``status``, ``export``, ``exec``,
+``args``, ``token-destroy``) goes through :func:`check_token`, with one set of rules: no link, a
+regular file of the user's own, private modes for what must be private, bounded size, never
+blocking (:mod:`jenv.tokens.files`), and one origin for the pair
+(:func:`jenv.locations.pair_origin_problem`).
+
+The verdict comes from the libraries (:mod:`jenv.tokens.judge`), once per version of the files: it is
+remembered with the files' identity (:mod:`jenv.tokens.memo`), and while ``stat`` says the files are
+the ones judged, the remembered verdict stands and nothing is parsed.  "Valid" is one rule,
+:func:`jenv.lite.validity.date_state`.  A certificate and key that do not belong together are never
+"valid" (a writer killed between its two renames, or a concurrent writer, is seen as MISMATCH and
+repaired under the lock by :mod:`jenv.tokens.store`).
 """
 
 from __future__ import annotations
 
 import os
 
-from jenv.lite import der
+from jenv.errors import InvalidInputError
+from jenv.lite import validity
+from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.lite.record import record
 from jenv.lite.timefmt import format_duration
-from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
-from jenv.errors import InvalidInputError, JenvError
-from jenv.locations import Location, lock_directories, resolve_locations
-from jenv.tokens.files import check_directory, read_private_file
+from jenv.locations import Location, lock_directories, pair_origin_problem, resolve_locations
+from jenv.tokens import memo
+from jenv.tokens.files import check_directory, lstat_checked, read_checked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or collections at run time
@@ -28,13 +35,13 @@ if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or
     from jenv.context import Context
     from jenv.locations import Locations
 
-__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "pair_matches", "token_store", "cert_dates"]
+__all__ = ["TokenStore", "TokenState", "TokenCheck", "check_token", "read_token", "token_store", "judged"]
 
 
 class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
     """Where the token lives: two Locations (path or PEM content) and the owner's uid.
 
-    ``lock_dirs`` are the private places the lock may live, best first
+    ``lock_dirs`` are the private places the lock (and the remembered verdicts) may live, best first
     (``$XDG_RUNTIME_DIR``, ``~/.cache/jenv``): never the shared token directory,
     where anyone could pre-create the lock and block every renewal.
     """
@@ -59,6 +66,18 @@ class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
         paths = [loc.path for loc in (self.cert, self.key) if loc.path is not None]
         return list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
 
+    def private(self, loc: Location) -> bool:
+        """Whether ``loc`` must be private: the key always; a certificate the user chose
+        (JALIEN_TOKEN_CERT=path) may be 0644, the default files in the shared directory are jenv's own."""
+        return loc is self.key or loc.source == "default"
+
+    def memo_directory(self) -> Optional[str]:
+        return memo.memo_directory(self.lock_dirs, self.uid)
+
+    def refs(self) -> Tuple[str, str]:
+        """The memo's key of the pair's files (None for PEM content)."""
+        return self.cert.path or "", self.key.path or ""
+
 
 def token_store(ctx: "Context") -> "Tuple[Locations, TokenStore]":
     """The locations of ``ctx`` and the store of its token, with the lock in the private places."""
@@ -69,18 +88,20 @@ def token_store(ctx: "Context") -> "Tuple[Locations, TokenStore]":
 class TokenState:
     """The verdicts of :func:`check_token` (compared with ``is``; the text reads well in messages)."""
 
-    VALID = "valid"
+    VALID = validity.VALID
     MISSING = "missing"
-    EXPIRED = "expired"
-    EXPIRING = "about to expire"
-    NOT_YET_VALID = "not yet valid"
+    EXPIRED = validity.EXPIRED
+    EXPIRING = validity.EXPIRING
+    NOT_YET_VALID = validity.NOT_YET_VALID
     MISMATCH = "key does not match the certificate"
     BROKEN = "unusable"
 
 
-class TokenCheck(record("TokenCheck", "state detail not_after cert_pem key_pem", ("", None, None, None))):
-    """The verdict on the stored token (a TokenState, a detail, the end of validity);
-    ``cert_pem``/``key_pem`` are what was read."""
+class TokenCheck(record("TokenCheck", "state detail not_after cert_pem key_pem verdict",
+                        ("", None, None, None, None))):
+    """The verdict on the stored token (a TokenState, a detail, the end of validity); ``verdict`` is the
+    libraries' (:class:`jenv.tokens.memo.Verdict`, None when missing); ``cert_pem``/``key_pem`` are what
+    was read (None when the remembered verdict was enough)."""
 
     __slots__ = ()
 
@@ -89,81 +110,95 @@ class TokenCheck(record("TokenCheck", "state detail not_after cert_pem key_pem",
         return self.state is TokenState.VALID
 
 
-def _read(store: TokenStore, loc: Location) -> Optional[bytes]:
-    if loc.problem is not None:
-        raise InvalidInputError(loc.problem)
-    if loc.pem is not None:
-        return loc.pem.encode("ascii", "replace")
-    assert loc.path is not None
-    # A certificate is public: one the user chose (JALIEN_TOKEN_CERT=path) may be 0644; the
-    # default files in the shared directory are jenv's own and must be private like the key.
-    private = loc is store.key or loc.source == "default"
-    return read_private_file(loc.path, store.uid, loc.what, private)
+def _conclude(store: TokenStore, verdict: "memo.Verdict", now: float, min_valid: int,
+              cert_pem: Optional[bytes] = None, key_pem: Optional[bytes] = None) -> TokenCheck:
+    cert, key = store.cert.describe(), store.key.describe()
+    if verdict.pair == "broken-cert":
+        return TokenCheck(TokenState.BROKEN, f"{cert} {verdict.detail}", None, cert_pem, key_pem, verdict)
+    if verdict.pair == "broken-key":
+        return TokenCheck(TokenState.BROKEN, f"{key} {verdict.detail}", None, cert_pem, key_pem, verdict)
+    if verdict.pair == "mismatch":
+        return TokenCheck(TokenState.MISMATCH, f"{key} does not belong to {cert}", verdict.not_after, cert_pem,
+                          key_pem, verdict)
+    state = validity.date_state(verdict.not_before, verdict.not_after, now, min_valid)
+    detail = {TokenState.VALID: "", TokenState.NOT_YET_VALID: f"{cert} is not valid yet",
+              TokenState.EXPIRED: f"{cert} has expired"}.get(
+        state, f"{cert} expires in {format_duration(verdict.not_after - now)}")
+    return TokenCheck(state, detail, verdict.not_after, cert_pem, key_pem, verdict)
 
 
-def cert_dates(cert_pem: bytes) -> Optional[Tuple[int, int]]:
-    """(notBefore, notAfter) of the first certificate of ``cert_pem`` in epoch seconds, from the DER when
-    it has the common shape, else from ``cryptography``; None when it is not a certificate."""
-    dates = der.cert_validity(cert_pem)
-    if dates is not None:
-        return dates
-    from jenv.pem import parse_certificate, validity_bounds  # slow path: unusual encodings
+def judged(store: TokenStore, cert_pem: bytes, key_pem: bytes, refs: Tuple[str, str],
+           identities: Tuple[str, str]) -> "memo.Verdict":
+    """The verdict on this pair: remembered for these versions of the files, else the libraries', then
+    remembered (a full check imports ``cryptography`` and OpenSSL, once per version of the token)."""
+    directory = store.memo_directory()
+    verdict = memo.recall(directory, store.uid, refs, identities)
+    if verdict is None:
+        from jenv.tokens.judge import judge_pair
 
-    try:
-        return validity_bounds(parse_certificate(cert_pem, "token certificate"))
-    except JenvError:
-        return None
-
-
-def pair_matches(cert_pem: bytes, key_pem: bytes) -> Optional[bool]:
-    """True/False when the key is/is not the certificate's; None when either cannot be parsed."""
-    cert_key, key_key = der.cert_public_key(cert_pem), der.key_public_key(key_pem)
-    if cert_key is not None and key_key is not None:
-        return cert_key == key_key
-    from jenv.pem import key_matches, parse_certificate, parse_private_key
-
-    try:
-        return key_matches(parse_certificate(cert_pem), parse_private_key(key_pem))
-    except JenvError:  # garbage, or an encrypted key (a token key never is)
-        return None
+        verdict = judge_pair(cert_pem, key_pem)
+        memo.remember(directory or memo.memo_directory(store.lock_dirs, store.uid, create=True), store.uid,
+                      refs, identities, verdict)
+    return verdict
 
 
-def check_token(store: TokenStore, now: float, min_valid: int) -> TokenCheck:
+def _refuse_pkcs12(loc: Location, data: Optional[bytes]) -> None:
+    if data is not None and is_pkcs12(data):  # never "broken, replace it": it is someone's credential
+        raise InvalidInputError(f"{loc.describe()} {pkcs12_problem(loc.path, loc.variable)}")
+
+
+def check_token(store: TokenStore, now: float, min_valid: int, need_pem: bool = False) -> TokenCheck:
     """Whether the stored token can be used for at least ``min_valid`` more seconds.
 
     Never touches the network.  Raises UnsafeFileError / NotFoundError when a
     token file or its directory is unsafe or unreadable (see jenv.tokens.files),
-    InvalidInputError when one is a PKCS#12 bundle (a user credential, never replaced);
-    a missing, expired, mismatched or garbage token is a TokenCheck, not an error.
+    InvalidInputError when one is a PKCS#12 bundle (a user credential, never replaced)
+    or when the two halves have no common origin; a missing, expired, mismatched or
+    garbage token is a TokenCheck, not an error.  With ``need_pem`` the files are read
+    even when the remembered verdict stands (for the commands that copy or show them).
     """
-    if store.in_files:
-        for directory in store.directories():
-            check_directory(directory, "token files", store.uid)
-    cert_pem, key_pem = _read(store, store.cert), _read(store, store.key)
-    for loc, data in ((store.cert, cert_pem), (store.key, key_pem)):
-        if data is not None and is_pkcs12(data):  # never "broken, replace it": it is someone's credential
-            raise InvalidInputError(f"{loc.describe()} {pkcs12_problem(loc.path, loc.variable)}")
-    if cert_pem is None or key_pem is None:
-        gone = store.cert if cert_pem is None else store.key
-        return TokenCheck(TokenState.MISSING, f"{gone.describe()} does not exist", None, cert_pem, key_pem)
-    if der.private_key_blocks(key_pem) > 1:
-        return TokenCheck(TokenState.BROKEN, f"{store.key.describe()} holds {der.private_key_blocks(key_pem)} "
-                                             "private keys", None, cert_pem, key_pem)
-    dates = cert_dates(cert_pem)
-    if dates is None:
-        return TokenCheck(TokenState.BROKEN, f"{store.cert.describe()} is not a certificate", None, cert_pem, key_pem)
-    not_before, not_after = dates
-    matches = pair_matches(cert_pem, key_pem)
-    if matches is None:
-        state, detail = TokenState.BROKEN, f"{store.key.describe()} is not a usable private key"
-    elif not matches:
-        state, detail = TokenState.MISMATCH, f"{store.key.describe()} does not belong to {store.cert.describe()}"
-    elif now < not_before:
-        state, detail = TokenState.NOT_YET_VALID, f"{store.cert.describe()} is not valid yet"
-    elif now >= not_after:
-        state, detail = TokenState.EXPIRED, f"{store.cert.describe()} has expired"
-    elif not_after - now < min_valid:
-        state, detail = TokenState.EXPIRING, f"{store.cert.describe()} expires in {format_duration(not_after - now)}"
-    else:
-        state, detail = TokenState.VALID, ""
-    return TokenCheck(state, detail, not_after, cert_pem, key_pem)
+    for loc in (store.cert, store.key):
+        if loc.problem is not None:
+            raise InvalidInputError(loc.problem)
+    problem = pair_origin_problem(store.cert, store.key, store.uid)
+    if problem is not None:
+        raise InvalidInputError(problem)
+    if not store.in_files:
+        cert_pem, key_pem = (loc.pem.encode("ascii", "replace") for loc in (store.cert, store.key))
+        verdict = judged(store, cert_pem, key_pem, (memo.content_ref(cert_pem), memo.content_ref(key_pem)), ("", ""))
+        return _conclude(store, verdict, now, min_valid, cert_pem, key_pem)
+    for directory in store.directories():
+        check_directory(directory, "token files", store.uid)
+    halves = (store.cert, store.key)
+    if not need_pem:
+        stats = [lstat_checked(loc.path, store.uid, loc.what, store.private(loc)) for loc in halves]
+        if stats[0] is not None and stats[1] is not None:
+            verdict = memo.recall(store.memo_directory(), store.uid, store.refs(),
+                                  (memo.file_identity(stats[0]), memo.file_identity(stats[1])))
+            if verdict is not None:
+                return _conclude(store, verdict, now, min_valid)
+    found = [read_checked(loc.path, store.uid, loc.what, store.private(loc)) for loc in halves]
+    for loc, item in zip(halves, found):
+        _refuse_pkcs12(loc, item[0] if item else None)
+    if found[0] is None or found[1] is None:
+        gone = store.cert if found[0] is None else store.key
+        return TokenCheck(TokenState.MISSING, f"{gone.describe()} does not exist", None,
+                          found[0][0] if found[0] else None, found[1][0] if found[1] else None)
+    (cert_pem, cert_st), (key_pem, key_st) = found
+    verdict = judged(store, cert_pem, key_pem, store.refs(), (memo.file_identity(cert_st), memo.file_identity(key_st)))
+    return _conclude(store, verdict, now, min_valid, cert_pem, key_pem)
+
+
+def read_token(store: TokenStore, now: float, need_key: bool = False) -> TokenCheck:
+    """The token's check with both files read, for the commands that show or verify it: NotFoundError
+    when a half is missing, InvalidInputError when the certificate (``need_key``: or the key) is not
+    usable, each naming the fix."""
+    from jenv.errors import NotFoundError
+
+    check = check_token(store, now, 0, need_pem=True)
+    if check.state is TokenState.MISSING:
+        raise NotFoundError(f"{check.detail}: run 'jenv token-init' to create a token")
+    pair = check.verdict.pair if check.verdict is not None else ""
+    if pair == "broken-cert" or (need_key and pair == "broken-key"):
+        raise InvalidInputError(f"{check.detail}: run 'jenv token-init' for a new token")
+    return check

@@ -2,7 +2,8 @@
 ``notAfter`` at the requester's certificate, ``alien/api/token/GetTokenCertificate.java``).
 
 :func:`warn_user_cert_expiry` is what ``jenv token`` (and so the login hook) calls on success: it
-reads only the user certificate's dates with the small DER reader (no ``cryptography``), and when
+takes the user certificate's dates from the verdict remembered for that version of the file
+(:mod:`jenv.tokens.memo`; the libraries judge it once, :mod:`jenv.tokens.judge`), and when
 fewer than :data:`WARN_DAYS` days are left it writes one line through ``err``:
 
 * more than :data:`EVERY_LOGIN_DAYS` days left: at most once a day, remembered in a private
@@ -21,11 +22,11 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing at run time
-    from typing import Callable, Mapping, Optional
+    from typing import Callable, Mapping, Optional, Sequence
 
-from jenv.lite import der
 from jenv.lite.timefmt import iso_epoch, short_duration
-from jenv.locations import cache_directory, resolve_locations
+from jenv.locations import cache_directory, lock_directories, resolve_locations
+from jenv.tokens import memo
 from jenv.safefile import open_without_blocking, read_limited
 
 __all__ = ["WARN_DAYS", "EVERY_LOGIN_DAYS", "STATE_FILE", "RENEW_HINT", "expiry_message", "user_cert_not_after",
@@ -54,23 +55,38 @@ def expiry_message(not_after: int, now: float, where: str) -> Optional[str]:
             f"with it: {RENEW_HINT}")
 
 
-def user_cert_not_after(path: str) -> Optional[int]:
-    """notAfter of the PEM certificate at ``path`` in epoch seconds, read without ``cryptography``;
-    None when it cannot be read or is not the common DER shape (other commands report those)."""
+def user_cert_not_after(path: str, uid: int, memo_dirs: Sequence[str]) -> Optional[int]:
+    """notAfter of the PEM certificate at ``path`` in epoch seconds, as the libraries read it (remembered
+    for this version of the file in ``memo_dirs``' private directory); None when it cannot be read or is
+    not a usable certificate (other commands report those)."""
     try:
-        fd = open_without_blocking(path)
+        st = os.stat(path)
     except OSError:
         return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+    directory = memo.memo_directory(memo_dirs, uid)
+    verdict = memo.recall(directory, uid, (path,), (memo.file_identity(st),), kind="cert")
+    if verdict is None:
+        try:
+            fd = open_without_blocking(path)
+        except OSError:
             return None
-        data = read_limited(fd, _MAX_CERT)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    dates = der.cert_validity(data) if len(data) <= _MAX_CERT else None
-    return None if dates is None else dates[1]
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            data = read_limited(fd, _MAX_CERT)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if len(data) > _MAX_CERT:
+            return None
+        from jenv.tokens.judge import judge_certificate
+
+        verdict = judge_certificate(data)
+        memo.remember(directory or memo.memo_directory(memo_dirs, uid, create=True), uid, (path,),
+                      (memo.file_identity(st),), verdict, kind="cert")
+    return verdict.not_after if verdict.readable else None
 
 
 def _already_told(path: str, uid: int, not_after: int, now: float) -> bool:
@@ -121,7 +137,7 @@ def warn_user_cert_expiry(environ: Mapping[str, str], home: str, now: float, err
         loc = resolve_locations(environ, uid, home).user_cert
         if loc.path is None:
             return None
-        not_after = user_cert_not_after(loc.path)
+        not_after = user_cert_not_after(loc.path, uid, lock_directories(environ, home))
         if not_after is None:
             return None
         message = expiry_message(not_after, now, f"user certificate {loc.path}")

@@ -29,13 +29,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing, no contextlib
     from typing import List, Optional, Tuple
 
-from jenv.errors import NotFoundError, UnsafeFileError
+from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
 __all__ = [
     "MAX_TOKEN_FILE_SIZE",
     "check_directory",
     "check_target",
+    "lstat_checked",
+    "read_checked",
     "lstat_if_there",
     "signals_held",
     "private_directory",
@@ -122,52 +124,69 @@ def lstat_if_there(path: str, what: str) -> Optional[os.stat_result]:
         raise NotFoundError(f"{what} {path} cannot be checked: {exc.strerror}") from None
 
 
-def check_target(path: str, uid: int, what: str, private: bool = True) -> bool:
-    """Whether a file may be replaced at ``path``: True when it exists, False when absent.
+def lstat_checked(path: str, uid: int, what: str, private: bool = True) -> Optional[os.stat_result]:
+    """``os.lstat(path)`` of a file that passes the token files' rules, or None when nothing is there.
 
     Raises UnsafeFileError for a link, a non-regular file, another user's
     file or (when ``private``) a file open to others.
     """
     st = lstat_if_there(path, what)
-    if st is None:
-        return False
-    problem = _problem(path, st, uid, what, private)
-    if problem:
-        raise UnsafeFileError(problem)
-    return True
+    if st is not None:
+        problem = _problem(path, st, uid, what, private)
+        if problem:
+            raise UnsafeFileError(problem)
+    return st
 
 
-def read_private_file(path: str, uid: int, what: str, private: bool = True) -> Optional[bytes]:
-    """The bytes of a token file, or None when it does not exist.
+def check_target(path: str, uid: int, what: str, private: bool = True) -> bool:
+    """Whether a file may be replaced at ``path``: True when it exists, False when absent (raises as
+    :func:`lstat_checked`)."""
+    return lstat_checked(path, uid, what, private) is not None
 
-    Never follows a symbolic link and never blocks on a FIFO.  Raises
-    UnsafeFileError (link, not a file, other owner, open to others when
-    ``private``) or NotFoundError (unreadable, too large).
+
+def read_private_file(path: str, uid: int, what: str, private: bool = True, limit: int = MAX_TOKEN_FILE_SIZE,
+                      guard: Optional[bool] = None) -> Optional[bytes]:
+    """The bytes of a token file, or None when it does not exist (see :func:`read_checked`)."""
+    found = read_checked(path, uid, what, private, limit, guard)
+    return None if found is None else found[0]
+
+
+def read_checked(path: str, uid: int, what: str, private: bool = True, limit: int = MAX_TOKEN_FILE_SIZE,
+                 guard: Optional[bool] = None) -> Optional[Tuple[bytes, os.stat_result]]:
+    """(bytes, fstat of what was read) of a token file, or None when it does not exist.
+
+    The one reader of the token files and of jenv's private state: never follows a symbolic link,
+    never blocks on a FIFO, reads at most ``limit`` bytes.  Raises UnsafeFileError (link, not a file,
+    other owner, open to others when ``private``) or NotFoundError (unreadable, too large).  A file
+    that may hold a key (``guard``, by default ``private``) first keeps core dumps off.
     """
-    if private:
+    if private if guard is None else guard:
         keep_secrets_out_of_core_dumps()
     try:
         fd = open_without_blocking(path, follow_links=False)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            check_target(path, uid, what)  # raises the symbolic-link message
+        if exc.errno in (errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENXIO):
+            lstat_checked(path, uid, what, private)  # a link, another user's file: the message with its fix
         raise NotFoundError(f"{what} {path} cannot be opened: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
         problem = _problem(path, st, uid, what, private)
         if problem:
             raise UnsafeFileError(problem)
-        if st.st_size > MAX_TOKEN_FILE_SIZE:
-            raise NotFoundError(f"{what} {path} is {st.st_size} bytes, too large for a token: "
-                                f"remove it (rm {path}) and run 'jenv token-init'")
-        data = os.read(fd, MAX_TOKEN_FILE_SIZE + 1)
+        if st.st_size > limit:
+            raise InvalidInputError(f"{what} {path} is {st.st_size} bytes, too large for a token: "
+                                    f"remove it (rm {path}) and run 'jenv token-init'")
+        data = os.read(fd, limit + 1)
+        if len(data) > limit:
+            raise InvalidInputError(f"{what} {path} is too large for a token: remove it (rm {path}) and run "
+                                    "'jenv token-init'")
     except OSError as exc:
         raise NotFoundError(f"{what} {path} cannot be read: {exc.strerror}") from None
     finally:
         os.close(fd)
-    return data
+    return data, st
 
 
 def temp_name(path: str, suffix: str = "tmp") -> str:

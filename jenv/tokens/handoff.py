@@ -22,7 +22,7 @@ import sys
 from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from jenv.context import Context
-from jenv.credentials import materialize
+from jenv.credentials import materialize_pair
 from jenv.errors import NotFoundError, UsageError
 from jenv.safefile import exec_with_core_dumps, restore_core_dumps
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, Location, lock_directories, resolve_ca_store
@@ -52,11 +52,11 @@ def token_in_hand(ctx: Context, min_valid: int) -> TokenInHand:
     """The token, valid for at least ``min_valid`` seconds (see the module doc)."""
     locs, store = token_store(ctx)
     if store.in_files:
-        check = ensure_token(ctx, locs, store, min_valid)
+        check = ensure_token(ctx, locs, store, min_valid, need_pem=True)
         assert check.cert_pem is not None and check.key_pem is not None
         return TokenInHand(store.cert, store.key, check.cert_pem.decode("ascii", "replace"),
                            check.key_pem.decode("ascii", "replace"))
-    check = check_token(store, ctx.clock(), min_valid)
+    check = check_token(store, ctx.clock(), min_valid, need_pem=True)
     if check.usable and check.cert_pem is not None and check.key_pem is not None:
         cert_pem, key_pem = check.cert_pem.decode("ascii", "replace"), check.key_pem.decode("ascii", "replace")
     else:  # PEM content that is too old: a fresh token, kept in memory like the content was
@@ -114,9 +114,10 @@ def check_export_directory(ctx: Context, directory: str) -> None:
 @contextlib.contextmanager
 def token_files(token: TokenInHand) -> Iterator[Tuple[str, str]]:
     """(certificate path, key path) for the block: the token files, or private temporary copies
-    (0600 in a fresh 0700 directory, :func:`jenv.credentials.materialize`) removed when it ends."""
-    with materialize(token.cert) as cert_path, materialize(token.key) as key_path:
-        yield cert_path, key_path
+    (0600, side by side in a fresh 0700 directory, :func:`jenv.credentials.materialize_pair`) removed when
+    it ends."""
+    with materialize_pair(token.cert, token.key) as paths:
+        yield paths
 
 
 #: The variables that carry a grid identity (exact names and prefixes), with the copies that apptainer

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
-from jenv.errors import InvalidInputError
+from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError
 from jenv.locations import Locations, resolve_timeout
+from jenv.tokens import memo
 from jenv.tokens.store import TokenCheck, TokenStore, check_token, check_writable, lock_store, recover_store, \
     write_token_pair
 
@@ -33,6 +34,9 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
     and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`) before anyone writes it."""
     from jenv.jcentral.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
+    from jenv.safefile import use_light_core_guard
+
+    use_light_core_guard(False)  # the user key may be decrypted now: the full guard (jenv.login set the light one)
     from jenv.jcentral.protocol import TokenRequest
     from jenv.tokens.vet import vet_token
 
@@ -52,16 +56,18 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
 def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pair: "TokenPair") -> None:
     """One stderr line when the token ends with the user certificate, sooner than asked (JCentral's cap)."""
     from jenv.jcentral.rules import MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS
-    from jenv.lite.der import cert_validity
+    from jenv.locations import lock_directories
+    from jenv.pem import parse_certificate, validity_bounds
     from jenv.tokens.expiry import shortened_token_message, user_cert_not_after
 
-    dates = cert_validity(pair.cert_pem.encode("ascii", "replace"))
-    if dates is None or locs.user_cert.path is None:
+    if locs.user_cert.path is None:
         return
+    cert = pair.cert if pair.cert is not None else parse_certificate(pair.cert_pem.encode("ascii", "replace"))
+    dates = validity_bounds(cert)
     longest = MAX_VALIDITY_DAYS.get(request.token_type, 0)
     asked = request.validity_days
     days = longest if asked is None else NON_POSITIVE_DAYS if asked <= 0 else min(asked, longest)
-    message = shortened_token_message(dates[1], user_cert_not_after(locs.user_cert.path), days, ctx.clock())
+    message = shortened_token_message(dates[1], user_cert_not_after(locs.user_cert.path, ctx.uid, lock_directories(ctx.environ, ctx.home)), days, ctx.clock())
     if message:
         ctx.err(f"jenv: {message}")
 
@@ -71,25 +77,79 @@ def lock_wait(ctx: Context) -> float:
     return 2 * network_timeout(ctx) + 5
 
 
-def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: int) -> TokenCheck:
-    """A token in the files valid for ``min_valid`` seconds: the existing one, or a new one from JCentral.
+#: How long a failure to get a token is remembered, unless JENV_RETRY_AFTER says otherwise.
+DEFAULT_RETRY_AFTER = 120
 
-    Concurrent runs wait for the one holding the lock and then reuse its token.
+
+def retry_after(ctx: Context) -> int:
+    """JENV_RETRY_AFTER in seconds (a duration: 90, 2m, 1h; 0 turns the memory off)."""
+    text = ctx.environ.get("JENV_RETRY_AFTER", "")
+    if not text:
+        return DEFAULT_RETRY_AFTER
+    from jenv.durations import parse_duration
+
+    return parse_duration(text, "JENV_RETRY_AFTER")
+
+
+class RememberedFailure(JenvError):
+    """JCentral failed a moment ago (remembered): this login does not wait for it again."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _remembered_failure(ctx: Context, store: TokenStore) -> None:
+    """Raise RememberedFailure while the last failure for these token files is younger than JENV_RETRY_AFTER."""
+    wait = retry_after(ctx)
+    found = memo.recall_failure(store.memo_directory(), store.uid, store.refs()) if wait else None
+    if found is None:
+        return
+    when, code, what = found
+    age = ctx.clock() - when
+    if 0 <= age < wait:
+        from jenv.lite.timefmt import short_duration
+
+        raise RememberedFailure(f"no valid token, and {short_duration(int(age))} ago JCentral failed ({what}); "
+                                f"jenv tries again in {short_duration(int(wait - age) + 1)} (JENV_RETRY_AFTER), or now "
+                                "with 'jenv token-init'", code)
+
+
+def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: int,
+                 need_pem: bool = False) -> TokenCheck:
+    """A token in the files valid for ``min_valid`` seconds: the existing one, or a new one from JCentral
+    (``need_pem``: with the files' content read).
+
+    Concurrent runs wait for the one holding the lock and then reuse its token.  When JCentral could not
+    be reached or refused within the last JENV_RETRY_AFTER (2 minutes), the logins in between say so at
+    once instead of waiting for it again (``jenv token-init`` always asks).
     """
-    check = check_token(store, ctx.clock(), min_valid)
+    check = check_token(store, ctx.clock(), min_valid, need_pem)
     if check.usable:
         return check
+    _remembered_failure(ctx, store)
+    try:
+        return _renew(ctx, locs, store, min_valid, need_pem)
+    except (NetworkError, ServerRefusedError) as exc:
+        if retry_after(ctx):
+            memo.remember_failure(memo.memo_directory(store.lock_dirs, store.uid, create=True), store.uid,
+                                  store.refs(), int(ctx.clock()), int(exc.exit_code), str(exc))
+        raise
+
+
+def _renew(ctx: Context, locs: Locations, store: TokenStore, min_valid: int, need_pem: bool) -> TokenCheck:
     with lock_store(store, lock_wait(ctx)) as lock:
         repaired = recover_store(lock)
         if repaired:
             ctx.err(f"jenv: {repaired}")
-        check = check_token(store, ctx.clock(), min_valid)  # another run may have just written it
+        check = check_token(store, ctx.clock(), min_valid, need_pem)  # another run may have just written it
         if check.usable:
             return check
         check_writable(store)
         pair = fetch_checked_token(ctx, locs, None)
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
-    check = check_token(store, ctx.clock(), 0)
+    memo.forget_failure(store.memo_directory(), store.uid, store.refs())
+    check = check_token(store, ctx.clock(), 0, need_pem)
     if not check.usable:
         raise InvalidInputError(f"the new token from JCentral is not usable: {check.detail}")
     if check.not_after is not None and check.not_after - ctx.clock() < min_valid:

@@ -24,8 +24,9 @@ import os
 from typing import Iterator, List, Optional
 
 from jenv.lite.timefmt import format_duration
+from jenv.locations import pair_origin_problem
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
-from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, pair_matches
+from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token
 from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                                private_directory, signals_held,
                              read_private_file, slot_name, temp_name, write_temp_file)
@@ -110,13 +111,15 @@ def _finish_interrupted(store: TokenStore, cert_left, key_left) -> Optional[str]
     cert_path, key_path = store.cert.path, store.key.path
     assert cert_path is not None and key_path is not None
     cert_pem, key_pem = _current(cert_path, store, "token certificate"), _current(key_path, store, "token key")
-    if cert_pem is None or key_pem is None or pair_matches(cert_pem, key_pem):
+    from jenv.tokens.judge import pair_usable
+
+    if cert_pem is None or key_pem is None or pair_usable(cert_pem, key_pem):
         return None
     # Roll forward: the new certificate was complete before the key was renamed.
-    if _promote(store, cert_left, "tmp", cert_path, lambda candidate: pair_matches(candidate, key_pem)):
+    if _promote(store, cert_left, "tmp", cert_path, lambda candidate: pair_usable(candidate, key_pem)):
         return f"finished the interrupted token write ({cert_path})"
     # Roll back: the saved old key still matches the old certificate.
-    if _promote(store, key_left, "old", key_path, lambda candidate: pair_matches(cert_pem, candidate)):
+    if _promote(store, key_left, "old", key_path, lambda candidate: pair_usable(cert_pem, candidate)):
         return f"restored the token key of an interrupted write ({key_path})"
     return None
 
@@ -140,6 +143,9 @@ def check_writable(store: TokenStore) -> None:
     for loc in (store.cert, store.key):
         if loc.problem is not None:
             raise InvalidInputError(loc.problem)
+    problem = pair_origin_problem(store.cert, store.key, store.uid)
+    if problem is not None:  # never half a pair in a default place
+        raise InvalidInputError(problem)
     if not store.in_files:
         raise InvalidInputError("the token is given as PEM content in JALIEN_TOKEN_CERT/KEY, not as files: "
                                 "unset them to let jenv write the token files")
@@ -225,10 +231,12 @@ def destroy_token_pair(lock: TokenLock) -> List[str]:
     if not store.in_files:
         return []
     recover_store(lock)
-    present = [loc.path for loc in (store.key, store.cert)
+    # Checked in the order every reader checks them (certificate first), so a planted file gets the same
+    # line here as from 'jenv token'; removed key first.
+    present = [loc.path for loc in (store.cert, store.key)
                if loc.path is not None and check_target(loc.path, store.uid, loc.what, private=False)]
     removed = []
-    for path in present:
+    for path in reversed(present):
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ca_corpus import REQUIRED_KINDS, UNPARSEABLE, Case, build_cases, make_keys, write_store
 from support.launcher import clean_env, run_jenv
@@ -313,7 +314,10 @@ def test_token_verify_takes_pem_content(workspace) -> None:
     """JALIEN_TOKEN_CERT holding the PEM itself is verified like a file."""
     case = next(c for c in CASES if c.name == "leaf from intermediate")
     files = prepare(case, workspace)
-    env = clean_env(files.home, JALIEN_TOKEN_CERT=case.target.pem.decode(), X509_CERT_DIR=str(files.store))
+    key = case.target.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()).decode()
+    env = clean_env(files.home, JALIEN_TOKEN_CERT=case.target.pem.decode(), JALIEN_TOKEN_KEY=key,
+                    X509_CERT_DIR=str(files.store))
     result = run_jenv(["token-verify", "--json"], env)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, Optional, Tuple
 
 from cryptography.hazmat.primitives import serialization
@@ -88,6 +89,29 @@ def key(data: Callable[[Lab], bytes]) -> Env:
     return cert(data, "X509_USER_KEY")
 
 
+def one_origin(build: Env) -> Env:
+    """``build``'s variables, with the other half of the token pair given the same way (a pair has one
+    origin, issue 19.5): a good file beside a path, good PEM content beside content."""
+    def env(lab: Lab) -> Dict[str, Optional[str]]:
+        values = dict(build(lab))
+        for var, other, data in (("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", lab.world.token_key),
+                                 ("JALIEN_TOKEN_KEY", "JALIEN_TOKEN_CERT", lab.world.token_cert)):
+            value = values.get(var)
+            if value and other not in values:
+                values[other] = data.decode() if value.startswith("-----") else \
+                    _beside(value, other.lower(), data)
+        return values
+    return env
+
+
+def _beside(path: str, name: str, data: bytes) -> str:
+    """A private file holding ``data`` in the directory of ``path``."""
+    target = Path(os.path.dirname(path)) / f"partner-{name}.pem"
+    target.write_bytes(data)
+    target.chmod(0o400)
+    return str(target)
+
+
 def setenv(**values: Optional[str]) -> Env:
     """Variables with fixed values (None unsets one)."""
     return lambda lab: dict(values)
@@ -147,13 +171,13 @@ FILE_CASES = [
     Case("DSA key", ("certkey-match",), INVALID, r"only RSA and EC keys are supported",
          key(lambda lab: _pkcs8(dsa.generate_private_key(1024)))),
     Case("token key of another token", ("tokenkey-match",), MISMATCH, r"does not belong to",
-         lambda lab: {"JALIEN_TOKEN_KEY": lab.file("other.pem", lab.world.expired_key)}, stdout=True),
+         one_origin(lambda lab: {"JALIEN_TOKEN_KEY": lab.file("other.pem", lab.world.expired_key)}), stdout=True),
     Case("token cert is a CSR", ("token-verify",), INVALID, r"'CERTIFICATE REQUEST' block",
-         cert(_csr, "JALIEN_TOKEN_CERT")),
+         one_origin(cert(_csr, "JALIEN_TOKEN_CERT"))),
     Case("huge sparse user cert", ("cert-info",), INVALID, r"104857600 bytes, too large",
          lambda lab: {"X509_USER_CERT": _sparse(lab, "huge.pem")}),
     Case("huge sparse token cert", ("token-info",), INVALID, r"too large",
-         lambda lab: {"JALIEN_TOKEN_CERT": _sparse(lab, "huge-token.pem")}),
+         one_origin(lambda lab: {"JALIEN_TOKEN_CERT": _sparse(lab, "huge-token.pem")})),
     Case("huge sparse user key", ("token-init",), INVALID, r"too large",
          lambda lab: {"X509_USER_KEY": _sparse(lab, "huge-key.pem")}, expired=True),
     Case("cert under a regular file", ("cert-info",), NOT_FOUND, r"cannot be opened: Not a directory",
@@ -191,10 +215,10 @@ ENV_CASES = [
     # Several lines are not a path but may be key material: refused by name and length, never echoed.
     Case("X509_USER_KEY with a newline", ("certkey-match",), INVALID, r"X509_USER_KEY holds 16 characters",
          setenv(X509_USER_KEY="/no/such\nkey.pem")),
-    Case("JALIEN_TOKEN_CERT armour garbage", ("token-info",), INVALID, r"'garbage' block, not a certificate",
-         setenv(JALIEN_TOKEN_CERT="-----BEGIN garbage")),
-    Case("JALIEN_TOKEN_KEY armour garbage", ("tokenkey-match",), INVALID, r"is not a PEM private key",
-         setenv(JALIEN_TOKEN_KEY="-----BEGIN garbage")),
+    Case("JALIEN_TOKEN_CERT armour garbage", ("token-info",), INVALID, r"holds a PEM 'garbage' block",
+         one_origin(setenv(JALIEN_TOKEN_CERT="-----BEGIN garbage"))),
+    Case("JALIEN_TOKEN_KEY armour garbage", ("tokenkey-match",), INVALID, r"holds a PEM 'garbage' block, not a private key",
+         one_origin(setenv(JALIEN_TOKEN_KEY="-----BEGIN garbage"))),
     Case("ALIENPY_JCENTRAL_PORT=abc", ("token",), INVALID, r"ALIENPY_JCENTRAL_PORT='abc' is not a port number",
          setenv(ALIENPY_JCENTRAL_PORT="abc"), expired=True),
     Case("ALIENPY_JCENTRAL_PORT=99999", ("token-init",), INVALID, r"is not a port number",
@@ -292,7 +316,7 @@ PASSPHRASE_CASES = [
 #: The token elsewhere (alien-*, shims, export, exec, args): refused before anything is written or run.
 ELSEWHERE_CASES = [
     Case("alien-token-info, token expired", ("alien-token-info",), USAGE, r"no valid token .*has expired", expired=True),
-    Case("alien-cert-info, cert garbage", ("alien-cert-info",), USAGE, r"is not a certificate",
+    Case("alien-cert-info, cert garbage", ("alien-cert-info",), USAGE, r"is not a PEM certificate: fix or replace it",
          cert(lambda lab: b"this is not a certificate\n")),
     Case("alien-token-destroy, TMPDIR missing", ("alien-token-destroy",), NOT_FOUND, r"create it or set TMPDIR",
          lambda lab: {"TMPDIR": _missing_dir(lab)}),
@@ -332,15 +356,15 @@ PKCS12_CASES = [
     Case("user cert PKCS#12 at token-init", ("token-init",), INVALID, P12_FIX,
          lambda lab: {"X509_USER_CERT": lab.file("bundle.p12", _p12(lab))}, expired=True),
     Case("token cert is a PKCS#12 bundle", ("token-info",), INVALID, P12_FIX,
-         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+         one_origin(lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))})),
     Case("token cert PKCS#12 is never replaced", ("token",), INVALID, P12_FIX,
-         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+         one_origin(lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))})),
     Case("whoami on a PKCS#12 token", ("whoami",), INVALID, P12_FIX,
-         lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))}),
+         one_origin(lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))})),
     Case("whoami with no token", ("whoami",), NOT_FOUND, r"does not exist: run 'jenv token-init'",
-         lambda lab: {"JALIEN_TOKEN_CERT": str(lab.root / "no-token.pem")}),
+         one_origin(lambda lab: {"JALIEN_TOKEN_CERT": str(lab.root / "no-token.pem")})),
     Case("whoami on a user certificate", ("whoami", "-q"), INVALID, r"not one JCentral gives a token",
-         cert(lambda lab: lab.world.user.cert_pem, "JALIEN_TOKEN_CERT")),
+         one_origin(cert(lambda lab: lab.world.user.cert_pem, "JALIEN_TOKEN_CERT"))),
     Case("cert-import wrong password", ("cert-import", "bundle.p12", "--dir", "new-globus"), PASSPHRASE,
          r"wrong password for PKCS#12 file \S+bundle.p12: nothing was written", _p12_here(_p12), runner="pty-p12",
          absent="new-globus"),

@@ -50,6 +50,8 @@ def setup(tmp_path: Path, root_ca: TestCA, inter_ca: TestCA, user_rsa: Leaf, tok
     token = {"cert": tmp / f"tokencert_{UID}.pem", "key": tmp / f"tokenkey_{UID}.pem"}
     os.rename(tmp / "tokencert.pem", token["cert"])
     os.rename(tmp / "tokenkey.pem", token["key"])
+    for path in token.values():  # private, as jenv and alien.py write the default token files
+        path.chmod(0o400)
     cadir = root_ca.write_dir(tmp_path / "ca", extra=[inter_ca])
     env["X509_CERT_DIR"] = str(cadir)
     return {"home": home, "env": env, "user": user, "token": token, "ca": cadir, "tmp": tmp_path}

@@ -93,14 +93,37 @@ def _check_failure(res, code: int, fragment: str) -> None:
     assert fragment in lines[0], lines[0]
 
 
+#: Where the token's one reader (the token files' rules: no link, a directory of its own) says otherwise.
+TOKEN_READER = {
+    "dangling symlink": (UNSAFE, "is a symbolic link; jenv never follows links in the token location"),
+    "parent is a file": (UNSAFE, "is not a directory"),
+    "huge": (INVALID, "too large for a token"),
+    "truncated key": (INVALID, "holds a truncated private key (no END line)"),
+}
+
+
 def _run_bad_case(setup, leaf, entry, command: str, var: str) -> None:
     make, code, fragment = entry
     value = make(setup["tmp"] / "bad.pem", leaf)
+    env = dict(setup["env"], **{var: value})
     if var.startswith("JALIEN"):  # the fix for a token is a new token, not another path
         fragment = fragment.replace("point X509_USER_CERT at the right file", "run 'jenv token-init'")
         fragment = fragment.replace("point X509_USER_KEY at the right file", "run 'jenv token-init'")
+        # A pair has one origin: the other half is a good file beside the bad one.
+        partner, good = ("JALIEN_TOKEN_KEY", setup["token"]["key"]) if var == "JALIEN_TOKEN_CERT" else \
+            ("JALIEN_TOKEN_CERT", setup["token"]["cert"])
+        beside = Path(os.path.dirname(value)) / ("good-" + good.name)
+        if beside.parent.is_dir() and not beside.exists():
+            beside.write_bytes(good.read_bytes())
+            beside.chmod(0o400)
+        env[partner] = str(beside)
+        if var == "JALIEN_TOKEN_KEY" and os.path.isfile(value) and not os.path.islink(value):
+            os.chmod(value, 0o600)  # a key of the user's own, private: what is wrong is its content
+        case = next(name for table in (BAD_CERTS, BAD_KEYS) for name, item in table.items() if item is entry)
+        code, fragment = TOKEN_READER.get(case if case != "truncated" or var != "JALIEN_TOKEN_KEY"
+                                          else "truncated key", (code, fragment))
     before = snapshot(setup["tmp"])
-    res = run_jenv([command, "--json"], dict(setup["env"], **{var: value}), timeout=20)
+    res = run_jenv([command, "--json"], env, timeout=20)
     _check_failure(res, code, fragment)
     assert snapshot(setup["tmp"]) == before
 
@@ -120,20 +143,26 @@ def test_bad_key(setup, user_rsa, case, command, var):
 
 @pytest.mark.parametrize("value,code,fragment", [
     ("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----", INVALID,
-     "PEM content of JALIEN_TOKEN_CERT) holds a corrupt or truncated certificate"),
+     "PEM content of JALIEN_TOKEN_CERT) has characters or padding in its PEM block that are not base64"),
     ("-----BEGIN CERTIFICATE-----\nMIIB", INVALID, "truncated certificate (no END line)"),
     ("-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----", INVALID, "holds a private key"),
-    ("some words, not a path", NOT_FOUND, "some words, not a path (from JALIEN_TOKEN_CERT) does not exist"),
+    ("some words, not a path", INVALID, "JALIEN_TOKEN_CERT is set ("),
 ])
 def test_token_variable_holding_garbage(setup, value, code, fragment):
-    res = run_jenv(["token-info"], dict(setup["env"], JALIEN_TOKEN_CERT=value))
+    """The key is given the same way as the certificate (one origin for a pair), and is good."""
+    key = setup["token"]["key"].read_text() if value.startswith("-----") else None
+    env = dict(setup["env"], JALIEN_TOKEN_CERT=value, **({"JALIEN_TOKEN_KEY": key} if key else {}))
+    res = run_jenv(["token-info"], env)
     _check_failure(res, code, fragment)
+    if not key:  # a path without its key: the pair's origin is the problem, with both variables named
+        assert "but JALIEN_TOKEN_KEY is not" in res.stderr and "set both" in res.stderr
 
 
 def test_token_key_variable_holding_garbage_content(setup):
-    env = dict(setup["env"], JALIEN_TOKEN_KEY="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    env = dict(setup["env"], JALIEN_TOKEN_KEY="-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n",
+               JALIEN_TOKEN_CERT=setup["token"]["cert"].read_text())
     _check_failure(run_jenv(["tokenkey-match"], env), INVALID,
-                   "token key (PEM content of JALIEN_TOKEN_KEY) is corrupt or truncated")
+                   "token key (PEM content of JALIEN_TOKEN_KEY) cannot be loaded with its certificate by OpenSSL")
 
 
 @pytest.mark.parametrize("command", ["cert-verify", "token-verify", "ca-info"])

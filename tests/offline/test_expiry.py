@@ -107,7 +107,7 @@ def test_a_broken_cache_only_costs_the_memory(tmp_path, root_ca, breakage):
         (cache / "jenv").mkdir(parents=True, mode=0o755)
         os.chmod(cache / "jenv", 0o755)  # a directory others may write into is no private memory
         if breakage == "someone's state":  # a planted "already told today" must not silence the notice
-            not_after = user_cert_not_after(str(Path(env["HOME"]) / ".globus" / "usercert.pem"))
+            not_after = user_cert_not_after(str(Path(env["HOME"]) / ".globus" / "usercert.pem"), os.getuid(), ())
             (cache / "jenv" / STATE_FILE).write_text(f"{int(time.time())} {not_after}\n")
             os.chmod(cache / "jenv" / STATE_FILE, 0o644)
     start = time.time()

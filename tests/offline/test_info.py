@@ -82,12 +82,13 @@ def test_token_info_default_path(setup):
 
 
 def test_token_info_variable_as_path_and_as_content(setup):
-    cert = setup["token"]["cert"]
-    as_path = dict(setup["env"], JALIEN_TOKEN_CERT=str(cert))
+    cert, key = setup["token"]["cert"], setup["token"]["key"]
+    as_path = dict(setup["env"], JALIEN_TOKEN_CERT=str(cert), JALIEN_TOKEN_KEY=str(key))
     data = json.loads(run_in_process(["token-info", "--json"], as_path).stdout)
     assert (data["path"], data["from_content"]) == (str(cert), False)
     # JALIEN_TOKEN_CERT="$(cat file)": the shell strips the trailing newline
-    as_content = dict(setup["env"], JALIEN_TOKEN_CERT=cert.read_text().rstrip("\n"))
+    as_content = dict(setup["env"], JALIEN_TOKEN_CERT=cert.read_text().rstrip("\n"),
+                      JALIEN_TOKEN_KEY=key.read_text())
     res = run_in_process(["token-info"], as_content)
     assert res.returncode == 0, res.stderr
     assert "content     PEM content of JALIEN_TOKEN_CERT" in res.stdout
@@ -113,7 +114,7 @@ def test_expired_prints_info_then_fails(setup, expired_leaf, tmp_path):
 
 def test_not_yet_valid_says_so(setup, future_leaf, tmp_path):
     pair = write_pair(future_leaf, tmp_path / "new", "token")
-    env = dict(setup["env"], JALIEN_TOKEN_CERT=str(pair["cert"]))
+    env = dict(setup["env"], JALIEN_TOKEN_CERT=str(pair["cert"]), JALIEN_TOKEN_KEY=str(pair["key"]))
     res = run_in_process(["token-info"], env)
     assert res.returncode == 5
     assert "NOT YET VALID (starts in 2d 23h 5" in _fields(res.stdout)["time left"]

@@ -79,10 +79,13 @@ def test_no_user_certificate_and_no_token(setup):
 
 def test_expired_token_and_expired_user_certificate(setup, expired_leaf, tmp_path):
     pair = write_pair(expired_leaf, tmp_path / "old", "user")
-    env = dict(setup["env"], X509_USER_CERT=str(pair["cert"]), JALIEN_TOKEN_CERT=str(pair["cert"]))
+    env = dict(setup["env"], X509_USER_CERT=str(pair["cert"]), JALIEN_TOKEN_CERT=str(pair["cert"]),
+               JALIEN_TOKEN_KEY=str(pair["key"]))
     data, errors = _status(env, code=5)
     assert data["token_cert"]["certificate"]["state"] == "expired"
-    assert len(errors) == 1 and "expired 2d" in errors[0] and "renew your grid user certificate" in errors[0]
+    assert "expired 2d" in errors[0] and "renew your grid user certificate" in errors[0]
+    # and, as 'jenv token' would find next: it could not write a new token over that 0644 file
+    assert len(errors) == 2 and "has mode 0644, open to other users" in errors[1]
 
 
 def test_mismatched_user_key_without_token(setup):
@@ -97,10 +100,18 @@ def test_mismatched_user_key_without_token(setup):
 
 @pytest.mark.parametrize("which", ["user", "token"])
 def test_unsafe_key_fails_and_names_chmod(setup, which):
+    """An exposed user key is a problem even while the token is valid; a token key open to others is
+    what 'jenv token' itself refuses, with the same line (the one reader)."""
     key = setup[which]["key"]
     os.chmod(key, 0o644)
     data, errors = _status(setup["env"], code=8)
-    assert errors == [f"jenv: {key} has mode 0644, readable by others: run 'chmod 600 {key}'"]
+    if which == "user":
+        assert errors == [f"jenv: {key} has mode 0644, readable by others: run 'chmod 600 {key}'"]
+    else:
+        token = run_in_process(["token", "--shell", "sh"], setup["env"])
+        assert token.returncode == 8 and errors == token.stderr.splitlines()
+        assert errors == [f"jenv: token key {key} has mode 0644, open to other users (jenv writes 0400): "
+                          f"remove it (rm {key}) and run 'jenv token-init'"]
     assert data[f"{which}_key"]["safe"] is False
     assert "UNSAFE: readable by group/others" in run_in_process(["status"], setup["env"]).stdout
 
@@ -173,10 +184,12 @@ def test_broken_token_with_good_user_credentials_is_a_warning(setup):
 
 
 def test_fifo_token_does_not_hang(setup):
+    """A FIFO where the token belongs: refused by status as by 'jenv token' (exit 8, the same line)."""
     setup["token"]["cert"].unlink()
     os.mkfifo(setup["token"]["cert"])
-    data, errors = _status(setup["env"])
+    data, errors = _status(setup["env"], code=8)
     assert "is a FIFO" in data["token_cert"]["error"] and data["token_cert"]["readable"] is False
+    assert errors == run_in_process(["token", "--shell", "sh"], setup["env"]).stderr.splitlines()
 
 
 def test_token_given_as_content(setup):

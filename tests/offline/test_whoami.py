@@ -123,12 +123,17 @@ def test_exit_codes_as_token_info(root_ca, env, tmp_path):
     assert res.stderr.splitlines()[-1].startswith("jenv: token certificate") and "expired" in res.stderr
     assert _whoami(env, "-q").stdout == "jdoe\n"
     assert run_in_process(["token-info"], env).returncode == 5
-    user_cert = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "user.pem"))
-    Path(user_cert["JALIEN_TOKEN_CERT"]).write_bytes(root_ca.issue("/C=ch/O=jenv-test/CN=Jane").cert_pem)
+    jane = root_ca.issue("/C=ch/O=jenv-test/CN=Jane")
+    (tmp_path / "key.pem").write_bytes(jane.key_pem(fmt="traditional"))
+    (tmp_path / "key.pem").chmod(0o400)
+    pair = {"JALIEN_TOKEN_KEY": str(tmp_path / "key.pem")}  # a pair has one origin: both variables
+    user_cert = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "user.pem"), **pair)
+    Path(user_cert["JALIEN_TOKEN_CERT"]).write_bytes(jane.cert_pem)
     res = _whoami(user_cert)
     assert res.returncode == 4 and "not one JCentral gives a token" in res.stderr and res.stdout == ""
-    garbage = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "garbage.pem"))
+    garbage = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "garbage.pem"), **pair)
     Path(garbage["JALIEN_TOKEN_CERT"]).write_bytes(b"not a certificate\n")
     assert _whoami(garbage).returncode == 4 == run_in_process(["token-info"], garbage).returncode
-    directory = dict(env, JALIEN_TOKEN_CERT=str(tmp_path))
+    (tmp_path / "dir").mkdir()
+    directory = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "dir"), **pair)
     assert _whoami(directory).returncode == 8 == run_in_process(["token-info"], directory).returncode

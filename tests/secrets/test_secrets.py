@@ -164,10 +164,10 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
     _scan(proc)
     assert proc.returncode == 0, proc.stderr
     lines = trace.read_text().splitlines()
-    private = str(home / ".cache" / "jenv")
+    private = env.get("XDG_RUNTIME_DIR") or str(home / ".cache" / "jenv")
     created = [m.groupdict() for m in map(_CREATE.search, lines) if m and "O_CREAT" in m["flags"]
                and m["path"].startswith((env["TMPDIR"], private))]
-    assert len(created) >= 3, lines  # key and certificate temporaries (TMPDIR), lock file (~/.cache/jenv)
+    assert len(created) >= 3, lines  # key and certificate temporaries (TMPDIR), lock file (the private dir)
     assert any(c["path"].startswith(private) for c in created), created
     assert all(c["mode"] in ("0400", "0600") for c in created), created
     assert not [line for line in lines if _CHMOD.search(line) and env["TMPDIR"] in line]
@@ -183,11 +183,17 @@ KNOWN_WRITERS = {
     ("jenv/tokens/files.py", "replace_file"): "create_new_file with the caller's mode (each caller is listed)",
     ("jenv/tokens/store.py", "_open_lock_file"): "os.open with 0600 (lock file, empty)",
     ("jenv/credentials.py", "materialize"): "create_new_file 0600 inside a mkdtemp 0700 directory (PEM content)",
+    ("jenv/credentials.py", "materialize_pair"): "create_new_file 0600, both halves inside one mkdtemp 0700 "
+                                                 "directory (PEM content), removed at the end of the block",
+    ("jenv/tokens/judge.py", "__enter__"): "where there is no memfd: create_new_file 0600 inside a mkdtemp 0700 "
+                                           "directory, removed when the judgement ends",
+    ("jenv/tokens/memo.py", "_rewrite"): "replace_file 0600 under umask 077 in the user's private 0700 "
+                                         "directory: paths, file identities, dates, names; no key material",
     ("jenv/service/authority.py", "write_private_file"): "create_new_file with the caller's mode (keys 0400)",
     ("jenv/ca/fetch.py", "*"): "CA certificates: public by nature",
     ("jenv/commands/service.py", "_write_ready_file"): "replace_file: a port number",
     ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
-    ("jenv/fastpath.py", "main"): "os.devnull, once the reader of stdout went away",
+    ("jenv/login.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
     ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",

@@ -34,12 +34,19 @@ class Result:
 
 
 def clean_env(home: Path, **extra: str) -> Dict[str, str]:
-    """A minimal environment with HOME and TMPDIR pointing into a test directory."""
+    """A minimal environment with HOME and TMPDIR pointing into a test directory, and XDG_RUNTIME_DIR
+    (where jenv remembers its verdicts) a private directory beside the test's own, as on a desktop or
+    a systemd login: a test's snapshot of its directory sees the token files, not jenv's memory."""
     tmp = home / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
     os.chmod(tmp, 0o700)
+    runtime = home.parent.parent / f"{home.parent.name}-{home.name}-run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(tmp),
-           "LANG": "C.UTF-8", "JENV_TIMEOUT": "15"}
+           "LANG": "C.UTF-8", "JENV_TIMEOUT": "15", "XDG_RUNTIME_DIR": str(runtime),
+           # Each run asks JCentral: tests that stop and start services expect it (the memory of a
+           # failure has tests of its own, tests/tokens/test_remembered.py).
+           "JENV_RETRY_AFTER": "0"}
     env.update(extra)
     return env
 
@@ -83,7 +90,7 @@ def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool 
                    uid: Optional[int] = None, clock=None, front: str = "fast") -> Result:
     """jenv in this process, with ``env``, ``uid``, ``clock`` and captured streams (no process start).
 
-    ``front`` is the entrance: "fast" (``jenv.fastpath.main``, what the command runs) or "docopt"
+    ``front`` is the entrance: "fast" (``jenv.login.main``, what the command runs) or "docopt"
     (``jenv.cli.main``, where every command line that is not a login form goes).
     For commands that neither prompt nor can block (the offline inspection
     commands); anything that reads a terminal, waits or changes process state
@@ -92,7 +99,7 @@ def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool 
     import io
 
     if front == "fast":
-        from jenv.fastpath import main
+        from jenv.login import main
     else:
         from jenv.cli import main
 

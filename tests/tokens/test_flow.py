@@ -267,7 +267,7 @@ def test_valid_token_needs_no_user_certificate(svc, home):
 def test_fast_path_imports_no_network_or_crypto(svc, home):
     env = svc.env(home)
     assert run_in_process(["token"], env).returncode == 0
-    code = ("import sys; from jenv.fastpath import main; rc = main(['token']); "
+    code = ("import sys; from jenv.login import main; rc = main(['token']); "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('cryptography', 'websockets', 'requests', 'ssl', 'socket', 'jenv'))), file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=str(REPO))

@@ -103,6 +103,7 @@ def test_a_lock_file_planted_in_the_shared_directory_blocks_nothing(svc, home):
     if os.getuid() != 0:
         pytest.skip("needs root to create a file of another uid")
     env = svc.env(home)
+    env.pop("XDG_RUNTIME_DIR")  # the lock in ~/.cache/jenv
     planted = Path(env["TMPDIR"]) / f"jenv-token-{os.getuid()}.lock"
     planted.write_text("")
     os.chown(planted, OTHER_UID, OTHER_UID)

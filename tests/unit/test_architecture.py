@@ -65,7 +65,7 @@ GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
 def layer(module: str) -> str:
     if module in BASE:
         return "base"
-    if module in ("jenv.cli", "jenv.fastpath", "jenv.__main__"):
+    if module in ("jenv.cli", "jenv.login", "jenv.__main__"):
         return "cli"
     return module.split(".")[1]
 
@@ -110,22 +110,13 @@ def test_no_import_cycles():
 
 def test_the_checker_sees_a_violation():
     """The negative twin: an upward import is found (so the tests above can fail)."""
-    fake = dict(GRAPH, **{"jenv.lite.der": GRAPH["jenv.lite.der"] | {"jenv.ca.verify"}})
+    fake = dict(GRAPH, **{"jenv.lite.validity": GRAPH["jenv.lite.validity"] | {"jenv.ca.verify"}})
     assert [(m, d) for m, deps in fake.items() for d in deps
-            if LAYERS.index(layer(d)) > LAYERS.index(layer(m))] == [("jenv.lite.der", "jenv.ca.verify")]
+            if LAYERS.index(layer(d)) > LAYERS.index(layer(m))] == [("jenv.lite.validity", "jenv.ca.verify")]
 
 
-#: What `jenv token` on a valid token, `token --check`, `prompt` and `hook` import (the login fast path).
-FAST_PATH = ["jenv.fastpath", "jenv.commands.tokens", "jenv.commands.shell", "jenv.tokens.check",
-             "jenv.tokens.files", "jenv.lite.der", "jenv.durations", "jenv.lite.record", "jenv.locations",
-             "jenv.context", "jenv.errors", "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish",
-             "jenv.shells.csh", "jenv.shells.hook", "jenv.tokens.expiry", "jenv.lite.timefmt", "jenv.lite.pkcs12",
-             "jenv.lite.identity", "jenv.commands.alien"]
-#: Never imported there: the network and crypto stacks, and the standard modules that cost the fast path
-#: more than its own work (issue 15.1).
-BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt", "shellingham", "typing",
-           "enum", "re", "subprocess", "collections", "contextlib", "ctypes", "json", "pathlib", "inspect",
-           "dataclasses", "importlib.resources", "shlex", "warnings", "signal")
+#: What the login forms may import, and what never (issue 19.8): declared once, in jenv/login.py.
+from jenv.login import LOGIN_BLOCKED as BLOCKED, LOGIN_MODULES as FAST_PATH  # noqa: E402
 
 #: What the offline commands beyond the login forms (whoami, on the fast path too) must not load either.
 NO_CRYPTO = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt")
@@ -188,20 +179,36 @@ def _valid_token_env(tmp_path, root_ca, dn: str = "/C=ch/O=AliEn2/CN=Users/CN=jd
     (["alien-token-info"], 0, "DN >>> C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe\nISSUER >>> "),  # O2's token check
 ])
 def test_the_login_forms_run_with_the_heavy_modules_blocked(tmp_path, root_ca, argv, expected_code, expected_out):
-    """jenv.fastpath answers these without docopt, typing, enum, re, subprocess, ctypes or cryptography."""
+    """Once the token was judged (the first run, which loads the libraries), jenv.login answers these
+    without docopt, typing, enum, re, subprocess, ctypes or cryptography: it compares what stat says."""
     env, cert = _valid_token_env(tmp_path, root_ca)
-    proc = _blocked_run(f"from jenv.fastpath import main\ncode = main({argv!r})\nsys.stdout.flush()\n"
+    first = subprocess.run([sys.executable, "-m", "jenv", "token", "--check"], env=env, cwd=str(tmp_path),
+                           capture_output=True, text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    proc = _blocked_run(f"from jenv.login import main\ncode = main({argv!r})\nsys.stdout.flush()\n"
                         "assert code == " + str(expected_code) + ", code", env, tmp_path)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert expected_out.format(cert=cert) in proc.stdout
 
 
 def test_the_full_front_end_is_what_the_blocker_stops(tmp_path, root_ca):
-    """The negative twins: a command that needs cryptography, and a spelling only docopt knows, fail
-    under the same blocker (so the test above can fail)."""
-    env, _cert = _valid_token_env(tmp_path, root_ca)
+    """The negative twins: a token not judged yet, one changed since (touch), a command that needs
+    cryptography, and a spelling only docopt knows, all fail under the same blocker (so the test above
+    can fail)."""
+    import os
+
+    env, cert = _valid_token_env(tmp_path, root_ca)
+    check = f"from jenv.login import main\nraise SystemExit(main({['token', '--check']!r}))"
+    proc = _blocked_run(check, env, tmp_path)
+    assert proc.returncode != 0 and "blocked on the fast path" in proc.stderr, proc.stderr
+    assert subprocess.run([sys.executable, "-m", "jenv", "token", "--check"], env=env, cwd=str(tmp_path),
+                          timeout=60).returncode == 0
+    assert _blocked_run(check, env, tmp_path).returncode == 0
+    os.utime(cert)  # the same bytes, a new mtime and ctime: judged again
+    proc = _blocked_run(check, env, tmp_path)
+    assert proc.returncode != 0 and "blocked on the fast path" in proc.stderr, proc.stderr
     for argv in (["token-info"], ["token", "--shell", "bash", "--min-valid", "1h", "--json", "--json"]):
-        proc = _blocked_run(f"from jenv.fastpath import main\nraise SystemExit(main({argv!r}))", env, tmp_path)
+        proc = _blocked_run(f"from jenv.login import main\nraise SystemExit(main({argv!r}))", env, tmp_path)
         assert proc.returncode != 0 and "blocked on the fast path" in proc.stderr, (argv, proc.stderr)
 
 
@@ -215,19 +222,21 @@ def test_the_readme_maps_every_module():
 
 
 def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_path, root_ca):
-    """Issue 14: the notice reads the user certificate's dates with jenv.lite.der, and whoami reads the
-    token's subject with jenv.lite.names; neither loads cryptography, ssl or the network stack."""
+    """Issue 14: once judged (a first run), the notice takes the user certificate's dates and whoami the
+    token's subject from the remembered verdicts; neither loads cryptography, ssl or the network stack."""
     import datetime as dt
 
     from support.pki import now
 
     env, cert = _valid_token_env(tmp_path, root_ca, "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr")
-    root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe", not_after=now() + dt.timedelta(days=10)).write(
+    root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=Jane Doe", not_after=now() + dt.timedelta(days=5)).write(
         tmp_path / "home" / ".globus")
-    for argv, out, err in ((["token", "--shell", "bash"], f"export JALIEN_TOKEN_CERT={cert};", "expires in 9d 23h"),
+    for argv, out, err in ((["token", "--shell", "bash"], f"export JALIEN_TOKEN_CERT={cert};", "expires in 4d 23h"),
                            (["whoami", "-q"], "jdoe", "")):
         run = _BLOCKER.replace(repr(BLOCKED), repr(NO_CRYPTO)) + \
-            f"from jenv.fastpath import main; raise SystemExit(main({argv!r}))"
+            f"from jenv.login import main; raise SystemExit(main({argv!r}))"
+        assert subprocess.run([sys.executable, "-m", "jenv", *argv], env=env, cwd=str(tmp_path), capture_output=True,
+                              timeout=60).returncode == 0
         proc = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env,
                               cwd=str(tmp_path), timeout=60)
         assert proc.returncode == 0 and out in proc.stdout, proc.stderr

@@ -16,19 +16,25 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12, pkcs7
 from cryptography.x509.oid import NameOID
 
-from jenv.lite.identity import TokenIdentity, split_job_extension, token_identity
+from jenv.lite.identity import TokenIdentity, identity_from_attributes, split_job_extension
+from jenv.tokens.judge import name_attributes
 from jenv.lite.pkcs12 import is_pkcs12, outer_length_matches
 from support.pki import grid_name
 
 
-def _subject(dn: str) -> bytes:
+def token_identity(name: x509.Name):
+    """What the subject says, read RDN by RDN from cryptography's parse (as the judge reads a token)."""
+    return identity_from_attributes(name_attributes(name))
+
+
+def _subject(dn: str) -> x509.Name:
     """The DER name of a grid DN; a value may hold "/" after the last "OU=" (a job token's extension)."""
     head, sep, extension = dn.partition("/OU=queueid")
     name = grid_name(head)
     if sep:
         name = x509.Name(list(name) + [x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME,
                                                           "queueid" + extension)])
-    return name.public_bytes()
+    return name
 
 
 @pytest.mark.parametrize("dn, expected", [

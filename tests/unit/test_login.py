@@ -1,4 +1,4 @@
-"""The two entrances agree: jenv.fastpath (the login forms, parsed by hand) and jenv.cli (docopt).
+"""The two entrances agree: jenv.login (the login forms, parsed by hand) and jenv.cli (docopt).
 
 Issue 15.1: the login forms run without docopt and friends (test_architecture.py blocks those
 imports); here the fast entrance must say exactly what the docopt one says, for every state of the
@@ -16,7 +16,7 @@ from hypothesis import given, settings, strategies as st
 from jenv.durations import parse_duration
 from jenv.lite.timefmt import format_duration
 from jenv.errors import ExitCode, UsageError
-from jenv.fastpath import parse_fast
+from jenv.login import parse_fast
 from jenv.lite.record import record
 from jenv.shells.posix import posix_quote
 from support.launcher import clean_env, run_in_process
@@ -33,7 +33,6 @@ from support.launcher import clean_env, run_in_process
     (["prompt", "--format", "[{left}]"], "prompt", {"--format": "[{left}]"}),
     (["hook", "bash"], "hook", {"<shell>": "bash"}),
     (["hook"], "hook", {}),
-    (["status", "-json"], "status", {"--json": True}),
     (["whoami", "-q"], "whoami", {"-q": True}),
 ])
 def test_the_login_forms_are_parsed_by_hand(argv, command, args):
@@ -47,6 +46,7 @@ def test_the_login_forms_are_parsed_by_hand(argv, command, args):
     ["token", "--shell"], ["token", "--min-valid"], ["token", "--min-valid", "1h", "--min-valid", "2h"],
     ["token", "--bogus"], ["token", "extra"], ["hook", "bash", "zsh"], ["hook", "--file"], ["token-info"],
     ["tokn"], ["--version"], ["token", "--check", "--json"], ["user", "alicepr"], ["token", "-v", "2"],
+    ["status"], ["status", "-json"],
 ])
 def test_every_other_spelling_goes_to_docopt(argv):
     assert parse_fast(argv) is None
@@ -88,7 +88,7 @@ FORMS = [["token", "--shell", "bash"], ["token", "--shell=tcsh"], ["--shell", "f
 @pytest.mark.parametrize("state", STATES)
 @pytest.mark.parametrize("argv", FORMS, ids=" ".join)
 def test_both_entrances_say_the_same(tmp_path, root_ca, state, argv):
-    """Same exit code, stdout and stderr from jenv.fastpath and jenv.cli, for every token state
+    """Same exit code, stdout and stderr from jenv.login and jenv.cli, for every token state
     (a renewal fails the same way in both: JCentral is unreachable)."""
     env = _token_env(tmp_path, root_ca, state)
     import time

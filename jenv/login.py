@@ -1,16 +1,15 @@
-"""The front door: the login forms parsed by hand, every other command line through docopt.
+"""The login forms: the one place that decides what a login or a prompt costs.
 
-``jenv token`` (valid token), ``jenv token --check``, ``jenv prompt`` and
-``jenv hook <shell>`` run at every login or prompt (and ``alien-token-info``,
-``status`` and ``whoami`` in scripts and checks), so they start with
-nothing loaded that they do not need: no docopt, typing, enum, re,
-subprocess or cryptography (tests/unit/test_architecture.py blocks them).
-This module recognises exactly their spellings, builds the same argument
-dict docopt would, and calls the same command functions as :mod:`jenv.cli`
-with ``Context.fast`` set.  Whenever a command needs more than a look at the
-token files (a renewal, an error to report), it raises
-:class:`jenv.context.SlowPath` before doing anything, and the command line
-starts over in :func:`jenv.cli.main`: one behaviour, two entrances.
+``jenv token`` (valid token), ``jenv token --check``, ``jenv prompt`` and ``jenv hook <shell>``
+run at every login or prompt (and ``alien-token-info`` and ``whoami`` in scripts and checks), so they
+start with nothing loaded that they do not need: no docopt, typing, enum, re, subprocess or
+cryptography (tests/unit/test_architecture.py reads the table :data:`LOGIN_IMPORTS` and blocks the
+rest).  This module recognises exactly their spellings (:func:`parse_fast`), builds the argument dict
+docopt would, and runs them.  They judge nothing themselves: the token's verdict is the libraries',
+remembered for the files in their present version (:mod:`jenv.tokens.memo`), so a login compares what
+``stat`` says and parses no certificate; the first login after a token changed pays for the libraries
+once.  One form hands over: ``jenv token`` when the token needs renewing goes to :func:`jenv.cli.main`
+with the same words, before anything was printed or changed.  Every other command line goes there too.
 """
 
 from __future__ import annotations
@@ -18,26 +17,39 @@ from __future__ import annotations
 import os
 import sys
 
-from jenv.context import Context, SlowPath, run_reported
+from jenv.context import Context, run_reported
 from jenv.safefile import use_light_core_guard
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Dict, List, Mapping, Optional, Sequence, TextIO
 
-__all__ = ["main", "parse_fast", "run_and_exit"]
+__all__ = ["main", "parse_fast", "run_and_exit", "LOGIN_MODULES", "LOGIN_BLOCKED"]
 
-#: command -> (module, function, options taking a value, flag options, may start over).  A command
-#: that may not start over (hook: its watchdog and first lines are out) reports its own failures.
+#: command -> (module, function, options taking a value, flag options).  Each function returns an exit
+#: code; ``token``'s returns None when a new token is needed (then the full front end runs the command).
 _FORMS = {
-    "token": ("jenv.commands.tokens", "cmd_token", ("--shell", "--min-valid"), ("--json", "--check"), True),
-    "prompt": ("jenv.commands.tokens", "cmd_prompt", ("--format", "--warn", "--min-valid"), (), True),
-    "hook": ("jenv.commands.shell", "cmd_hook", (), (), False),
-    "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), (), True),  # O2's token check
-    "status": ("jenv.commands.inspect", "cmd_status", (), ("--json",), True),
-    "whoami": ("jenv.commands.whoami", "cmd_whoami", (), ("--json", "-q"), False),  # MY_USER=$(jenv whoami -q)
+    "token": ("jenv.commands.tokens", "use_existing_token", ("--shell", "--min-valid"), ("--json", "--check")),
+    "prompt": ("jenv.commands.tokens", "cmd_prompt", ("--format", "--warn", "--min-valid"), ()),
+    "hook": ("jenv.commands.shell", "cmd_hook", (), ()),
+    "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), ()),  # O2's token check
+    "whoami": ("jenv.commands.whoami", "cmd_whoami", (), ("--json", "-q")),  # MY_USER=$(jenv whoami -q)
 }
 _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
+
+#: The modules the login forms may import when the token's verdict is remembered (the architecture test
+#: imports each with :data:`LOGIN_BLOCKED` blocked, and runs every form so).
+LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "jenv.commands.alien",
+                 "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.files",
+                 "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
+                 "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh",
+                 "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
+                 "jenv.lite.validity", "jenv.lite.pkcs12", "jenv.lite.identity")
+#: Never imported there: the network and crypto stacks, and the standard modules that cost a login more
+#: than its own work.
+LOGIN_BLOCKED = ("cryptography", "ssl", "_ssl", "websockets", "requests", "OpenSSL", "docopt", "shellingham",
+                 "typing", "enum", "re", "subprocess", "collections", "contextlib", "ctypes", "json", "pathlib",
+                 "inspect", "dataclasses", "importlib.resources", "shlex", "warnings", "signal")
 
 
 def parse_fast(argv: Sequence[str]) -> Optional[tuple]:
@@ -95,10 +107,9 @@ def parse_fast(argv: Sequence[str]) -> Optional[tuple]:
 
 
 def _run(command: str, args: Dict[str, object], context: dict) -> Optional[int]:
-    """The command's exit code, or None when it must start over through docopt."""
-    module, function, _valued, _flags, restartable = _FORMS[command]
+    """The command's exit code, or None when the full front end must run it."""
+    module, function = _FORMS[command][:2]
     ctx = Context.from_process(**context)
-    ctx.fast = True
     ctx.json = bool(args.get("--json"))
     ctx.shell = args.get("--shell")  # type: ignore[assignment]
     if ctx.shell is not None:
@@ -108,41 +119,30 @@ def _run(command: str, args: Dict[str, object], context: dict) -> Optional[int]:
             return None  # docopt's front end reports the bad name
     handler = getattr(__import__(module, fromlist=[function]), function)
     use_light_core_guard(True)
-    if not restartable:
-        return run_reported(ctx, lambda: handler(args, ctx), quiet_libraries=False)
-    try:
-        return int(handler(args, ctx))
-    except SlowPath:
-        pass
-    except Exception:  # noqa: BLE001 - nothing was done yet: the full front end starts over and reports it
-        if ctx.environ.get("JENV_DEBUG"):
-            raise
-    use_light_core_guard(False)
-    return None
+    result: List[Optional[int]] = []
+    code = run_reported(ctx, lambda: result.append(handler(args, ctx)) or 0, quiet_libraries=False)
+    if result and result[0] is None:
+        use_light_core_guard(False)
+        return None
+    return code if not result else int(result[0])  # type: ignore[arg-type]
 
 
 def main(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None, *,
          uid: Optional[int] = None, stdout: Optional[TextIO] = None, stderr: Optional[TextIO] = None,
          clock: Optional[Callable[[], float]] = None) -> int:
-    """The console script's entry point: the fast forms here, the rest in :func:`jenv.cli.main`.
+    """The console script's entry point: the login forms here, the rest in :func:`jenv.cli.main`.
 
     Takes what :func:`jenv.cli.main` takes, so tests run either front end in-process alike.
     """
     words = list(sys.argv[1:] if argv is None else argv)
+    if stdout is None and hasattr(sys.stdout, "reconfigure"):
+        # A path that is not UTF-8 (TMPDIR=$'/tmp/t\xff') came in as surrogate escapes: it goes back out
+        # as the very same bytes for the shell to evaluate (as jenv.cli.main does).
+        sys.stdout.reconfigure(errors="surrogateescape")
     context = {"environ": environ, "uid": uid, "stdout": stdout, "stderr": stderr, "clock": clock}
     form = parse_fast(words)
     if form is not None:
-        try:
-            code = _run(form[0], form[1], context)
-        except KeyboardInterrupt:
-            (stderr or sys.stderr).write("jenv: interrupted\n")
-            return 130
-        except BrokenPipeError:
-            try:
-                sys.stdout = open(os.devnull, "w")
-            except OSError:
-                pass
-            return 1
+        code = _run(form[0], form[1], context)
         if code is not None:
             return code
     from jenv.cli import main as full_main
