@@ -8,8 +8,8 @@ can write to.  The rules, applied to each token file and its directory:
   replaced or chmod-ed: each refusal names the path and the fix;
 * a token file readable or writable by group or others is refused (jenv
   writes 0400; the official client writes 0400 too);
-* a directory writable by everyone without the sticky bit is refused: anyone
-  could rename another file over the token there.
+* a directory writable by its group or by everyone without the sticky bit is
+  refused: any member could rename another file over the token there.
 
 Temporary files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` with their final
 mode (never a chmod after the fact) under umask 077, written, fsync-ed and
@@ -70,9 +70,13 @@ PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private direc
                    "in your login file, or set TMPDIR to a private directory (mkdir -m 700 ~/tmp)")
 
 
-def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None) -> None:
-    """Refuse a missing token directory, one writable by everyone without the sticky bit, and one that
-    belongs to another user (who could replace the token there); root's directories (/tmp) are fine.
+def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None,
+                    private: bool = False) -> None:
+    """Refuse a missing directory for the ``what``, one that belongs to another user (who could replace
+    the files there; root's directories, such as /tmp, are fine), and one that others can write: without
+    the sticky bit they could rename a file of theirs over yours.  With ``private`` (the shims, which go
+    on PATH, and the user certificate) a sticky shared directory is refused too: others could still put
+    files of theirs beside yours there.
 
     Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
     directory was named on the command line rather than by TMPDIR).
@@ -88,11 +92,27 @@ def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: O
     if uid is not None and st.st_uid not in (uid, 0):
         raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
                               f"(uid {uid}), so its owner could replace your token: {fix or PRIVATE_TMP_FIX}")
-    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-        raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
-                              f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
-                              + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and TMPDIR=~/tmp in your "
-                                     "login file)"))
+    problem = _writable_by_others(directory, st, what, private)
+    if problem:
+        raise UnsafeFileError(problem + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and "
+                                                "TMPDIR=~/tmp in your login file)"))
+
+
+def _writable_by_others(directory: str, st: os.stat_result, what: str, private: bool) -> Optional[str]:
+    """What is wrong with a directory others can write (up to the fix), or None when only its owner can,
+    or (unless ``private``) when its sticky bit keeps others from renaming over what is not theirs."""
+    sticky = bool(st.st_mode & stat.S_ISVTX)
+    if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or (sticky and not private):
+        return None
+    classes = ("g" if st.st_mode & stat.S_IWGRP else "") + ("o" if st.st_mode & stat.S_IWOTH else "")
+    who, anyone = (("everyone", "anyone") if st.st_mode & stat.S_IWOTH else
+                   (f"its group (gid {st.st_gid})", "any member of that group"))
+    if private:
+        return (f"directory {directory} of the {what} is writable by {who}, so {anyone} could put files there "
+                f"beside your {what}{' (the sticky bit does not stop that)' if sticky else ''}: "
+                f"run 'chmod {classes}-w {directory}', or ")
+    return (f"directory {directory} of the {what} is writable by {who} and has no sticky bit, so {anyone} "
+            f"could replace your {what} there: run 'chmod {classes}-w {directory}' or 'chmod +t {directory}', or ")
 
 
 def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool = True) -> Optional[str]:
