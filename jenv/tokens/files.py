@@ -39,6 +39,7 @@ __all__ = [
     "lstat_if_there",
     "signals_held",
     "private_directory",
+    "only_yours",
     "HELD_SIGNALS",
     "read_private_file",
     "write_temp_file",
@@ -297,12 +298,12 @@ def _open_lock_file(path: str, uid: int) -> int:
     return fd
 
 
-def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
+def private_directory(candidates: Tuple[str, ...], uid: int, fix: Optional[str] = None) -> str:
     """The first candidate that is a directory of ``uid``'s only (mode 0700 or stricter), created 0700
     when missing (the last candidate is the user's own cache directory, so it may be made).
 
     Threat: a lock (or any state) in a shared directory, where another user can pre-create it.
-    Raises UnsafeFileError when none is private.
+    Raises UnsafeFileError when none is private, naming ``fix`` (by default: create the last one).
     """
     problems = []
     for index, directory in enumerate(candidates):
@@ -320,8 +321,19 @@ def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
             problems.append(f"{directory} is not a private directory of yours (mode 0700)")
             continue
         return directory
-    raise UnsafeFileError("no private directory for the token lock (" + "; ".join(problems) + "): "
-                          f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "no directory for the lock")
+    reasons = "; ".join(problems) or "HOME is not an absolute path"
+    default_fix = f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "set HOME to your home directory"
+    raise UnsafeFileError(f"no private directory for the token lock ({reasons}): {fix or default_fix}")
+
+
+def only_yours(directory: str, uid: int) -> bool:
+    """Whether ``directory`` is a directory of ``uid`` that nobody else can write (no group or other write
+    permission, whatever the sticky bit): nobody else can create, rename or remove anything there."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 class hold_lock:
