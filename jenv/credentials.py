@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.locations import Location
-from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
+from jenv.safefile import check_directory, create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
 if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
     from cryptography import x509
@@ -263,7 +263,8 @@ def materialize(loc: Location) -> Iterator[str]:
     """A file path for a credential: its own path, or a private temporary copy of PEM content.
 
     The temporary file lives in a fresh 0700 directory, is created 0600 and is
-    removed when the block ends, whatever happens.
+    removed when the block ends, whatever happens.  Raises UnsafeFileError
+    when others can write the temporary directory (see :func:`check_directory`).
     """
     if loc.problem is not None:
         raise InvalidInputError(loc.problem)
@@ -273,6 +274,9 @@ def materialize(loc: Location) -> Iterator[str]:
         return
     import tempfile
 
+    # mkdtemp's fresh 0700 directory is only as safe as the one it is made in: where others may rename
+    # it away and put theirs in its place, the copy would be written into theirs.
+    check_directory(tempfile.gettempdir(), "temporary copies of PEM content", os.getuid())
     directory = tempfile.mkdtemp(prefix="jenv-")
     path = os.path.join(directory, "credential.pem")
     try:

@@ -5,12 +5,14 @@ The victim (uid 4243) owns a directory whose group is 4250; the attacker
 Without the sticky bit the attacker can rename a file of his over any of the
 victim's there (shown first, so the world of the test is the real threat),
 which is how a member swapped a victim's exported pair.  jenv refuses such a
-directory everywhere it writes (the token directory, ``export --to``,
-``shims --dir``, ``cert-import --dir``) before writing anything, with one
-line naming the directory and the fix; the fix works.  With the sticky bit
-the token files and exported copies are safe there (as in /tmp), but the
-shims (which go on PATH) and the user certificate need a directory nobody
-else can write at all.
+directory everywhere it writes, before writing anything, with one line
+naming the directory and the fix, and the fix works: the token directory,
+``export --to``, ``shims --dir`` and ``cert-import --dir``, and the places
+jenv makes for itself there (the CA store under ``ca-fetch <dir>``'s parent,
+the temporary copies of a token given as PEM content for ``exec``).  With
+the sticky bit the token files and their copies are safe there (as in /tmp),
+but the shims (which go on PATH) and the user certificate need a directory
+nobody else can write at all.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Callable, Dict, Iterator, List, NamedTuple, Tuple
 
 import pytest
 
@@ -79,29 +81,49 @@ def _refusal(proc: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-#: Each place jenv writes into a directory the user names: the command, and the files it would write there.
+class Place(NamedTuple):
+    """A place jenv writes into a directory ``d`` the user names: the command and environment for ``d``,
+    the files it leaves there, and the exit status that shows the directory was taken."""
+
+    run: Callable[[Dict[str, object], str], Tuple[List[str], Dict[str, str]]]
+    leaves: Tuple[str, ...] = ()
+    #: 0: written.  cert-import (no terminal here) goes on to ask the PKCS#12 password (11), and ca-fetch
+    #: to download (9: nothing listens), each only after every check of the directory.
+    accepted: int = 0
+
+
+def _token_content(world) -> Dict[str, str]:
+    """The victim's valid token as PEM content in JALIEN_TOKEN_CERT/KEY (made in the private TMPDIR)."""
+    assert _victim(world, ["token-init"]).returncode == 0
+    tmp = world["home"] / "tmp"
+    return {"JALIEN_TOKEN_CERT": (tmp / f"tokencert_{VICTIM}.pem").read_text(),
+            "JALIEN_TOKEN_KEY": (tmp / f"tokenkey_{VICTIM}.pem").read_text()}
+
+
 PLACES = {
-    "TMPDIR": (lambda d: (["token-init"], {"TMPDIR": d}), ["tokencert_4243.pem", "tokenkey_4243.pem"]),
-    "export --to": (lambda d: (["export", "--to", d], {}), ["tokencert_4243.pem", "tokenkey_4243.pem"]),
-    "shims --dir": (lambda d: (["shims", "--dir", d], {}), ["alien-token-info"]),
-    "cert-import --dir": (lambda d: (["cert-import", "PLACEHOLDER", "--dir", d], {}), ["usercert.pem"]),
+    "TMPDIR": Place(lambda w, d: (["token-init"], {"TMPDIR": d}), ("tokencert_4243.pem", "tokenkey_4243.pem")),
+    "export --to": Place(lambda w, d: (["export", "--to", d], {}), ("tokencert_4243.pem", "tokenkey_4243.pem")),
+    "shims --dir": Place(lambda w, d: (["shims", "--dir", d], {}), ("alien-token-info",)),
+    "cert-import --dir": Place(lambda w, d: (["cert-import", str(w["home"] / "my.p12"), "--dir", d], {}),
+                               accepted=11),
+    "ca-fetch <dir>/certificates": Place(lambda w, d: (["ca-fetch", "--url", "https://127.0.0.1:1/ca.tar.gz",
+                                                        os.path.join(d, "certificates")], {}), accepted=9),
+    "TMPDIR of exec with PEM content": Place(lambda w, d: (["exec", "--", "true"],
+                                                           dict(_token_content(w), TMPDIR=d))),
 }
 #: Where the sticky bit is enough (the files only have to stay the victim's) and where it is not.
-SHARED_OK = {"TMPDIR", "export --to"}
+SHARED_OK = {"TMPDIR", "export --to", "ca-fetch <dir>/certificates", "TMPDIR of exec with PEM content"}
 
 
 def _run_at(world, place: str) -> subprocess.CompletedProcess:
-    command, extra = PLACES[place][0](str(world["shared"]))
-    command = [str(world["home"] / "my.p12") if word == "PLACEHOLDER" else word for word in command]
+    command, extra = PLACES[place].run(world, str(world["shared"]))
     return _victim(world, command, **extra)
 
 
-def _accepted(place: str, proc: subprocess.CompletedProcess) -> bool:
-    """Whether jenv took the directory: it wrote (exit 0), or (cert-import, no terminal in the test) it went
-    on to ask the PKCS#12 password, which comes after every check of the directory."""
-    if place == "cert-import --dir":
-        return proc.returncode == 11 and "no terminal" in proc.stderr
-    return proc.returncode == 0
+def _taken(world, place: str, proc: subprocess.CompletedProcess) -> None:
+    """jenv took the directory, and left there what it writes, the victim's."""
+    assert proc.returncode == PLACES[place].accepted, proc.stderr
+    assert all(os.stat(world["shared"] / name).st_uid == VICTIM for name in PLACES[place].leaves)
 
 
 def test_a_group_member_can_rename_over_the_victims_files_without_the_sticky_bit(world):
@@ -132,10 +154,7 @@ def test_a_directory_others_can_write_is_refused_before_anything_is_written(worl
     assert list(shared.iterdir()) == []
     # The fix the line names works: the group cannot write any more.
     shared.chmod(mode & ~0o022)
-    proc = _run_at(world, place)
-    assert _accepted(place, proc), proc.stderr
-    if place != "cert-import --dir":
-        assert all((shared / name).exists() for name in PLACES[place][1])
+    _taken(world, place, _run_at(world, place))
 
 
 @pytest.mark.parametrize("mode", STICKY_MODES, ids=oct)
@@ -145,8 +164,7 @@ def test_a_sticky_shared_directory_serves_the_token_but_not_what_must_be_private
     shared.chmod(mode)
     proc = _run_at(world, place)
     if place in SHARED_OK:
-        assert proc.returncode == 0, proc.stderr
-        assert all(os.stat(shared / name).st_uid == VICTIM for name in PLACES[place][1])
+        _taken(world, place, proc)
         return
     line = _refusal(proc)
     assert str(shared) in line and "sticky bit does not stop that" in line
