@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.locations import Location
-from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
+from jenv.safefile import check_directory, create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
 
 if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
     from cryptography import x509
@@ -259,6 +259,16 @@ def key_permission_problem(path: str) -> Optional[str]:
     return None
 
 
+def _fresh_private_directory() -> str:
+    """A new 0700 directory (mkdtemp) for temporary copies of PEM content."""
+    import tempfile
+
+    # mkdtemp's fresh 0700 directory is only as safe as the one it is made in: where others may rename
+    # it away and put theirs in its place, the copy would be written into theirs.
+    check_directory(tempfile.gettempdir(), "temporary copies of PEM content", os.getuid())
+    return tempfile.mkdtemp(prefix="jenv-")
+
+
 @contextlib.contextmanager
 def materialize_pair(cert: Location, key: Location) -> Iterator[Tuple[str, str]]:
     """File paths for a certificate and key: their own paths, or private temporary copies of PEM content
@@ -267,12 +277,10 @@ def materialize_pair(cert: Location, key: Location) -> Iterator[Tuple[str, str]]
         with materialize(cert) as cert_path, materialize(key) as key_path:
             yield cert_path, key_path
         return
-    import tempfile
-
     for loc in (cert, key):
         if loc.problem is not None or loc.pem is None:
             raise InvalidInputError(loc.problem or f"{loc.describe()}: give both halves as PEM content")
-    directory = tempfile.mkdtemp(prefix="jenv-")
+    directory = _fresh_private_directory()
     paths = [os.path.join(directory, name) for name in ("tokencert.pem", "tokenkey.pem")]
     try:
         for path, loc in zip(paths, (cert, key)):
@@ -292,7 +300,8 @@ def materialize(loc: Location) -> Iterator[str]:
     """A file path for a credential: its own path, or a private temporary copy of PEM content.
 
     The temporary file lives in a fresh 0700 directory, is created 0600 and is
-    removed when the block ends, whatever happens.
+    removed when the block ends, whatever happens.  Raises UnsafeFileError
+    when others can write the temporary directory (see :func:`check_directory`).
     """
     if loc.problem is not None:
         raise InvalidInputError(loc.problem)
@@ -300,9 +309,7 @@ def materialize(loc: Location) -> Iterator[str]:
         assert loc.path is not None
         yield loc.path
         return
-    import tempfile
-
-    directory = tempfile.mkdtemp(prefix="jenv-")
+    directory = _fresh_private_directory()
     path = os.path.join(directory, "credential.pem")
     try:
         text = loc.pem if loc.pem.endswith("\n") else loc.pem + "\n"

@@ -229,10 +229,13 @@ def token_dir(environ: Mapping[str, str]) -> str:
 
 def lock_directories(environ: Mapping[str, str], home: str) -> Tuple[str, ...]:
     """Where jenv's private state (the token lock) may live, best first: ``$XDG_RUNTIME_DIR`` (used only
-    when it turns out to be the user's own 0700 directory), else ``~/.cache/jenv``."""
+    when it turns out to be the user's own 0700 directory), else ``~/.cache/jenv``; none when neither is an
+    absolute path."""
     runtime = environ.get(XDG_RUNTIME_DIR, "")
-    cache = os.path.join(home, ".cache", "jenv")
-    return (runtime, cache) if os.path.isabs(runtime) else (cache,)
+    # A home that is not an absolute path ("~" when HOME is unset and the uid has no passwd entry) is no
+    # place at all: never a directory relative to wherever jenv runs.
+    places = (runtime,) if os.path.isabs(runtime) else ()
+    return places + ((os.path.join(home, ".cache", "jenv"),) if os.path.isabs(home) else ())
 
 
 def cache_directory(environ: Mapping[str, str], home: str) -> str:

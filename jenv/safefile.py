@@ -4,7 +4,8 @@ jenv reads and writes in places it does not control: a shared ``/tmp``
 (token files: other users, symbolic links, FIFOs), ``~/.globus`` and
 variables that may point anywhere (user credentials: FIFOs, devices, huge
 files), and CA directories (hundreds of files OpenSSL would open blindly).
-Every open in jenv goes through here, so the flags are chosen once.
+Every open in jenv goes through here, so the flags are chosen once, and so
+does the rule for the directories jenv writes in (:func:`check_directory`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ import errno
 import os
 import stat
 
-__all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file",
+from jenv.errors import NotFoundError, UnsafeFileError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # on the login fast path: no typing
+    from typing import Optional
+
+__all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file", "check_directory",
+           "PRIVATE_TMP_FIX",
            "keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps", "exec_with_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -62,6 +70,58 @@ def read_regular_file(path: str, limit: int) -> bytes:
         return read_limited(fd, limit)
     finally:
         os.close(fd)
+
+
+#: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
+#: Said without any one shell's syntax: these messages are made where nobody knows the user's shell
+#: (export in sh, setenv in csh, set -gx in fish).
+PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private directory) before the jenv hook "
+                   "in your login file, or set TMPDIR to a private directory (mkdir -m 700 ~/tmp)")
+
+
+def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None,
+                    private: bool = False) -> None:
+    """Refuse a missing directory for the ``what``, one that belongs to another user (who could replace
+    the files there; root's directories, such as /tmp, are fine), and one that others can write: without
+    the sticky bit they could rename a file of theirs over yours.  With ``private`` (the shims, which go
+    on PATH, and the user certificate) a sticky shared directory is refused too: others could still put
+    files of theirs beside yours there.
+
+    Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
+    directory was named on the command line rather than by TMPDIR).
+    """
+    try:
+        st = os.stat(directory)
+    except OSError as exc:
+        raise NotFoundError(f"directory {directory} of the {what} cannot be used ({exc.strerror}): "
+                            "create it or set TMPDIR to an existing private directory") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFileError(f"{directory} (directory of the {what}) is not a directory: "
+                              "set TMPDIR to a private directory")
+    if uid is not None and st.st_uid not in (uid, 0):
+        raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
+                              f"(uid {uid}), so its owner could replace your {what}: {fix or PRIVATE_TMP_FIX}")
+    problem = _writable_by_others(directory, st, what, private)
+    if problem:
+        raise UnsafeFileError(problem + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and "
+                                                "TMPDIR=~/tmp in your login file)"))
+
+
+def _writable_by_others(directory: str, st: os.stat_result, what: str, private: bool) -> Optional[str]:
+    """What is wrong with a directory others can write (up to the fix), or None when only its owner can,
+    or (unless ``private``) when its sticky bit keeps others from renaming over what is not theirs."""
+    sticky = bool(st.st_mode & stat.S_ISVTX)
+    if not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or (sticky and not private):
+        return None
+    classes = ("g" if st.st_mode & stat.S_IWGRP else "") + ("o" if st.st_mode & stat.S_IWOTH else "")
+    who, anyone = (("everyone", "anyone") if st.st_mode & stat.S_IWOTH else
+                   (f"its group (gid {st.st_gid})", "any member of that group"))
+    if private:
+        return (f"directory {directory} of the {what} is writable by {who}, so {anyone} could put files there "
+                f"beside your {what}{' (the sticky bit does not stop that)' if sticky else ''}: "
+                f"run 'chmod {classes}-w {directory}', or ")
+    return (f"directory {directory} of the {what} is writable by {who} and has no sticky bit, so {anyone} "
+            f"could replace your {what} there: run 'chmod {classes}-w {directory}' or 'chmod +t {directory}', or ")
 
 
 def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> None:

@@ -21,7 +21,7 @@ from typing import Callable, Optional
 
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
-from jenv.safefile import create_new_file
+from jenv.safefile import check_directory, create_new_file
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
            "fetch_ca_store", "Progress"]
@@ -149,11 +149,19 @@ def _swap_in(new: str, target: str) -> bool:
     return old is not None
 
 
+def _check_parent(target: str) -> None:
+    """Refuse a CA directory whose parent others can write without the sticky bit: they could rename a
+    directory of their own, with their CA in it, over the store (UnsafeFileError, naming the fix)."""
+    check_directory(os.path.dirname(target), "CA store", os.getuid(),
+                    fix="choose a CA directory inside a directory of your own (jenv ca-fetch <dir>)")
+
+
 def install_flat_store(flat: FlatStore, target: str) -> Installed:
     """Write ``flat`` as the CA directory ``target``, replacing what is there atomically.
 
     Raises NotFoundError when ``target`` is not a directory or cannot be
-    written; the old store is then untouched.
+    written, and UnsafeFileError when others can write its parent; the old
+    store is then untouched.
     """
     target = os.path.abspath(target)
     parent = os.path.dirname(target)
@@ -162,6 +170,7 @@ def install_flat_store(flat: FlatStore, target: str) -> Installed:
     new = None
     try:
         os.makedirs(parent, mode=0o700, exist_ok=True)
+        _check_parent(target)
         new = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
         for name, data in flat.files.items():
             _write_file(os.path.join(new, name), data)
@@ -183,8 +192,11 @@ def fetch_ca_store(url: str, target: str, timeout: float, progress: Optional[Pro
     """Download, check and install the CA bundle at ``url`` into the directory ``target``.
 
     Raises NetworkError, InvalidInputError (bad, unsafe or oversized
-    tarball) or NotFoundError (target not writable); in every case the
+    tarball), NotFoundError (target not writable) or UnsafeFileError (others
+    can write its parent: before the download); in every case the
     previous store is left as it was.
     """
+    if os.path.lexists(os.path.dirname(os.path.abspath(target))):  # a refusal costs no download
+        _check_parent(os.path.abspath(target))
     flat = flatten_ca_tarball(download_tarball(url, timeout, progress))
     return install_flat_store(flat, target)

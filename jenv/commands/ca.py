@@ -66,7 +66,7 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured.  Exit 0
     when installed; 9 download failed; 4 the download is not a safe CA
     tarball, or JENV_CA_URL / JENV_TIMEOUT is unusable; 3 the directory
-    cannot be written.
+    cannot be written; 8 others can write the directory above it.
     """
     from jenv.ca.fetch import DEFAULT_CA_URL, fetch_ca_store
 

@@ -150,7 +150,8 @@ def cmd_shims(args, ctx: Context) -> int:
 
     For O2's and O2DPG's token checks (LD_PRELOAD= alien-token-info) with jenv
     alone.  Refused (exit 8) when the official client's commands are on PATH
-    or a file jenv did not write is in the way, unless --force.
+    or a file jenv did not write is in the way, unless --force, and when others
+    can write the directory (sticky or not: it goes on PATH).
     """
     directory = os.path.abspath(expand_home(args.get("--dir") or "~/.local/bin", ctx.home))
     if args.get("--remove"):
@@ -164,7 +165,8 @@ def cmd_shims(args, ctx: Context) -> int:
         os.makedirs(directory, mode=0o755, exist_ok=True)
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
-    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own")
+    # private: the directory goes on PATH, where a command another user puts beside the shims would run as you
+    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own", private=True)
     python = os.path.abspath(sys.executable)
     flags = _interpreter_flags(python)
     for name, command in SHIMS.items():
@@ -195,7 +197,8 @@ def cmd_export(args, ctx: Context) -> int:
 
     The exports name JALIEN_TOKEN_CERT and JALIEN_TOKEN_KEY in <dir> (or under
     --as).  The directory faces the token files' rules: not another user's,
-    not writable by everyone without the sticky bit, no links at the names.
+    not writable by its group or everyone without the sticky bit, no links at
+    the names.
     """
     from jenv.commands.tokens import render_token_exports
     from jenv.tokens.handoff import check_export_directory, copy_names, copy_token, token_in_hand

@@ -62,6 +62,8 @@ def check_targets(directory: str, force: bool) -> List[Tuple[str, Optional[os.st
     and ``force`` is not given, or when ``directory`` is not a directory."""
     if os.path.lexists(directory) and not os.path.isdir(directory):
         raise UnsafeFileError(f"{directory} is not a directory: give --dir a directory")
+    if os.path.lexists(directory):
+        _check_private(directory)
     targets = [(os.path.join(directory, name), None) for name in ("usercert.pem", "userkey.pem")]
     targets = [(path, _existing(path)) for path, _ in targets]
     present = [path for path, st in targets if st is not None]
@@ -69,6 +71,15 @@ def check_targets(directory: str, force: bool) -> List[Tuple[str, Optional[os.st
         raise UsageError(f"{' and '.join(present)} already exist{'s' if len(present) == 1 else ''}: give --force "
                          "to replace them (the old files are kept as <name>.<date> copies), or --dir <directory>")
     return targets
+
+
+def _check_private(directory: str) -> None:
+    """Refuse a directory others can write, sticky or not: the user's lasting credential is nobody's to
+    replace, and nobody's to plant files beside."""
+    from jenv.tokens.files import check_directory
+
+    check_directory(directory, "user certificate and key", os.getuid(), private=True,
+                    fix="give --dir a directory of your own (mkdir -m 700 <dir>)")
 
 
 def _write_new(path: str, data: bytes, mode: int) -> str:
@@ -90,6 +101,7 @@ def install_pair(directory: str, cert_pem: bytes, key_pem: bytes, day: str, encr
     from jenv.tokens.files import fsync_directory, signals_held
 
     os.makedirs(directory, mode=0o700, exist_ok=True)
+    _check_private(directory)
     cert_path, key_path = os.path.join(directory, "usercert.pem"), os.path.join(directory, "userkey.pem")
     old_umask = os.umask(0o022)  # the certificate is public (0644); the key's 0400 is set at its creation
     temps: List[str] = []
@@ -153,8 +165,8 @@ def cmd_cert_import(args, ctx: Context) -> int:
     key (never echoed).  Reads legacy (RC2, 3DES) and current (AES) files.  Nothing is
     written unless the bundle opens and its key belongs to its certificate.  Exit 0
     written, 2 files exist (no --force), 3 file missing or directory unwritable, 4 not
-    a PKCS#12 file or damaged, 7 key does not fit, 8 a target is not a regular file,
-    11 wrong password, passphrases differ, or no terminal.
+    a PKCS#12 file or damaged, 7 key does not fit, 8 a target is not a regular file
+    or others can write the directory, 11 wrong password, passphrases differ, or no terminal.
     """
     from jenv.pem import cert_info, certificate_pem, check_pkcs12, key_matches, load_pkcs12, private_key_pem
 

@@ -234,13 +234,12 @@ def _pair_problem(cert: CredentialStatus, key: CredentialStatus, now: dt.datetim
 
 def _writing_problem(store: TokenStore) -> Optional[Problem]:
     """Why ``jenv token`` could not write a new pair (the token directory, the private lock directory)."""
-    from jenv.tokens.files import private_directory
-    from jenv.tokens.store import check_writable
+    from jenv.tokens.store import check_writable, lock_directory
 
     try:
         check_writable(store)
         if store.in_files:
-            private_directory(store.lock_dirs or (os.path.dirname(store.cert.path or "."),), store.uid)
+            lock_directory(store)
     except JenvError as exc:
         return Problem(exc.exit_code, str(exc))
     return None

@@ -55,11 +55,15 @@ class TokenStore(record("TokenStore", "cert key uid lock_dirs", ((),))):
 
     @property
     def lock_name(self) -> str:
-        """One lock per token location (another TMPDIR is another token): named by its path's digest."""
+        """One lock per token location (another TMPDIR is another token), however its directory is spelled
+        (a symbolic link, ``//``, ``/./``): named by the digest of the directory's device and inode and the
+        certificate's file name.  Raises OSError when the directory cannot be reached."""
         import hashlib
 
         assert self.cert.path is not None
-        digest = hashlib.sha256(os.path.abspath(self.cert.path).encode("utf-8", "surrogateescape")).hexdigest()
+        directory, name = os.path.split(self.cert.path)
+        st = os.stat(directory or ".")
+        digest = hashlib.sha256(f"{st.st_dev}:{st.st_ino}/{name}".encode("utf-8", "surrogateescape")).hexdigest()
         return f"jenv-token-{self.uid}-{digest[:16]}.lock"
 
     def directories(self) -> List[str]:

@@ -8,8 +8,8 @@ can write to.  The rules, applied to each token file and its directory:
   replaced or chmod-ed: each refusal names the path and the fix;
 * a token file readable or writable by group or others is refused (jenv
   writes 0400; the official client writes 0400 too);
-* a directory writable by everyone without the sticky bit is refused: anyone
-  could rename another file over the token there.
+* a directory writable by its group or by everyone without the sticky bit is
+  refused: any member could rename another file over the token there.
 
 Temporary files are created ``O_CREAT|O_EXCL|O_NOFOLLOW`` with their final
 mode (never a chmod after the fact) under umask 077, written, fsync-ed and
@@ -30,7 +30,8 @@ if TYPE_CHECKING:  # on the login fast path: no typing, no contextlib
     from typing import List, Optional, Tuple
 
 from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
-from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
+from jenv.safefile import (PRIVATE_TMP_FIX, check_directory, create_new_file, keep_secrets_out_of_core_dumps,
+                           open_without_blocking)
 
 __all__ = [
     "MAX_TOKEN_FILE_SIZE",
@@ -41,6 +42,7 @@ __all__ = [
     "lstat_if_there",
     "signals_held",
     "private_directory",
+    "only_yours",
     "HELD_SIGNALS",
     "read_private_file",
     "write_temp_file",
@@ -63,38 +65,6 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 def _remove_hint(path: str) -> str:
     return f"remove it yourself if it is yours (rm {path}), or set TMPDIR to a private directory"
-
-
-#: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
-#: Said without any one shell's syntax: these messages are made where nobody knows the user's shell
-#: (export in sh, setenv in csh, set -gx in fish).
-PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private directory) before the jenv hook "
-                   "in your login file, or set TMPDIR to a private directory (mkdir -m 700 ~/tmp)")
-
-
-def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None) -> None:
-    """Refuse a missing token directory, one writable by everyone without the sticky bit, and one that
-    belongs to another user (who could replace the token there); root's directories (/tmp) are fine.
-
-    Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
-    directory was named on the command line rather than by TMPDIR).
-    """
-    try:
-        st = os.stat(directory)
-    except OSError as exc:
-        raise NotFoundError(f"directory {directory} of the {what} cannot be used ({exc.strerror}): "
-                            "create it or set TMPDIR to an existing private directory") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeFileError(f"{directory} (directory of the {what}) is not a directory: "
-                              "set TMPDIR to a private directory")
-    if uid is not None and st.st_uid not in (uid, 0):
-        raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
-                              f"(uid {uid}), so its owner could replace your token: {fix or PRIVATE_TMP_FIX}")
-    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-        raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
-                              f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
-                              + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and TMPDIR=~/tmp in your "
-                                     "login file)"))
 
 
 def _problem(path: str, st: os.stat_result, uid: int, what: str, private: bool = True) -> Optional[str]:
@@ -296,12 +266,12 @@ def _open_lock_file(path: str, uid: int) -> int:
     return fd
 
 
-def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
+def private_directory(candidates: Tuple[str, ...], uid: int, fix: Optional[str] = None) -> str:
     """The first candidate that is a directory of ``uid``'s only (mode 0700 or stricter), created 0700
     when missing (the last candidate is the user's own cache directory, so it may be made).
 
     Threat: a lock (or any state) in a shared directory, where another user can pre-create it.
-    Raises UnsafeFileError when none is private.
+    Raises UnsafeFileError when none is private, naming ``fix`` (by default: create the last one).
     """
     problems = []
     for index, directory in enumerate(candidates):
@@ -319,8 +289,19 @@ def private_directory(candidates: Tuple[str, ...], uid: int) -> str:
             problems.append(f"{directory} is not a private directory of yours (mode 0700)")
             continue
         return directory
-    raise UnsafeFileError("no private directory for the token lock (" + "; ".join(problems) + "): "
-                          f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "no directory for the lock")
+    reasons = "; ".join(problems) or "HOME is not an absolute path"
+    default_fix = f"run 'mkdir -p -m 700 {candidates[-1]}'" if candidates else "set HOME to your home directory"
+    raise UnsafeFileError(f"no private directory for the token lock ({reasons}): {fix or default_fix}")
+
+
+def only_yours(directory: str, uid: int) -> bool:
+    """Whether ``directory`` is a directory of ``uid`` that nobody else can write (no group or other write
+    permission, whatever the sticky bit): nobody else can create, rename or remove anything there."""
+    try:
+        st = os.stat(directory)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
 class hold_lock:

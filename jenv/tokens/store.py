@@ -28,11 +28,12 @@ from jenv.locations import pair_origin_problem
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token
 from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
-                               private_directory, signals_held,
-                             read_private_file, slot_name, temp_name, write_temp_file)
+                               only_yours, private_directory, read_private_file, signals_held, slot_name,
+                               temp_name, write_temp_file)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
-           "lock_store", "recover_store", "check_writable", "write_token_pair", "destroy_token_pair", "file_text"]
+           "lock_store", "lock_directory", "recover_store", "check_writable", "write_token_pair",
+           "destroy_token_pair", "file_text"]
 
 
 class LockTimeoutError(NetworkError):
@@ -51,19 +52,37 @@ class TokenLock:
 def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
     """Hold the store's exclusive lock; waits at most ``wait`` seconds for another jenv.
 
-    Raises UnsafeFileError (the lock file is a link, not ours, ...),
-    NotFoundError (no directory) and LockTimeoutError.
+    Raises UnsafeFileError (the lock file is a link, not ours, ...; no place
+    for it, see :func:`lock_directory`), NotFoundError (no directory) and
+    LockTimeoutError.
     """
     for directory in store.directories():
         check_directory(directory, "token files", store.uid)
-    lock_path = os.path.join(private_directory(store.lock_dirs or (os.path.dirname(store.cert.path or "."),),
-                                               store.uid), store.lock_name)
+    lock_path = os.path.join(lock_directory(store), store.lock_name)
     try:
         with hold_lock(lock_path, store.uid, wait) as fd:
             yield TokenLock(store, fd)
     except TimeoutError:
         raise LockTimeoutError(f"another jenv has held {lock_path} for {format_duration(wait)} (it is getting a "
                                "token or waiting for a passphrase): try again when it is done") from None
+
+
+def lock_directory(store: TokenStore) -> str:
+    """Where the store's lock goes: the first private place of ``store.lock_dirs`` ($XDG_RUNTIME_DIR,
+    ~/.cache/jenv), else, when there is none (HOME is /, missing or read-only), the token directory itself
+    if nobody else can write it (a private TMPDIR): nobody can pre-create the lock there either.
+
+    Raises UnsafeFileError, naming the fix, when neither will do (the token directory is a shared /tmp).
+    """
+    token_dir = os.path.dirname(store.cert.path or "") or "."
+    fix = ("set HOME to your home directory (the lock goes in ~/.cache/jenv), or TMPDIR to a private directory "
+           "of yours (mkdir -m 700 <dir>), where the lock can go beside the token")
+    try:
+        return private_directory(store.lock_dirs, store.uid, fix)
+    except UnsafeFileError:
+        if only_yours(token_dir, store.uid):
+            return token_dir
+        raise
 
 
 def file_text(pem: str) -> bytes:

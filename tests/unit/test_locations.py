@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from jenv.locations import (CAStore, Endpoint, Location, is_pem_content, resolve_ca_store, resolve_endpoint,
-                            resolve_locations, resolve_timeout, token_dir)
+from jenv.locations import (CAStore, Endpoint, Location, is_pem_content, lock_directories, resolve_ca_store,
+                            resolve_endpoint, resolve_locations, resolve_timeout, token_dir)
 
 HOME = "/home/jdoe"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"
@@ -57,6 +57,18 @@ def test_is_pem_content(value, expected):
 def test_token_dir():
     assert token_dir({}) == "/tmp" and token_dir({"TMPDIR": ""}) == "/tmp"
     assert token_dir({"TMPDIR": "/afs/x"}) == "/afs/x"
+
+
+@pytest.mark.parametrize("environ,home,expected", [
+    ({}, HOME, ("/home/jdoe/.cache/jenv",)),
+    ({"XDG_RUNTIME_DIR": "/run/user/1234"}, HOME, ("/run/user/1234", "/home/jdoe/.cache/jenv")),
+    ({"XDG_RUNTIME_DIR": "run"}, HOME, ("/home/jdoe/.cache/jenv",)),  # relative: ignored, as XDG says
+    # HOME unset and no passwd entry leaves "~": no place relative to wherever jenv runs
+    ({}, "~", ()),
+    ({"XDG_RUNTIME_DIR": "/run/user/1234"}, "", ("/run/user/1234",)),
+])
+def test_lock_directories(environ, home, expected):
+    assert lock_directories(environ, home) == expected
 
 
 @pytest.mark.parametrize("environ,existing,expected", [
