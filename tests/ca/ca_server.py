@@ -6,7 +6,7 @@ this module's own CA (``TRUST``, for REQUESTS_CA_BUNDLE), and yields its
 base URL; ``tls=`` gives another certificate, ``plain=True`` plain HTTP
 (which ca-fetch refuses).  A
 route answers with a body, a status, or one of the misbehaviours a download
-must survive: a truncated body, a lying Content-Length, an endless stream.
+must survive: a truncated body, a lying Content-Length, an endless stream, a redirect.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tarfile
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -31,7 +31,9 @@ from ca_corpus import DAY, NOW, issue, make_keys, name
 class Route:
     body: bytes = b""
     status: int = 200
-    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge | drip
+    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge | drip | redirect (to ``location``)
+    location: str = ""
+    hits: List[str] = field(default_factory=list)  # the paths this route answered
 
 
 def _handler(routes: Dict[str, Route]):
@@ -45,6 +47,14 @@ def _handler(routes: Dict[str, Route]):
             route = routes.get(self.path)
             if route is None:
                 route = Route(b"not found", 404)
+            route.hits.append(self.path)
+            if route.mode == "redirect":
+                self.send_response(route.status if 300 <= route.status < 400 else 302)
+                self.send_header("Location", route.location)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                return
             self.send_response(route.status)
             self.send_header("Content-Type", "application/x-gzip")
             if route.mode == "drip":  # one byte every 0.3 s: never idle long enough for a read timeout
