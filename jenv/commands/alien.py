@@ -28,7 +28,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # alien-token-info runs on the login fast path (O2 calls it): light imports only
     from typing import Optional, Tuple
 
-from jenv.context import Context
+from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, JenvError, NotValidNowError
 from jenv.lite import der, names
 from jenv.locations import resolve_locations
@@ -80,7 +80,8 @@ def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
     def stamp(epoch: int) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
 
-    text = f"DN >>> {dn}\nISSUER >>> {issuer_dn}\nBEGIN >>> {stamp(not_before)}\nEXPIRE >>> {stamp(not_after)}"
+    text = printable_lines((f"DN >>> {dn}", f"ISSUER >>> {issuer_dn}", f"BEGIN >>> {stamp(not_before)}",
+                            f"EXPIRE >>> {stamp(not_after)}"))
     return text, not_before, not_after
 
 
@@ -106,7 +107,7 @@ def cmd_alien_token_info(args, ctx: Context) -> int:
     if not check.usable or check.cert_pem is None:
         raise NoValidCertificate(f"no valid token ({check.detail}): run 'jenv token-init'")
     text, _nb, _na = alienpy_cert_info(check.cert_pem, locs.token_cert.describe())
-    ctx.out(text)
+    ctx.report(text)
     return 0
 
 
@@ -140,7 +141,7 @@ def cmd_alien_cert_info(args, ctx: Context) -> int:
     if now < not_before or not_after - now < MIN_SECONDS:
         raise NoValidCertificate(f"{cert.describe()} is not valid now or for the next 10 minutes: "
                                  "renew your grid certificate")
-    ctx.out(text)
+    ctx.report(text)
     return 0
 
 

@@ -122,7 +122,7 @@ def cmd_ca_info(args, ctx: Context) -> int:
     """
     store = resolve_ca_store(ctx.environ, ctx.home)
     summary = summarize_ca_store(store, ctx.now())
-    ctx.out(render_ca_summary(summary, ctx.json, store.variable))
+    ctx.report(render_ca_summary(summary, ctx.json, store.variable), ctx.json)
     if summary.problems:
         problem = summary.problems[0]
         fix = "" if "jenv ca-fetch" in problem else "; 'jenv ca-fetch' installs a consistent store"

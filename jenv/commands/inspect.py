@@ -36,7 +36,7 @@ def show_cert_info(ctx: Context, loc: Location) -> int:
 
     info = cert_info(load_certificate(loc))
     now = ctx.now()
-    ctx.out(render_cert_info(info, loc, now, ctx.json))
+    ctx.report(render_cert_info(info, loc, now, ctx.json), ctx.json)
     problem = validity_problem(info, loc, now)
     if problem:
         raise NotValidNowError(problem)
@@ -56,7 +56,7 @@ def _match(ctx: Context, cert_loc: Location, key_loc: Location) -> int:
 
     matches = key_matches(cert, key)
     key_type, key_bits = key_description(key.public_key())
-    ctx.out(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json))
+    ctx.report(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json), ctx.json)
     if not matches:
         raise KeyMismatchError(f"{key_loc.describe()} does not belong to {cert_loc.describe()}: "
                                "use the key that was made with this certificate")
@@ -150,7 +150,7 @@ def cmd_status(args, ctx: Context) -> int:
     problem on its own stderr line with its fix.
     """
     status = gather_status(ctx.environ, ctx.uid, ctx.home, ctx.now(), _detect_shell(ctx))
-    ctx.out(render_status(status, ctx.json))
+    ctx.report(render_status(status, ctx.json), ctx.json)
     for problem in status.problems:
         ctx.err(f"jenv: {problem.message}")
     return int(status.exit_code)
