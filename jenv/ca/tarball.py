@@ -28,13 +28,15 @@ from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError
 from jenv.pem import parse_certificates
 
-__all__ = ["FlatStore", "flatten_ca_tarball", "MAX_UNPACKED", "MAX_MEMBER", "MAX_MEMBERS", "MAX_KEPT", "MAX_HEADERS"]
+__all__ = ["FlatStore", "flatten_ca_tarball", "MAX_UNPACKED", "MAX_MEMBER", "MAX_MEMBERS", "MAX_KEPT", "MAX_HEADERS",
+           "MAX_HEADER_READS"]
 
 MAX_UNPACKED = 256 << 20  # decompressed size and sum of member sizes: a gzip bomb stops here
 MAX_MEMBER = 1 << 20  # no CA file is anywhere near this
 MAX_MEMBERS = 50000
 MAX_KEPT = 24 << 20  # the CA files held in memory until they are written
 MAX_HEADERS = 1 << 20  # the headers of one member (long names, pax records, sparse maps)
+MAX_HEADER_READS = 32  # reads of those headers (a real member needs 2 to 6)
 BLOCK = tarfile.BLOCKSIZE
 _CHUNK = 64 << 10
 
@@ -120,7 +122,18 @@ class _Unpacked:
         self._gzip = gzip.GzipFile(fileobj=source, mode="rb")
         self._position = 0
         self._deadline = deadline
+        self.next_member()
+
+    def next_member(self) -> None:
+        """Grant what the headers of one member may read: MAX_HEADERS bytes in MAX_HEADER_READS reads (tarfile
+        calls itself once per extended header, so a chain of thousands of them would exhaust the stack)."""
         self.allowance = MAX_HEADERS
+        self._reads_left: Optional[int] = MAX_HEADER_READS
+
+    def grant(self, size: int) -> None:
+        """Let the member's own content, ``size`` bytes, be read (in as many reads as tarfile likes)."""
+        self.allowance += size
+        self._reads_left = None
 
     def _pull(self, size: int) -> bytes:
         _check_deadline(self._deadline)
@@ -134,6 +147,10 @@ class _Unpacked:
         if size is None or size < 0 or size > self.allowance:
             raise _refused(f"the headers of the member at byte {self._position} claim more than "
                            f"{MAX_HEADERS >> 20} MiB (long names, pax records or sparse maps)")
+        if self._reads_left is not None:
+            self._reads_left -= 1
+            if self._reads_left < 0:
+                raise _refused(f"the member at byte {self._position} has more than {MAX_HEADER_READS} headers")
         self.allowance -= size
         return self._pull(size)
 
@@ -172,7 +189,7 @@ def _read_members(source: BinaryIO, deadline: Optional[float]) -> Tuple[Dict[str
                 total += max(member.size, 0)
                 if total > MAX_UNPACKED:
                     raise _refused(f"it unpacks to more than {MAX_UNPACKED >> 20} MiB")
-                stream.allowance = MAX_HEADERS  # for the next member's headers
+                stream.next_member()
                 parts = path.split("/")
                 tops.add(parts[0])
                 if member.isdir():
@@ -190,7 +207,7 @@ def _read_members(source: BinaryIO, deadline: Optional[float]) -> Tuple[Dict[str
                     kept += member.size
                     if kept > MAX_KEPT:
                         raise _refused(f"its CA files hold more than {MAX_KEPT >> 20} MiB")
-                    stream.allowance += member.size
+                    stream.grant(member.size)
                     handle = tar.extractfile(member)
                     files[path] = handle.read() if handle is not None else b""
     except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError, IndexError) as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import ssl
 import subprocess
 import tarfile
@@ -180,6 +181,41 @@ def connect_proxy(target_port: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         listener.close()
+
+
+def fetch_env(home: Path, **extra: str) -> Dict[str, str]:
+    """A clean environment in which requests trusts the test server's CA (REQUESTS_CA_BUNDLE)."""
+    from support.launcher import clean_env
+
+    env = clean_env(home, **extra)
+    for name, value in trust().items():
+        env.setdefault(name, value)
+    return env
+
+
+def snapshot(directory: Path) -> Dict[str, Tuple]:
+    """Everything about a directory tree: names, types, link targets, modes, bytes."""
+    state: Dict[str, Tuple] = {}
+    for base, dirs, files in os.walk(directory):
+        for entry in dirs + files:
+            path = Path(base) / entry
+            rel = str(path.relative_to(directory))
+            if path.is_symlink():
+                state[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                state[rel] = ("dir", path.stat().st_mode)
+            else:
+                state[rel] = ("file", path.stat().st_mode, path.read_bytes())
+    return state
+
+
+def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:
+    """``openssl verify -CApath store`` accepts the certificate (the independent oracle)."""
+    cert = tmp / "check.pem"
+    cert.write_bytes(cert_pem)
+    proc = subprocess.run(["openssl", "verify", "-CApath", str(store), "-no-CAfile", "-no-CAstore", str(cert)],
+                          capture_output=True, text=True)
+    return proc.returncode == 0
 
 
 def openssl_hash(pem: bytes) -> str:

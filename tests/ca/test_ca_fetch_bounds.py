@@ -23,9 +23,8 @@ from typing import Callable, Dict, List
 
 import pytest
 
-from ca_server import GOOD, ROOT, USER, Route, alien_cas, serve
+from ca_server import GOOD, ROOT, USER, Route, fetch_env, openssl_ok, serve, snapshot
 from support.launcher import Result, scan
-from test_ca_fetch import fetch_env, home, old_store, openssl_ok, snapshot  # noqa: F401 (fixtures)
 
 HEADROOM = 64 << 20  # what a fetch may use above the start-up of a process that imported its libraries
 GIB4 = 4 << 30
@@ -111,6 +110,12 @@ def pax_sparse_map() -> bytes:
     return _gz(info.tobuf(tarfile.PAX_FORMAT), data)
 
 
+def chained_headers(kind: bytes) -> Callable[[], bytes]:
+    """A few thousand small extended headers in a row, all for one member: tarfile reads each one by
+    calling itself again."""
+    return lambda: _gz(*[_header(kind, 2) + b"x\0" + b"\0" * 510 for _ in range(3000)])
+
+
 def member_claims_a_terabyte() -> bytes:
     return _gz(_header(tarfile.REGTYPE, 1 << 40, f"{TOP}/README.txt"), b"\0" * (1 << 20))
 
@@ -129,6 +134,8 @@ BOMBS = {
     "GNU long link": claims_4gib(tarfile.GNUTYPE_LONGLINK),
     "pax extended header": claims_4gib(tarfile.XHDTYPE),
     "pax global header": claims_4gib(tarfile.XGLTYPE),
+    "chained GNU long names": chained_headers(tarfile.GNUTYPE_LONGNAME),
+    "chained pax headers": chained_headers(tarfile.XHDTYPE),
     "old GNU sparse": old_gnu_sparse,
     "pax sparse map": pax_sparse_map,
     "one member of a terabyte": member_claims_a_terabyte,
