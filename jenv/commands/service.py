@@ -34,11 +34,29 @@ def _port(text: Optional[str]) -> int:
     return int(text)
 
 
+def _check_ready_file(path: Optional[str]) -> None:
+    """Before the service starts: UnsafeFileError when another user's file or link is at ``--ready-file``
+    (jenv replaces the file rather than writing through it, and another user's is not its to replace)."""
+    if path is None:
+        return
+    try:
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return  # missing (or unreachable, which the write reports)
+    if owner != os.geteuid():
+        raise UnsafeFileError(f"--ready-file {path} belongs to uid {owner}: give a file name of your own")
+
+
 def _write_ready_file(path: str, port: int) -> None:
-    """Write the port atomically, so a script polling the file never reads half of it."""
+    """Write the port atomically, so a script polling the file never reads half of it (a link at ``path``
+    is replaced, never written through)."""
     from jenv.tokens.files import replace_file
 
-    replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
+    try:
+        replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
+    except OSError as exc:
+        raise NotFoundError(f"--ready-file {path} cannot be written ({exc.strerror or exc}): give a file in "
+                            "a directory you can write") from None
 
 
 def _log_file(option: Optional[str], environ) -> Optional[str]:
@@ -143,6 +161,7 @@ def cmd_serve(args, ctx: Context) -> int:
     host = args["--host"] or "127.0.0.1"
     _check_port_free(host, port)
     log = _log_file(args["--log"], ctx.environ)
+    _check_ready_file(args["--ready-file"])
     paths = SandboxPaths.at(_service_dir(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
         _create(paths.root)

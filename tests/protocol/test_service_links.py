@@ -125,6 +125,17 @@ def test_the_ready_file_replaces_a_link_it_finds_instead_of_writing_through_it(r
     assert victim.read_text() == "the victim's own file\n"
 
 
+def test_a_ready_file_another_user_planted_is_refused_before_serving(root, home, tmp_path, shared, victim):
+    """In a sticky /tmp jenv could not replace another user's link (nor should it write through it): one
+    line and exit 8, before the service starts."""
+    ready = shared / "ready"
+    plant(["ln", "-s", str(victim), str(ready)])
+    result = root.run_jenv(["serve", "--dir", str(tmp_path / "svc"), "--ready-file", str(ready)],
+                           root.clean_env(home), timeout=60)
+    assert_one_line_refusal(result, "belongs to uid 4242")
+    assert victim.read_text() == "the victim's own file\n" and ready.is_symlink()
+
+
 @pytest.mark.parametrize("command", ["serve", "sandbox"])
 @pytest.mark.parametrize("planted", ["link to the attacker's directory", "link to the victim's directory",
                                      "directory of the attacker", "inside a directory anyone can write"])
