@@ -98,3 +98,15 @@ def test_openssl_is_the_oracle_for_the_escaped_form(hostile_env):
     out = subprocess.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "compat", "-in",
                           hostile_env["X509_USER_CERT"]], capture_output=True, check=True).stdout.decode()
     assert ESCAPED in out
+
+
+def test_cert_import_shows_the_subject_escaped(tmp_path):
+    """cert-import prints the subject of what it wrote (a process: it reads the passphrases from a terminal)."""
+    from test_cert_import import cert_import, export_p12
+
+    leaf = TestCA().issue(f"/C=ch/O=jenv-test/OU=Users/CN=Jane {HOSTILE}")
+    p12 = export_p12(leaf, tmp_path / "hostile.p12")
+    run = cert_import(clean_env(tmp_path / "home"), str(p12), "--dir", str(tmp_path / "globus"))
+    assert run.returncode == 0, run.stderr
+    assert _controls(run.stdout) == "" and _controls(run.stderr) == "", (run.stdout, run.stderr)
+    assert ESCAPED in run.stdout
