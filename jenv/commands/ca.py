@@ -63,7 +63,8 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     Installs into <dir> (default ~/.globus/certificates), replacing the old
     store only when the new one is complete: a failed download leaves it as
     it was.  Writes the OpenSSL <hash>.N links itself (no openssl, git or
-    rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured.  Exit 0
+    rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured; redirects
+    are followed only to https:// URLs.  Exit 0
     when installed; 9 download failed; 4 the download is not a safe CA
     tarball, or JENV_CA_URL / JENV_TIMEOUT is unusable; 3 the directory
     cannot be written.

@@ -1,7 +1,8 @@
 """ca-fetch against hostile tarballs and redirects: bounded memory and time, HTTPS on every hop.
 
-Each bomb is built here from raw tar headers (tarfile's own writer refuses most
-of them) and served over HTTPS by ``ca_server.serve``.  ``ca-fetch`` runs as a
+Each bomb is built here header by header (``TarInfo.tobuf`` for one block, patched
+by hand where tarfile would not write such a header) and served over HTTPS by
+``ca_server.serve``.  ``ca-fetch`` runs as a
 process because the bound under test is the process's own: its address space
 is limited (RLIMIT_AS) to what a process needs to import ca-fetch's libraries
 plus 64 MiB, and ``JENV_TIMEOUT`` is short.  A bomb is refused with exit 4 and
@@ -19,7 +20,7 @@ import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 import pytest
 
@@ -45,13 +46,14 @@ def memory_limit() -> int:
     return _baseline_address_space() + HEADROOM
 
 
-def run_limited(args: List[str], env: Dict[str, str], limit: int) -> Result:
-    """``python -m jenv`` with its address space limited to ``limit`` bytes (set in the child before exec)."""
+def run_limited(args: List[str], env: Dict[str, str], limit: Optional[int] = None) -> Result:
+    """``python -m jenv`` (a process: the limits are the process's own), its address space limited to
+    ``limit`` bytes when given (set in the child before exec)."""
     def limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     proc = subprocess.run([sys.executable, "-m", "jenv", *args], env=env, capture_output=True, text=True,
-                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=limit_memory)
+                          timeout=120, stdin=subprocess.DEVNULL, preexec_fn=None if limit is None else limit_memory)
     scan(args, proc.stdout, proc.stderr)
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -194,7 +196,7 @@ def test_a_redirect_to_plain_http_is_refused_before_it_is_followed(hops: int, ho
         routes = {"/start": Route(mode="redirect", location="/next" if hops == 2 else f"{plain}/t.tgz"),
                   "/next": Route(mode="redirect", location=f"{plain}/t.tgz")}
         with serve(routes) as url:
-            result = run_limited(["ca-fetch", "--url", f"{url}/start"], env, resource.RLIM_INFINITY)
+            result = run_limited(["ca-fetch", "--url", f"{url}/start"], env)
     assert result.returncode == 4, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("jenv: ")
     assert f"{plain}/t.tgz" in result.stderr and "only over HTTPS" in result.stderr
@@ -208,8 +210,7 @@ def test_https_redirects_are_followed(home: Path, tmp_path: Path) -> None:
         routes = {"/start": Route(mode="redirect", location="/next"),
                   "/next": Route(mode="redirect", status=301, location=f"{other}/t.tgz")}
         with serve(routes) as url:
-            result = run_limited(["ca-fetch", "--url", f"{url}/start", str(tmp_path / "cas")], fetch_env(home),
-                                 resource.RLIM_INFINITY)
+            result = run_limited(["ca-fetch", "--url", f"{url}/start", str(tmp_path / "cas")], fetch_env(home))
     assert result.returncode == 0, result.stderr
     assert openssl_ok(tmp_path / "cas", USER.pem, tmp_path)
 
@@ -218,7 +219,7 @@ def test_endless_redirects_end(home: Path, old_store: Path) -> None:
     env = fetch_env(home)
     before = snapshot(home)
     with serve({"/loop": Route(mode="redirect", location="/loop")}) as url:
-        result = run_limited(["ca-fetch", "--url", f"{url}/loop"], env, resource.RLIM_INFINITY)
+        result = run_limited(["ca-fetch", "--url", f"{url}/loop"], env)
     assert result.returncode == 9, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "redirect" in result.stderr
     assert snapshot(home) == before
