@@ -12,15 +12,36 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path: no typing at run time
-    from typing import Callable, Mapping, Optional, TextIO
+    from typing import Callable, Iterable, Mapping, Optional, TextIO
 
-__all__ = ["Context", "printable", "run_reported"]
+__all__ = ["Context", "printable", "printable_lines", "run_reported"]
 
 
 def printable(text: str) -> str:
-    """One line, safe for a terminal: control characters (a newline, an escape
-    sequence from a hostile variable or server message) are shown as \\xNN."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """One line, safe for a terminal: every character that is not printable (a newline, an escape
+    sequence from a hostile certificate, variable or server message, a C1 control, a bidi override) is
+    shown as its UTF-8 bytes in \\xNN form, as ``openssl x509 -nameopt compat`` shows them (ESC is \\x1B).
+    The one escaping of text for humans: ``Context.err`` and ``Context.report`` both use it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escaped(c) for c in text)
+
+
+def _escaped(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape): that byte
+        return f"\\x{code - 0xDC00:02X}"
+    return "".join(f"\\x{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+
+
+def printable_lines(lines: "Iterable[str]") -> str:
+    """``lines`` joined for a terminal, each made :func:`printable` first (so a newline inside a
+    certificate's name stays on its line, as \\x0A)."""
+    return "\n".join(printable(line) for line in lines)
+
+
+def _visible_lines(text: str) -> str:
+    return printable_lines(text.split("\n"))
 
 
 def run_reported(ctx: "Context", call: "Callable[[], int]", quiet_libraries: bool = True) -> int:
@@ -106,7 +127,12 @@ class Context:
         """Write a line to stdout (machine-readable output and exports only)."""
         self.stdout.write(text + "\n")
 
+    def report(self, text: str, as_json: bool = False) -> None:
+        """Write a report to stdout: JSON as it is (``json.dumps`` escapes every control character), text
+        for humans with the control characters of each line made visible (:func:`printable`)."""
+        self.stdout.write((text if as_json else _visible_lines(text)) + "\n")
+
     def err(self, text: str = "") -> None:
         """Write lines for humans to stderr, control characters made visible."""
-        self.stderr.write("\n".join(printable(line) for line in text.split("\n")) + "\n")
+        self.stderr.write(_visible_lines(text) + "\n")
         self.stderr.flush()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # on the login fast path: no typing
     from typing import Optional
 
 __all__ = ["open_without_blocking", "read_limited", "read_regular_file", "create_new_file", "check_directory",
-           "PRIVATE_TMP_FIX",
+           "PRIVATE_TMP_FIX", "open_own_file_to_append",
            "keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps", "exec_with_core_dumps"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -149,6 +149,31 @@ def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> No
             pass
         raise
     os.close(fd)
+
+
+def open_own_file_to_append(path: str, mode: int = 0o600) -> int:
+    """A write-only, append-only descriptor of ``path``: the user's own regular file, created with
+    ``mode`` when missing.
+
+    Threats: a symbolic link planted at the name, say in /tmp, that would
+    send the writes into a file of the victim's (``O_NOFOLLOW``: ELOOP), a
+    FIFO that would block ``open`` (``O_NONBLOCK``: ENXIO without a reader;
+    any other kind: EINVAL), and a file someone else created there first to
+    read what is written (EPERM when another user owns it).  Raises OSError.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_NOCTTY | _NOFOLLOW | _CLOEXEC,
+                 mode)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        if info.st_uid != os.geteuid():
+            raise OSError(errno.EPERM, f"belongs to uid {info.st_uid}", path)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 _PROTECTED = False

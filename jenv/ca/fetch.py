@@ -1,8 +1,9 @@
 """Download the grid CA bundle and install it as a CA directory, atomically.
 
 ``requests`` does the HTTPS (its usual environment applies:
-REQUESTS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY, ...).  The download is streamed
-with a size cap, checked and flattened by :mod:`jenv.ca.tarball`, written into
+REQUESTS_CA_BUNDLE, HTTPS_PROXY/NO_PROXY, ...), and follows a redirect only to
+another https:// URL.  The download is streamed with a size cap, checked and
+flattened by :mod:`jenv.ca.tarball` (within the same deadline), written into
 a temporary sibling of the target directory, and swapped in with two
 renames (old store aside, new store in); only then is the old store removed.
 Any failure before the swap removes the temporary directory and leaves the
@@ -11,13 +12,15 @@ old store exactly as it was; a failure between the renames puts it back.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import BinaryIO, Callable, Optional
+from urllib.parse import urljoin, urlsplit
 
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
@@ -30,6 +33,7 @@ __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "i
 DEFAULT_CA_URL = "https://github.com/alisw/alien-cas/archive/refs/heads/master.tar.gz"
 #: The real tarball is a few MB; anything far larger is not what we asked for.
 MAX_DOWNLOAD = 32 << 20
+MAX_REDIRECTS = 10
 _CHUNK = 64 << 10
 
 #: progress(received_bytes, total_bytes_or_None), called after each chunk.
@@ -47,20 +51,44 @@ class Installed:
     replaced: bool
 
 
-def download_tarball(url: str, timeout: float, progress: Optional[Progress] = None,
-                     limit: int = MAX_DOWNLOAD) -> bytes:
-    """The body of ``url`` (at most ``limit`` bytes), streamed.
+def _https_only_session():
+    """A requests session that refuses, before following it, any redirect to a URL that is not https://:
+    what ca-fetch installs decides whom jenv trusts (a redirect to http:// once installed an attacker's CA)."""
+    import requests
 
+    class HttpsOnlySession(requests.Session):
+        def get_redirect_target(self, resp):
+            target = super().get_redirect_target(resp)
+            if target is not None:
+                where = urljoin(resp.url, target)
+                if urlsplit(where).scheme.lower() != "https":
+                    raise InvalidInputError(f"{resp.url} redirected to {where}: CA certificates are fetched "
+                                            "only over HTTPS; nothing was installed (is the URL right?)")
+            return target
+
+    session = HttpsOnlySession()
+    session.max_redirects = MAX_REDIRECTS
+    return session
+
+
+def download_tarball(url: str, timeout: float, progress: Optional[Progress] = None,
+                     limit: int = MAX_DOWNLOAD, deadline: Optional[float] = None) -> BinaryIO:
+    """The body of ``url`` (at most ``limit`` bytes), streamed into memory, as a file positioned at 0.
+
+    ``deadline`` (``time.monotonic()``; default ``timeout`` from now) bounds the whole download.
     Raises NetworkError (connection, TLS, timeout, HTTP error status,
-    truncated body) or InvalidInputError (larger than ``limit``).
+    truncated body, too many redirects) or InvalidInputError (larger than
+    ``limit``, or redirected to a URL that is not https://).
     """
     import requests  # only ca-fetch pays for importing requests
     import urllib3
 
     received = 0
-    deadline = time.monotonic() + timeout  # one bound for the whole download, not only for each read
+    if deadline is None:
+        deadline = time.monotonic() + timeout  # one bound for the whole download, not only for each read
+    body = io.BytesIO()  # grows in place: no second copy of the body, as joining a list of chunks makes
     try:
-        with requests.get(url, stream=True, timeout=timeout) as response:
+        with _https_only_session() as session, session.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}; "
                                    "nothing was installed")
@@ -69,13 +97,12 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
             if total is not None and total > limit:
                 raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
                                         "for a CA bundle; nothing was installed")
-            chunks = []
             for chunk in _chunks_as_they_come(response):
                 received += len(chunk)
                 if received > limit:
                     raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for a CA bundle; "
                                             "nothing was installed")
-                chunks.append(chunk)
+                body.write(chunk)
                 if progress is not None:
                     progress(received, total)
                 if time.monotonic() > deadline:
@@ -84,6 +111,9 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError):
         raise NetworkError(f"downloading {url} failed: the connection broke after {received} bytes; "
                            "nothing was installed, try again") from None
+    except requests.TooManyRedirects:
+        raise NetworkError(f"downloading {url} failed: more than {MAX_REDIRECTS} redirects; "
+                           "nothing was installed (check the URL)") from None
     except requests.RequestException as exc:
         cause = _short(exc)
         hint = "REQUESTS_CA_BUNDLE names the CAs that vouch for the server" \
@@ -92,7 +122,8 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
     if total is not None and received != total:
         raise NetworkError(f"downloading {url} failed: got {received} of {total} bytes; "
                            "nothing was installed, try again")
-    return b"".join(chunks)
+    body.seek(0)
+    return body
 
 
 def _chunks_as_they_come(response):
@@ -191,12 +222,14 @@ def install_flat_store(flat: FlatStore, target: str) -> Installed:
 def fetch_ca_store(url: str, target: str, timeout: float, progress: Optional[Progress] = None) -> Installed:
     """Download, check and install the CA bundle at ``url`` into the directory ``target``.
 
+    ``timeout`` bounds the download and the check of the tarball together.
     Raises NetworkError, InvalidInputError (bad, unsafe or oversized
-    tarball), NotFoundError (target not writable) or UnsafeFileError (others
-    can write its parent: before the download); in every case the
-    previous store is left as it was.
+    tarball, a redirect to plain HTTP), NotFoundError (target not writable) or
+    UnsafeFileError (others can write its parent: before the download); in every
+    case the previous store is left as it was.
     """
     if os.path.lexists(os.path.dirname(os.path.abspath(target))):  # a refusal costs no download
         _check_parent(os.path.abspath(target))
-    flat = flatten_ca_tarball(download_tarball(url, timeout, progress))
+    deadline = time.monotonic() + timeout
+    flat = flatten_ca_tarball(download_tarball(url, timeout, progress, deadline=deadline), deadline)
     return install_flat_store(flat, target)

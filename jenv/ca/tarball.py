@@ -13,24 +13,32 @@ written afresh from each certificate's subject (:func:`jenv.lite.names.subject_h
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import posixpath
 import re
 import tarfile
+import time
 import zlib
 from dataclasses import dataclass
-from typing import Dict, List, Tuple
+from typing import BinaryIO, Dict, List, Optional, Tuple, Union
 
 from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError
 from jenv.pem import parse_certificates
 
-__all__ = ["FlatStore", "flatten_ca_tarball", "MAX_UNPACKED", "MAX_MEMBER", "MAX_MEMBERS"]
+__all__ = ["FlatStore", "flatten_ca_tarball", "MAX_UNPACKED", "MAX_MEMBER", "MAX_MEMBERS", "MAX_KEPT", "MAX_HEADERS",
+           "MAX_HEADER_READS"]
 
-MAX_UNPACKED = 256 << 20  # sum of member sizes: a gzip bomb stops here
+MAX_UNPACKED = 256 << 20  # decompressed size and sum of member sizes: a gzip bomb stops here
 MAX_MEMBER = 1 << 20  # no CA file is anywhere near this
 MAX_MEMBERS = 50000
+MAX_KEPT = 24 << 20  # the CA files held in memory until they are written
+MAX_HEADERS = 1 << 20  # the headers of one member (long names, pax records, sparse maps)
+MAX_HEADER_READS = 32  # reads of those headers (a real member needs 2 to 6)
+BLOCK = tarfile.BLOCKSIZE
+_CHUNK = 64 << 10
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+@=-]*$")
 _HASH_CERT = re.compile(r"^[0-9a-f]{8}\.[0-9]+$")
@@ -90,22 +98,98 @@ def _wanted(base: str) -> bool:
             or bool(_HASH_CRL.match(base)))
 
 
-def _read_members(data: bytes) -> Tuple[Dict[str, bytes], Dict[str, str], List[str]]:
+def _refused(why: str) -> InvalidInputError:
+    return InvalidInputError(f"CA tarball refused: {why}; nothing was installed")
+
+
+def _check_deadline(deadline: Optional[float]) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise _refused("it was not checked within JENV_TIMEOUT (counted from the start of the download)")
+
+
+class _Unpacked:
+    """The decompressed tarball as ``tarfile`` reads it, with every bound enforced before memory is spent.
+
+    ``tarfile`` reads a GNU long name or link, a pax header (extended or global) and a pax sparse map
+    whole, in one ``read`` of the size its header claims, and an old GNU sparse header's extension
+    blocks until a flag ends them: a header claiming 4 GiB made it allocate 4 GiB.  Here each read
+    spends an ``allowance`` that the caller grants per member (headers, then the member's own data),
+    the decompressed total is capped, the deadline is checked on every read, and only forward seeks
+    exist (``tarfile`` skips unwanted content by seeking; we decompress and drop it in chunks).
+    """
+
+    def __init__(self, source: BinaryIO, deadline: Optional[float]):
+        self._gzip = gzip.GzipFile(fileobj=source, mode="rb")
+        self._position = 0
+        self._deadline = deadline
+        self.next_member()
+
+    def next_member(self) -> None:
+        """Grant what the headers of one member may read: MAX_HEADERS bytes in MAX_HEADER_READS reads (tarfile
+        calls itself once per extended header, so a chain of thousands of them would exhaust the stack)."""
+        self.allowance = MAX_HEADERS
+        self._reads_left: Optional[int] = MAX_HEADER_READS
+
+    def grant(self, size: int) -> None:
+        """Let the member's own content, ``size`` bytes, be read (in as many reads as tarfile likes)."""
+        self.allowance += size
+        self._reads_left = None
+
+    def _pull(self, size: int) -> bytes:
+        _check_deadline(self._deadline)
+        if self._position + size > MAX_UNPACKED + BLOCK:
+            raise _refused(f"it unpacks to more than {MAX_UNPACKED >> 20} MiB")
+        data = self._gzip.read(size)
+        self._position += len(data)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0 or size > self.allowance:
+            raise _refused(f"the headers of the member at byte {self._position} claim more than "
+                           f"{MAX_HEADERS >> 20} MiB (long names, pax records or sparse maps)")
+        if self._reads_left is not None:
+            self._reads_left -= 1
+            if self._reads_left < 0:
+                raise _refused(f"the member at byte {self._position} has more than {MAX_HEADER_READS} headers")
+        self.allowance -= size
+        return self._pull(size)
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence != 0 or offset < self._position:
+            raise tarfile.ReadError("the tarball cannot be read front to back")
+        while self._position < offset:
+            if not self._pull(min(_CHUNK, offset - self._position)):
+                break
+        return self._position
+
+
+def _read_members(source: BinaryIO, deadline: Optional[float]) -> Tuple[Dict[str, bytes], Dict[str, str], List[str]]:
     """Regular files and symbolic links at ``<top>/<bundle>/<name>`` (links as resolved archive paths)."""
     files: Dict[str, bytes] = {}
     links: Dict[str, str] = {}
     skipped: List[str] = []
-    total = 0
+    total = kept = 0
     tops = set()
+    stream = _Unpacked(source, deadline)
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for count, member in enumerate(tar, 1):
+        with tarfile.open(fileobj=stream, mode="r:") as tar:  # type: ignore[call-overload]
+            count = 0
+            while True:
+                member = tar.next()
+                if member is None:
+                    break
+                tar.members.clear()  # tarfile remembers every member; we need none of them afterwards
+                count += 1
                 if count > MAX_MEMBERS:
-                    raise InvalidInputError(f"CA tarball refused: more than {MAX_MEMBERS} members")
+                    raise _refused(f"more than {MAX_MEMBERS} members")
                 path = _check_member(member)
                 total += max(member.size, 0)
                 if total > MAX_UNPACKED:
-                    raise InvalidInputError(f"CA tarball refused: unpacks to more than {MAX_UNPACKED >> 20} MiB")
+                    raise _refused(f"it unpacks to more than {MAX_UNPACKED >> 20} MiB")
+                stream.next_member()
                 parts = path.split("/")
                 tops.add(parts[0])
                 if member.isdir():
@@ -120,13 +204,18 @@ def _read_members(data: bytes) -> Tuple[Dict[str, bytes], Dict[str, str], List[s
                 else:
                     if member.size > MAX_MEMBER:
                         raise _refuse(path, f"is larger than {MAX_MEMBER >> 10} KiB")
+                    kept += member.size
+                    if kept > MAX_KEPT:
+                        raise _refused(f"its CA files hold more than {MAX_KEPT >> 20} MiB")
+                    stream.grant(member.size)
                     handle = tar.extractfile(member)
                     files[path] = handle.read() if handle is not None else b""
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError, IndexError) as exc:
+        # ValueError, IndexError: what tarfile's sparse readers raise on a map or block cut short
         raise InvalidInputError(f"CA download is not a valid gzip tarball ({exc or type(exc).__name__}); "
                                 "nothing was installed") from None
     if len(tops) > 1:
-        raise InvalidInputError(f"CA tarball refused: several top folders ({', '.join(sorted(tops)[:3])}...)")
+        raise _refused(f"several top folders ({', '.join(sorted(tops)[:3])}...)")
     return files, links, skipped
 
 
@@ -138,20 +227,23 @@ def _flat_name(path: str, taken: Dict[str, bytes], content: bytes) -> str:
     return f"{bundle}-{base}"
 
 
-def flatten_ca_tarball(data: bytes) -> FlatStore:
-    """Check a gzip tarball in the alien-cas layout and flatten all its bundle folders.
+def flatten_ca_tarball(data: Union[bytes, BinaryIO], deadline: Optional[float] = None) -> FlatStore:
+    """Check a gzip tarball (bytes or a binary file) in the alien-cas layout and flatten all its bundle folders.
 
     Returns the files and links of the new CA directory, with ``<hash>.N``
     links (``.1`` and up when subjects share a hash) for every certificate.
     Raises InvalidInputError when the tarball is corrupt, unsafe, too large,
-    holds an unparsable certificate, or holds no certificate at all.
+    holds an unparsable certificate, holds no certificate at all, or is not
+    checked by ``deadline`` (a ``time.monotonic()`` value).
     """
-    members, links, skipped = _read_members(data)
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    members, links, skipped = _read_members(source, deadline)
     files: Dict[str, bytes] = {}
     placed: Dict[str, str] = {}  # archive path -> flat name
     seen_certs: Dict[bytes, str] = {}  # DER digest -> flat name
-    cert_files: List[Tuple[str, object]] = []
+    cert_files: List[Tuple[str, bytes]] = []  # (flat name, DER subject): not the parsed certificates, to bound memory
     for path in sorted(members):
+        _check_deadline(deadline)
         content = members[path]
         base = path.rsplit("/", 1)[1]
         is_cert = base.endswith(".pem") or bool(_HASH_CERT.match(base))
@@ -169,12 +261,12 @@ def flatten_ca_tarball(data: bytes) -> FlatStore:
             digest = hashlib.sha256(certs[0].tbs_certificate_bytes + certs[0].signature).digest()
             if digest not in seen_certs:
                 seen_certs[digest] = flat
-                cert_files.append((flat, certs[0]))
+                cert_files.append((flat, certs[0].subject.public_bytes()))
     if not cert_files:
         raise InvalidInputError("CA tarball holds no CA certificate; nothing was installed")
     flat_links: Dict[str, str] = {}
-    for flat, cert in cert_files:
-        digest_name = subject_hash(cert.subject.public_bytes())  # type: ignore[attr-defined]
+    for flat, subject in cert_files:
+        digest_name = subject_hash(subject)
         index = 0
         while f"{digest_name}.{index}" in flat_links:
             index += 1

@@ -29,7 +29,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # alien-token-info runs on the login fast path (O2 calls it): light imports only
     from typing import Optional, Tuple
 
-from jenv.context import Context
+from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, JenvError, NotValidNowError
 from jenv.locations import resolve_locations
 from jenv.tokens.check import check_token, token_store
@@ -56,7 +56,8 @@ def alienpy_lines(dn: str, issuer: str, not_before: int, not_after: int) -> str:
     def stamp(epoch: int) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch))
 
-    return f"DN >>> {dn}\nISSUER >>> {issuer}\nBEGIN >>> {stamp(not_before)}\nEXPIRE >>> {stamp(not_after)}"
+    return printable_lines((f"DN >>> {dn}", f"ISSUER >>> {issuer}", f"BEGIN >>> {stamp(not_before)}",
+                            f"EXPIRE >>> {stamp(not_after)}"))
 
 
 def alienpy_cert_info(cert_pem: bytes, what: str) -> Tuple[str, int, int]:
@@ -93,7 +94,7 @@ def cmd_alien_token_info(args, ctx: Context) -> int:
     if not check.usable or check.verdict is None:
         raise NoValidCertificate(f"no valid token ({check.detail}): run 'jenv token-init'")
     verdict = check.verdict
-    ctx.out(alienpy_lines(verdict.alien_subject, verdict.alien_issuer, verdict.not_before, verdict.not_after))
+    ctx.report(alienpy_lines(verdict.alien_subject, verdict.alien_issuer, verdict.not_before, verdict.not_after))
     return 0
 
 
@@ -127,7 +128,7 @@ def cmd_alien_cert_info(args, ctx: Context) -> int:
     if now < not_before or not_after - now < MIN_SECONDS:
         raise NoValidCertificate(f"{cert.describe()} is not valid now or for the next 10 minutes: "
                                  "renew your grid certificate")
-    ctx.out(text)
+    ctx.report(text)
     return 0
 
 

@@ -63,7 +63,8 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     Installs into <dir> (default ~/.globus/certificates), replacing the old
     store only when the new one is complete: a failed download leaves it as
     it was.  Writes the OpenSSL <hash>.N links itself (no openssl, git or
-    rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured.  Exit 0
+    rsync needed).  Proxies and REQUESTS_CA_BUNDLE are honoured; redirects
+    are followed only to https:// URLs.  Exit 0
     when installed; 9 download failed; 4 the download is not a safe CA
     tarball, or JENV_CA_URL / JENV_TIMEOUT is unusable; 3 the directory
     cannot be written; 8 others can write the directory above it.
@@ -122,7 +123,7 @@ def cmd_ca_info(args, ctx: Context) -> int:
     """
     store = resolve_ca_store(ctx.environ, ctx.home)
     summary = summarize_ca_store(store, ctx.now())
-    ctx.out(render_ca_summary(summary, ctx.json, store.variable))
+    ctx.report(render_ca_summary(summary, ctx.json, store.variable), ctx.json)
     if summary.problems:
         problem = summary.problems[0]
         fix = "" if "jenv ca-fetch" in problem else "; 'jenv ca-fetch' installs a consistent store"

@@ -14,7 +14,7 @@ import os
 import stat
 from typing import List, NamedTuple, Optional, Tuple
 
-from jenv.context import Context
+from jenv.context import Context, printable_lines
 from jenv.credentials import read_raw_credential, tty_secret
 from jenv.errors import ExitCode, KeyMismatchError, NotFoundError, PassphraseError, UnsafeFileError, UsageError
 from jenv.lite.timefmt import iso_epoch, short_duration
@@ -219,7 +219,7 @@ def _report(ctx: Context, done: Imported, info) -> None:
                                                          else "NOT encrypted)")]
         lines += [f"kept the old file as {backup}" for backup in done.backups]
         lines += [f"subject  {info.subject}", f"expires  {expires}"]
-        ctx.out("\n".join(lines))
+        ctx.report(printable_lines(lines))
     notice = expiry_message(not_after, now, f"user certificate {done.cert_path}")
     if notice:
         ctx.err(f"jenv: {notice}")

@@ -46,7 +46,7 @@ def show_cert_info(ctx: Context, loc: Location, cert=None) -> int:
 
     info = cert_info(cert if cert is not None else load_certificate(loc))
     now = ctx.now()
-    ctx.out(render_cert_info(info, loc, now, ctx.json))
+    ctx.report(render_cert_info(info, loc, now, ctx.json), ctx.json)
     problem = validity_problem(info, loc, now)
     if problem:
         raise NotValidNowError(problem)
@@ -75,7 +75,7 @@ def _match(ctx: Context, cert_loc: Location, key_loc: Location, token: bool = Fa
         key = load_private_key(key_loc)
         matches = key_matches(cert, key)
     key_type, key_bits = key_description(key.public_key())
-    ctx.out(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json))
+    ctx.report(render_key_match(key_match_dict(cert_loc, key_loc, key_type, key_bits, matches), ctx.json), ctx.json)
     if not matches:
         raise KeyMismatchError(f"{key_loc.describe()} does not belong to {cert_loc.describe()}: "
                                "use the key that was made with this certificate")
@@ -180,7 +180,7 @@ def cmd_status(args, ctx: Context) -> int:
     problem on its own stderr line with its fix.
     """
     status = gather_status(ctx.environ, ctx.uid, ctx.home, ctx.now(), _detect_shell(ctx))
-    ctx.out(render_status(status, ctx.json))
+    ctx.report(render_status(status, ctx.json), ctx.json)
     for problem in status.problems:
         ctx.err(f"jenv: {problem.message}")
     return int(status.exit_code)

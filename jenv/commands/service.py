@@ -7,13 +7,14 @@ import errno
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
 from typing import Dict, List, Optional
 
 from jenv.context import Context
-from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
+from jenv.errors import ExitCode, JenvError, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
 from jenv.service.sandbox import SANDBOX_ADMIN, SandboxPaths, create_sandbox, load_service_files, \
     sandbox_environment, user_dn
@@ -33,11 +34,52 @@ def _port(text: Optional[str]) -> int:
     return int(text)
 
 
+def _check_ready_file(path: Optional[str]) -> None:
+    """Before the service starts: UnsafeFileError when another user's file or link is at ``--ready-file``
+    (jenv replaces the file rather than writing through it, and another user's is not its to replace)."""
+    if path is None:
+        return
+    try:
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return  # missing (or unreachable, which the write reports)
+    if owner != os.geteuid():
+        raise UnsafeFileError(f"--ready-file {path} belongs to uid {owner}: give a file name of your own")
+
+
 def _write_ready_file(path: str, port: int) -> None:
-    """Write the port atomically, so a script polling the file never reads half of it."""
+    """Write the port atomically, so a script polling the file never reads half of it (a link at ``path``
+    is replaced, never written through)."""
     from jenv.tokens.files import replace_file
 
-    replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
+    try:
+        replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
+    except OSError as exc:
+        raise NotFoundError(f"--ready-file {path} cannot be written ({exc.strerror or exc}): give a file in "
+                            "a directory you can write") from None
+
+
+def _log_file(option: Optional[str], environ) -> Optional[str]:
+    """The request log (``--log``, else JENV_SERVE_LOG), opened (and created) once before anything else,
+    so that a link planted at its name, a FIFO or another user's file is refused before the service starts."""
+    from jenv.safefile import open_own_file_to_append
+
+    path, name = (option, "--log") if option else (environ.get("JENV_SERVE_LOG") or None, "JENV_SERVE_LOG")
+    if path is None:
+        return None
+    try:
+        os.close(open_own_file_to_append(path))
+    except OSError as exc:
+        unsafe = {errno.ELOOP: "is a symbolic link, which jenv never writes through",
+                  errno.ENXIO: "is not a regular file", errno.EINVAL: "is not a regular file",
+                  errno.EPERM: exc.strerror}.get(exc.errno or 0)
+        if os.path.islink(path):  # some kernels say EACCES, not ELOOP, for O_CREAT on a link in a sticky /tmp
+            unsafe = "is a symbolic link, which jenv never writes through"
+        if unsafe is None:
+            raise NotFoundError(f"{name} {path} cannot be written ({exc.strerror or exc}): give a file in a "
+                                "directory you can write") from None
+        raise UnsafeFileError(f"{name} {path} {unsafe}: give a file name of your own for the log") from None
+    return path
 
 
 def _token_seconds(text: Optional[str]) -> Optional[int]:
@@ -118,13 +160,14 @@ def cmd_serve(args, ctx: Context) -> int:
     token_seconds = _token_seconds(args["--token-seconds"])
     host = args["--host"] or "127.0.0.1"
     _check_port_free(host, port)
+    log = _log_file(args["--log"], ctx.environ)
+    _check_ready_file(args["--ready-file"])
     paths = SandboxPaths.at(_service_dir(args["--dir"]))
     if not os.path.exists(paths.ca_cert):
         _create(paths.root)
         ctx.err(f"jenv: created a new CA, user and admin account in {paths.root} (user certificate "
                 f"{paths.user_cert}, admin {paths.admin_cert})")
-    service = _service(paths, args["--config"], args["--log"] or ctx.environ.get("JENV_SERVE_LOG") or None,
-                       token_seconds)
+    service = _service(paths, args["--config"], log, token_seconds)
     trust = f"CA dir {paths.ca_dir}" if os.path.isdir(paths.ca_dir) else f"CA {paths.ca_cert}"
     with _serving(service, host, port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
@@ -144,15 +187,44 @@ _PSEUDO_FILESYSTEMS = ("/proc", "/sys", "/dev")
 
 def _service_dir(text: str) -> str:
     """``--dir`` as an absolute path that can hold the service's files; NotFoundError (exit 3) naming
-    the fix when it is a file or on a pseudo filesystem."""
-    path = os.path.realpath(os.path.abspath(text))
+    the fix when it is a file or on a pseudo filesystem, UnsafeFileError (exit 8) when someone else
+    controls it (:func:`_refuse_foreign`)."""
+    given = os.path.abspath(text)
+    with contextlib.suppress(OSError):
+        link = os.lstat(given)
+        if stat.S_ISLNK(link.st_mode) and link.st_uid != os.geteuid():
+            raise UnsafeFileError(f"--dir {text} is a symbolic link made by uid {link.st_uid}, which jenv does "
+                                  "not follow: give a directory of your own")
+    path = os.path.realpath(given)
     if any(path == top or path.startswith(top + "/") for top in _PSEUDO_FILESYSTEMS):
         raise NotFoundError(f"--dir {text}: {path} is on a pseudo filesystem, which cannot hold files: "
                             "give a directory on a real disk")
     if os.path.exists(path) and not os.path.isdir(path):
         raise NotFoundError(f"--dir {text} is a file, not a directory: give a directory (it is created "
                             "when missing)")
+    _refuse_foreign(text, path)
     return path
+
+
+def _refuse_foreign(text: str, path: str) -> None:
+    """UnsafeFileError unless the service directory ``path`` is the user's own and only the user can write
+    it, and its parent (or, while it is missing, the nearest existing folder) lets no one else replace it:
+    the service writes a CA key and a user key there."""
+    existing = path
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    info = os.stat(existing)
+    if existing == path:
+        if info.st_uid != os.geteuid():
+            raise UnsafeFileError(f"--dir {text} belongs to uid {info.st_uid}: give a directory of your own")
+        if info.st_mode & 0o022:
+            raise UnsafeFileError(f"--dir {text} can be written by others: give a directory only you can "
+                                  "write (chmod go-w), or a new one")
+        existing = os.path.dirname(path)
+        info = os.stat(existing)
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        raise UnsafeFileError(f"--dir {text}: {existing} can be written by others, who could replace the "
+                              "service's files: give a directory in a place only you can write")
 
 
 def _create(root: str, username: str = "jdoe", passphrase: Optional[bytes] = None) -> None:
@@ -270,6 +342,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
     if username == SANDBOX_ADMIN:
         raise UsageError(f"--user {SANDBOX_ADMIN}: that is the sandbox's admin account (use --admin to run as it)")
     token_seconds = _token_seconds(args["--token-seconds"])
+    log = _log_file(None, ctx.environ)
     keep = args["--dir"] is not None
     root = _service_dir(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
     exists = os.path.exists(SandboxPaths.at(root).ca_cert)
@@ -284,7 +357,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
         if args["--admin"] and not os.path.exists(paths.admin_cert):
             raise NotFoundError(f"{root} holds a sandbox without an admin account (made by an older jenv): "
                                 "create a new one with 'jenv sandbox --dir <new dir>'")
-        service = _service(paths, None, ctx.environ.get("JENV_SERVE_LOG") or None, token_seconds)
+        service = _service(paths, None, log, token_seconds)
         with _serving(service) as (host, port):
             admin = bool(args["--admin"])
             extra = sandbox_environment(paths, host, port, admin)

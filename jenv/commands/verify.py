@@ -34,7 +34,7 @@ def _verify(ctx: Context, loc: Location, data: "bytes | None" = None) -> int:
     verdict = verify_certificate(data, describe_location(loc), store)
     if not verdict.ok:
         _refuse_unparsable(data, loc, verdict)
-    ctx.out(render_verdict(verdict, loc, store, ctx.json))
+    ctx.report(render_verdict(verdict, loc, store, ctx.json), ctx.json)
     if verdict.ok:
         return ExitCode.OK
     message = f"{loc.describe()} does not verify: {verdict.detail}; {verdict_fix(verdict, loc.what)}"

@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
     from typing import Any, Dict
 
-from jenv.context import Context
+from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotFoundError, NotValidNowError
 from jenv.lite.identity import TokenIdentity, split_job_extension
 from jenv.lite.validity import date_state
@@ -114,13 +114,13 @@ def cmd_whoami(args, ctx: Context) -> int:
         if identity.user is None:
             raise InvalidInputError(f"{loc.describe()} is a host token (for {identity.hostname}): "
                                     "it names no user")
-        ctx.out(identity.user)
+        ctx.report(identity.user)
     elif ctx.json:
         import json
 
         ctx.out(json.dumps(data, indent=2))
     else:
-        ctx.out("\n".join(whoami_lines(data, loc)))
+        ctx.report(printable_lines(whoami_lines(data, loc)))
     problem = validity_text(loc.describe(), not_before, not_after, now, "run 'jenv token-init' for a new token")
     if problem:
         raise NotValidNowError(problem)

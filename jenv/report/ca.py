@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import List, Optional
 
 from jenv.ca.store import EXPIRING_DAYS, CASummary
+from jenv.context import printable_lines
 from jenv.report.render import to_json
 
 __all__ = ["render_ca_summary"]
@@ -29,4 +30,4 @@ def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optio
     ]
     lines += [f"  {'':<12}{text}" for text in summary.expiring]
     lines += [f"  {'problem':<12}{text}" for text in summary.problems]
-    return "\n".join(lines)
+    return printable_lines(lines)

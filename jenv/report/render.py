@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from jenv.context import printable, printable_lines
 from jenv.locations import Location
 from jenv.pem import iso_utc, validity_problem, validity_state  # noqa: F401  (the report's names)
 from jenv.report.sources import describe_source, source_dict, variable_of  # noqa: F401  (light: whoami uses it)
@@ -116,7 +117,7 @@ def render_cert_info(info: CertInfo, loc: Location, now: dt.datetime, as_json: b
     """The cert-info/token-info output (JSON or text, no trailing newline)."""
     if as_json:
         return to_json(cert_dict(info, loc, now))
-    return "\n".join(cert_lines(info, loc, now))
+    return printable_lines(cert_lines(info, loc, now))
 
 
 def key_match_dict(cert_loc: Location, key_loc: Location, key_type: str, key_bits: int,
@@ -135,8 +136,8 @@ def render_key_match(data: Dict[str, Any], as_json: bool = False) -> str:
         return to_json(data)
     key, cert = data["key"], data["certificate"]
     verdict = "matches" if data["match"] else "does NOT match"
-    return (f"{key['what']} {key['location']} ({key['key_type']} {key['key_bits']} bits) {verdict} "
-            f"the {cert['what']} {cert['location']}")
+    return printable(f"{key['what']} {key['location']} ({key['key_type']} {key['key_bits']} bits) {verdict} "
+                     f"the {cert['what']} {cert['location']}")
 
 
 def _credential_dict(item: "CredentialStatus", now: dt.datetime) -> Dict[str, Any]:
@@ -241,4 +242,4 @@ def status_lines(status: "Status") -> List[str]:
 
 def render_status(status: "Status", as_json: bool = False) -> str:
     """The ``jenv status`` output (JSON or text, no trailing newline)."""
-    return to_json(status_dict(status)) if as_json else "\n".join(status_lines(status))
+    return to_json(status_dict(status)) if as_json else printable_lines(status_lines(status))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from jenv.context import printable_lines
 from jenv.ca.verify import EXPIRED, UNKNOWN_ISSUER, Verdict
 from jenv.locations import CAStore, Location
 from jenv.report.render import describe_source, source_dict, to_json
@@ -69,4 +70,4 @@ def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: boo
     for depth, dn in enumerate(verdict.chain):
         label = "subject" if depth == 0 else "issued by"
         lines.append(f"  {label:<12}{dn}")
-    return "\n".join(lines)
+    return printable_lines(lines)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass
 from typing import Dict, Optional
 
@@ -30,7 +31,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from jenv.service.authority import Authority, Credential, install_ca_dir, write_private_file
-from jenv.errors import InvalidInputError, KeyMismatchError, NotFoundError, VerifyError
+from jenv.errors import InvalidInputError, KeyMismatchError, NotFoundError, UnsafeFileError, VerifyError
 from jenv.locations import ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT, X509_CERT_DIR, X509_USER_CERT, \
     X509_USER_KEY
 from jenv.pem import grid_dn, key_matches, parse_certificate, parse_private_key
@@ -73,7 +74,15 @@ class SandboxPaths:
 
 
 def _mkdir(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
+    """A private directory, or the user's own directory already there; never one reached through a link."""
+    try:
+        os.makedirs(path, mode=0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise UnsafeFileError(f"{path} is not a directory of your own (a symbolic link, a file, or another "
+                              "user's): give another directory for the sandbox")
 
 
 def _dn(username: str) -> str:

@@ -34,6 +34,7 @@ from cryptography import x509
 
 from jenv.service.authority import Authority, Credential
 from jenv.errors import InvalidInputError, NotFoundError
+from jenv.safefile import open_own_file_to_append
 from jenv.service.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, dns_resolves, issue_from_options
 from jenv.pem import grid_dn
 from jenv.jcentral.protocol import Reply, encode_reply
@@ -252,7 +253,7 @@ class LocalService:
         if not self.log_path:
             return
         record = {"time": dt.datetime.now(UTC).isoformat(timespec="seconds"), **record}
-        with self._lock, open(self.log_path, "a", encoding="utf-8") as handle:
+        with self._lock, os.fdopen(open_own_file_to_append(self.log_path), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
 

@@ -6,20 +6,21 @@ this module's own CA (``TRUST``, for REQUESTS_CA_BUNDLE), and yields its
 base URL; ``tls=`` gives another certificate, ``plain=True`` plain HTTP
 (which ca-fetch refuses).  A
 route answers with a body, a status, or one of the misbehaviours a download
-must survive: a truncated body, a lying Content-Length, an endless stream.
+must survive: a truncated body, a lying Content-Length, an endless stream, a redirect.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import ssl
 import subprocess
 import tarfile
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -31,7 +32,9 @@ from ca_corpus import DAY, NOW, issue, make_keys, name
 class Route:
     body: bytes = b""
     status: int = 200
-    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge | drip
+    mode: str = "normal"  # normal | truncate | claim-huge | stream-huge | drip | redirect (to ``location``)
+    location: str = ""
+    hits: List[str] = field(default_factory=list)  # the paths this route answered
 
 
 def _handler(routes: Dict[str, Route]):
@@ -45,6 +48,14 @@ def _handler(routes: Dict[str, Route]):
             route = routes.get(self.path)
             if route is None:
                 route = Route(b"not found", 404)
+            route.hits.append(self.path)
+            if route.mode == "redirect":
+                self.send_response(route.status if 300 <= route.status < 400 else 302)
+                self.send_header("Location", route.location)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                return
             self.send_response(route.status)
             self.send_header("Content-Type", "application/x-gzip")
             if route.mode == "drip":  # one byte every 0.3 s: never idle long enough for a read timeout
@@ -170,6 +181,41 @@ def connect_proxy(target_port: int) -> Iterator[str]:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         listener.close()
+
+
+def fetch_env(home: Path, **extra: str) -> Dict[str, str]:
+    """A clean environment in which requests trusts the test server's CA (REQUESTS_CA_BUNDLE)."""
+    from support.launcher import clean_env
+
+    env = clean_env(home, **extra)
+    for name, value in trust().items():
+        env.setdefault(name, value)
+    return env
+
+
+def snapshot(directory: Path) -> Dict[str, Tuple]:
+    """Everything about a directory tree: names, types, link targets, modes, bytes."""
+    state: Dict[str, Tuple] = {}
+    for base, dirs, files in os.walk(directory):
+        for entry in dirs + files:
+            path = Path(base) / entry
+            rel = str(path.relative_to(directory))
+            if path.is_symlink():
+                state[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                state[rel] = ("dir", path.stat().st_mode)
+            else:
+                state[rel] = ("file", path.stat().st_mode, path.read_bytes())
+    return state
+
+
+def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:
+    """``openssl verify -CApath store`` accepts the certificate (the independent oracle)."""
+    cert = tmp / "check.pem"
+    cert.write_bytes(cert_pem)
+    proc = subprocess.run(["openssl", "verify", "-CApath", str(store), "-no-CAfile", "-no-CAstore", str(cert)],
+                          capture_output=True, text=True)
+    return proc.returncode == 0
 
 
 def openssl_hash(pem: bytes) -> str:

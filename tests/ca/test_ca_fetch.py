@@ -14,62 +14,12 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Dict, Tuple
 
 import pytest
 
-from ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy,
-                       openssl_hash, serve, trust)
-from support.launcher import clean_env, run_jenv
-
-def fetch_env(home: Path, **extra: str) -> Dict[str, str]:
-    """A clean environment in which requests trusts the test server's CA (REQUESTS_CA_BUNDLE)."""
-    env = clean_env(home, **extra)
-    for name, value in trust().items():
-        env.setdefault(name, value)
-    return env
-
-
-def snapshot(directory: Path) -> Dict[str, Tuple]:
-    """Everything about a directory tree: names, types, link targets, modes, bytes."""
-    state: Dict[str, Tuple] = {}
-    for base, dirs, files in os.walk(directory):
-        for entry in dirs + files:
-            path = Path(base) / entry
-            rel = str(path.relative_to(directory))
-            if path.is_symlink():
-                state[rel] = ("link", os.readlink(path))
-            elif path.is_dir():
-                state[rel] = ("dir", path.stat().st_mode)
-            else:
-                state[rel] = ("file", path.stat().st_mode, path.read_bytes())
-    return state
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    (h / ".globus").mkdir(parents=True)
-    return h
-
-
-@pytest.fixture
-def old_store(home: Path) -> Path:
-    """A previous, working store: one CA and its link."""
-    store = home / ".globus" / "certificates"
-    store.mkdir()
-    (store / "Previous.pem").write_bytes(ROOT.pem)
-    os.symlink("Previous.pem", store / f"{openssl_hash(ROOT.pem)}.0")
-    return store
-
-
-def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:
-    cert = tmp / "check.pem"
-    cert.write_bytes(cert_pem)
-    proc = subprocess.run(["openssl", "verify", "-CApath", str(store), "-no-CAfile", "-no-CAstore", str(cert)],
-                          capture_output=True, text=True)
-    return proc.returncode == 0
-
+from ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy, fetch_env,
+                       openssl_hash, openssl_ok, serve, snapshot)
+from support.launcher import run_jenv
 
 def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
     cert = home / "usercert.pem"

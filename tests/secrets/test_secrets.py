@@ -195,7 +195,8 @@ KNOWN_WRITERS = {
     ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
     ("jenv/login.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
-    ("jenv/service/server.py", "_log"): "request log: DN, role, command, exit code; no key material",
+    ("jenv/safefile.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's own "
+                                                      "regular file only (the service's request log)",
     ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
     ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
                                                    "usercert.pem 0644), fsync-ed, then renamed (cert-import)",

@@ -13,6 +13,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from support.launcher import HOSTILE
 from tokenkit import assert_no_key_printed, run_in_process, snapshot, token_paths
 
 REPO = Path(__file__).resolve().parents[2]
@@ -277,3 +278,38 @@ def test_fast_path_imports_no_network_or_crypto(svc, home):
     assert "jenv.tokens.store" not in loaded and "jenv.cli" not in loaded  # no lock, no docopt on the fast path
     assert [m for m in loaded if not m.startswith("jenv")] == []
     assert not {"jenv.pem", "jenv.credentials", "jenv.jcentral.client", "jenv.jcentral.protocol"} & set(loaded)
+
+
+#: Names for TMPDIR (so for the token paths) that run code or split words when a shell reads them unquoted.
+CODE_IN_NAMES = ["$(touch pwned)", "`touch pwned`", "it's \"quoted\"; touch pwned", "two  spaces & tab\there",
+                 "new\nline; touch pwned", "dollar $HOME and \\ backslash", HOSTILE]
+
+
+def readme_jq_line() -> str:
+    """The one jq line the README documents (so this test runs what users copy)."""
+    lines = [line.strip() for line in (REPO / "README.md").read_text().splitlines() if "| jq -r" in line]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("name", CODE_IN_NAMES, ids=range(len(CODE_IN_NAMES)))
+def test_the_readme_jq_line_runs_no_code_from_the_paths(svc, home, tmp_path, name):
+    """The README's jq line, exactly as written, in a real bash, with jenv on PATH: the token paths come
+    back exactly, whatever TMPDIR is called, and nothing in the name runs."""
+    tmpdir = home / name
+    tmpdir.mkdir(mode=0o700)
+    bin_dir, work = tmp_path / "bin", tmp_path / "work"
+    bin_dir.mkdir()
+    work.mkdir()
+    (bin_dir / "jenv").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m jenv "$@"\n')
+    (bin_dir / "jenv").chmod(0o755)
+    env = svc.env(home, TMPDIR=str(tmpdir))
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    cert_path, key_path = token_paths(env)
+    script = readme_jq_line() + '\nprintf "%s\\0%s" "$JALIEN_TOKEN_CERT" "$JALIEN_TOKEN_KEY"'
+    proc = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, cwd=work)
+    assert_no_key_printed(proc.stdout, proc.stderr)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\0") == [str(cert_path), str(key_path)]
+    assert cert_path.is_file() and key_path.is_file()
+    assert not list(work.iterdir()) and not list(home.rglob("pwned"))
