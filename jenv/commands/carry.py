@@ -225,8 +225,10 @@ def cmd_exec(args, ctx: Context) -> int:
 
     Options:
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
-      --scrub                 Remove JALIEN_TOKEN_*, X509_USER_*, X509_USER_PROXY and their
-                              APPTAINERENV_/SINGULARITYENV_ copies instead; no token needed.
+      --scrub                 Run it with no grid credential in reach instead; no token needed:
+                              JALIEN_TOKEN_*, X509_USER_* and their APPTAINERENV_/SINGULARITYENV_
+                              copies removed, then the token, user certificate and proxy variables
+                              and TMPDIR set into an empty private directory, removed afterwards.
 
     The command gets JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY and X509_CERT_DIR (or
     X509_CERT_FILE).  With the token in files (and with --scrub) the command
@@ -237,16 +239,17 @@ def cmd_exec(args, ctx: Context) -> int:
     SIGKILLed jenv takes the command along (Linux).  A command that cannot be
     found is exit 2.
     """
-    from jenv.tokens.handoff import become, ca_exports, command_path, run_child, scrubbed, token_files, \
-        token_in_hand
+    from jenv.tokens.handoff import become, ca_exports, command_path, remove_when_done, run_child, \
+        scrubbed_environment, token_files, token_in_hand
 
     argv = [args["<command>"], *args["<args>"]]
-    scrub = bool(args.get("--scrub"))
-    path = command_path(argv, scrubbed(ctx.environ) if scrub else ctx.environ)
+    path = command_path(argv, ctx.environ)
     if path is None:
         raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
-    if scrub:
-        become(path, argv, scrubbed(ctx.environ), (ctx.stdout, ctx.stderr))
+    if args.get("--scrub"):
+        environ, directory = scrubbed_environment(ctx.environ, ctx.uid)
+        remove_when_done(directory)
+        become(path, argv, environ, (ctx.stdout, ctx.stderr))
     token = token_in_hand(ctx, _min_valid(args))
     with token_files(token) as (cert_path, key_path):
         environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
