@@ -20,7 +20,8 @@ from typing import List, Sequence, Tuple
 from jenv.context import Context
 from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, expand_home, lock_directories
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, expand_home, \
+    lock_directories
 from jenv.safefile import open_without_blocking
 from jenv.tokens.files import check_directory, private_directory, replace_file
 
@@ -279,27 +280,37 @@ def _token_paths(ctx: Context, min_valid: int) -> Tuple[str, str]:
 
 
 def cmd_args(args, ctx: Context) -> int:
-    """Print the options that give a tool the token and the CA store: curl $(jenv args curl) https://...
+    """Print the options that give a tool the token and the CA store: jenv args curl --config | curl -K - https://...
 
     Usage:
-      jenv args [curl] [--min-valid=<duration>] [--json]
+      jenv args [curl] [--config] [--min-valid=<duration>] [--json]
 
     Options:
+      --config                A curl config file (curl -K -), which carries any path.
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
       --json                  Print {"cert": ..., "key": ..., "capath" or "cafile": ...} (Python requests:
                               cert=(cert, key), verify=capath or cafile).
 
-    "curl" prints --cert <file> --key <file> and --capath <dir> (or --cacert
-    <bundle>), shell-quoted.  A token given as PEM content is copied to a
-    private directory of yours ($XDG_RUNTIME_DIR or ~/.cache/jenv), so the
-    paths still work after jenv exits.
+    "curl --config" prints cert, key and capath (or cacert) lines for
+    curl -K: jenv args curl --config | curl -K - <url>, or
+    curl -K <(jenv args curl --config) <url>.  "curl" alone prints --cert
+    <file> --key <file> --capath <dir> (or --cacert <bundle>) as bare words
+    for curl $(jenv args curl) <url>, and refuses (exit 4) a path that the
+    shell would split or expand there.  A token given as PEM content is
+    copied to a private directory of yours ($XDG_RUNTIME_DIR or
+    ~/.cache/jenv), so the paths still work after jenv exits.
     """
+    from jenv.shells.curl import curl_options, render_config, render_words
     from jenv.tokens.handoff import ca_exports
 
     if not args.get("curl") and not ctx.json:
-        raise UsageError("say which form: 'jenv args curl' or 'jenv args --json'")
-    cert_path, key_path = _token_paths(ctx, _min_valid(args))
+        raise UsageError("say which form: 'jenv args curl --config' or 'jenv args --json'")
+    if args.get("--config") and (ctx.json or not args.get("curl")):
+        raise UsageError("--config is curl's form: 'jenv args curl --config'")
     ca = ca_exports(ctx)
+    if not ctx.json:  # a CA directory curl cannot take is refused before any token work
+        curl_options("/", "/", ca.get(X509_CERT_DIR))
+    cert_path, key_path = (os.path.abspath(path) for path in _token_paths(ctx, _min_valid(args)))
     if not ca:
         ctx.err("jenv: no CA store found, so the server is checked against the tool's own CAs: "
                 "run 'jenv ca-fetch' or set X509_CERT_DIR")
@@ -310,8 +321,9 @@ def cmd_args(args, ctx: Context) -> int:
         out.update({("capath" if name == X509_CERT_DIR else "cafile"): path for name, path in ca.items()})
         ctx.out(json.dumps(out))
         return ExitCode.OK
-    words = ["--cert", cert_path, "--key", key_path]
-    for name, path in ca.items():
-        words += ["--capath" if name == X509_CERT_DIR else "--cacert", path]
-    ctx.out(" ".join(shlex.quote(word) for word in words))
+    options = curl_options(cert_path, key_path, ca.get(X509_CERT_DIR), ca.get(X509_CERT_FILE))
+    if args.get("--config"):
+        ctx.out(render_config(options))
+    else:
+        ctx.out(render_words(options))
     return ExitCode.OK
