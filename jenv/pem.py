@@ -246,35 +246,63 @@ def check_pkcs12(data: bytes, what: str) -> None:
 
 
 def load_pkcs12(data: bytes, what: str, password: bytes):
-    """(private key, certificate) of a PKCS#12 bundle, legacy (RC2, 3DES) or current (AES) encryption.
+    """(private key, certificate) of a PKCS#12 bundle, legacy (RC2, 3DES) or current (AES) encryption,
+    both checked whole: the certificate as jenv reads a user certificate (names, dates, extensions), the
+    key's type.
 
     An empty ``password`` also tries "no password" (exporters differ on which they mean).  Raises
-    InvalidInputError (not PKCS#12, damaged, no key or certificate, unsupported key type) or
-    PassphraseError (wrong password).
+    InvalidInputError (not PKCS#12, damaged, no key or certificate, a certificate that cannot be parsed,
+    unsupported key type) or PassphraseError (wrong password: the bundle's MAC says which of the two,
+    :mod:`jenv.lite.pkcs12mac`).
     """
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     check_pkcs12(data, what)
-    loaded, wrong = None, False
+    loaded, error = None, None
     for candidate in ((password,) if password else (None, b"")):
         try:
             loaded = pkcs12.load_key_and_certificates(data, candidate)
             break
-        except ValueError as exc:
-            wrong = wrong or "password" in str(exc).lower()
-        except (TypeError, UnsupportedAlgorithm) as exc:
-            raise InvalidInputError(f"{what} cannot be read ({_short(exc)})") from None
+        except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            error = exc
     if loaded is None:
-        if wrong:
-            raise PassphraseError(f"wrong password for {what}: nothing was written")
-        raise InvalidInputError(f"{what} is a damaged PKCS#12 bundle: export it again")
+        _unreadable_pkcs12(data, what, password, error)
     key, cert, _others = loaded
     if key is None or cert is None:
         missing = "private key" if key is None else "certificate"
         raise InvalidInputError(f"{what} holds no {missing}: export the certificate together with its key")
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InvalidInputError(f"{what} holds a {type(key).__name__}; only RSA and EC keys are supported")
+    try:  # read the way jenv reads the user certificate later
+        cert = parse_certificate(cert.public_bytes(serialization.Encoding.PEM), what)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}: export the bundle again") from None
+    try:
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidInputError(f"{what} holds a certificate with a corrupt or unsupported public key: "
+                                "export the bundle again") from None
     return key, cert
+
+
+def _unreadable_pkcs12(data: bytes, what: str, password: bytes, error: Optional[Exception]) -> None:
+    """Raise for a bundle cryptography could not open: PassphraseError when its MAC does not verify with
+    ``password``, InvalidInputError when it does (the password is right, the content is damaged) or
+    when the failure is not the one a wrong password gives."""
+    from jenv.lite.pkcs12mac import mac_verdict
+
+    verdict = mac_verdict(data, password or None)
+    reason = _short(error) if error is not None else "unknown"
+    ambiguous = isinstance(error, ValueError) and "password" in str(error).lower()
+    if verdict is False:
+        raise PassphraseError(f"wrong password for {what}: nothing was written")
+    if verdict is None and ambiguous:
+        raise PassphraseError(f"wrong password for {what}, or a damaged bundle (it has no MAC that would tell): "
+                              "nothing was written")
+    if verdict:
+        raise InvalidInputError(f"{what} opens with this password, but its content cannot be read ({reason}): "
+                                "the bundle is damaged; export it again")
+    raise InvalidInputError(f"{what} cannot be read ({reason}): export the bundle again")
 
 
 def private_key_pem(key, passphrase: Optional[bytes]) -> bytes:
