@@ -165,7 +165,8 @@ def cmd_shims(args, ctx: Context) -> int:
         os.makedirs(directory, mode=0o755, exist_ok=True)
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
-    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own")
+    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own",
+                    stake="the shims, and so what runs as alien-token-info and the others")
     python = os.path.abspath(sys.executable)
     flags = _interpreter_flags(python)
     for name, command in SHIMS.items():

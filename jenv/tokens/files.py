@@ -70,12 +70,13 @@ PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private direc
                    "in your login file, or set TMPDIR to a private directory (mkdir -m 700 ~/tmp)")
 
 
-def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None) -> None:
+def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None,
+                    stake: str = "your token") -> None:
     """Refuse a missing token directory, one writable by everyone without the sticky bit, and one that
     belongs to another user (who could replace the token there); root's directories (/tmp) are fine.
 
-    Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
-    directory was named on the command line rather than by TMPDIR).
+    Raises NotFoundError or UnsafeFileError, naming the directory, what others could replace there
+    (``stake``) and the fix (``fix`` when the directory was named on the command line rather than by TMPDIR).
     """
     try:
         st = os.stat(directory)
@@ -87,10 +88,10 @@ def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: O
                               "set TMPDIR to a private directory")
     if uid is not None and st.st_uid not in (uid, 0):
         raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
-                              f"(uid {uid}), so its owner could replace your token: {fix or PRIVATE_TMP_FIX}")
+                              f"(uid {uid}), so its owner could replace {stake}: {fix or PRIVATE_TMP_FIX}")
     if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
         raise UnsafeFileError(f"directory {directory} of the {what} is writable by everyone and has no sticky "
-                              f"bit, so anyone could replace your token there: run 'chmod +t {directory}' or "
+                              f"bit, so anyone could replace {stake} there: run 'chmod +t {directory}' or "
                               + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and TMPDIR=~/tmp in your "
                                      "login file)"))
 
