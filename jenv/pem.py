@@ -255,16 +255,11 @@ def load_pkcs12(data: bytes, what: str, password: bytes):
     unsupported key type) or PassphraseError (wrong password: the bundle's MAC says which of the two,
     :mod:`jenv.lite.pkcs12mac`).
     """
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     check_pkcs12(data, what)
-    loaded, error = None, None
-    for candidate in ((password,) if password else (None, b"")):
-        try:
-            loaded = pkcs12.load_key_and_certificates(data, candidate)
-            break
-        except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
-            error = exc
+    if b"\x00" in password:  # cryptography would panic; no PKCS#12 password holds one (RFC 7292 B.1)
+        raise PassphraseError(f"wrong password for {what}: it holds a NUL byte (Ctrl-@), which no PKCS#12 "
+                              "password can; nothing was written")
+    loaded, error = _open_pkcs12(data, password)
     if loaded is None:
         _unreadable_pkcs12(data, what, password, error)
     key, cert, _others = loaded
@@ -285,13 +280,32 @@ def load_pkcs12(data: bytes, what: str, password: bytes):
     return key, cert
 
 
+def _open_pkcs12(data: bytes, password: bytes):
+    """(cryptography's (key, certificate, others), None), or (None, the error); an empty ``password``
+    is tried as none and as empty."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    error = None
+    for candidate in ((password,) if password else (None, b"")):
+        try:
+            return pkcs12.load_key_and_certificates(data, candidate), None
+        except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            error = exc
+    return None, error
+
+
 def _unreadable_pkcs12(data: bytes, what: str, password: bytes, error: Optional[Exception]) -> None:
     """Raise for a bundle cryptography could not open: PassphraseError when its MAC does not verify with
     ``password``, InvalidInputError when it does (the password is right, the content is damaged) or
     when the failure is not the one a wrong password gives."""
-    from jenv.lite.pkcs12mac import mac_verdict
+    from jenv.lite.pkcs12mac import mac_verdict, without_mac
 
     verdict = mac_verdict(data, password or None)
+    stripped = without_mac(data) if verdict is False else None
+    if stripped is not None and _open_pkcs12(stripped, password)[0] is not None \
+            and _open_pkcs12(stripped, password + b"!not it")[0] is None:  # the password decrypts: a damaged MAC
+        raise InvalidInputError(f"{what} opens with this password, but its MAC does not match: the bundle is "
+                                "damaged; export it again")
     reason = _short(error) if error is not None else "unknown"
     ambiguous = isinstance(error, ValueError) and "password" in str(error).lower()
     if verdict is False:

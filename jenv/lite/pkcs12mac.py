@@ -5,7 +5,9 @@ itself checks the MAC first.  The MAC covers the whole authenticated content and
 password alone (RFC 7292 section 4 and appendix B), so:
 
 * the MAC verifies: the password is right, and a bundle that still cannot be read is damaged;
-* it does not: the password is wrong (or the MAC part itself was damaged, which no one can tell apart).
+* it does not: the password is wrong, or the bundle was damaged.  :func:`without_mac` gives the
+  bundle without its MAC, to see whether the password still opens the content: then the MAC itself was
+  damaged.  Damage to the encrypted content cannot be told from a wrong password.
 
 Only the password-based MAC of RFC 7292 is checked here (HMAC with the PKCS#12 key derivation, ID 3);
 a bundle without a MAC, with BER indefinite lengths, with PBMAC1 (RFC 9579) or an unknown digest gives
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from typing import Iterator, List, Optional, Tuple
 
-__all__ = ["mac_verdict"]
+__all__ = ["mac_verdict", "without_mac"]
 
 #: DigestAlgorithm OIDs (DER content) -> hashlib names.
 _DIGESTS = {
@@ -53,6 +55,27 @@ def _elements(data: bytes) -> Iterator[_Element]:
             raise ValueError("element longer than its container")
         yield tag, data[pos:pos + length]
         pos += length
+
+
+def _der(tag: int, contents: bytes) -> bytes:
+    length = len(contents)
+    if length < 0x80:
+        return bytes([tag, length]) + contents
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + contents
+
+
+def without_mac(data: bytes) -> Optional[bytes]:
+    """The bundle with its macData left out (DER re-encoded), or None when it has none or is not plain DER.
+    For a diagnosis only: a bundle is never used without the MAC it came with."""
+    try:
+        (tag, pfx), = list(_elements(data))
+        parts = list(_elements(pfx))
+    except ValueError:
+        return None
+    if tag != 0x30 or len(parts) != 3:
+        return None
+    return _der(0x30, b"".join(_der(part_tag, contents) for part_tag, contents in parts[:2]))
 
 
 def _sequence(contents: bytes, tags: List[int]) -> List[bytes]:

@@ -289,3 +289,40 @@ def test_without_a_mac_a_failure_says_both_possibilities(leaf, env, tmp_path):
     run = cert_import(env, str(p12), answers=[b"not the password"])
     assert run.returncode == 11 and "wrong password" in run.stderr and "damaged" in run.stderr, run.stderr
     assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+@pytest.mark.parametrize("kind", ["aes", "legacy"])
+def test_a_damaged_mac_with_the_right_password_is_damage_not_a_wrong_password(kind, leaf, env, tmp_path):
+    """The last bytes of macData are its iteration count; the digest comes before the salt. A byte of the
+    digest flipped: the right password still decrypts the content, so the MAC is what was damaged."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12", KINDS[kind])
+    data = bytearray(p12.read_bytes())
+    parsed = subprocess.run(["openssl", "asn1parse", "-inform", "DER", "-in", str(p12)], capture_output=True,
+                            text=True, check=True).stdout.splitlines()
+    digest = [line for line in parsed if "OCTET STRING" in line][-2]  # macData: digest, then salt
+    offset, header = int(digest.split(":")[0]), int(digest.split("hl=")[1].split()[0])
+    data[offset + header] ^= 0x01
+    damaged = tmp_path / "damaged.p12"
+    damaged.write_bytes(bytes(data))
+    run = cert_import(env, str(damaged))
+    assert run.returncode == 4 and "MAC does not match" in run.stderr and "damaged" in run.stderr, run.stderr
+    wrong = cert_import(env, str(damaged), answers=[b"not the password"])
+    assert wrong.returncode == 11 and "wrong password" in wrong.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+def test_without_encryption_a_wrong_password_stays_a_wrong_password(leaf, env, tmp_path):
+    """Content that is not encrypted opens with any password: only the MAC can judge the password then."""
+    p12 = export_p12(leaf, tmp_path / "plain.p12", ["-certpbe", "NONE", "-keypbe", "NONE"])
+    wrong = cert_import(env, str(p12), answers=[b"not the password"])
+    assert wrong.returncode == 11 and wrong.stderr.splitlines() == \
+        [f"jenv: wrong password for PKCS#12 file {p12}: nothing was written"]
+    assert cert_import(env, str(p12)).returncode == 0
+
+
+def test_a_password_with_a_nul_byte_is_a_wrong_password_not_a_crash(leaf, env, tmp_path):
+    """Ctrl-@ types a NUL byte, which no PKCS#12 password holds (cryptography would panic on it)."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    run = cert_import(env, str(p12), answers=[PASSWORD + b"\x00"])
+    assert run.returncode == 11 and "NUL byte" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from jenv.lite.pkcs12mac import mac_verdict
+from jenv.lite.pkcs12mac import mac_verdict, without_mac
 from support.pki import TestCA
 
 
@@ -42,3 +42,13 @@ def test_no_verdict_without_a_mac_structure_or_with_a_hostile_count(leaf):
     count = data.rfind(b"\x02\x02\x08\x00")  # iterations INTEGER 2048 at the end of macData
     assert count == len(data) - 4
     assert mac_verdict(data[:count] + b"\x02\x02\x00\x00", b"pw") is None  # zero rounds
+
+
+def test_without_mac_is_the_same_content_with_no_verdict(leaf):
+    data = pkcs12.serialize_key_and_certificates(b"jdoe", leaf.key, leaf.cert, None,
+                                                 serialization.BestAvailableEncryption(b"pw"))
+    stripped = without_mac(data)
+    assert stripped is not None and len(stripped) < len(data) and mac_verdict(stripped, b"pw") is None
+    key, cert, _ = pkcs12.load_key_and_certificates(stripped, b"pw")  # the content is untouched
+    assert cert == leaf.cert
+    assert without_mac(stripped) is None and without_mac(data[:-10]) is None
