@@ -301,7 +301,7 @@ def cmd_args(args, ctx: Context) -> int:
     copied to a private directory of yours ($XDG_RUNTIME_DIR or
     ~/.cache/jenv), so the paths still work after jenv exits.
     """
-    from jenv.shells.curl import curl_options, render_config, render_words
+    from jenv.shells.curl import check_capath, curl_options, render_config, render_words
     from jenv.tokens.handoff import ca_exports
 
     if not args.get("curl") and not ctx.json:
@@ -310,7 +310,7 @@ def cmd_args(args, ctx: Context) -> int:
         raise UsageError("--config is curl's form: 'jenv args curl --config'")
     ca = ca_exports(ctx)
     if not ctx.json:  # a CA directory curl cannot take is refused before any token work
-        curl_options("/", "/", ca.get(X509_CERT_DIR))
+        check_capath(ca.get(X509_CERT_DIR))
     cert_path, key_path = (os.path.abspath(path) for path in _token_paths(ctx, _min_valid(args)))
     if not ca:
         ctx.err("jenv: no CA store found, so the server is checked against the tool's own CAs: "

@@ -19,7 +19,7 @@ from typing import List, NamedTuple, Optional
 
 from jenv.errors import InvalidInputError
 
-__all__ = ["CurlOption", "curl_options", "render_config", "render_words", "CONFIG_FORM"]
+__all__ = ["CurlOption", "curl_options", "check_capath", "render_config", "render_words", "CONFIG_FORM"]
 
 class CurlOption(NamedTuple):
     """One option: its long name (no dashes), its argument in curl's syntax, the path, what it is."""
@@ -44,14 +44,19 @@ def curl_options(cert: str, key: str, capath: Optional[str] = None, cafile: Opti
     options = [CurlOption("cert", cert.replace("\\", "\\\\").replace(":", "\\:"), cert, "token certificate"),
                CurlOption("key", key, key, "token key")]
     if capath is not None:
-        if ":" in capath:
-            raise InvalidInputError(f"the CA directory {capath} holds ':', which curl (OpenSSL) reads as a "
-                                    "separator between directories: set X509_CERT_DIR to a path without ':' "
-                                    "(a symbolic link to it will do), or X509_CERT_FILE to a CA bundle")
+        check_capath(capath)
         options.append(CurlOption("capath", capath, capath, "CA directory"))
     if cafile is not None:
         options.append(CurlOption("cacert", cafile, cafile, "CA bundle"))
     return options
+
+
+def check_capath(capath: Optional[str]) -> None:
+    """Raise InvalidInputError for a CA directory curl cannot be given: OpenSSL splits ``--capath`` at ':'."""
+    if capath is not None and ":" in capath:
+        raise InvalidInputError(f"the CA directory {capath} holds ':', which curl (OpenSSL) reads as a "
+                                "separator between directories: set X509_CERT_DIR to a path without ':' "
+                                "(a symbolic link to it will do), or X509_CERT_FILE to a CA bundle")
 
 
 def render_config(options: List[CurlOption]) -> str:

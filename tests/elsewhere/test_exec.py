@@ -341,3 +341,12 @@ def test_a_scrubbed_command_finds_no_credential_anywhere(env, svc, home, tmp_pat
     while os.path.exists(private) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert not os.path.exists(private), "the private TMPDIR outlived the command"
+
+
+def test_scrub_without_a_usable_tmpdir_is_one_line(home):
+    from support.launcher import clean_env
+
+    result = run_jenv(["exec", "--scrub", "--", "true"], clean_env(home, TMPDIR=str(home / "missing")))
+    assert result.returncode == 3 and result.stderr.count("\n") == 1 and "set TMPDIR" in result.stderr, \
+        result.stderr
+    assert run_jenv(["exec", "--scrub", "--", "true"], clean_env(home)).returncode == 0
