@@ -35,8 +35,9 @@ from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
-__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
-           "scrubbed_environment", "remove_when_done", "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
+__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names",
+           "token_files", "scrubbed", "scrubbed_environment", "remove_when_done", "SCRUBBED_NAMES",
+           "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
 
 
 class TokenInHand(NamedTuple):
