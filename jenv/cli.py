@@ -37,7 +37,7 @@ Local service (no grid needed):
 Tokens elsewhere (batch jobs, containers, scripts, O2's token check):
   exec             Run a command with the token (and CA location) exported; --scrub: without credentials
   export           Copy the token into a directory (--to), print exports pointing at the copies
-  args             Options giving a tool the token and CA store (jenv args curl; --json)
+  args             Options giving a tool the token and CA store (jenv args curl --config; --json)
   shims            Write alien-token-info & co. (run jenv) into ~/.local/bin
   alien-token-info, alien-cert-info, alien-token-destroy   As the official client prints them
 

@@ -63,8 +63,9 @@ def fix_hint(loc: Location) -> str:
     var = loc.variable
     if var:
         return f"point {var} at the right file"
-    name = "usercert.pem" if "cert" in loc.what else "userkey.pem"
-    return f"install it as ~/.globus/{name} or set {'X509_USER_CERT' if 'cert' in loc.what else 'X509_USER_KEY'}"
+    variable = "X509_USER_CERT" if "cert" in loc.what else "X509_USER_KEY"
+    return (f"run 'jenv cert-import <file.p12>' with the .p12 file from the CERN CA (it installs "
+            f"~/.globus/usercert.pem and userkey.pem), or set {variable}")
 
 
 def read_credential(loc: Location) -> bytes:

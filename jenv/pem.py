@@ -8,6 +8,7 @@ was loading ("user certificate /home/u/.globus/usercert.pem").
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Callable, List, Optional, Tuple
 
@@ -277,35 +278,108 @@ def check_pkcs12(data: bytes, what: str) -> None:
 
 
 def load_pkcs12(data: bytes, what: str, password: bytes):
-    """(private key, certificate) of a PKCS#12 bundle, legacy (RC2, 3DES) or current (AES) encryption.
+    """(private key, certificate) of a PKCS#12 bundle, legacy (RC2, 3DES) or current (AES) encryption,
+    both checked whole: the certificate as jenv reads a user certificate (names, dates, extensions), the
+    key's type.
 
     An empty ``password`` also tries "no password" (exporters differ on which they mean).  Raises
-    InvalidInputError (not PKCS#12, damaged, no key or certificate, unsupported key type) or
-    PassphraseError (wrong password).
+    InvalidInputError (not PKCS#12, damaged, no key or certificate, a certificate that cannot be parsed,
+    unsupported key type) or PassphraseError (wrong password: OpenSSL's check of the bundle's MAC says
+    which of the two, :func:`_unreadable_pkcs12`).
     """
-    from cryptography.hazmat.primitives.serialization import pkcs12
-
     check_pkcs12(data, what)
-    loaded, wrong = None, False
-    for candidate in ((password,) if password else (None, b"")):
-        try:
-            loaded = pkcs12.load_key_and_certificates(data, candidate)
-            break
-        except ValueError as exc:
-            wrong = wrong or "password" in str(exc).lower()
-        except (TypeError, UnsupportedAlgorithm) as exc:
-            raise InvalidInputError(f"{what} cannot be read ({_short(exc)})") from None
+    if b"\x00" in password:  # cryptography would panic; no PKCS#12 password holds one (RFC 7292 B.1)
+        raise PassphraseError(f"wrong password for {what}: it holds a NUL byte (Ctrl-@), which no PKCS#12 "
+                              "password can; nothing was written")
+    loaded, error = _open_pkcs12(data, password)
     if loaded is None:
-        if wrong:
-            raise PassphraseError(f"wrong password for {what}: nothing was written")
-        raise InvalidInputError(f"{what} is a damaged PKCS#12 bundle: export it again")
+        _unreadable_pkcs12(data, what, password, error)
     key, cert, _others = loaded
     if key is None or cert is None:
         missing = "private key" if key is None else "certificate"
         raise InvalidInputError(f"{what} holds no {missing}: export the certificate together with its key")
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InvalidInputError(f"{what} holds a {type(key).__name__}; only RSA and EC keys are supported")
+    try:  # read the way jenv reads the user certificate later
+        cert = parse_certificate(cert.public_bytes(serialization.Encoding.PEM), what)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"{exc}: export the bundle again") from None
+    try:
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise InvalidInputError(f"{what} holds a certificate with a corrupt or unsupported public key: "
+                                "export the bundle again") from None
     return key, cert
+
+
+def _open_pkcs12(data: bytes, password: bytes):
+    """(cryptography's (key, certificate, others), None), or (None, the error); an empty ``password``
+    is tried as none and as empty."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    error = None
+    for candidate in ((password,) if password else (None, b"")):
+        try:
+            return pkcs12.load_key_and_certificates(data, candidate), None
+        except (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
+            error = exc
+    return None, error
+
+
+def _openssl_pkcs12(data: bytes, password: bytes, *flags: str) -> Optional[Tuple[int, str]]:
+    """(exit status, stderr) of ``openssl pkcs12 -noout`` on ``data`` with ``password`` (through a pipe,
+    never the command line or the environment), or None when there is no ``openssl`` to ask."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    for legacy in (["-legacy"], []):  # OpenSSL 3 needs the legacy provider for RC2 and 3DES bundles
+        read, write = os.pipe()
+        try:
+            os.write(write, password + b"\n")
+        finally:
+            os.close(write)
+        try:
+            proc = subprocess.run([openssl, "pkcs12", "-noout", *legacy, *flags, "-passin", f"fd:{read}"],
+                                  input=data, capture_output=True, pass_fds=(read,), timeout=30)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        finally:
+            os.close(read)
+        errors = proc.stderr.decode("utf-8", "replace")
+        if legacy and proc.returncode != 0 and "legacy" in errors.lower() and "MAC" not in errors:
+            continue  # an OpenSSL without -legacy (1.1): ask it without
+        return proc.returncode, errors
+    return None
+
+
+def _unreadable_pkcs12(data: bytes, what: str, password: bytes, error: Optional[Exception]) -> None:
+    """Raise for a bundle cryptography could not open, telling a wrong password from damage the way OpenSSL
+    does (``openssl pkcs12``): the MAC, which only the right password verifies; and, where the MAC fails,
+    whether the password still decrypts the content (then the MAC itself is damaged).  Damage inside the
+    encrypted content cannot be told from a wrong password, nor anything in a bundle without a MAC."""
+    reason = _short(error) if error is not None else "unknown"
+    both = f"wrong password for {what}, or a damaged bundle (nothing can tell which): nothing was written"
+    first = _openssl_pkcs12(data, password, "-info")
+    if first is None:
+        raise PassphraseError(both)
+    code, errors = first
+    if "mac verify error" in errors.lower():
+        opened = _openssl_pkcs12(data, password, "-nomacver")
+        other = _openssl_pkcs12(data, password + b"!not it", "-nomacver")
+        if opened is not None and other is not None and opened[0] == 0 and other[0] != 0:
+            raise InvalidInputError(f"{what} opens with this password, but its MAC does not match: the bundle is "
+                                    "damaged; export it again")
+        raise PassphraseError(f"wrong password for {what}: nothing was written")
+    if "MAC:" not in errors:
+        raise PassphraseError(both.replace("(nothing can tell which)", "(it has no MAC that would tell)"))
+    if code == 0:
+        raise InvalidInputError(f"{what} opens with this password, but its content cannot be read ({reason}): "
+                                "export the bundle again")
+    raise InvalidInputError(f"{what} opens with this password (its MAC matches), but its content cannot be read "
+                            f"({reason}): the bundle is damaged; export it again")
 
 
 def private_key_pem(key, passphrase: Optional[bytes]) -> bytes:

@@ -80,16 +80,18 @@ PRIVATE_TMP_FIX = ("set JENV_PRIVATE_TMP to 1 (or JENV_TMPDIR to a private direc
 
 
 def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: Optional[str] = None,
-                    private: bool = False) -> None:
+                    private: bool = False, stake: Optional[str] = None) -> None:
     """Refuse a missing directory for the ``what``, one that belongs to another user (who could replace
     the files there; root's directories, such as /tmp, are fine), and one that others can write: without
     the sticky bit they could rename a file of theirs over yours.  With ``private`` (the shims, which go
     on PATH, and the user certificate) a sticky shared directory is refused too: others could still put
     files of theirs beside yours there.
 
-    Raises NotFoundError or UnsafeFileError, naming the directory and the fix (``fix`` when the
-    directory was named on the command line rather than by TMPDIR).
+    Raises NotFoundError or UnsafeFileError, naming the directory, what others could replace there
+    (``stake``, by default "your <what>") and the fix (``fix`` when the directory was named on the command
+    line rather than by TMPDIR).
     """
+    stake = stake or f"your {what}"
     try:
         st = os.stat(directory)
     except OSError as exc:
@@ -100,14 +102,14 @@ def check_directory(directory: str, what: str, uid: Optional[int] = None, fix: O
                               "set TMPDIR to a private directory")
     if uid is not None and st.st_uid not in (uid, 0):
         raise UnsafeFileError(f"directory {directory} of the {what} belongs to uid {st.st_uid}, not to you "
-                              f"(uid {uid}), so its owner could replace your {what}: {fix or PRIVATE_TMP_FIX}")
-    problem = _writable_by_others(directory, st, what, private)
+                              f"(uid {uid}), so its owner could replace {stake}: {fix or PRIVATE_TMP_FIX}")
+    problem = _writable_by_others(directory, st, what, private, stake)
     if problem:
         raise UnsafeFileError(problem + (fix or "set TMPDIR to a private directory (mkdir -m 700 ~/tmp, and "
                                                 "TMPDIR=~/tmp in your login file)"))
 
 
-def _writable_by_others(directory: str, st: os.stat_result, what: str, private: bool) -> Optional[str]:
+def _writable_by_others(directory: str, st: os.stat_result, what: str, private: bool, stake: str) -> Optional[str]:
     """What is wrong with a directory others can write (up to the fix), or None when only its owner can,
     or (unless ``private``) when its sticky bit keeps others from renaming over what is not theirs."""
     sticky = bool(st.st_mode & stat.S_ISVTX)
@@ -118,10 +120,10 @@ def _writable_by_others(directory: str, st: os.stat_result, what: str, private: 
                    (f"its group (gid {st.st_gid})", "any member of that group"))
     if private:
         return (f"directory {directory} of the {what} is writable by {who}, so {anyone} could put files there "
-                f"beside your {what}{' (the sticky bit does not stop that)' if sticky else ''}: "
+                f"beside {stake}{' (the sticky bit does not stop that)' if sticky else ''}: "
                 f"run 'chmod {classes}-w {directory}', or ")
     return (f"directory {directory} of the {what} is writable by {who} and has no sticky bit, so {anyone} "
-            f"could replace your {what} there: run 'chmod {classes}-w {directory}' or 'chmod +t {directory}', or ")
+            f"could replace {stake} there: run 'chmod {classes}-w {directory}' or 'chmod +t {directory}', or ")
 
 
 def create_new_file(path: str, data: bytes, mode: int, sync: bool = False) -> None:

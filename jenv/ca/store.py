@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shlex
 import stat
 import warnings
 from dataclasses import dataclass
@@ -94,8 +95,12 @@ def open_ca_store(store: CAStore) -> None:
     var, where = _where(store)
     if store.kind == "dir":
         if not os.path.isdir(path):
-            state = "is not a directory" if os.path.exists(path) else "does not exist"
-            raise NotFoundError(f"{where} {state}: run 'jenv ca-fetch {path}' or point {var} at a CA directory")
+            if os.path.exists(path):
+                raise NotFoundError(f"{where} is not a directory: point {var} at a CA directory")
+            fetch = f"'jenv ca-fetch {shlex.quote(path)}'"
+            raise NotFoundError(f"{where} does not exist: " + (
+                f"correct {var} (a typo?), or unset it to use the default places; {fetch} installs the grid "
+                "CA certificates there" if store.explicit else f"run {fetch} or point {var} at a CA directory"))
         if not os.access(path, os.R_OK | os.X_OK):
             raise NotFoundError(f"{where} is not readable: check its permissions")
         return

@@ -20,7 +20,8 @@ from typing import List, Sequence, Tuple
 from jenv.context import Context
 from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, expand_home, lock_directories
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, expand_home, \
+    lock_directories
 from jenv.safefile import open_without_blocking
 from jenv.tokens.files import check_directory, private_directory, replace_file
 
@@ -166,7 +167,8 @@ def cmd_shims(args, ctx: Context) -> int:
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
     # private: the directory goes on PATH, where a command another user puts beside the shims would run as you
-    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own", private=True)
+    check_directory(directory, "shims", ctx.uid, fix="give --dir a directory of your own", private=True,
+                    stake="the shims, and so what runs as alien-token-info and the others")
     python = os.path.abspath(sys.executable)
     flags = _interpreter_flags(python)
     for name, command in SHIMS.items():
@@ -228,8 +230,10 @@ def cmd_exec(args, ctx: Context) -> int:
 
     Options:
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
-      --scrub                 Remove JALIEN_TOKEN_*, X509_USER_*, X509_USER_PROXY and their
-                              APPTAINERENV_/SINGULARITYENV_ copies instead; no token needed.
+      --scrub                 Run it with no grid credential in reach instead; no token needed:
+                              JALIEN_TOKEN_*, X509_USER_* and their APPTAINERENV_/SINGULARITYENV_
+                              copies removed, then the token, user certificate and proxy variables
+                              and TMPDIR set into an empty private directory, removed afterwards.
 
     The command gets JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY and X509_CERT_DIR (or
     X509_CERT_FILE).  With the token in files (and with --scrub) the command
@@ -240,16 +244,17 @@ def cmd_exec(args, ctx: Context) -> int:
     SIGKILLed jenv takes the command along (Linux).  A command that cannot be
     found is exit 2.
     """
-    from jenv.tokens.handoff import become, ca_exports, command_path, run_child, scrubbed, token_files, \
-        token_in_hand
+    from jenv.tokens.handoff import become, ca_exports, command_path, remove_when_done, run_child, \
+        scrubbed_environment, token_files, token_in_hand
 
     argv = [args["<command>"], *args["<args>"]]
-    scrub = bool(args.get("--scrub"))
-    path = command_path(argv, scrubbed(ctx.environ) if scrub else ctx.environ)
+    path = command_path(argv, ctx.environ)
     if path is None:
         raise UsageError(f"cannot run {argv[0]!r}: not found on PATH, or not executable")
-    if scrub:
-        become(path, argv, scrubbed(ctx.environ), (ctx.stdout, ctx.stderr))
+    if args.get("--scrub"):
+        environ, directory = scrubbed_environment(ctx.environ, ctx.uid)
+        remove_when_done(directory)
+        become(path, argv, environ, (ctx.stdout, ctx.stderr))
     token = token_in_hand(ctx, _min_valid(args))
     with token_files(token) as (cert_path, key_path):
         environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
@@ -279,27 +284,37 @@ def _token_paths(ctx: Context, min_valid: int) -> Tuple[str, str]:
 
 
 def cmd_args(args, ctx: Context) -> int:
-    """Print the options that give a tool the token and the CA store: curl $(jenv args curl) https://...
+    """Print the options that give a tool the token and the CA store: jenv args curl --config | curl -K - https://...
 
     Usage:
-      jenv args [curl] [--min-valid=<duration>] [--json]
+      jenv args [curl] [--config] [--min-valid=<duration>] [--json]
 
     Options:
+      --config                A curl config file (curl -K -), which carries any path.
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
       --json                  Print {"cert": ..., "key": ..., "capath" or "cafile": ...} (Python requests:
                               cert=(cert, key), verify=capath or cafile).
 
-    "curl" prints --cert <file> --key <file> and --capath <dir> (or --cacert
-    <bundle>), shell-quoted.  A token given as PEM content is copied to a
-    private directory of yours ($XDG_RUNTIME_DIR or ~/.cache/jenv), so the
-    paths still work after jenv exits.
+    "curl --config" prints cert, key and capath (or cacert) lines for
+    curl -K: jenv args curl --config | curl -K - <url>, or
+    curl -K <(jenv args curl --config) <url>.  "curl" alone prints --cert
+    <file> --key <file> --capath <dir> (or --cacert <bundle>) as bare words
+    for curl $(jenv args curl) <url>, and refuses (exit 4) a path that the
+    shell would split or expand there.  A token given as PEM content is
+    copied to a private directory of yours ($XDG_RUNTIME_DIR or
+    ~/.cache/jenv), so the paths still work after jenv exits.
     """
+    from jenv.shells.curl import check_capath, curl_options, render_config, render_words
     from jenv.tokens.handoff import ca_exports
 
     if not args.get("curl") and not ctx.json:
-        raise UsageError("say which form: 'jenv args curl' or 'jenv args --json'")
-    cert_path, key_path = _token_paths(ctx, _min_valid(args))
+        raise UsageError("say which form: 'jenv args curl --config' or 'jenv args --json'")
+    if args.get("--config") and (ctx.json or not args.get("curl")):
+        raise UsageError("--config is curl's form: 'jenv args curl --config'")
     ca = ca_exports(ctx)
+    if not ctx.json:  # a CA directory curl cannot take is refused before any token work
+        check_capath(ca.get(X509_CERT_DIR))
+    cert_path, key_path = (os.path.abspath(path) for path in _token_paths(ctx, _min_valid(args)))
     if not ca:
         ctx.err("jenv: no CA store found, so the server is checked against the tool's own CAs: "
                 "run 'jenv ca-fetch' or set X509_CERT_DIR")
@@ -310,8 +325,9 @@ def cmd_args(args, ctx: Context) -> int:
         out.update({("capath" if name == X509_CERT_DIR else "cafile"): path for name, path in ca.items()})
         ctx.out(json.dumps(out))
         return ExitCode.OK
-    words = ["--cert", cert_path, "--key", key_path]
-    for name, path in ca.items():
-        words += ["--capath" if name == X509_CERT_DIR else "--cacert", path]
-    ctx.out(" ".join(shlex.quote(word) for word in words))
+    options = curl_options(cert_path, key_path, ca.get(X509_CERT_DIR), ca.get(X509_CERT_FILE))
+    if args.get("--config"):
+        ctx.out(render_config(options))
+    else:
+        ctx.out(render_words(options))
     return ExitCode.OK

@@ -184,6 +184,7 @@ def cmd_cert_import(args, ctx: Context) -> int:
     if not key_matches(cert, key):
         raise KeyMismatchError(f"the key in {what} does not belong to its certificate: export the bundle again; "
                                "nothing was written")
+    info = cert_info(cert)  # everything the report shows is read before anything is written
     key_path = targets[1][0]
     passphrase = None if args.get("--no-passphrase") else _new_passphrase(key_path)
     if passphrase is None:
@@ -194,7 +195,6 @@ def cmd_cert_import(args, ctx: Context) -> int:
                             ctx.now().strftime("%Y-%m-%d"), passphrase is not None)
     except OSError as exc:
         raise NotFoundError(f"cannot write into {directory}: {exc.strerror or exc}; nothing was replaced") from None
-    info = cert_info(cert)
     _report(ctx, done, info)
     return ExitCode.OK
 

@@ -64,15 +64,24 @@ def _positional_username(args, ctx: Context) -> Optional[str]:
     return name
 
 
-def _check_content_fits_the_shell(ctx: Context) -> None:
+def _check_content_fits_the_shell(ctx: Context, role: Optional[str] = None) -> None:
     """Before asking JCentral for a token to print as content: can the target shell carry PEM text?
-    (csh and tcsh cannot hold a newline in a variable.)  The same rule and message as the export."""
+    (csh and tcsh cannot hold a newline in a variable.)  The same rule and message as the export, and
+    for ``jenv user <role>`` the form that works in every shell: token files for that role."""
     if ctx.json:
         return
     from jenv.shells import emitter_for, pick_shell
 
     shell = pick_shell(ctx.shell, ctx.environ).name
-    emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
+    try:
+        emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
+    except InvalidInputError as exc:
+        if role is None:
+            raise
+        import shlex
+
+        raise InvalidInputError(f"{exc}; or write the token files with that role: "
+                                f"jenv user {shlex.quote(role)} token-init") from None
 
 
 def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
@@ -313,7 +322,7 @@ def cmd_token_destroy(args, ctx: Context) -> int:
 
         with lock_store(store, lock_wait(ctx)) as lock:
             removed = destroy_token_pair(lock)
-    ctx.err("jenv: removed " + " and ".join(removed) if removed else "jenv: no token files to remove")
+    ctx.err("jenv: " + ("removed " + " and ".join(removed) if removed else _nothing_removed(ctx, store)))
     from jenv.shells import pick_shell, render_exports
 
     shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
@@ -322,6 +331,28 @@ def cmd_token_destroy(args, ctx: Context) -> int:
     else:
         ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: None, JALIEN_TOKEN_KEY: None}).rstrip("\n"))
     return ExitCode.OK
+
+
+def _nothing_removed(ctx: Context, store: TokenStore) -> str:
+    """What token-destroy says when it removed nothing.  When the variables hold PEM content
+    (``eval "$(jenv user <role>)"``): the lines it prints unset them, and token files at the default
+    names stay, with how to remove them."""
+    names = " and ".join(loc.variable for loc in (store.cert, store.key) if loc.pem is not None)
+    if not names:
+        return "no token files to remove"
+    import os
+
+    from jenv.locations import resolve_locations
+
+    said = f"the lines printed unset {JALIEN_TOKEN_CERT} and {JALIEN_TOKEN_KEY} ({names} held a token as PEM " \
+           "content, as 'jenv user <role>' exports it; no file to remove)"
+    without = {k: v for k, v in ctx.environ.items() if k not in (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY)}
+    defaults = resolve_locations(without, ctx.uid, ctx.home)
+    left = [loc.path for loc in (defaults.token_cert, defaults.token_key) if loc.path and os.path.lexists(loc.path)]
+    if left:
+        said += (f"; the token files {' and '.join(left)} remain: once the lines are evaluated "
+                 "(eval \"$(jenv token-destroy)\"), run 'jenv token-destroy' again to remove them")
+    return said
 
 
 def cmd_user(args, ctx: Context) -> int:
@@ -346,7 +377,7 @@ def cmd_user(args, ctx: Context) -> int:
     from jenv.tokens.obtain import fetch_checked_token
 
     locs, _store_unused = token_store(ctx)
-    _check_content_fits_the_shell(ctx)
+    _check_content_fits_the_shell(ctx, args["<username>"])
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)

@@ -189,16 +189,22 @@ class _Peer:
         return NetworkError(f"{self.where} rejected our client certificate {self.dn} ({how}): is it issued by "
                             "a CA that JCentral trusts, and still valid?")
 
+    def _endpoint_fix(self) -> str:
+        """Where the host and port came from, as the fix to check ("from ALIENPY_JCENTRAL" or "default")."""
+        if self.endpoint.source == "default":
+            return "this is the default endpoint; ALIENPY_JCENTRAL and ALIENPY_JCENTRAL_PORT set another"
+        return f"the endpoint comes {self.endpoint.source}: check it there"
+
     def connect_error(self, exc: BaseException) -> NetworkError:
         """TCP or TLS handshake failure."""
         if isinstance(exc, ssl.SSLError):
             return self.tls_error(exc)
         if isinstance(exc, socket.gaierror):
-            return NetworkError(f"cannot resolve the JCentral host {self.endpoint.host!r} ({exc.strerror}); "
-                                f"check ALIENPY_JCENTRAL ({self.endpoint.source})")
+            return NetworkError(f"cannot resolve the JCentral host {self.endpoint.host!r} ({exc.strerror}): "
+                                f"{self._endpoint_fix()}")
         if isinstance(exc, ConnectionRefusedError):
-            return NetworkError(f"{self.where} refused the connection (is the service running? "
-                                f"endpoint from {self.endpoint.source})")
+            return NetworkError(f"{self.where} refused the connection: is the service running? "
+                                f"{self._endpoint_fix()}")
         if isinstance(exc, (TimeoutError, socket.timeout)):
             return NetworkError(f"no answer from {self.where} within {self.timeout:g}s while connecting "
                                 "(JENV_TIMEOUT sets the limit)")

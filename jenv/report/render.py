@@ -222,6 +222,8 @@ def status_lines(status: "Status") -> List[str]:
     where = f"{ca.store.path} ({ca.store.source})" if ca.store.path else ca.store.source
     kind = {"dir": "directory", "file": "bundle file"}.get(ca.store.kind, "none")
     facts = ca.error or f"{kind}, {ca.count} certificate{'' if ca.count == 1 else 's'}"
+    if ca.store.path is None:  # the line above already says where jenv looked
+        facts = facts.replace(f" ({ca.store.source})", "", 1)
     lines += [f"{'CA store':<{width}}{where}", " " * width + facts]
     endpoint = status.endpoint
     lines.append(f"{'JCentral':<{width}}" + (f"{endpoint.uri} ({endpoint.source})" if endpoint

@@ -7,7 +7,9 @@
   (:mod:`jenv.tokens.store`: a private directory, no link, no other user's file, atomic renames);
 * :func:`token_files`: paths for the pair while a block runs: the token files themselves, or
   private temporary copies of PEM content, removed when the block ends;
-* :func:`scrubbed`: an environment without any grid credential;
+* :func:`scrubbed`: an environment without any grid credential, and :func:`scrubbed_environment`: one
+  where every credential variable and TMPDIR lead into an empty private directory, which
+  :func:`remove_when_done` removes once the command has ended;
 * :func:`run_child`: run a command, SIGINT/SIGTERM/SIGHUP passed on to it, its status returned; it gets
   back the core-file limit that jenv lowered while it held the key.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,14 +28,16 @@ from jenv.context import Context
 from jenv.credentials import materialize_pair
 from jenv.errors import NotFoundError, UsageError
 from jenv.safefile import exec_with_core_dumps, restore_core_dumps
-from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, Location, lock_directories, resolve_ca_store
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, TMPDIR, X509_CERT_DIR, X509_CERT_FILE, X509_USER_CERT, \
+    X509_USER_KEY, Location, lock_directories, resolve_ca_store
 from jenv.tokens.files import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
-__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
-           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
+__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names",
+           "token_files", "scrubbed", "scrubbed_environment", "remove_when_done", "SCRUBBED_NAMES",
+           "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
 
 
 class TokenInHand(NamedTuple):
@@ -139,6 +144,74 @@ def scrubbed(environ: Mapping[str, str]) -> Dict[str, str]:
         return False
 
     return {name: value for name, value in environ.items() if not credential(name)}
+
+
+#: Where a scrubbed command's credential variables lead: names that do not exist, in its empty private TMPDIR.
+_NOWHERE = {X509_USER_CERT: "usercert.pem", X509_USER_KEY: "userkey.pem", "X509_USER_PROXY": "x509up",
+            JALIEN_TOKEN_CERT: "tokencert.pem", JALIEN_TOKEN_KEY: "tokenkey.pem"}
+
+
+def scrubbed_environment(environ: Mapping[str, str], uid: int) -> Tuple[Dict[str, str], str]:
+    """:func:`scrubbed` ``environ`` in which no credential can be found, and the private directory it uses.
+
+    The variables of the user certificate, the token and the proxy name files that do not exist, in a
+    fresh empty 0700 directory that is also TMPDIR, so no tool reaches ``~/.globus`` or the default token
+    files through them either.  Raises NotFoundError when that directory cannot be made.
+    """
+    import tempfile
+
+    base = environ.get(TMPDIR) or "/tmp"
+    try:
+        directory = tempfile.mkdtemp(prefix=f"jenv-scrub-{uid}-", dir=base)
+    except OSError as exc:
+        raise NotFoundError(f"cannot make a private TMPDIR for the scrubbed command in {base}: {exc.strerror}: "
+                            "set TMPDIR to a directory of yours") from None
+    environ = scrubbed(environ)
+    environ.update({name: os.path.join(directory, leaf) for name, leaf in _NOWHERE.items()}, **{TMPDIR: directory})
+    return environ, directory
+
+
+def remove_when_done(directory: str) -> int:
+    """Remove ``directory`` once the command jenv is about to become has ended; returns a descriptor the
+    command must inherit (it is made inheritable here).
+
+    jenv's process becomes the command (exec), so the removal is left to a small detached process (its
+    own session, no terminal, stdio on /dev/null) that waits for the end of a pipe: the command, and
+    whatever it starts that keeps the descriptor, hold the other end.  The remover does not follow links
+    out of the directory (shutil.rmtree's descriptor-based walk).
+    """
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # a child that starts the remover and leaves at once, so init adopts the remover
+        try:
+            os.setsid()
+            if os.fork() == 0:
+                _remove_at_eof(read_end, write_end, directory)
+        finally:
+            os._exit(0)
+    os.close(read_end)
+    os.waitpid(middle, 0)
+    os.set_inheritable(write_end, True)
+    return write_end
+
+
+def _remove_at_eof(read_end: int, write_end: int, directory: str) -> None:
+    """The remover of :func:`remove_when_done`; never returns."""
+    try:
+        os.close(write_end)
+        for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTSTP):
+            signal.signal(signum, signal.SIG_IGN)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        keep = sorted({0, 1, 2, read_end})
+        for low, high in zip(keep, keep[1:] + [os.sysconf("SC_OPEN_MAX")]):
+            os.closerange(low + 1, high)
+        while os.read(read_end, 4096):
+            pass
+        shutil.rmtree(directory, ignore_errors=True)
+    finally:
+        os._exit(0)
 
 
 #: The signals a user or a batch system sends to end a job politely; passed on to the child.

@@ -191,7 +191,7 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
     cert_path, key_path = store.cert.path, store.key.path
     assert cert_path is not None and key_path is not None
     key_exists = check_target(key_path, store.uid, store.key.what)
-    check_target(cert_path, store.uid, store.cert.what)
+    had_token = check_target(cert_path, store.uid, store.cert.what) or key_exists
     old_umask = os.umask(0o077)
     temps: List[str] = []
     try:
@@ -207,13 +207,31 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
         for directory in store.directories():
             fsync_directory(directory)
     except OSError as exc:
-        raise NotFoundError(f"cannot write the token to {os.path.dirname(cert_path)}: "
-                            f"{exc.strerror or exc}; the previous token is unchanged") from None
+        raise NotFoundError(_write_failure(store, exc, had_token)) from None
     finally:
         os.umask(old_umask)
         for path in temps:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def _write_failure(store: TokenStore, exc: OSError, had_token: bool) -> str:
+    """What a failed write did (nothing) and what to do: free space, or another directory."""
+    import errno
+
+    directory = os.path.dirname(store.cert.path or "")
+    what = "the previous token is unchanged" if had_token else "no token was written"
+    if store.cert.variable:
+        elsewhere = "point JALIEN_TOKEN_CERT and JALIEN_TOKEN_KEY at another directory"
+    elif store.cert.source == "default":
+        elsewhere = "set TMPDIR to a private directory on another filesystem"
+    else:  # the copies of export --to
+        elsewhere = "choose a directory on another filesystem"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = f"free some space there (df -h {directory}), or {elsewhere}"
+    else:
+        fix = elsewhere
+    return f"cannot write the token to {directory}: {exc.strerror or exc}; {what}: {fix}"
 
 
 def _swap_in(temps: List[str], backup: Optional[str], key_path: str, cert_path: str) -> None:

@@ -249,7 +249,7 @@ ENV_CASES = [
     Case("HOME missing, no token", ("token",), NOT_FOUND, r"usercert.pem \(default\) does not exist",
          lambda lab: {"HOME": _missing_dir(lab), "TMPDIR": str(lab.root), "X509_USER_CERT": None,
                       "X509_USER_KEY": None}),
-    Case("HOME unwritable, CA dir under it missing", ("token-init",), NOT_FOUND, r"certificates does not exist: run 'jenv ca-fetch",
+    Case("HOME unwritable, CA dir under it missing", ("token-init",), NOT_FOUND, r"certificates does not exist: correct X509_CERT_DIR .*'jenv ca-fetch",
          lambda lab: {"HOME": _read_only_dir(lab), "X509_CERT_DIR": "~/.globus/certificates",
                       "X509_USER_CERT": str(lab.home / ".globus/usercert.pem"),
                       "X509_USER_KEY": str(lab.home / ".globus/userkey.pem")},

@@ -21,7 +21,7 @@ from typing import Iterator
 
 import pytest
 
-from support.launcher import clean_env, run_jenv
+from support.launcher import HOSTILE, clean_env, run_jenv
 from support.pki import TestCA
 
 CURL = shutil.which("curl")
@@ -132,6 +132,10 @@ def test_pem_content_is_copied_to_private_files_that_outlive_jenv(env, https_url
 def test_args_needs_a_form_and_no_ca_store_is_said(env, home):
     bare = run_jenv(["args"], env)
     assert bare.returncode == 2 and bare.stdout == "" and bare.stderr.count("\n") == 1
+    assert "jenv args curl --config" in bare.stderr
+    for mixed in (["args", "--config", "--json"], ["args", "curl", "--config", "--json"]):
+        refused = run_jenv(mixed, env)
+        assert refused.returncode == 2 and refused.stdout == "" and refused.stderr.count("\n") == 1
     environ = dict(env)
     del environ["X509_CERT_DIR"]
     printed = run_jenv(["args", "curl"], dict(environ, HOME=str(home)))
@@ -150,3 +154,82 @@ def test_token_with_ca_exports_the_ca_store(env):
 def test_no_token_means_no_options(home):
     result = run_jenv(["args", "curl"], clean_env(home, X509_USER_CERT=str(home / "none.pem")))
     assert result.returncode == 3 and result.stdout == "" and result.stderr.count("\n") == 1
+
+
+#: Directory names for the token files and the CA store that word splitting, globbing or curl's own
+#: option syntax would misread: a space that injects options, quotes, a backslash, a glob, a colon
+#: (curl's certificate:password separator), a newline, a leading dash.
+HOSTILE_NAMES = {
+    "injection": "x -k --trace-ascii TRACE",
+    "hostile": HOSTILE,
+    "colon": "cert:password",
+    "newline": "two\nlines",
+    "dash": "--insecure",
+    "glob": "[ab]*?",
+}
+
+
+def _hostile_world(env, tmp_path: Path, name: str):
+    """``env`` with the token files made in a TMPDIR named ``name``, and the CA store copied to a
+    directory named ``name`` (without colons, which OpenSSL reads as a list of directories)."""
+    token_dir = tmp_path / "tokens" / name
+    token_dir.mkdir(parents=True, mode=0o700)
+    ca_dir = tmp_path / "ca" / name.replace(":", "-")
+    shutil.copytree(env["X509_CERT_DIR"], ca_dir, symlinks=True)
+    environ = dict(env, TMPDIR=str(token_dir), X509_CERT_DIR=str(ca_dir), PATH=os.environ["PATH"])
+    made = run_jenv(["token-init"], environ)
+    assert made.returncode == 0, made.stderr
+    return environ
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+@pytest.mark.parametrize("name", list(HOSTILE_NAMES.values()), ids=list(HOSTILE_NAMES))
+def test_the_documented_config_form_carries_every_path(env, https_url, tmp_path, name):
+    """README: jenv args curl --config | curl -K - URL, and curl -K <(jenv args curl --config) URL."""
+    environ = _hostile_world(env, tmp_path, name)
+    work = tmp_path / "work"
+    work.mkdir()
+    piped = subprocess.run(["sh", "-c", f'{JENV} args curl --config | curl -sS --fail -K - "$0"', https_url],
+                           env=environ, capture_output=True, text=True, timeout=60, cwd=work)
+    assert piped.returncode == 0 and piped.stdout == "hello jdoe\n", piped.stderr
+    substituted = subprocess.run(["bash", "-c", f'curl -sS --fail -K <({JENV} args curl --config) "$0"', https_url],
+                                 env=environ, capture_output=True, text=True, timeout=60, cwd=work)
+    assert substituted.returncode == 0 and substituted.stdout == "hello jdoe\n", substituted.stderr
+    assert list(work.iterdir()) == []  # no --trace-ascii file: nothing was injected
+    # the server is still checked: the same config with a stranger's CA in place of the store fails
+    stranger = TestCA("/C=ch/O=elsewhere/CN=Unrelated CA").write_bundle(tmp_path / "stranger.pem")
+    refused = subprocess.run(["sh", "-c", f'{JENV} args curl --config | grep -v capath | '
+                              f'curl -sS --fail --cacert "$1" -K - "$0"', https_url, str(stranger)],
+                             env=environ, capture_output=True, text=True, timeout=60, cwd=work)
+    assert refused.returncode == 60, refused.stderr
+
+
+@pytest.mark.skipif(CURL is None, reason="curl is not installed")
+def test_the_split_form_carries_plain_paths_and_a_dash_inside_one(env, https_url, tmp_path):
+    """Every path is absolute, so a name starting with '-' inside it never starts a word."""
+    environ = _hostile_world(env, tmp_path, HOSTILE_NAMES["dash"] + "-é,@%+=~")
+    ok = subprocess.run(["sh", "-c", f'curl -sS --fail $({JENV} args curl) "$0"', https_url], env=environ,
+                        capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout == "hello jdoe\n", ok.stderr
+
+
+@pytest.mark.parametrize("name", [v for k, v in HOSTILE_NAMES.items() if k != "dash"],
+                         ids=[k for k in HOSTILE_NAMES if k != "dash"])
+def test_the_split_form_refuses_a_path_it_cannot_carry(env, tmp_path, name):
+    environ = _hostile_world(env, tmp_path, name)
+    result = run_jenv(["args", "curl"], environ)
+    assert result.returncode == 4 and result.stdout == "", result.stderr
+    assert result.stderr.startswith("jenv: ") and result.stderr.count("\n") == 1
+    assert "jenv args curl --config | curl -K - " in result.stderr
+
+
+def test_a_ca_directory_with_a_colon_is_refused_in_every_curl_form(env, tmp_path):
+    """OpenSSL reads a colon in curl's --capath as a separator between directories, with no escape."""
+    ca_dir = tmp_path / "ca:dir"
+    shutil.copytree(env["X509_CERT_DIR"], ca_dir, symlinks=True)
+    for form in (["args", "curl"], ["args", "curl", "--config"]):
+        result = run_jenv(form, dict(env, X509_CERT_DIR=str(ca_dir)))
+        assert result.returncode == 4 and result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+        assert "':'" in result.stderr and "X509_CERT_DIR" in result.stderr
+    assert json.loads(run_jenv(["args", "--json"], dict(env, X509_CERT_DIR=str(ca_dir))).stdout)["capath"] == \
+        str(ca_dir)  # Python's ssl takes the directory as it is

@@ -200,18 +200,46 @@ def test_a_child_ended_by_a_signal_ends_jenv_by_it(either, tmp_path, signum):
 def test_scrub_removes_every_grid_credential_and_keeps_the_rest(home, tmp_path):
     from support.launcher import clean_env
 
-    names = ["JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "X509_USER_CERT", "X509_USER_KEY", "X509_USER_PROXY",
-             "APPTAINERENV_JALIEN_TOKEN_KEY", "APPTAINERENV_X509_USER_PROXY", "SINGULARITYENV_JALIEN_TOKEN_CERT",
-             "SINGULARITYENV_X509_USER_KEY"]
-    env = clean_env(home, **{name: f"/nowhere/{name}" for name in names}, X509_CERT_DIR="/etc/grid-security",
-                    APPTAINERENV_OTHER="kept", JALIEN_HOST="kept")
+    names = ["JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "X509_USER_CERT", "X509_USER_KEY", "X509_USER_PROXY"]
+    copies = ["APPTAINERENV_JALIEN_TOKEN_KEY", "APPTAINERENV_X509_USER_PROXY", "SINGULARITYENV_JALIEN_TOKEN_CERT",
+              "SINGULARITYENV_X509_USER_KEY", "X509_USER_OTHER"]
+    env = clean_env(home, **{name: f"/nowhere/{name}" for name in names + copies},
+                    X509_CERT_DIR="/etc/grid-security", APPTAINERENV_OTHER="kept", JALIEN_HOST="kept")
     dump = tmp_path / "env.json"
     result = run_jenv(["exec", "--scrub", "--", sys.executable, "-c", DUMP_ENV, str(dump)], env)
     assert result.returncode == 0, result.stderr  # no token anywhere, none needed
     seen = json.loads(dump.read_text())
-    assert [name for name in names if name in seen] == []
+    assert [name for name in copies if name in seen] == []
+    # the credential variables lead to names that do not exist in the command's own private TMPDIR
+    private = Path(seen["TMPDIR"])
+    assert private.parent == Path(env["TMPDIR"]) and private.name.startswith(f"jenv-scrub-{os.getuid()}-")
+    for name in names:
+        assert Path(seen[name]).parent == private, name
+    assert len({seen[name] for name in names}) == len(names)
     assert seen["X509_CERT_DIR"] == "/etc/grid-security" and seen["APPTAINERENV_OTHER"] == "kept"
     assert seen["JALIEN_HOST"] == "kept" and seen["HOME"] == str(home)
+
+
+def test_the_scrubbed_tmpdir_is_private_empty_and_lasts_as_long_as_the_command(home, tmp_path):
+    """The remover waits for the command and for what it started in the background (they hold the
+    descriptor), and a link the command leaves there is removed, not followed."""
+    from support.launcher import clean_env
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "file").write_text("mine")
+    script = ('stat -c %a "$TMPDIR" > "$1/mode"; ls -A "$TMPDIR" > "$1/listing"; ln -s "$1/kept" "$TMPDIR/link"; '
+              'echo "$TMPDIR" > "$1/tmpdir"; (sleep 1; [ -d "$TMPDIR" ] && touch "$1/still-there") &')
+    result = run_jenv(["exec", "--scrub", "--", "sh", "-c", script, "sh", str(tmp_path)], clean_env(home))
+    assert result.returncode == 0, result.stderr
+    private = (tmp_path / "tmpdir").read_text().strip()
+    assert (tmp_path / "mode").read_text() == "700\n" and (tmp_path / "listing").read_text() == ""
+    deadline = time.monotonic() + 30
+    while os.path.exists(private) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(private)
+    assert (tmp_path / "still-there").exists()  # the background job had it until it ended
+    assert (kept / "file").read_text() == "mine"
 
 
 def _gone(pid: int) -> bool:
@@ -248,3 +276,77 @@ def test_a_killed_jenv_takes_its_command_along_with_pem_content(env, tmp_path):
     finally:
         with contextlib.suppress(OSError):
             os.kill(child, signal.SIGKILL)
+
+
+ALIENPY_BIN = Path(sys.executable).parent
+
+#: alien.py's whoami through alienpy's own connection code (AlienConnect picks the credential the way
+#: alien.py does), without the session start-up that asks for a command list the local service lacks.
+ALIEN_WHOAMI = ("import sys; from alienpy.wb_api import AlienConnect, SendMsg; "
+                "ret = SendMsg(AlienConnect(), 'whoami', []); print(ret.ansdict['results'][0]['username']); "
+                "sys.exit(ret.exitcode)")
+
+
+def _scrub_tools():
+    """Every tool that looks for a grid credential, and how it says it found one."""
+    jenv = [sys.executable, "-m", "jenv"]
+    return {
+        "alien.py whoami": [sys.executable, "-c", ALIEN_WHOAMI],
+        "alien-token-info": [str(ALIENPY_BIN / "alien-token-info")],
+        "jenv token --check": [*jenv, "token", "--check"],
+        "jenv status": [*jenv, "status"],
+    }
+
+
+@pytest.mark.parametrize("tool", list(_scrub_tools()))
+def test_a_scrubbed_command_finds_no_credential_anywhere(env, svc, home, tmp_path, tool):
+    """The token in the default files of TMPDIR and the user certificate in ~/.globus: without --scrub
+    each tool finds them, with --scrub none finds any (the variables lead into an empty private TMPDIR),
+    and that TMPDIR is gone once the command has ended."""
+    argv = _scrub_tools()[tool]
+    if not os.access(argv[0], os.X_OK):
+        pytest.skip("alienpy is not installed")
+    globus = home / ".globus"
+    globus.mkdir()
+    cert, key = env["X509_USER_CERT"], env["X509_USER_KEY"]
+    (globus / "usercert.pem").write_bytes(Path(cert).read_bytes())
+    (globus / "userkey.pem").write_bytes(Path(key).read_bytes())
+    os.chmod(globus / "userkey.pem", 0o400)
+    probe = "import os, sys; open(sys.argv[1], 'w').write(os.environ['TMPDIR']); os.execv(sys.argv[2], sys.argv[2:])"
+    seen = tmp_path / "tmpdir"
+    environ = {name: value for name, value in env.items() if not name.startswith("X509_USER_")}
+    environ["PATH"] = os.environ["PATH"]
+    plain = subprocess.run(argv, env=environ, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    scrubbed = run_jenv(["exec", "--scrub", "--", sys.executable, "-c", probe, str(seen), *argv], environ)
+    said = scrubbed.stdout + scrubbed.stderr
+    if tool == "alien.py whoami":
+        assert plain.returncode == 0 and plain.stdout == "jdoe\n", plain.stdout + plain.stderr
+        assert scrubbed.returncode != 0 and "jdoe" not in said
+        assert "No valid user certificate or token found" in said, said
+    elif tool == "alien-token-info":
+        assert plain.returncode == 0 and "DN >>>" in plain.stdout
+        assert scrubbed.returncode == 2 and "DN >>>" not in said
+    elif tool == "jenv token --check":
+        assert plain.returncode == 0
+        assert scrubbed.returncode == 3 and said == ""  # the silent check for scripts: 3, no token
+    else:
+        assert "jdoe" in plain.stdout and f"{globus}/usercert.pem" in plain.stdout
+        assert "jdoe" not in said and str(globus) not in said, said
+        for line in ("user certificate", "user key", "token certificate", "token key"):
+            where, verdict = said.split(f"\n{line} ", 1)[1].split("\n")[:2]
+            assert verdict.split()[0] == "missing" and seen.read_text() in where, said
+    private = seen.read_text()
+    assert private != env["TMPDIR"] and not private.startswith(env["TMPDIR"] + "/tokencert")
+    deadline = time.monotonic() + 10
+    while os.path.exists(private) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists(private), "the private TMPDIR outlived the command"
+
+
+def test_scrub_without_a_usable_tmpdir_is_one_line(home):
+    from support.launcher import clean_env
+
+    result = run_jenv(["exec", "--scrub", "--", "true"], clean_env(home, TMPDIR=str(home / "missing")))
+    assert result.returncode == 3 and result.stderr.count("\n") == 1 and "set TMPDIR" in result.stderr, \
+        result.stderr
+    assert run_jenv(["exec", "--scrub", "--", "true"], clean_env(home)).returncode == 0

@@ -107,3 +107,17 @@ def test_shims_replace_only_their_own_files_and_remove_only_those(env, tmp_path)
     removed = write_shims(env, shim_dir, "--remove")
     assert removed.returncode == 0 and str(link) in removed.stderr
     assert os.listdir(shim_dir) == ["alien-token-init"] and link.is_symlink()
+
+
+def test_a_directory_anyone_can_write_is_refused_naming_the_shims(env, tmp_path):
+    """What others could replace there is the shims (and so what O2 runs as alien-token-info), not a token."""
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    os.chmod(open_dir, 0o777)
+    result = write_shims(env, open_dir)
+    assert result.returncode == 8 and result.stderr.count("\n") == 1, result.stderr
+    assert "anyone could put files there beside the shims, and so what runs as alien-token-info" in result.stderr
+    assert "your token" not in result.stderr and "give --dir a directory of your own" in result.stderr
+    assert list(open_dir.iterdir()) == []
+    os.chmod(open_dir, 0o700)  # the positive twin: the same directory, private
+    assert write_shims(env, open_dir).returncode == 0 and (open_dir / "alien-token-info").exists()

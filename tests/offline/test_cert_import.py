@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -205,3 +206,137 @@ def test_a_symbolic_link_in_place_of_the_key_is_not_replaced(leaf, env, tmp_path
     run = cert_import(env, str(export_p12(leaf, tmp_path / "cert.p12")), "--force", answers=[])
     assert run.returncode == 8 and "symbolic link" in run.stderr
     assert os.path.islink(globus / "userkey.pem")
+
+
+# --- bundles that open but hold what cannot be used: refused whole, before anything is written -------
+
+def _with_certificate(leaf: Leaf, pem: bytes, out: Path, how: str) -> Path:
+    """A .p12 with the leaf's key and the certificate ``pem`` (same public key), made by openssl or, for
+    what openssl will not pair with the key, by cryptography; password PASSWORD, with a MAC."""
+    if how == "openssl":
+        source = out.parent / (out.stem + "-pem")
+        source.mkdir()
+        (source / "cert.pem").write_bytes(pem)
+        (source / "key.pem").write_bytes(leaf.key.private_bytes(serialization.Encoding.PEM,
+                                                                serialization.PrivateFormat.PKCS8,
+                                                                serialization.NoEncryption()))
+        subprocess.run(["openssl", "pkcs12", "-export", "-in", str(source / "cert.pem"), "-inkey",
+                        str(source / "key.pem"), "-out", str(out), "-passout", "pass:" + PASSWORD.decode()],
+                       check=True, capture_output=True)
+    else:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        cert = x509.load_pem_x509_certificate(pem)  # parsed lazily: the broken part is not read yet
+        out.write_bytes(pkcs12.serialize_key_and_certificates(
+            b"jdoe", leaf.key, cert, None, serialization.BestAvailableEncryption(PASSWORD)))
+    return out
+
+
+def _version_2(root_ca, leaf):
+    from support.pki import edited_certificate
+
+    return edited_certificate(leaf.cert, root_ca.key, b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x01")
+
+
+def _month_13(root_ca, leaf):
+    from support.pki import edited_certificate
+
+    not_after = leaf.cert.not_valid_after_utc.strftime("%y%m%d%H%M%SZ").encode()
+    return edited_certificate(leaf.cert, root_ca.key, not_after, not_after[:2] + b"13" + not_after[4:])
+
+
+def _duplicate_extension(root_ca, leaf):
+    from cryptography import x509
+
+    from support.pki import edited_certificate
+
+    ski = x509.SubjectKeyIdentifier.from_public_key(leaf.key.public_key())
+    cert = (x509.CertificateBuilder(leaf.cert.issuer, leaf.cert.subject, leaf.key.public_key(),
+                                    leaf.cert.serial_number, leaf.cert.not_valid_before_utc,
+                                    leaf.cert.not_valid_after_utc)
+            .add_extension(ski, False)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.99"), ski.public_bytes()), False)
+            .sign(root_ca.key, leaf.cert.signature_hash_algorithm))
+    return edited_certificate(cert, root_ca.key, b"\x06\x03\x55\x1d\x63", b"\x06\x03\x55\x1d\x0e")
+
+
+BROKEN_CERTIFICATES = {"version 2": (_version_2, "openssl"), "month 13": (_month_13, "openssl"),
+                       "duplicate extension": (_duplicate_extension, "cryptography")}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_CERTIFICATES))
+def test_a_bundle_whose_certificate_cannot_be_parsed_writes_nothing(kind, leaf, root_ca, env, tmp_path):
+    """The right password opens it (its MAC says so), so it is a damaged bundle, not a wrong password:
+    exit 4, one line, no passphrase asked, nothing written (not even the directory)."""
+    build, how = BROKEN_CERTIFICATES[kind]
+    p12 = _with_certificate(leaf, build(root_ca, leaf), tmp_path / "broken.p12", how)
+    run = cert_import(env, str(p12))
+    assert run.returncode == 4, run.stderr
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith(f"jenv: PKCS#12 file {p12} "), run.stderr
+    assert "wrong password" not in run.stderr and "export" in run.stderr
+    assert run.output.count(": ") == 1 and run.stdout == ""  # only the PKCS#12 password was asked
+    assert not (Path(env["HOME"]) / ".globus").exists()
+    # and a wrong password for the same bundle is still a wrong password
+    wrong = cert_import(env, str(p12), answers=[b"not the password"])
+    assert wrong.returncode == 11 and "wrong password" in wrong.stderr, wrong.stderr
+    # the positive twin: the same leaf, built the same way, imports
+    good = _with_certificate(leaf, leaf.cert_pem, tmp_path / "good.p12", how)
+    assert cert_import(env, str(good)).returncode == 0
+
+
+def test_without_a_mac_a_failure_says_both_possibilities(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "nomac.p12", ["-nomac"])
+    run = cert_import(env, str(p12), answers=[b"not the password"])
+    assert run.returncode == 11 and "wrong password" in run.stderr and "damaged" in run.stderr, run.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+@pytest.mark.parametrize("kind", ["aes", "legacy"])
+def test_a_damaged_mac_with_the_right_password_is_damage_not_a_wrong_password(kind, leaf, env, tmp_path):
+    """The last bytes of macData are its iteration count; the digest comes before the salt. A byte of the
+    digest flipped: the right password still decrypts the content, so the MAC is what was damaged."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12", KINDS[kind])
+    data = bytearray(p12.read_bytes())
+    parsed = subprocess.run(["openssl", "asn1parse", "-inform", "DER", "-in", str(p12)], capture_output=True,
+                            text=True, check=True).stdout.splitlines()
+    digest = [line for line in parsed if "OCTET STRING" in line][-2]  # macData: digest, then salt
+    offset, header = int(digest.split(":")[0]), int(digest.split("hl=")[1].split()[0])
+    data[offset + header] ^= 0x01
+    damaged = tmp_path / "damaged.p12"
+    damaged.write_bytes(bytes(data))
+    run = cert_import(env, str(damaged))
+    assert run.returncode == 4 and "MAC does not match" in run.stderr and "damaged" in run.stderr, run.stderr
+    wrong = cert_import(env, str(damaged), answers=[b"not the password"])
+    assert wrong.returncode == 11 and "wrong password" in wrong.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+def test_without_openssl_to_ask_a_failure_says_both_possibilities(leaf, env, tmp_path):
+    """OpenSSL is what tells a wrong password from damage (the MAC); with no openssl on PATH, jenv does not
+    guess: one line says it is either, and nothing is written."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    no_openssl = tmp_path / "bin"
+    no_openssl.mkdir()
+    for tool in ("sh",):
+        os.symlink(shutil.which(tool), no_openssl / tool)
+    run = cert_import(dict(env, PATH=str(no_openssl)), str(p12), answers=[b"not the password"])
+    assert run.returncode == 11 and "wrong password" in run.stderr and "nothing can tell which" in run.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()
+
+
+def test_without_encryption_a_wrong_password_stays_a_wrong_password(leaf, env, tmp_path):
+    """Content that is not encrypted opens with any password: only the MAC can judge the password then."""
+    p12 = export_p12(leaf, tmp_path / "plain.p12", ["-certpbe", "NONE", "-keypbe", "NONE"])
+    wrong = cert_import(env, str(p12), answers=[b"not the password"])
+    assert wrong.returncode == 11 and wrong.stderr.splitlines() == \
+        [f"jenv: wrong password for PKCS#12 file {p12}: nothing was written"]
+    assert cert_import(env, str(p12)).returncode == 0
+
+
+def test_a_password_with_a_nul_byte_is_a_wrong_password_not_a_crash(leaf, env, tmp_path):
+    """Ctrl-@ types a NUL byte, which no PKCS#12 password holds (cryptography would panic on it)."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    run = cert_import(env, str(p12), answers=[PASSWORD + b"\x00"])
+    assert run.returncode == 11 and "NUL byte" in run.stderr and run.stderr.count("\n") == 1, run.stderr
+    assert not (Path(env["HOME"]) / ".globus").exists()

@@ -72,7 +72,8 @@ def test_no_user_certificate_and_no_token(setup):
     setup["token"]["cert"].unlink()
     data, errors = _status(setup["env"], code=3)
     assert errors == [f"jenv: no valid token, and the user credentials cannot make one: user certificate "
-                      f"{setup['user']['cert']} (default) does not exist: install it as ~/.globus/usercert.pem "
+                      f"{setup['user']['cert']} (default) does not exist: run 'jenv cert-import <file.p12>' "
+                      "with the .p12 file from the CERN CA (it installs ~/.globus/usercert.pem and userkey.pem), "
                       "or set X509_USER_CERT"]
     assert data["ok"] is False and data["problems"][0]["exit_code"] == 3
 
@@ -122,10 +123,11 @@ def _garbage(path):
 
 
 @pytest.mark.parametrize("var,make,code,fragment", [
-    ("X509_CERT_DIR", lambda t: t / "nowhere", 3, "does not exist: run 'jenv ca-fetch "),
+    ("X509_CERT_DIR", lambda t: t / "nowhere", 3, "does not exist: correct X509_CERT_DIR (a typo?), or unset it "
+                                                 "to use the default places; 'jenv ca-fetch "),
     ("X509_CERT_FILE", lambda t: t / "nowhere.pem", 3, "does not exist: point X509_CERT_FILE at a PEM bundle"),
     ("X509_CERT_DIR", lambda t: t / "home" / ".globus" / "usercert.pem", 3,
-     "is not a directory: run 'jenv ca-fetch "),
+     "is not a directory: point X509_CERT_DIR at a CA directory"),
     ("X509_CERT_FILE", lambda t: t / "ca", 3, "is not a file: point X509_CERT_FILE at a PEM bundle"),
     ("X509_CERT_FILE", lambda t: _garbage(t / "garbage.pem"), 4, "holds no PEM certificate"),
     ("X509_CERT_DIR", lambda t: t / "home", 4, "holds no <hash>.0 certificate files: run 'jenv ca-fetch'"),
@@ -155,6 +157,9 @@ def test_no_ca_store_matters_only_without_token(setup):
     env.pop("X509_CERT_DIR")
     data, errors = _status(env)
     assert data["ca_store"]["error"].startswith("no CA certificates found")
+    text = run_in_process(["status"], env).stdout  # where jenv looked is said once, not nested
+    assert text.count("none of ") == 1 and "(default (" not in text, text
+    assert "no CA certificates found: run 'jenv ca-fetch'" in text
     setup["token"]["cert"].unlink()
     data, errors = _status(env, code=3)
     assert len(errors) == 1 and errors[0].startswith("jenv: no CA certificates found (default (none of ")

@@ -32,19 +32,34 @@ def fetch(pki, port: int, timeout: float = ANSWER_TIMEOUT):
                        TokenRequest(), lambda _notice: None)
 
 
-def test_refused(pki):
+#: Where the endpoint came from (as resolve_endpoint says it) -> the fix the message must name.
+ENDPOINT_FIXES = {
+    "from ALIENPY_JCENTRAL": "the endpoint comes from ALIENPY_JCENTRAL: check it there",
+    "from ALIENPY_JCENTRAL and ALIENPY_JCENTRAL_PORT": "the endpoint comes from ALIENPY_JCENTRAL and "
+                                                       "ALIENPY_JCENTRAL_PORT: check it there",
+    "default": "this is the default endpoint; ALIENPY_JCENTRAL and ALIENPY_JCENTRAL_PORT set another",
+}
+
+
+@pytest.mark.parametrize("source", list(ENDPOINT_FIXES))
+def test_refused(pki, source):
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()  # nothing listens there now
-    with pytest.raises(NetworkError, match=f"JCentral at 127.0.0.1:{port} refused the connection"):
-        fetch(pki, port)
+    with pytest.raises(NetworkError) as refused:
+        fetch_token(Endpoint("127.0.0.1", port, source), pki.identity("jdoe"), pki.ca_store, ANSWER_TIMEOUT,
+                    TokenRequest(), lambda _notice: None)
+    assert str(refused.value) == f"JCentral at 127.0.0.1:{port} refused the connection: is the service running? " \
+                                 + ENDPOINT_FIXES[source]
 
 
-def test_unresolvable_host(pki):
-    with pytest.raises(NetworkError, match="cannot resolve the JCentral host 'no-such-host.invalid'"):
-        fetch_token(Endpoint("no-such-host.invalid", 8097, "from ALIENPY_JCENTRAL"), pki.identity("jdoe"),
+@pytest.mark.parametrize("source", list(ENDPOINT_FIXES))
+def test_unresolvable_host(pki, source):
+    with pytest.raises(NetworkError, match="cannot resolve the JCentral host 'no-such-host.invalid'") as failed:
+        fetch_token(Endpoint("no-such-host.invalid", 8097, source), pki.identity("jdoe"),
                     pki.ca_store, TIMEOUT, TokenRequest(), print)
+    assert str(failed.value).endswith(": " + ENDPOINT_FIXES[source]) and "from from" not in str(failed.value)
 
 
 def test_stall_before_tls_is_bounded(pki):

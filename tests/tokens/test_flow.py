@@ -313,3 +313,27 @@ def test_the_readme_jq_line_runs_no_code_from_the_paths(svc, home, tmp_path, nam
     assert proc.stdout.split("\0") == [str(cert_path), str(key_path)]
     assert cert_path.is_file() and key_path.is_file()
     assert not list(work.iterdir()) and not list(home.rglob("pwned"))
+
+
+def test_token_destroy_after_a_role_change_says_what_it_unset_and_what_remains(svc, home):
+    """eval "$(jenv user <role>)" puts a role's token in the variables; token-destroy then unsets them and
+    says that the token files at the default names are still there, and how to remove them too."""
+    env = dict(svc.env(home), PATH=os.environ["PATH"])
+    assert run_in_process(["token-init"], env).returncode == 0
+    cert_path, key_path = token_paths(env)
+    jenv = f"{sys.executable} -m jenv"
+    script = f'eval "$({jenv} user alicepr --shell sh)" && eval "$({jenv} token-destroy --shell sh)" && ' \
+             'echo "cert=${JALIEN_TOKEN_CERT-unset}"'
+    result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout == "cert=unset\n", result.stderr
+    said = result.stderr.splitlines()[-1]
+    assert said.startswith("jenv: the lines printed unset JALIEN_TOKEN_CERT and JALIEN_TOKEN_KEY"), said
+    assert f"the token files {cert_path} and {key_path} remain" in said
+    assert "run 'jenv token-destroy' again" in said
+    assert cert_path.exists() and key_path.exists()
+    # what it says works: with the variables unset, token-destroy removes the files
+    again = run_in_process(["token-destroy", "--shell", "sh"], env)
+    assert again.returncode == 0 and "removed" in again.stderr and not cert_path.exists()
+    # and with nothing anywhere it says so
+    nothing = run_in_process(["token-destroy", "--shell", "sh"], env)
+    assert nothing.stderr == "jenv: no token files to remove\n"

@@ -115,14 +115,20 @@ def test_content_for_tcsh_is_refused_before_asking_jcentral(svc, home):
     for command in (["user", "alicepr", "--shell", "tcsh"], ["token", "--content", "--shell", "tcsh"]):
         result = run_jenv(command, env)
         assert result.returncode == 4 and "cannot carry" in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1
+        # jenv user names the form that works in every shell: the token files with that role
+        assert ("jenv user alicepr token-init" in result.stderr) == (command[0] == "user"), result.stderr
     assert svc.token_requests == before
+    assert run_jenv(["user", "alicepr", "token-init", "--shell", "tcsh"], env).returncode == 0  # and it works
 
 
 def test_nothing_set_up_names_the_user_certificate_first(tmp_path):
     from support.launcher import clean_env
 
-    result = run_jenv(["token"], clean_env(tmp_path / "home"))
-    assert result.returncode == 3 and "user certificate" in result.stderr.splitlines()[0], result.stderr
+    for command in (["token"], ["token-init"]):
+        result = run_jenv(command, clean_env(tmp_path / "home"))
+        assert result.returncode == 3 and "user certificate" in result.stderr.splitlines()[0], result.stderr
+        assert "jenv cert-import <file.p12>" in result.stderr.splitlines()[0]  # how a new user gets one
 
 
 @pytest.mark.parametrize("svc", ["test-ca"], indirect=True)

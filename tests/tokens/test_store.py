@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -150,3 +152,42 @@ def test_failure_at_any_step_keeps_the_previous_pair(svc, home, pairs, monkeypat
     assert (snapshot(cert_path), snapshot(key_path)) == before
     assert (os.stat(cert_path).st_ino, os.stat(key_path).st_ino) == inodes  # the very same files
     assert _dotfiles(env) == []
+
+
+@contextlib.contextmanager
+def _tiny_filesystem(path: Path):
+    """A 64 KiB tmpfs at ``path`` (root only: skipped where mount is not allowed), unmounted afterwards."""
+    path.mkdir(mode=0o700)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(path)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.mark.parametrize("previous", [True, False], ids=["previous token", "first token"])
+def test_a_full_disk_says_what_is_left_and_names_the_fix(svc, home, tmp_path, previous):
+    """A real full filesystem as TMPDIR: the message says whether a previous token is unchanged or no
+    token was written, and names the fixes (free space, another TMPDIR); nothing half-written is left."""
+    with _tiny_filesystem(tmp_path / "small") as small:
+        env = svc.env(home, TMPDIR=str(small))
+        cert_path, key_path = token_paths(env)
+        if previous:
+            assert run_in_process(["token-init"], env).returncode == 0
+        before = (snapshot(cert_path), snapshot(key_path))
+        filler = os.open(small / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(filler, b"\0" * 4096)
+        os.close(filler)
+        result = run_in_process(["token-init"], env)
+        assert result.returncode == 3 and result.stderr.count("\n") == 1, result.stderr
+        what = "the previous token is unchanged" if previous else "no token was written"
+        assert f"No space left on device; {what}: free some space there (df -h {small}), or set TMPDIR " \
+               "to a private directory on another filesystem" in result.stderr, result.stderr
+        assert (snapshot(cert_path), snapshot(key_path)) == before
+        assert sorted(p.name for p in small.iterdir()) == (["filler", cert_path.name, key_path.name] if previous
+                                                           else ["filler"])

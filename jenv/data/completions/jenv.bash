@@ -68,7 +68,7 @@ _jenv_complete() {
         shims) opts="--dir --force --remove" ;;
         export) opts="--to --min-valid --as --json --shell" ;;
         exec) opts="--min-valid --scrub --" ;;
-        args) opts="curl --min-valid --json" ;;
+        args) opts="curl --config --min-valid --json" ;;
         *) opts= ;;
     esac
     # Where the grammar expects a value, values come first: options only once a '-' is typed.

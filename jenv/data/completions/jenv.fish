@@ -72,6 +72,7 @@ complete -c jenv -n '__fish_seen_subcommand_from export' -l to -r -F -d 'Directo
 complete -c jenv -n '__fish_seen_subcommand_from export' -l as -x -d 'The directory path inside the container'
 complete -c jenv -n '__fish_seen_subcommand_from exec' -l scrub -d 'Remove every grid credential instead'
 complete -c jenv -n '__fish_seen_subcommand_from args' -a curl -d 'Options for curl'
+complete -c jenv -n '__fish_seen_subcommand_from args' -l config -d 'A curl config file, for curl -K -'
 complete -c jenv -n '__fish_seen_subcommand_from shims' -l dir -r -F -d 'Where to write the shims'
 complete -c jenv -n '__fish_seen_subcommand_from shims' -l force -d 'Write over files jenv did not write'
 complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the shims jenv wrote'
