@@ -29,7 +29,8 @@ def pytest_testnodedown(node, error):
 def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(
         f"jenv runs scanned for private-key material: {SCANNED['runs']} "
-        f"({SCANNED['content_runs']} in explicit content mode, stdout allowed there)")
+        f"({SCANNED['content_runs']} in explicit content mode, stdout allowed there); JSON documents valid "
+        f"under their schema: {SCANNED.get('json_documents', 0)}")
 
 
 @pytest.fixture(scope="session")

@@ -96,7 +96,9 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
         if bar is not None:
             bar.done()
     if ctx.json:
-        ctx.out(to_json(dict(asdict(installed), url=url)))
+        from jenv.lite.schema import document
+
+        ctx.out(to_json(document("ca-fetch", dict(asdict(installed), url=url))))
     ctx.err(f"installed {installed.certificates} CA certificates ({installed.hash_links} hash links) "
             f"into {installed.path}")
     in_use = resolve_ca_store(ctx.environ, home).path

@@ -323,7 +323,9 @@ def cmd_args(args, ctx: Context) -> int:
 
         out = {"cert": cert_path, "key": key_path}
         out.update({("capath" if name == X509_CERT_DIR else "cafile"): path for name, path in ca.items()})
-        ctx.out(json.dumps(out))
+        from jenv.lite.schema import document
+
+        ctx.out(json.dumps(document("args", out)))
         return ExitCode.OK
     options = curl_options(cert_path, key_path, ca.get(X509_CERT_DIR), ca.get(X509_CERT_FILE))
     if args.get("--config"):

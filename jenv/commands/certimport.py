@@ -210,9 +210,12 @@ def _report(ctx: Context, done: Imported, info) -> None:
     if ctx.json:
         from jenv.report.render import to_json
 
-        ctx.out(to_json({"cert": done.cert_path, "key": done.key_path, "key_encrypted": done.encrypted,
-                         "backups": list(done.backups), "subject": info.subject,
-                         "not_after": iso_epoch(not_after), "seconds_left": left}))
+        from jenv.lite.schema import document
+
+        ctx.out(to_json(document("cert-import", {"cert": done.cert_path, "key": done.key_path,
+                                                 "key_encrypted": done.encrypted, "backups": list(done.backups),
+                                                 "subject": info.subject, "not_after": iso_epoch(not_after),
+                                                 "seconds_left": left})))
     else:
         lines = [f"wrote {done.cert_path} (mode 0644)",
                  f"wrote {done.key_path} (mode 0400, " + ("encrypted with your new passphrase)" if done.encrypted

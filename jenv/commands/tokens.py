@@ -88,7 +88,9 @@ def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
     """The one JSON shape of token exports, the reference documentation's (null: none)."""
     import json
 
-    return json.dumps({"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]})
+    from jenv.lite.schema import document
+
+    return json.dumps(document("token", {"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]}))
 
 
 def render_token_exports(ctx: Context, cert: str, key: str, with_ca: bool = False) -> str:

@@ -118,7 +118,9 @@ def cmd_whoami(args, ctx: Context) -> int:
     elif ctx.json:
         import json
 
-        ctx.out(json.dumps(data, indent=2))
+        from jenv.lite.schema import document
+
+        ctx.out(json.dumps(document("whoami", data), indent=2))
     else:
         ctx.report(printable_lines(whoami_lines(data, loc)))
     problem = validity_text(loc.describe(), not_before, not_after, now, "run 'jenv token-init' for a new token")

@@ -15,7 +15,9 @@ __all__ = ["render_ca_summary"]
 def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optional[str] = None) -> str:
     """The ca-info output (JSON or text, no trailing newline); ``variable`` named the store, if one did."""
     if as_json:
-        return to_json(asdict(summary))
+        from jenv.lite.schema import document
+
+        return to_json(document("ca-info", asdict(summary)))
     var = variable
     links = "n/a (bundle file)" if summary.links_consistent is None else \
         f"{summary.hash_links}, {'consistent' if summary.links_consistent else 'INCONSISTENT'}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.context import printable, printable_lines
+from jenv.lite.schema import document
 from jenv.locations import Location
 from jenv.pem import iso_utc, validity_problem, validity_state  # noqa: F401  (the report's names)
 from jenv.report.sources import describe_source, source_dict, variable_of  # noqa: F401  (light: whoami uses it)
@@ -116,7 +117,7 @@ def to_json(data: Any) -> str:
 def render_cert_info(info: CertInfo, loc: Location, now: dt.datetime, as_json: bool = False) -> str:
     """The cert-info/token-info output (JSON or text, no trailing newline)."""
     if as_json:
-        return to_json(cert_dict(info, loc, now))
+        return to_json(document("certificate", cert_dict(info, loc, now)))
     return printable_lines(cert_lines(info, loc, now))
 
 
@@ -133,7 +134,7 @@ def key_match_dict(cert_loc: Location, key_loc: Location, key_type: str, key_bit
 def render_key_match(data: Dict[str, Any], as_json: bool = False) -> str:
     """The key-match output from :func:`key_match_dict` (JSON or one text line)."""
     if as_json:
-        return to_json(data)
+        return to_json(document("key-match", data))
     key, cert = data["key"], data["certificate"]
     verdict = "matches" if data["match"] else "does NOT match"
     return printable(f"{key['what']} {key['location']} ({key['key_type']} {key['key_bits']} bits) {verdict} "
@@ -244,4 +245,4 @@ def status_lines(status: "Status") -> List[str]:
 
 def render_status(status: "Status", as_json: bool = False) -> str:
     """The ``jenv status`` output (JSON or text, no trailing newline)."""
-    return to_json(status_dict(status)) if as_json else printable_lines(status_lines(status))
+    return to_json(document("status", status_dict(status))) if as_json else printable_lines(status_lines(status))

@@ -59,7 +59,9 @@ def verdict_dict(verdict: Verdict, loc: Location, store: CAStore) -> Dict[str, A
 def render_verdict(verdict: Verdict, loc: Location, store: CAStore, as_json: bool = False) -> str:
     """The cert-verify/token-verify output (JSON or text, no trailing newline)."""
     if as_json:
-        return to_json(verdict_dict(verdict, loc, store))
+        from jenv.lite.schema import document
+
+        return to_json(document("verify", verdict_dict(verdict, loc, store)))
     result = "OK" if verdict.ok else f"FAILED: {verdict.detail}"
     lines: List[str] = [
         loc.what,

@@ -90,7 +90,7 @@ def test_requests_with_jenv_args_json_gets_through_and_without_is_rejected(env, 
     printed = run_jenv(["args", "--json"], env)
     assert printed.returncode == 0, printed.stderr
     args = json.loads(printed.stdout)
-    assert set(args) == {"cert", "key", "capath"}
+    assert set(args) == {"schema", "cert", "key", "capath"} and args["schema"] == "jenv.args/1"
     reply = requests.get(https_url, cert=(args["cert"], args["key"]), verify=args["capath"], timeout=30)
     assert reply.status_code == 200 and reply.text == "hello jdoe\n"
     with pytest.raises(requests.exceptions.RequestException):

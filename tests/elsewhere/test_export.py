@@ -201,7 +201,8 @@ def test_json_is_the_one_shape_of_token_exports(env, tmp_path, form):
     result = run_jenv(["export", "--to", str(target), *form], env)
     assert result.returncode == 0, result.stderr
     token = run_jenv(["token", "--json"], env)
-    assert json.loads(result.stdout) == {"results": [{"tokencert": str(target / COPIES[0]),
+    assert json.loads(result.stdout) == {"schema": "jenv.token/1",
+                                         "results": [{"tokencert": str(target / COPIES[0]),
                                                       "tokenkey": str(target / COPIES[1])}]}
     assert json.loads(result.stdout).keys() == json.loads(token.stdout).keys()
     variables = run_jenv(["export", "--to", str(target), "--shell", "json-vars"], env)

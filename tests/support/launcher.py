@@ -52,7 +52,7 @@ def clean_env(home: Path, **extra: str) -> Dict[str, str]:
 
 
 #: Every run_jenv call of the session, scanned for key material (see pytest_sessionfinish).
-SCANNED = {"runs": 0, "content_runs": 0}
+SCANNED = {"runs": 0, "content_runs": 0, "json_documents": 0}
 
 #: Text that only private-key material produces (PEM armour of any key format).
 KEY_MARKERS = ("PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED")
@@ -84,6 +84,39 @@ def scan(args: Sequence[str], stdout: str, stderr: str, content_mode: bool = Fal
         SCANNED["content_runs"] += 1
     else:
         assert not leaked_key_bytes(stdout), f"key material on stdout of jenv {list(args)}"
+    check_json_document(args, stdout)
+
+
+def _asks_for_json(args: Sequence[str]) -> bool:
+    words = list(args)
+    return any(word in ("--json", "-json", "--shell=json") or (word == "--shell" and words[index + 1:index + 2] == ["json"])
+               for index, word in enumerate(words))
+
+
+def check_json_document(args: Sequence[str], stdout: str) -> None:
+    """Every JSON document jenv prints names its schema and version, and is valid under the schema that
+    ships in the package (issue 26.4): a change of shape without a new version fails here, in whichever
+    test printed it."""
+    import json
+
+    text = stdout.strip()
+    try:
+        data = json.loads(text) if text.startswith("{") else None
+    except ValueError:
+        data = None
+    if data is None or not isinstance(data, dict):
+        assert not (_asks_for_json(args) and text.startswith("{")), f"jenv {list(args)} printed JSON that does not parse"
+        return
+    if "schema" not in data:
+        assert not _asks_for_json(args), f"jenv {list(args)} printed JSON without its schema"
+        return
+    import jsonschema
+
+    kind, _slash, version = data["schema"].partition("/")
+    path = Path(__file__).resolve().parents[2] / "jenv" / "data" / "schemas" / f"{kind}.v{version}.json"
+    assert path.is_file(), f"jenv {list(args)}: no schema file for {data['schema']}"
+    jsonschema.validate(data, json.loads(path.read_text()))
+    SCANNED["json_documents"] += 1
 
 
 def run_in_process(args: Sequence[str], env: Dict[str, str], content_mode: bool = False,

@@ -184,7 +184,8 @@ def test_json_works_with_the_reference_jq_line(svc, home):
     cert_path, key_path = token_paths(env)
     result = run_in_process(["-json", "token"], env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"results": [{"tokencert": str(cert_path), "tokenkey": str(key_path)}]}
+    assert json.loads(result.stdout) == {"schema": "jenv.token/1",
+                                         "results": [{"tokencert": str(cert_path), "tokenkey": str(key_path)}]}
     jq = ('eval $(JENV -json token | jq -r \'.["results"][0] |  "JALIEN_TOKEN_CERT=\\"\\(.tokencert)\\"", '
           '"JALIEN_TOKEN_KEY=\\"\\(.tokenkey)\\""\') && echo "$JALIEN_TOKEN_CERT $JALIEN_TOKEN_KEY"')
     proc = bash(jq, env)
