@@ -189,12 +189,13 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
         new[3] &= ~termios.ECHO
         ended_by = None
         _PROMPT_STATE.append((fd, old))
+        text = prompt.encode("utf-8", "replace")
         try:
-            with _signals_end_the_prompt():
+            with _signals_end_the_prompt(fd, old, new, tty, text):
                 # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
                 # input, so a passphrase typed right after the prompt must not be flushed.
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-                tty.write(prompt.encode("utf-8", "replace"))
+                tty.write(text)
                 line = b""
                 while not line.endswith(b"\n"):
                     chunk = tty.read(1)
@@ -213,23 +214,64 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
 
 
 class _PromptEnded(BaseException):
-    """SIGTERM or SIGHUP arrived during the prompt (a hook's time limit, a closed terminal)."""
+    """A signal that ends jenv arrived during the prompt (a hook's time limit, a closed terminal, Ctrl-\\)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
 
 
+def _prompt_ending_signals() -> list:
+    """The signals whose default action would end jenv at the prompt, with echo still off: SIGTERM, SIGHUP,
+    SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF, SIGPWR, SIGSTKFLT, SIGIO and the
+    real-time signals, those still at their default action (one jenv was started with ignored stays
+    ignored, as Python leaves SIGXFSZ).  SIGINT already unwinds (KeyboardInterrupt).  Signals of faults
+    (SIGSEGV & co.) are left alone: a handler cannot run for a real one."""
+    import signal
+
+    names = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
+             "SIGPROF", "SIGPWR", "SIGSTKFLT", "SIGIO")
+    found = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    if hasattr(signal, "SIGRTMIN"):
+        found += range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
+    return [signum for signum in found if signal.getsignal(signum) == signal.SIG_DFL]
+
+
+def _set_modes(fd: int, modes) -> None:
+    """tcsetattr, again after a stop: a job continued in the background stops (SIGTTOU) until it is in the
+    foreground, and then the call is interrupted."""
+    import termios
+
+    while True:
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, modes)
+            return
+        except termios.error as exc:
+            if exc.args[0] != errno.EINTR:
+                raise
+
+
 @contextlib.contextmanager
-def _signals_end_the_prompt() -> Iterator[None]:
-    """While the prompt waits, SIGTERM and SIGHUP unwind it (so the terminal modes are restored
-    first) instead of killing jenv with echo still off.  SIGINT already unwinds (KeyboardInterrupt)."""
+def _signals_end_the_prompt(fd: int, old, new, tty, prompt: bytes) -> Iterator[None]:
+    """While the prompt waits, a signal that would end jenv unwinds it instead (so the terminal modes are
+    restored first, then jenv ends by that signal), and SIGTSTP (Ctrl-Z) gives echo back while jenv is
+    stopped and takes it away again, prompt repeated, when it continues (as ssh's readpassphrase does)."""
     import signal
 
     def ended(signum, _frame):
         raise _PromptEnded(signum)
 
-    previous = {signum: signal.signal(signum, ended) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    def stopped(signum, _frame):
+        _set_modes(fd, old)  # echo on while jenv is stopped
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # jenv stops here, until SIGCONT
+        signal.signal(signum, stopped)
+        _set_modes(fd, new)
+        tty.write(b"\n" + prompt)
+
+    previous = {signum: signal.signal(signum, ended) for signum in _prompt_ending_signals()}
+    if signal.getsignal(signal.SIGTSTP) == signal.SIG_DFL:
+        previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, stopped)
     try:
         yield
     finally:
