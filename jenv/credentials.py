@@ -12,7 +12,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
@@ -30,6 +30,9 @@ __all__ = [
     "load_private_key",
     "tty_passphrase",
     "tty_secret",
+    "PASSPHRASE_TRIES",
+    "asking_again",
+    "unlock_key",
     "read_raw_credential",
     "key_permission_problem",
     "materialize",
@@ -139,22 +142,64 @@ def load_certificate(loc: Location) -> x509.Certificate:
 
 
 def load_private_key(loc: Location, passphrase: Optional[Callable[[], bytes]] = None):
-    """Read and parse a private key; an encrypted key asks on the terminal unless ``passphrase`` is given."""
+    """Read and parse a private key; an encrypted key asks on the terminal (up to :data:`PASSPHRASE_TRIES`
+    times) unless ``passphrase`` is given."""
     from jenv.pem import parse_private_key
 
     what = describe_location(loc)
-    ask = passphrase or (lambda: tty_passphrase(what))
-    return parse_private_key(read_credential(loc), what, ask)
+    data = read_credential(loc)
+    if passphrase is not None:
+        return parse_private_key(data, what, passphrase)
+    return unlock_key(what, lambda secret: parse_private_key(data, what, secret))[0]
 
 
-def tty_passphrase(what: str) -> bytes:
-    """Ask for a passphrase on the controlling terminal with echo off.
+def tty_passphrase(what: str, before: str = "") -> bytes:
+    """Ask for a passphrase on the controlling terminal with echo off (``before``: a line shown first).
 
     Raises PassphraseError at once when there is no terminal (a login shell
     must never wait on a prompt nobody sees).
     """
-    return tty_secret(f"Passphrase for {what}: ", f"{what} is encrypted and there is no terminal to ask for "
-                                                  "its passphrase: run the command from a terminal")
+    return tty_secret(f"{before}Passphrase for {what}: ", f"{what} is encrypted and there is no terminal to ask "
+                                                          "for its passphrase: run the command from a terminal")
+
+
+#: How many times a terminal is asked for a passphrase or password before jenv gives up (ssh's and
+#: openssl's number).
+PASSPHRASE_TRIES = 3
+
+T = TypeVar("T")
+
+
+def asking_again(ask: Callable[[str], bytes], attempt: Callable[[Callable[[], bytes]], T], again: str,
+                 tries: int = PASSPHRASE_TRIES) -> Tuple[T, Optional[bytes]]:
+    """``attempt(secret)``, where ``secret()`` asks the terminal through ``ask(before)`` (once per try), and
+    the answer that worked (None when nothing was asked).
+
+    When the attempt raises PassphraseError after an answer was typed (a wrong or empty passphrase), the
+    prompt comes again with the line ``again`` before it, up to ``tries`` answers in all; then the last
+    error is raised.  Nothing is asked again when no answer was typed (no terminal).
+    """
+    before = ""
+    for left in range(tries - 1, -1, -1):
+        answers: List[bytes] = []
+
+        def secret() -> bytes:
+            if not answers:
+                answers.append(ask(before))
+            return answers[0]
+
+        try:
+            return attempt(secret), (answers[0] if answers else None)
+        except PassphraseError:
+            if not answers or not left:
+                raise
+        before = again + "\n"
+    raise AssertionError("unreachable")  # the last try returns or raises
+
+
+def unlock_key(what: str, attempt: Callable[[Callable[[], bytes]], T]) -> Tuple[T, Optional[bytes]]:
+    """:func:`asking_again` with the key passphrase prompt (``tty_passphrase(what)``)."""
+    return asking_again(lambda before: tty_passphrase(what, before), attempt, "Wrong passphrase, try again.")
 
 
 #: (terminal fd, its modes before the prompt) while a prompt has echo off: restore_terminal's work.

@@ -49,7 +49,8 @@ def test_eval_prompts_on_the_terminal(svc, home):
 
 def test_wrong_passphrase_and_no_terminal(svc, home):
     env = _encrypted_env(svc, home)
-    out = _bash_on_pty(f'{sys.executable} -m jenv token; echo "rc=$?"', env, b"wrong")
+    out = jenvtest.run_on_pty(["/bin/bash", "-c", f'{sys.executable} -m jenv token; echo "rc=$?"'], env,
+                              [b"wrong"] * 3).output
     assert "wrong passphrase" in out and "rc=11" in out and "export" not in out, out
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "jenv", "token"], env=env, stdin=subprocess.DEVNULL,
@@ -59,6 +60,29 @@ def test_wrong_passphrase_and_no_terminal(svc, home):
     assert time.monotonic() - start < 10
     assert not token_paths(env)[0].exists()
     assert run_jenv(["token-destroy"], env).returncode == 0
+
+
+@pytest.mark.parametrize("typos", [0, 1, 2])
+def test_a_typo_is_not_the_end(svc, home, typos):
+    """Issue 20.15: three tries at the terminal, as ssh and openssl give: after one or two wrong (or empty)
+    passphrases the prompt comes again, and the right one then gives the token."""
+    env = _encrypted_env(svc, home)
+    wrong = [b"wrong", b""][:typos]
+    run = jenvtest.run_on_pty([sys.executable, "-m", "jenv", "token-init"], env, [*wrong, PASSPHRASE], capture=True)
+    assert run.returncode == 0, run.stderr
+    assert run.output.count("Passphrase for") == typos + 1 and run.output.count("try again") == typos, run.output
+    assert "wrong" not in run.stderr and token_paths(env)[0].exists()
+
+
+def test_three_wrong_passphrases_are_one_line_and_write_nothing(svc, home):
+    env = _encrypted_env(svc, home)
+    requests = svc.token_requests
+    run = jenvtest.run_on_pty([sys.executable, "-m", "jenv", "token-init"], env, [b"wrong", b"", b"wrong again"],
+                              capture=True)
+    assert run.returncode == 11 and run.stdout == ""
+    assert run.stderr.splitlines() == [f"jenv: wrong passphrase for user key {home / 'userkey.pem'}"], run.stderr
+    assert run.output.count("Passphrase for") == 3 and run.output.count("try again") == 2, run.output
+    assert not token_paths(env)[0].exists() and svc.token_requests == requests
 
 
 def test_login_hook_at_a_terminal_asks_and_exports(svc, home, tmp_path):
