@@ -230,6 +230,18 @@ DIES_BY = [signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal
            signal.SIGXCPU]
 
 
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+def test_a_sigint_sent_to_jenv_alone_at_a_terminal_is_passed_on(env, tmp_path):
+    """At a terminal, a SIGINT that kill(2) sent to jenv alone (here by the command itself) is passed on:
+    only the terminal's own Ctrl-C, which reaches the whole group, is not (the test above)."""
+    record, ready = tmp_path / "record", tmp_path / "ready"
+    code = RECORDER.replace('print("READY", flush=True)', 'os.kill(os.getppid(), signal.SIGINT)')
+    result = run_on_pty([sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", code, str(record),
+                         str(ready)], as_content(env))
+    assert record.read_text() == f"{int(signal.SIGINT)}\n", result.output
+    assert result.returncode == 64 + signal.SIGINT, result.output
+
+
 @pytest.mark.parametrize("signum", DIES_BY, ids=lambda s: s.name)
 def test_a_child_ended_by_a_signal_ends_jenv_by_it(either, tmp_path, signum):
     """The command has no trap: the signal passed on ends it, then jenv ends by the same signal, the
@@ -243,6 +255,56 @@ def test_a_child_ended_by_a_signal_ends_jenv_by_it(either, tmp_path, signum):
     assert proc.returncode == -signum and err == ""
     if either.get("JALIEN_TOKEN_KEY", "").startswith("-----"):
         assert _copy_is_gone(ready)
+
+
+#: A job-control shell in a few lines: the command line in a process group of its own, its parent in another
+#: group of the same session (the kernel discards a stop signal sent to an orphaned group).
+JOB = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(sys.argv[1], sys.argv[1:])
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) & 0xFF)
+"""
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+def test_sigtstp_stops_the_command_and_jenv_and_sigcont_goes_on(env, tmp_path):
+    """With PEM content: SIGTSTP sent to jenv (a batch system's suspend, `kill -TSTP`) stops the command,
+    then jenv; SIGCONT sent to jenv continues both; a SIGTERM after that still reaches the command."""
+    record, ready = tmp_path / "record", tmp_path / "ready"
+    argv = [sys.executable, "-c", JOB, sys.executable, "-m", "jenv", "exec", "--", sys.executable, "-c", RECORDER,
+            str(record), str(ready)]
+    proc = subprocess.Popen(argv, env=as_content(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    groups = [proc.pid]
+    try:
+        _wait_for(ready.exists, "the command never started")
+        (jenv_pid,) = _children(proc.pid)
+        groups.append(jenv_pid)
+        (command,) = _children(jenv_pid)
+        os.kill(jenv_pid, signal.SIGTSTP)
+        _wait_for(lambda: _state(command).startswith("T") and _state(jenv_pid).startswith("T"),
+                  "SIGTSTP did not stop the command and jenv")
+        os.kill(jenv_pid, signal.SIGCONT)
+        _wait_for(lambda: not _state(command).startswith("T") and not _state(jenv_pid).startswith("T"),
+                  "SIGCONT did not continue the command and jenv")
+        os.kill(jenv_pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        for group in groups:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+    scan(argv, out, err)
+    assert record.read_text() == f"{int(signal.SIGTERM)}\n" and proc.returncode == 64 + signal.SIGTERM, err
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
