@@ -219,13 +219,18 @@ _THEN_STTY = "; echo \"rc=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e 
 PROMPT_SHELLS = ["bash", "dash", "ksh", "zsh"]
 
 
-def _in_shell(shell: str) -> "list[str]":
+def _installed(shell: str) -> str:
+    """The path of ``shell``; a missing shell is skipped locally and fails in CI."""
     path = shutil.which(shell)
     if path is None:
         if os.environ.get("CI"):
             pytest.fail(f"{shell} is not installed")
         pytest.skip(f"{shell} is not installed")
-    return [path, "-c", f"{sys.executable} -m jenv token-init" + _THEN_STTY]
+    return path
+
+
+def _in_shell(shell: str) -> "list[str]":
+    return [_installed(shell), "-c", f"{sys.executable} -m jenv token-init" + _THEN_STTY]
 
 
 def _echo_lines(output: str) -> "list[str]":
@@ -271,6 +276,37 @@ def test_sigxfsz_at_the_prompt_leaves_it_working(svc, home, shell):
     assert returncode == 0 and "rc=0" in output, output
     assert _echo_lines(output) == ["echo"] and PASSPHRASE.decode() not in output, output
     assert token_paths(env)[0].exists()
+
+
+#: Each shell with job control, running a script: jenv at its prompt, the echo setting while it is stopped
+#: (Ctrl-Z), then `fg`, then the echo setting at the end.
+JOB_CONTROL = {"bash": ["bash", "--norc", "-m", "-c"], "dash": ["dash", "-m", "-c"], "ksh": ["ksh", "-i", "-c"],
+               "zsh": ["zsh", "-f", "-i", "-c"]}
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+@pytest.mark.parametrize("shell", PROMPT_SHELLS)
+def test_ctrl_z_at_the_prompt_then_fg_in_every_shell(svc, home, shell):
+    """Ctrl-Z at the prompt of a jenv run by a shell with job control: while jenv is stopped the shell's
+    `stty` shows echo on (Python's own getpass leaves it off); `fg` brings the prompt back, and the
+    passphrase typed there gives the token, never shown."""
+    _installed(shell)
+    env = dict(_encrypted_env(svc, home), HISTFILE=str(home / ".history"), ENV="/dev/null")
+    script = (f"{sys.executable} -m jenv token-init{_THEN_STTY}; fg; echo \"rc=$?\"; "
+              "stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo")
+    run = PromptOnPty([*JOB_CONTROL[shell], script], env)
+    try:
+        run.wait_for(b"Passphrase for")
+        _wait_until(lambda: not run.echo_on(), "echo never went off")
+        run.type(b"\x1a")  # Ctrl-Z
+        run.wait_for(b"Passphrase for", 2)  # after fg
+        _wait_until(lambda: not run.echo_on(), "echo did not go off again after fg")
+        run.type(PASSPHRASE + b"\n")
+        _returncode, output = run.finish()
+    finally:
+        run.close()
+    assert _echo_lines(output) and set(_echo_lines(output)) == {"echo"}, output
+    assert PASSPHRASE.decode() not in output and token_paths(env)[0].exists(), output
 
 
 #: A job-control shell in a few lines: jenv in a process group of its own, in the foreground of the terminal,
