@@ -81,3 +81,15 @@ def test_the_suggested_line_works_at_the_terminal(svc, home):
     cert_path, _key = token_paths(env)
     assert f"JALIEN_TOKEN_CERT={cert_path}" in result.output.replace("'", "") or str(cert_path) in result.output
     assert not leaked_key_material(result.output) and os.path.exists(cert_path)
+
+
+@pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
+def test_the_login_hook_typed_at_a_terminal_shows_no_key(svc, home):
+    """`jenv hook bash` typed by hand with content in the variables: the token step refuses the terminal
+    (one line), the rest of the hook is printed; through eval it exports the content as before."""
+    env = _env(svc, home, "token with content in the variables")
+    result = run_on_pty([sys.executable, "-m", "jenv", "hook", "bash"], env)
+    assert not leaked_key_material(result.output) and "CERTIFICATE-----" not in result.output
+    assert 'eval "$(jenv token)"' in result.output, result.output
+    piped = run_jenv(["hook", "bash"], env, content_mode=True)
+    assert piped.returncode == 0 and leaked_key_material(piped.stdout), piped.stderr
