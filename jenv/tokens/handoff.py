@@ -8,7 +8,7 @@
 * :func:`token_files`: paths for the pair while a block runs: the token files themselves, or
   private temporary copies of PEM content, removed when the block ends;
 * :func:`scrubbed`: an environment without any grid credential;
-* :class:`SignalRelay` and :func:`run_child`: run a command, every catchable signal passed on to it (held
+* :class:`SignalRelay`: run a command, every catchable signal passed on to it (held
   back from jenv meanwhile, so nothing short of SIGKILL ends jenv before it cleans up), its status
   returned; it gets back the core-file limit that jenv lowered while it held the key.
 """
@@ -33,7 +33,7 @@ from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
 __all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names", "token_files", "scrubbed",
-           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "RELAYED_SIGNALS", "SignalRelay", "run_child", "become", "command_path"]
+           "SCRUBBED_NAMES", "SCRUBBED_PREFIXES", "RELAYED_SIGNALS", "SignalRelay", "become", "command_path"]
 
 
 class TokenInHand(NamedTuple):
@@ -207,7 +207,9 @@ class SignalRelay:
     """``with SignalRelay() as relay:`` holds back every catchable signal (:data:`RELAYED_SIGNALS`) for
     the block, so nothing but SIGKILL ends jenv inside it (and what it must remove is removed);
     ``relay.run(argv, environ)`` starts the command and passes each signal on to it, those that came
-    before it started included, until it ends.
+    before it started included, until it ends.  On Linux a jenv that is SIGKILLed takes the command
+    along (PR_SET_PDEATHSIG), as a batch system that kills the job expects, and as it is when the
+    command takes jenv's place (:func:`become`).
 
     Signals the kernel sent to the whole process group (Ctrl-C at a terminal) reached the command too and
     are not passed a second time.  A stop signal stops the command and then jenv; SIGCONT is passed on.
@@ -259,19 +261,6 @@ class SignalRelay:
                     os.kill(child.pid, signum)
             if signum in _STOP_SIGNALS:
                 _stop_like(signum)
-
-
-def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Run ``argv`` with ``environ``, every catchable signal sent to jenv passed on to it
-    (:class:`SignalRelay`).
-
-    Returns its exit status, or ``-N`` when signal N ended it (as subprocess reports it).  Raises
-    UsageError when the command cannot be started (not found, not executable).  On Linux a jenv that
-    is SIGKILLed takes the command along (PR_SET_PDEATHSIG), as a batch system that kills the job
-    expects, and as it is when the command takes jenv's place (:func:`become`).
-    """
-    with SignalRelay() as relay:
-        return relay.run(argv, environ)
 
 
 def become(path: str, argv: Sequence[str], environ: Mapping[str, str], streams: Sequence = ()) -> None:
