@@ -12,7 +12,7 @@ import contextlib
 import errno
 import os
 import stat
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
@@ -30,6 +30,9 @@ __all__ = [
     "load_private_key",
     "tty_passphrase",
     "tty_secret",
+    "PASSPHRASE_TRIES",
+    "asking_again",
+    "unlock_key",
     "read_raw_credential",
     "key_permission_problem",
     "materialize",
@@ -141,22 +144,64 @@ def load_certificate(loc: Location) -> x509.Certificate:
 
 
 def load_private_key(loc: Location, passphrase: Optional[Callable[[], bytes]] = None):
-    """Read and parse a private key; an encrypted key asks on the terminal unless ``passphrase`` is given."""
+    """Read and parse a private key; an encrypted key asks on the terminal (up to :data:`PASSPHRASE_TRIES`
+    times) unless ``passphrase`` is given."""
     from jenv.pem import parse_private_key
 
     what = describe_location(loc)
-    ask = passphrase or (lambda: tty_passphrase(what))
-    return parse_private_key(read_credential(loc), what, ask)
+    data = read_credential(loc)
+    if passphrase is not None:
+        return parse_private_key(data, what, passphrase)
+    return unlock_key(what, lambda secret: parse_private_key(data, what, secret))[0]
 
 
-def tty_passphrase(what: str) -> bytes:
-    """Ask for a passphrase on the controlling terminal with echo off.
+def tty_passphrase(what: str, before: str = "") -> bytes:
+    """Ask for a passphrase on the controlling terminal with echo off (``before``: a line shown first).
 
     Raises PassphraseError at once when there is no terminal (a login shell
     must never wait on a prompt nobody sees).
     """
-    return tty_secret(f"Passphrase for {what}: ", f"{what} is encrypted and there is no terminal to ask for "
-                                                  "its passphrase: run the command from a terminal")
+    return tty_secret(f"{before}Passphrase for {what}: ", f"{what} is encrypted and there is no terminal to ask "
+                                                          "for its passphrase: run the command from a terminal")
+
+
+#: How many times a terminal is asked for a passphrase or password before jenv gives up (ssh's and
+#: openssl's number).
+PASSPHRASE_TRIES = 3
+
+T = TypeVar("T")
+
+
+def asking_again(ask: Callable[[str], bytes], attempt: Callable[[Callable[[], bytes]], T], again: str,
+                 tries: int = PASSPHRASE_TRIES) -> Tuple[T, Optional[bytes]]:
+    """``attempt(secret)``, where ``secret()`` asks the terminal through ``ask(before)`` (once per try), and
+    the answer that worked (None when nothing was asked).
+
+    When the attempt raises PassphraseError after an answer was typed (a wrong or empty passphrase), the
+    prompt comes again with the line ``again`` before it, up to ``tries`` answers in all; then the last
+    error is raised.  Nothing is asked again when no answer was typed (no terminal).
+    """
+    before = ""
+    for left in range(tries - 1, -1, -1):
+        answers: List[bytes] = []
+
+        def secret() -> bytes:
+            if not answers:
+                answers.append(ask(before))
+            return answers[0]
+
+        try:
+            return attempt(secret), (answers[0] if answers else None)
+        except PassphraseError:
+            if not answers or not left:
+                raise
+        before = again + "\n"
+    raise AssertionError("unreachable")  # the last try returns or raises
+
+
+def unlock_key(what: str, attempt: Callable[[Callable[[], bytes]], T]) -> Tuple[T, Optional[bytes]]:
+    """:func:`asking_again` with the key passphrase prompt (``tty_passphrase(what)``)."""
+    return asking_again(lambda before: tty_passphrase(what, before), attempt, "Wrong passphrase, try again.")
 
 
 #: (terminal fd, its modes before the prompt) while a prompt has echo off: restore_terminal's work.
@@ -191,12 +236,13 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
         new[3] &= ~termios.ECHO
         ended_by = None
         _PROMPT_STATE.append((fd, old))
+        text = prompt.encode("utf-8", "replace")
         try:
-            with _signals_end_the_prompt():
+            with _signals_end_the_prompt(fd, old, new, tty, text):
                 # Echo off before the prompt (as getpass does): TCSAFLUSH drops pending
                 # input, so a passphrase typed right after the prompt must not be flushed.
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
-                tty.write(prompt.encode("utf-8", "replace"))
+                tty.write(text)
                 line = b""
                 while not line.endswith(b"\n"):
                     chunk = tty.read(1)
@@ -215,23 +261,64 @@ def tty_secret(prompt: str, no_terminal: str) -> bytes:
 
 
 class _PromptEnded(BaseException):
-    """SIGTERM or SIGHUP arrived during the prompt (a hook's time limit, a closed terminal)."""
+    """A signal that ends jenv arrived during the prompt (a hook's time limit, a closed terminal, Ctrl-\\)."""
 
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
 
 
+def _prompt_ending_signals() -> list:
+    """The signals whose default action would end jenv at the prompt, with echo still off: SIGTERM, SIGHUP,
+    SIGQUIT, SIGALRM, SIGUSR1, SIGUSR2, SIGXCPU, SIGVTALRM, SIGPROF, SIGPWR, SIGSTKFLT, SIGIO and the
+    real-time signals, those still at their default action (one jenv was started with ignored stays
+    ignored, as Python leaves SIGXFSZ).  SIGINT already unwinds (KeyboardInterrupt).  Signals of faults
+    (SIGSEGV & co.) are left alone: a handler cannot run for a real one."""
+    import signal
+
+    names = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGXCPU", "SIGXFSZ", "SIGVTALRM",
+             "SIGPROF", "SIGPWR", "SIGSTKFLT", "SIGIO")
+    found = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    if hasattr(signal, "SIGRTMIN"):
+        found += range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
+    return [signum for signum in found if signal.getsignal(signum) == signal.SIG_DFL]
+
+
+def _set_modes(fd: int, modes) -> None:
+    """tcsetattr, again after a stop: a job continued in the background stops (SIGTTOU) until it is in the
+    foreground, and then the call is interrupted."""
+    import termios
+
+    while True:
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, modes)
+            return
+        except termios.error as exc:
+            if exc.args[0] != errno.EINTR:
+                raise
+
+
 @contextlib.contextmanager
-def _signals_end_the_prompt() -> Iterator[None]:
-    """While the prompt waits, SIGTERM and SIGHUP unwind it (so the terminal modes are restored
-    first) instead of killing jenv with echo still off.  SIGINT already unwinds (KeyboardInterrupt)."""
+def _signals_end_the_prompt(fd: int, old, new, tty, prompt: bytes) -> Iterator[None]:
+    """While the prompt waits, a signal that would end jenv unwinds it instead (so the terminal modes are
+    restored first, then jenv ends by that signal), and SIGTSTP (Ctrl-Z) gives echo back while jenv is
+    stopped and takes it away again, prompt repeated, when it continues (as ssh's readpassphrase does)."""
     import signal
 
     def ended(signum, _frame):
         raise _PromptEnded(signum)
 
-    previous = {signum: signal.signal(signum, ended) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    def stopped(signum, _frame):
+        _set_modes(fd, old)  # echo on while jenv is stopped
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # jenv stops here, until SIGCONT
+        signal.signal(signum, stopped)
+        _set_modes(fd, new)
+        tty.write(b"\n" + prompt)
+
+    previous = {signum: signal.signal(signum, ended) for signum in _prompt_ending_signals()}
+    if signal.getsignal(signal.SIGTSTP) == signal.SIG_DFL:
+        previous[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, stopped)
     try:
         yield
     finally:

@@ -239,12 +239,13 @@ def cmd_exec(args, ctx: Context) -> int:
     X509_CERT_FILE).  With the token in files (and with --scrub) the command
     takes jenv's place, pid included, so every signal is its own.  A token
     given as PEM content goes through private temporary files that last as
-    long as the command: jenv waits for it, passes SIGINT, SIGTERM and SIGHUP
-    on, and exits with its status (or dies by the signal that ended it); a
-    SIGKILLed jenv takes the command along (Linux).  A command that cannot be
-    found is exit 2.
+    long as the command: jenv waits for it, passes every signal on (SIGKILL
+    and SIGSTOP cannot be), removes the files whatever ends the command, and
+    exits with its status (or dies by the signal that ended it); a SIGKILLed
+    jenv takes the command along (Linux).  A command that cannot be found is
+    exit 2.
     """
-    from jenv.tokens.handoff import become, ca_exports, command_path, remove_when_done, run_child, \
+    from jenv.tokens.handoff import SignalRelay, become, ca_exports, command_path, remove_when_done, \
         scrubbed_environment, token_files, token_in_hand
 
     argv = [args["<command>"], *args["<args>"]]
@@ -256,12 +257,16 @@ def cmd_exec(args, ctx: Context) -> int:
         remove_when_done(directory)
         become(path, argv, environ, (ctx.stdout, ctx.stderr))
     token = token_in_hand(ctx, _min_valid(args))
-    with token_files(token) as (cert_path, key_path):
-        environ = dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path})
-        environ.update(ca_exports(ctx))
-        if token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
-            become(path, argv, environ, (ctx.stdout, ctx.stderr))
-        status = run_child(argv, environ)
+
+    def with_token(cert_path: str, key_path: str):
+        return dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path}, **ca_exports(ctx))
+
+    if token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
+        assert token.cert.path is not None and token.key.path is not None
+        become(path, argv, with_token(token.cert.path, token.key.path), (ctx.stdout, ctx.stderr))
+    # Signals are held from before the private copies exist until they are gone: only SIGKILL leaves them.
+    with SignalRelay() as relay, token_files(token) as (cert_path, key_path):
+        status = relay.run(argv, with_token(cert_path, key_path))
     if status < 0:
         ctx.stdout.flush()
         die_by(-status)

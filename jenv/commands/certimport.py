@@ -15,7 +15,7 @@ import stat
 from typing import List, NamedTuple, Optional, Tuple
 
 from jenv.context import Context, printable_lines
-from jenv.credentials import read_raw_credential, tty_secret
+from jenv.credentials import PASSPHRASE_TRIES, asking_again, read_raw_credential, tty_secret
 from jenv.errors import ExitCode, KeyMismatchError, NotFoundError, PassphraseError, UnsafeFileError, UsageError
 from jenv.lite.timefmt import iso_epoch, short_duration
 from jenv.locations import X509_USER_CERT, X509_USER_KEY, Location, expand_home
@@ -139,10 +139,13 @@ def _new_passphrase(key_path: str) -> bytes:
     if not first:
         raise PassphraseError("empty passphrase: the user key would be unprotected; type one, or give "
                               "--no-passphrase if you really want that; nothing was written")
-    again = tty_secret("The same passphrase again: ", no_terminal)
-    if again != first:
-        raise PassphraseError("the two passphrases differ: nothing was written; run cert-import again")
-    return first
+    before = ""
+    for _try in range(PASSPHRASE_TRIES):  # a typo in the confirmation asks for the confirmation only
+        if tty_secret(f"{before}The same passphrase again: ", no_terminal) == first:
+            return first
+        before = "That is not the same passphrase, try again.\n"
+    raise PassphraseError(f"the two passphrases differ ({PASSPHRASE_TRIES} tries): nothing was written; "
+                          "run cert-import again")
 
 
 def _expand(path: str, ctx: Context) -> str:
@@ -162,7 +165,8 @@ def cmd_cert_import(args, ctx: Context) -> int:
       --json           Print what was written as JSON.
 
     Asks for the PKCS#12 password, then twice for a new passphrase that protects the
-    key (never echoed).  Reads legacy (RC2, 3DES) and current (AES) files.  Nothing is
+    key (never echoed); a wrong password, or a confirmation that differs, is asked
+    again, three times in all.  Reads legacy (RC2, 3DES) and current (AES) files.  Nothing is
     written unless the bundle opens and its key belongs to its certificate.  Exit 0
     written, 2 files exist (no --force), 3 file missing or directory unwritable, 4 not
     a PKCS#12 file or damaged, 7 key does not fit, 8 a target is not a regular file
@@ -177,10 +181,10 @@ def cmd_cert_import(args, ctx: Context) -> int:
     what = f"PKCS#12 file {source.path}"
     check_pkcs12(data, what)
     targets = check_targets(directory, bool(args.get("--force")))  # all before the first prompt
-    password = tty_secret(f"PKCS#12 password for {source.path}: ",
-                          f"the password of {what} cannot be asked: there is no terminal (run cert-import "
-                          "from a terminal)")
-    key, cert = load_pkcs12(data, what, password)
+    no_terminal = f"the password of {what} cannot be asked: there is no terminal (run cert-import from a terminal)"
+    (key, cert), _password = asking_again(
+        lambda before: tty_secret(f"{before}PKCS#12 password for {source.path}: ", no_terminal),
+        lambda secret: load_pkcs12(data, what, secret()), "Wrong password, try again.")
     if not key_matches(cert, key):
         raise KeyMismatchError(f"the key in {what} does not belong to its certificate: export the bundle again; "
                                "nothing was written")

@@ -127,7 +127,17 @@ def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:
 
     from jenv.commands.tokens import cmd_token, use_existing_token
 
-    buffer = io.StringIO()
+    class Held(io.StringIO):
+        """The token step's output, held; a terminal when the hook's own stdout is one, so that key content
+        is refused there as ``jenv token`` refuses it (typed without eval)."""
+
+        def isatty(self) -> bool:
+            try:
+                return ctx.stdout.isatty()
+            except (AttributeError, ValueError):
+                return False
+
+    buffer = Held()
     inner = Context(environ, ctx.uid, ctx.home, shell=shell, stdout=buffer, stderr=ctx.stderr, clock=ctx.clock)
     try:
         if use_existing_token({}, inner) is None:  # a new token: library warnings are not for a login (as cli.main)

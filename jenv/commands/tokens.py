@@ -84,6 +84,39 @@ def _check_content_fits_the_shell(ctx: Context, role: Optional[str] = None) -> N
                                 f"jenv user {shlex.quote(role)} token-init") from None
 
 
+#: The options shown in the command line that :func:`_keep_the_key_off_the_terminal` suggests.
+_CONTENT_OPTIONS = ("-u", "-v", "-t", "--jobid", "--hostname", "-f", "--content", "--with-ca", "--json", "--shell")
+
+
+def _keep_the_key_off_the_terminal(ctx: Context, command: str, args) -> None:
+    """A command about to print a token's private key (content for ``eval``) refuses a terminal as stdout:
+    typed without ``eval``, the key would be on the screen and in its scrollback.  One line saying how
+    to use it instead, exit 2, before JCentral is asked.  ``command``: the command's name and
+    positional words; the options given are read from ``args``."""
+    try:
+        on_a_terminal = ctx.stdout.isatty()
+    except (AttributeError, ValueError):  # a stream without a descriptor is not a terminal
+        return
+    if not on_a_terminal:
+        return
+    from jenv.shells import pick_shell
+    from jenv.shells.posix import posix_quote
+
+    _check_content_fits_the_shell(ctx)  # csh and tcsh cannot take the content at all: that message first
+    words = [f"jenv {command}"]
+    for name in _CONTENT_OPTIONS:
+        value = args.get(name)
+        if value:
+            words.append(name if value is True else f"{name} {posix_quote(str(value))}")
+    if ctx.json and "--json" not in words:
+        words.append("--json")
+    typed = " ".join(words)
+    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
+    how = {"json": f"pipe it to the program that reads it ({typed} | ...)",
+           "fish": f"{typed} | source"}.get(shell, f'eval "$({typed})"')
+    raise UsageError(f"{typed} prints a token's private key, which is not shown on a terminal: run {how}")
+
+
 def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
     """The one JSON shape of token exports, the reference documentation's (null: none)."""
     import json
@@ -178,6 +211,8 @@ def cmd_token(args, ctx: Context) -> int:
     locs, store = token_store(ctx)
     with_ca = bool(args.get("--with-ca"))
     request = _request(args)
+    if request is not None or args.get("--content") or not store.in_files:  # what is printed is the content
+        _keep_the_key_off_the_terminal(ctx, "token", args)
     if request is None and not args.get("--content") and store.in_files:
         from jenv.tokens.obtain import ensure_token
 
@@ -211,6 +246,7 @@ def use_existing_token(args, ctx: Context) -> Optional[int]:
         _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
     else:  # PEM content: check_token read it
         assert check.cert_pem is not None and check.key_pem is not None
+        _keep_the_key_off_the_terminal(ctx, "token", args)
         _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
     return ExitCode.OK
 
@@ -376,10 +412,12 @@ def cmd_user(args, ctx: Context) -> int:
     request = _request(args, username=args["<username>"])
     if args.get("token-init"):
         return _token_init(ctx, request)
+    from jenv.shells.posix import posix_quote
     from jenv.tokens.obtain import fetch_checked_token
 
     locs, _store_unused = token_store(ctx)
     _check_content_fits_the_shell(ctx, args["<username>"])
+    _keep_the_key_off_the_terminal(ctx, f"user {posix_quote(args['<username>'])}", args)
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
     _emit(ctx, pair.cert_pem, pair.key_pem)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
-from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, tty_passphrase
+from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, unlock_key
 from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError, NotValidNowError, PassphraseError, \
     ServerRefusedError, UnsafeFileError
 from jenv.locations import CAStore, Endpoint, Location
@@ -62,19 +62,6 @@ class ClientIdentity:
 
     cert: Location
     key: Location
-
-
-class _CachedPassphrase:
-    """Ask the terminal once; both the key check and the TLS library reuse the answer."""
-
-    def __init__(self, what: str):
-        self.what = what
-        self.value: Optional[bytes] = None
-
-    def __call__(self) -> bytes:
-        if self.value is None:
-            self.value = tty_passphrase(self.what)
-        return self.value
 
 
 def _load_ca(context: ssl.SSLContext, ca: CAStore) -> None:
@@ -147,16 +134,16 @@ def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) ->
     key's passphrase is asked here, and only then can it be matched with the certificate."""
     cert, data, key = checked
     what = identity.key.describe()
-    ask = _CachedPassphrase(what)
-    if key is None:
-        key = parse_private_key(data, what, ask, own_key=True)
+    password = None
+    if key is None:  # asked at the terminal, again after a typo (unlock_key); OpenSSL gets the answer that worked
+        key, password = unlock_key(what, lambda secret: parse_private_key(data, what, secret, own_key=True))
         if not key_matches(cert, key):
             raise KeyMismatchError(f"{what} does not belong to {identity.cert.describe()}")
     with materialize(identity.cert) as cert_path, materialize(identity.key) as key_path:
         try:
-            context.load_cert_chain(cert_path, key_path, password=ask)
+            context.load_cert_chain(cert_path, key_path, password=password)
         except ssl.SSLError as exc:
-            if ask.value is not None:
+            if password is not None:
                 raise PassphraseError(f"wrong passphrase for {what}") from None
             raise KeyMismatchError(f"cannot use {what} with {identity.cert.describe()}: {exc}") from None
 

@@ -10,8 +10,9 @@
 * :func:`scrubbed`: an environment without any grid credential, and :func:`scrubbed_environment`: one
   where every credential variable and TMPDIR lead into an empty private directory, which
   :func:`remove_when_done` removes once the command has ended;
-* :func:`run_child`: run a command, SIGINT/SIGTERM/SIGHUP passed on to it, its status returned; it gets
-  back the core-file limit that jenv lowered while it held the key.
+* :class:`SignalRelay`: run a command, every catchable signal passed on to it (held
+  back from jenv meanwhile, so nothing short of SIGKILL ends jenv before it cleans up), its status
+  returned; it gets back the core-file limit that jenv lowered while it held the key.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from jenv.context import Context
 from jenv.credentials import materialize_pair
@@ -37,7 +38,7 @@ from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_p
 
 __all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names",
            "token_files", "scrubbed", "scrubbed_environment", "remove_when_done", "SCRUBBED_NAMES",
-           "SCRUBBED_PREFIXES", "FORWARDED_SIGNALS", "run_child", "become", "command_path"]
+           "SCRUBBED_PREFIXES", "RELAYED_SIGNALS", "SignalRelay", "become", "command_path"]
 
 
 class TokenInHand(NamedTuple):
@@ -213,23 +214,28 @@ def _remove_at_eof(read_end: int, write_end: int, directory: str) -> None:
     finally:
         os._exit(0)
 
+#: Nobody can relay SIGKILL or SIGSTOP (they cannot be caught), and SIGCHLD is news of jenv's own child.
+_NOT_RELAYED = frozenset({signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD})
+#: Every other signal, real-time ones included: passed on to the command while it runs (:class:`SignalRelay`).
+RELAYED_SIGNALS = frozenset(signal.valid_signals()) - _NOT_RELAYED
+#: What a terminal sends to its whole foreground group: keys (Ctrl-C, Ctrl-\\, Ctrl-Z), a new window size,
+#: a hangup.
+_TERMINAL_SIGNALS = frozenset({signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP, signal.SIGWINCH, signal.SIGHUP})
+_STOP_SIGNALS = frozenset({signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU})
+#: si_code of a signal the kernel itself sent (a terminal's, for one); kill(2) gives SI_USER.
+_SI_KERNEL = 0x80
 
-#: The signals a user or a batch system sends to end a job politely; passed on to the child.
-FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
-
-def _sent_by_the_terminal(signum: int, child_pid: int) -> bool:
-    """Ctrl-C at a terminal reaches the whole foreground process group, the child included: passing it on
-    as well would give the child a second SIGINT."""
-    if signum != signal.SIGINT:
+def _sent_to_the_group(signum: int, code: Optional[int], child_pid: int) -> bool:
+    """Whether the kernel sent ``signum`` to jenv's whole process group, the command included (Ctrl-C at a
+    terminal reaches the foreground group): passing it on as well would give the command a second one.
+    A kill(2) aimed at jenv alone is always passed on.  ``code`` is the si_code (None where unknown)."""
+    if signum not in _TERMINAL_SIGNALS or code not in (None, _SI_KERNEL):
         return False
-    for fd in (0, 1, 2):
-        try:
-            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgid(child_pid):
-                return True
-        except OSError:
-            continue
-    return False
+    try:
+        return os.getpgid(child_pid) == os.getpgrp()
+    except OSError:
+        return False
 
 
 def _parent_death_signal():
@@ -252,41 +258,82 @@ def _parent_death_signal():
     return arm
 
 
-def run_child(argv: Sequence[str], environ: Mapping[str, str]) -> int:
-    """Run ``argv`` with ``environ``; SIGINT, SIGTERM and SIGHUP sent to jenv are passed on to it.
+def _next_signal(watched, timeout: float) -> Optional[Tuple[int, Optional[int]]]:
+    """(signal number, si_code) of the next of the blocked ``watched`` signals, None after ``timeout``."""
+    if hasattr(signal, "sigtimedwait"):
+        info = signal.sigtimedwait(watched, timeout)
+        return None if info is None else (info.si_signo, info.si_code)
+    return signal.sigwait(watched), None  # macOS: no timeout; SIGCHLD still wakes it
 
-    Returns its exit status, or ``-N`` when signal N ended it (as subprocess reports it).  Raises
-    UsageError when the command cannot be started (not found, not executable).  On Linux a jenv that
-    is SIGKILLed takes the command along (PR_SET_PDEATHSIG), as a batch system that kills the job
-    expects, and as it is when the command takes jenv's place (:func:`become`).
+
+def _stop_like(signum: int) -> None:
+    """Stop jenv as ``signum`` (SIGTSTP, SIGTTIN, SIGTTOU) would have if it had not been held, until SIGCONT;
+    nothing when jenv was started with that signal ignored."""
+    if signal.getsignal(signum) != signal.SIG_DFL:
+        return
+    os.kill(os.getpid(), signum)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signum})  # delivered here: jenv stops
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signum})
+
+
+class SignalRelay:
+    """``with SignalRelay() as relay:`` holds back every catchable signal (:data:`RELAYED_SIGNALS`) for
+    the block, so nothing but SIGKILL ends jenv inside it (and what it must remove is removed);
+    ``relay.run(argv, environ)`` starts the command and passes each signal on to it, those that came
+    before it started included, until it ends.  On Linux a jenv that is SIGKILLed takes the command
+    along (PR_SET_PDEATHSIG), as a batch system that kills the job expects, and as it is when the
+    command takes jenv's place (:func:`become`).
+
+    Signals the kernel sent to the whole process group (Ctrl-C at a terminal) reached the command too and
+    are not passed a second time.  A stop signal stops the command and then jenv; SIGCONT is passed on.
+    Signals that come after the command ended were meant for it and are dropped; when no command was
+    started they act as usual when the block ends.
     """
-    child: List[subprocess.Popen] = []
-    arm = _parent_death_signal()
 
-    def prepare() -> None:
-        restore_core_dumps()
-        if arm is not None:
-            arm()
+    def __enter__(self) -> "SignalRelay":
+        self.started = False
+        self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, RELAYED_SIGNALS | {signal.SIGCHLD})
+        # An inherited SIG_IGN would have the kernel reap the command behind subprocess's back.
+        self._chld = signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        return self
 
-    def pass_on(signum, _frame):
-        if child and child[0].returncode is None and not _sent_by_the_terminal(signum, child[0].pid):
-            with contextlib.suppress(OSError):
-                os.kill(child[0].pid, signum)
+    def __exit__(self, *exc_info) -> None:
+        if self.started and hasattr(signal, "sigtimedwait"):
+            while signal.sigtimedwait(RELAYED_SIGNALS, 0) is not None:
+                pass
+        signal.signal(signal.SIGCHLD, self._chld)
+        signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
 
-    previous = {signum: signal.signal(signum, pass_on) for signum in FORWARDED_SIGNALS}
-    try:
+    def run(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+        """Run ``argv`` with ``environ``, relaying signals to it; its exit status, or ``-N`` when signal N
+        ended it (as subprocess reports it).  Raises UsageError when it cannot be started."""
+        arm = _parent_death_signal()
+        mask = self._mask
+
+        def prepare() -> None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)  # the command starts with jenv's own mask
+            restore_core_dumps()
+            if arm is not None:
+                arm()
+
         try:
-            child.append(subprocess.Popen(list(argv), env=dict(environ), preexec_fn=prepare))
+            child = subprocess.Popen(list(argv), env=dict(environ), preexec_fn=prepare)
         except OSError as exc:
             raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
+        self.started = True
+        watched = RELAYED_SIGNALS | {signal.SIGCHLD}
         while True:
-            try:
-                return child[0].wait()
-            except KeyboardInterrupt:  # only if a handler was replaced under us; keep waiting for the child
+            received = _next_signal(watched, 5.0)
+            if child.poll() is not None:
+                return child.returncode
+            if received is None or received[0] == signal.SIGCHLD:
                 continue
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            signum, code = received
+            if not _sent_to_the_group(signum, code, child.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(child.pid, signum)
+            if signum in _STOP_SIGNALS:
+                _stop_like(signum)
 
 
 def become(path: str, argv: Sequence[str], environ: Mapping[str, str], streams: Sequence = ()) -> None:

@@ -166,14 +166,14 @@ class Lab:
 def run(argv: List[str], env: Dict[str, str], cwd: Path, runner: str = "plain", answer: bytes = b"wrong",
         timeout: float = 30) -> Outcome:
     """Run jenv: "plain", "nocaps" (root loses its file-permission override), "detached" (no
-    controlling terminal), "pty" (a terminal that types ``answer`` at the passphrase prompt) or
-    "pty-p12" (the same at cert-import's PKCS#12 password prompt)."""
+    controlling terminal), "pty" (a terminal that types ``answer`` at the passphrase prompt, each of the
+    three times it is asked) or "pty-p12" (the same at cert-import's PKCS#12 password prompt)."""
     command = [sys.executable, "-m", "jenv", *argv]
     env = dict(env, PYTHONPATH=REPO)  # the case's cwd is its lab, not the checkout
     start = time.monotonic()
     if runner in ("pty", "pty-p12"):  # scanned by the caller, as every runner's output is
         prompt = b"PKCS#12 password for" if runner == "pty-p12" else b"Passphrase for"
-        out = jenvtest.run_on_pty(command, env, [answer], prompt=prompt, timeout=timeout, cwd=str(cwd), capture=True,
+        out = jenvtest.run_on_pty(command, env, [answer] * 3, prompt=prompt, timeout=timeout, cwd=str(cwd), capture=True,
                                   scan=False)
         return Outcome(out.returncode, out.stdout, out.stderr, time.monotonic() - start)
     if runner == "nocaps" and os.geteuid() == 0:

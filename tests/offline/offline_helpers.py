@@ -101,10 +101,11 @@ def run_with_tty(args: Sequence[str], env: Dict[str, str], answer: Optional[byte
                  timeout: float = 20) -> "tuple[Result, bytes]":
     """Run jenv with a pseudo-terminal as its controlling terminal (so /dev/tty is the pty).
 
-    When the prompt appears on the terminal, ``answer`` and a newline are typed.
+    Each time the prompt appears on the terminal (up to the three tries jenv gives), ``answer`` and a
+    newline are typed.
     Returns the result (stdout/stderr are pipes) and everything the terminal showed;
     all of it is scanned for tracebacks and key material.
     """
-    run = _root.run_on_pty([sys.executable, "-m", "jenv", *args], env, [] if answer is None else [answer],
+    run = _root.run_on_pty([sys.executable, "-m", "jenv", *args], env, [] if answer is None else [answer] * 3,
                            timeout=timeout, capture=True)
     return Result(run.returncode, run.stdout, run.stderr), run.terminal

@@ -95,14 +95,52 @@ def test_each_kind_of_p12_becomes_the_two_pem_files(kind, leaf, env, tmp_path):
     # and jenv itself now uses the pair: the key belongs to the certificate
     match = run_on_pty([sys.executable, "-m", "jenv", "certkey-match"], env, [NEW], capture=True)
     assert match.returncode == 0 and " matches " in match.stdout, match.stderr
+    retyped = run_on_pty([sys.executable, "-m", "jenv", "certkey-match"], env, [b"typo", NEW], capture=True)
+    assert retyped.returncode == 0 and " matches " in retyped.stdout and "try again" in retyped.output
 
 
 def test_wrong_password_is_one_line_and_writes_nothing(leaf, env, tmp_path):
     p12 = export_p12(leaf, tmp_path / "cert.p12", KINDS["legacy"])
-    run = cert_import(env, str(p12), answers=[b"not the password"])
+    run = cert_import(env, str(p12), answers=[b"not the password", b"", b"still not"])
     assert run.returncode == 11
     assert run.stderr.splitlines() == [f"jenv: wrong password for PKCS#12 file {p12}: nothing was written"]
+    assert run.output.count("PKCS#12 password for") == 3 and run.output.count("try again") == 2, run.output
     assert run.stdout == "" and not (Path(env["HOME"]) / ".globus").exists()
+
+
+@pytest.mark.parametrize("typos", [1, 2])
+def test_a_wrong_password_is_asked_again(leaf, env, tmp_path, typos):
+    """Issue 20.15: three tries for the PKCS#12 password, as openssl gives."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    run = cert_import(env, str(p12), answers=[b"typo"] * typos + [PASSWORD, NEW, NEW])
+    assert run.returncode == 0, run.stderr
+    assert run.output.count("PKCS#12 password for") == typos + 1 and run.output.count("try again") == typos
+    assert (Path(env["HOME"]) / ".globus" / "usercert.pem").read_bytes() == leaf.cert_pem
+
+
+@pytest.mark.parametrize("typos", [1, 2])
+def test_a_confirmation_that_differs_is_the_only_thing_asked_again(leaf, env, tmp_path, typos):
+    """Issue 20.15: the new passphrase is asked once; a confirmation that differs asks for the confirmation
+    only, three times in all; the key is then encrypted with the passphrase typed first."""
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    run = cert_import(env, str(p12), answers=[PASSWORD, NEW] + [b"new key passfrase"] * typos + [NEW])
+    assert run.returncode == 0, run.stderr
+    assert run.output.count("PKCS#12 password for") == 1 and run.output.count("New passphrase for") == 1
+    assert run.output.count("The same passphrase again") == typos + 1, run.output
+    key = Path(env["HOME"]) / ".globus" / "userkey.pem"
+    cert_modulus = subprocess.run(["openssl", "x509", "-in", str(key.parent / "usercert.pem"), "-noout", "-modulus"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+    assert _openssl_key_modulus(key, NEW) == cert_modulus
+
+
+def test_three_confirmations_that_differ_write_nothing(leaf, env, tmp_path):
+    p12 = export_p12(leaf, tmp_path / "cert.p12")
+    run = cert_import(env, str(p12), answers=[PASSWORD, NEW, b"one", b"two", b"three"])
+    assert run.returncode == 11 and run.stdout == ""
+    assert run.stderr.splitlines() == ["jenv: the two passphrases differ (3 tries): nothing was written; run "
+                                       "cert-import again"], run.stderr
+    assert run.output.count("The same passphrase again") == 3
+    assert not (Path(env["HOME"]) / ".globus").exists()
 
 
 def test_existing_files_are_kept_unless_force_which_keeps_copies(leaf, root_ca, env, tmp_path):
@@ -132,7 +170,7 @@ def test_no_passphrase_only_when_asked_and_with_a_warning(leaf, env, tmp_path):
     empty = cert_import(env, str(p12), answers=[PASSWORD, b""])  # an empty new passphrase is not "none"
     assert empty.returncode == 11 and "--no-passphrase" in empty.stderr
     assert not (Path(env["HOME"]) / ".globus" / "userkey.pem").exists()
-    differ = cert_import(env, str(p12), answers=[PASSWORD, NEW, b"something else"])
+    differ = cert_import(env, str(p12), answers=[PASSWORD, NEW] + [b"something else"] * 3)
     assert differ.returncode == 11 and "differ" in differ.stderr
     run = cert_import(env, str(p12), "--no-passphrase", answers=[PASSWORD])
     assert run.returncode == 0, run.stderr
@@ -278,7 +316,7 @@ def test_a_bundle_whose_certificate_cannot_be_parsed_writes_nothing(kind, leaf, 
     assert run.output.count(": ") == 1 and run.stdout == ""  # only the PKCS#12 password was asked
     assert not (Path(env["HOME"]) / ".globus").exists()
     # and a wrong password for the same bundle is still a wrong password
-    wrong = cert_import(env, str(p12), answers=[b"not the password"])
+    wrong = cert_import(env, str(p12), answers=[b"not the password"] * 3)
     assert wrong.returncode == 11 and "wrong password" in wrong.stderr, wrong.stderr
     # the positive twin: the same leaf, built the same way, imports
     good = _with_certificate(leaf, leaf.cert_pem, tmp_path / "good.p12", how)
@@ -287,7 +325,7 @@ def test_a_bundle_whose_certificate_cannot_be_parsed_writes_nothing(kind, leaf, 
 
 def test_without_a_mac_a_failure_says_both_possibilities(leaf, env, tmp_path):
     p12 = export_p12(leaf, tmp_path / "nomac.p12", ["-nomac"])
-    run = cert_import(env, str(p12), answers=[b"not the password"])
+    run = cert_import(env, str(p12), answers=[b"not the password"] * 3)
     assert run.returncode == 11 and "wrong password" in run.stderr and "damaged" in run.stderr, run.stderr
     assert not (Path(env["HOME"]) / ".globus").exists()
 
@@ -307,7 +345,7 @@ def test_a_damaged_mac_with_the_right_password_is_damage_not_a_wrong_password(ki
     damaged.write_bytes(bytes(data))
     run = cert_import(env, str(damaged))
     assert run.returncode == 4 and "MAC does not match" in run.stderr and "damaged" in run.stderr, run.stderr
-    wrong = cert_import(env, str(damaged), answers=[b"not the password"])
+    wrong = cert_import(env, str(damaged), answers=[b"not the password"] * 3)
     assert wrong.returncode == 11 and "wrong password" in wrong.stderr
     assert not (Path(env["HOME"]) / ".globus").exists()
 
@@ -320,7 +358,7 @@ def test_without_openssl_to_ask_a_failure_says_both_possibilities(leaf, env, tmp
     no_openssl.mkdir()
     for tool in ("sh",):
         os.symlink(shutil.which(tool), no_openssl / tool)
-    run = cert_import(dict(env, PATH=str(no_openssl)), str(p12), answers=[b"not the password"])
+    run = cert_import(dict(env, PATH=str(no_openssl)), str(p12), answers=[b"not the password"] * 3)
     assert run.returncode == 11 and "wrong password" in run.stderr and "nothing can tell which" in run.stderr
     assert not (Path(env["HOME"]) / ".globus").exists()
 
@@ -328,7 +366,7 @@ def test_without_openssl_to_ask_a_failure_says_both_possibilities(leaf, env, tmp
 def test_without_encryption_a_wrong_password_stays_a_wrong_password(leaf, env, tmp_path):
     """Content that is not encrypted opens with any password: only the MAC can judge the password then."""
     p12 = export_p12(leaf, tmp_path / "plain.p12", ["-certpbe", "NONE", "-keypbe", "NONE"])
-    wrong = cert_import(env, str(p12), answers=[b"not the password"])
+    wrong = cert_import(env, str(p12), answers=[b"not the password"] * 3)
     assert wrong.returncode == 11 and wrong.stderr.splitlines() == \
         [f"jenv: wrong password for PKCS#12 file {p12}: nothing was written"]
     assert cert_import(env, str(p12)).returncode == 0
@@ -337,6 +375,6 @@ def test_without_encryption_a_wrong_password_stays_a_wrong_password(leaf, env, t
 def test_a_password_with_a_nul_byte_is_a_wrong_password_not_a_crash(leaf, env, tmp_path):
     """Ctrl-@ types a NUL byte, which no PKCS#12 password holds (cryptography would panic on it)."""
     p12 = export_p12(leaf, tmp_path / "cert.p12")
-    run = cert_import(env, str(p12), answers=[PASSWORD + b"\x00"])
+    run = cert_import(env, str(p12), answers=[PASSWORD + b"\x00"] * 3)
     assert run.returncode == 11 and "NUL byte" in run.stderr and run.stderr.count("\n") == 1, run.stderr
     assert not (Path(env["HOME"]) / ".globus").exists()

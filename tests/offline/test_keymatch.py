@@ -81,7 +81,7 @@ def test_wrong_passphrase(setup, user_rsa, tmp_path):
     res, shown = run_with_tty(["certkey-match"], env, b"not it")
     assert res.returncode == 11
     assert res.stderr.splitlines() == [f"jenv: wrong passphrase for user key {pair['key']} (from X509_USER_KEY)"]
-    assert res.stdout == ""
+    assert res.stdout == "" and shown.count(b"Passphrase for") == 3  # three tries, as ssh gives
     res, shown = run_with_tty(["certkey-match"], env, b"")
     assert res.returncode == 11 and "empty passphrase" in res.stderr
 

@@ -55,8 +55,15 @@ def test_right_passphrase_asked_once(encrypted, endpoint):
 
 
 def test_wrong_passphrase(encrypted, endpoint):
-    out = run_on_pty(encrypted + [str(endpoint.port)], [b"nope"])
+    out = run_on_pty(encrypted + [str(endpoint.port)], [b"nope", b"", b"nope again"])
     assert "ERROR PassphraseError wrong passphrase for user key" in out, out
+    assert out.count("Passphrase for") == 3 and out.count("Wrong passphrase, try again.") == 2, out
+
+
+def test_a_typo_then_the_right_passphrase(encrypted, endpoint):
+    """Issue 20.15: the prompt comes again after a wrong passphrase, and TLS gets the one that worked."""
+    out = run_on_pty(encrypted + [str(endpoint.port)], [b"nope", b"s3cret phrase"])
+    assert "TOKEN -----BEGIN RSA PRIVATE KEY-----" in out and out.count("Passphrase for") == 2, out
 
 
 def test_no_terminal_fails_at_once(encrypted, endpoint):
