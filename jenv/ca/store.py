@@ -38,6 +38,7 @@ __all__ = [
     "check_store_entries",
     "CRL_LINK",
     "bundle_crl_issuers",
+    "store_has_crls",
     "read_pem_certificates",
     "CASummary",
     "summarize_ca_store",
@@ -172,6 +173,14 @@ def check_hash_entries(store: CAStore) -> int:
 
 
 _CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
+
+
+def store_has_crls(store: CAStore) -> bool:
+    """Whether the store holds any CRL (a ``<hash>.rN`` entry, or an X509 CRL block of the bundle)."""
+    if store.kind == "dir":
+        with os.scandir(store.path) as entries:
+            return any(CRL_LINK.match(entry.name) for entry in entries)
+    return b"-----BEGIN X509 CRL-----" in check_store_file(store)
 
 
 def bundle_crl_issuers(store: CAStore) -> frozenset:

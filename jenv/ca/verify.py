@@ -27,13 +27,13 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 from OpenSSL import crypto
 
-from jenv.ca.store import bundle_crl_issuers, check_store_entries, check_store_file, open_ca_store
+from jenv.ca.store import bundle_crl_issuers, check_store_entries, check_store_file, open_ca_store, store_has_crls
 from jenv.errors import InvalidInputError
 from jenv.locations import CRL_POLICIES, JENV_CRL, CAStore
 from jenv.lite.names import DerError, cert_names, grid_dn, name_key, subject_hash
 from jenv.pem import CERT_BEGIN, CERT_END, describe_non_certificate
 
-__all__ = ["Verdict", "verify_certificate", "load_openssl_store", "openssl_certificate",
+__all__ = ["Verdict", "verify_certificate", "verify_server_chain", "load_openssl_store", "openssl_certificate",
            "UNKNOWN_ISSUER", "EXPIRED", "NOT_YET_VALID"]
 
 # OpenSSL X509_V_ERR_* numbers jenv gives advice for (openssl/x509_vfy.h).
@@ -230,3 +230,13 @@ def verify_certificate(data: bytes, what: str, store: CAStore, now: Optional[dt.
         notes = revoked.warnings if revoked is not None else ()
     names = tuple(_dn_of(link) for link in verified)
     return Verdict(True, 0, "ok", 0, names[0], names, notes)
+
+
+def verify_server_chain(chain_pem: Sequence[str], what: str, store: CAStore) -> Optional[Verdict]:
+    """The revocation check of a TLS peer's chain (PEM, the peer's certificate first, as the handshake
+    verified it): None when the store holds no CRL or JENV_CRL=ignore (the handshake's verification
+    stands as it is), else :func:`verify_certificate`'s verdict on the chain, CRLs included."""
+    if crl_policy(store) == "ignore" or not store_has_crls(store):
+        return None
+    pems = [pem.encode("ascii") for pem in chain_pem]
+    return verify_certificate(pems[0], what, store, untrusted=pems[1:])
