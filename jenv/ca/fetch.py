@@ -72,13 +72,15 @@ def _https_only_session():
 
 
 def download_tarball(url: str, timeout: float, progress: Optional[Progress] = None,
-                     limit: int = MAX_DOWNLOAD, deadline: Optional[float] = None) -> BinaryIO:
+                     limit: int = MAX_DOWNLOAD, deadline: Optional[float] = None, what: str = "a CA bundle",
+                     https_only: bool = True) -> BinaryIO:
     """The body of ``url`` (at most ``limit`` bytes), streamed into memory, as a file positioned at 0.
 
     ``deadline`` (``time.monotonic()``; default ``timeout`` from now) bounds the whole download.
     Raises NetworkError (connection, TLS, timeout, HTTP error status,
     truncated body, too many redirects) or InvalidInputError (larger than
-    ``limit``, or redirected to a URL that is not https://).
+    ``limit``, or redirected to a URL that is not https:// unless not ``https_only``: a CRL is
+    signed, and checked against its CA before it is installed).  ``what`` names the download.
     """
     import requests  # only ca-fetch pays for importing requests
     import urllib3
@@ -88,7 +90,8 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
         deadline = time.monotonic() + timeout  # one bound for the whole download, not only for each read
     body = io.BytesIO()  # grows in place: no second copy of the body, as joining a list of chunks makes
     try:
-        with _https_only_session() as session, session.get(url, stream=True, timeout=timeout) as response:
+        opened = _https_only_session() if https_only else requests.Session()
+        with opened as session, session.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}; "
                                    "nothing was installed")
@@ -96,11 +99,11 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
             total = int(length_text) if length_text.isdigit() else None
             if total is not None and total > limit:
                 raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
-                                        "for a CA bundle; nothing was installed")
+                                        f"for {what}; nothing was installed")
             for chunk in _chunks_as_they_come(response):
                 received += len(chunk)
                 if received > limit:
-                    raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for a CA bundle; "
+                    raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for {what}; "
                                             "nothing was installed")
                 body.write(chunk)
                 if progress is not None:

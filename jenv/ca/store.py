@@ -172,9 +172,6 @@ def check_hash_entries(store: CAStore) -> int:
     return count
 
 
-_CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
-
-
 def store_has_crls(store: CAStore) -> bool:
     """Whether the store holds any CRL (a ``<hash>.rN`` entry, or an X509 CRL block of the bundle)."""
     if store.kind == "dir":
@@ -189,7 +186,7 @@ def bundle_crl_issuers(store: CAStore) -> frozenset:
     from cryptography import x509
 
     found = set()
-    for block in _CRL_BLOCK.findall(check_store_file(store)):
+    for block in re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", check_store_file(store), re.DOTALL):
         try:
             found.add(name_key(x509.load_pem_x509_crl(block).issuer.public_bytes()))
         except (ValueError, DerError):
@@ -218,7 +215,8 @@ class CASummary:
 
     ``links_consistent`` is None for a bundle file (it has no hash links).
     ``expiring`` lists "DN (not after YYYY-MM-DD)" for expired and soon
-    expiring CAs; ``problems`` holds one line per inconsistency, with a fix.
+    expiring CAs; ``problems`` holds one line per inconsistency, with a fix;
+    ``crls`` describes the store's CRLs (age, next update; :func:`jenv.ca.crl.describe_crls`).
     """
 
     location: str
@@ -231,6 +229,7 @@ class CASummary:
     links_consistent: Optional[bool]
     expiring: Tuple[str, ...] = ()
     problems: Tuple[str, ...] = ()
+    crls: Tuple[object, ...] = ()  # jenv.ca.crl.CrlInfo, oldest first
 
 
 def _fingerprint(cert: x509.Certificate) -> bytes:
