@@ -25,6 +25,7 @@ CRL blocks); each is verified in both modes (-CApath and -CAfile).
 
 from __future__ import annotations
 
+import os
 from typing import Any, Dict
 
 import pytest
@@ -171,3 +172,18 @@ def test_token_verify_refuses_a_revoked_token(workspace) -> None:
                     X509_CERT_FILE=str(files.bundle))
     proc = run_jenv(["token-verify"], env)
     assert proc.returncode == 6 and "certificate revoked" in proc.stderr, proc.stderr
+
+
+def test_a_fifo_named_as_a_crl_is_refused_not_waited_on(tmp_path, workspace) -> None:
+    """OpenSSL's directory lookup would open a <hash>.r0 FIFO and block for ever: refused first (exit 8)."""
+    case = next(c for c in CRL_CASES if c.name == "crl: no CRL at all")
+    files = prepare(case, workspace)
+    store = tmp_path / "certificates"
+    store.mkdir()
+    for entry in files.store.iterdir():
+        (store / entry.name).symlink_to(entry.resolve())
+    digest = next(entry.name for entry in files.store.iterdir() if entry.name.endswith(".0"))[:-2]
+    os.mkfifo(store / f"{digest}.r0")
+    proc = run_jenv(["cert-verify"], clean_env(files.home, X509_USER_CERT=str(files.cert), X509_CERT_DIR=str(store)))
+    assert proc.returncode == 8, proc.stderr
+    assert "not a regular file" in proc.stderr and len(proc.stderr.splitlines()) == 1
