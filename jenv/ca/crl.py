@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from jenv.ca.store import CRL_LINK, check_store_file, read_pem_certificates
+from jenv.ca.store import CRL_LINK, MAX_CRL, check_store_file, read_pem_certificates
 from jenv.errors import ExitCode, InvalidInputError, JenvError, NetworkError, NotFoundError
 from jenv.lite.names import grid_dn, subject_hash
 from jenv.locations import CAStore
@@ -31,8 +31,6 @@ from jenv.safefile import read_regular_file
 
 __all__ = ["MAX_CRL", "CrlResult", "CrlInfo", "crl_sources", "fetch_crls", "subject_hash_old", "describe_crls"]
 
-#: The largest CRL fetched: the biggest IGTF CRLs are a few MB.
-MAX_CRL = 32 << 20
 _CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 _CRL_URL = re.compile(r"^\s*crl_url\s*=\s*(.+?)\s*$", re.MULTILINE)
 

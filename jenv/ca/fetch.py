@@ -8,10 +8,13 @@ a temporary sibling of the target directory, and swapped in with two
 renames (old store aside, new store in); only then is the old store removed.
 Any failure before the swap removes the temporary directory and leaves the
 old store exactly as it was; a failure between the renames puts it back.
+The old store's CRLs (``<hash>.rN``, from ``crl-fetch`` or fetch-crl) are
+carried into the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -19,12 +22,13 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO, Callable, Dict, Optional
 from urllib.parse import urljoin, urlsplit
 
+from jenv.ca.store import CRL_LINK, MAX_CRL
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
-from jenv.safefile import check_directory, create_new_file
+from jenv.safefile import check_directory, create_new_file, read_regular_file
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
            "fetch_ca_store", "Progress"]
@@ -183,6 +187,20 @@ def _swap_in(new: str, target: str) -> bool:
     return old is not None
 
 
+def _installed_crls(target: str) -> Dict[str, bytes]:
+    """The ``<hash>.rN`` CRLs of the store being replaced (regular files only, none larger than MAX_CRL)."""
+    found: Dict[str, bytes] = {}
+    if not os.path.isdir(target):
+        return found
+    for name in os.listdir(target):
+        if CRL_LINK.match(name):
+            with contextlib.suppress(OSError):
+                data = read_regular_file(os.path.join(target, name), MAX_CRL)
+                if len(data) <= MAX_CRL:
+                    found[name] = data
+    return found
+
+
 def _check_parent(target: str) -> None:
     """Refuse a CA directory whose parent others can write without the sticky bit: they could rename a
     directory of their own, with their CA in it, over the store (UnsafeFileError, naming the fix)."""
@@ -210,6 +228,9 @@ def install_flat_store(flat: FlatStore, target: str) -> Installed:
             _write_file(os.path.join(new, name), data)
         for name, points_to in flat.links.items():
             os.symlink(points_to, os.path.join(new, name))
+        for name, data in _installed_crls(target).items():  # crl-fetch's (or fetch-crl's) work is kept
+            if name not in flat.files and name not in flat.links:
+                _write_file(os.path.join(new, name), data)
         os.chmod(new, 0o755)  # CA certificates are public; mkdtemp made it 0700
         replaced = _swap_in(new, target)
         new = None

@@ -37,6 +37,7 @@ __all__ = [
     "check_hash_entries",
     "check_store_entries",
     "CRL_LINK",
+    "MAX_CRL",
     "bundle_crl_issuers",
     "store_has_crls",
     "read_pem_certificates",
@@ -49,6 +50,8 @@ __all__ = [
 HASH_LINK = re.compile(r"^([0-9a-f]{8})\.([0-9]+)$")
 #: ``<8 hex digits>.r<n>``: the CRL names OpenSSL's by_dir lookup reads (fetch-crl writes them).
 CRL_LINK = re.compile(r"^([0-9a-f]{8})\.r([0-9]+)$")
+#: The largest CRL jenv reads or fetches: the biggest IGTF CRLs are a few MB.
+MAX_CRL = 32 << 20
 
 
 _FETCH_HINT = "run 'jenv ca-fetch' to install the grid CA certificates"
