@@ -41,6 +41,7 @@ UNABLE_TO_GET_ISSUER, UNABLE_TO_GET_LOCAL_ISSUER = 2, 20
 SELF_SIGNED, SELF_SIGNED_IN_CHAIN = 18, 19
 NOT_YET_VALID, EXPIRED = 9, 10
 CRL_HAS_EXPIRED = 12
+CERT_REVOKED = 23
 #: X509_V_FLAG_NO_CHECK_TIME (x509_vfy.h), which pyOpenSSL's X509StoreFlags does not name.
 NO_CHECK_TIME = 0x200000
 
@@ -221,6 +222,13 @@ def verify_certificate(data: bytes, what: str, store: CAStore, now: Optional[dt.
     chain = [openssl_certificate(pem, f"intermediate certificate of {what}") for pem in untrusted]
     verified = _check(store, cert, chain, now)
     if isinstance(verified, crypto.X509StoreContextError):
+        if policy != "ignore" and store_has_crls(store):
+            # OpenSSL checks revocation before signatures and times: a revoked certificate with other
+            # defects too is "certificate revoked", as openssl verify -crl_check_all says.
+            revoked = _check(store, cert, chain, now, crypto.X509StoreFlags.CRL_CHECK |
+                             crypto.X509StoreFlags.CRL_CHECK_ALL)
+            if isinstance(revoked, crypto.X509StoreContextError) and revoked.errors[0] == CERT_REVOKED:
+                return _refusal(revoked, cert)
         return _refusal(verified, cert)
     notes: Tuple[str, ...] = ()
     if policy != "ignore":

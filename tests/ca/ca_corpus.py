@@ -1775,6 +1775,13 @@ def build_crl_cases(k: Optional[Dict[str, object]] = None) -> List[CrlCase]:
     add("a CRL only for an unrelated CA", [make_crl(unrelated, [leaf])], (UNABLE_TO_GET_CRL, 0), ("ok", 0),
         store=[root, inter, unrelated])
     add("no CRL at all", [], (UNABLE_TO_GET_CRL, 0), ("ok", 0))
+    # Revocation is checked before signatures and times: a revoked leaf that is also expired is
+    # "certificate revoked" (also where another CA of the chain has no CRL).
+    expired = issue(name("Crl Expired User"), k["ec5"], inter, ca=False, not_before=OLD, not_after=NOW - DAY)
+    add("revoked leaf, also expired", [good_root, make_crl(inter, [expired])], revoked, target=expired)
+    add("revoked leaf, also expired, only the intermediate has a CRL", [make_crl(inter, [expired])], revoked,
+        revoked, target=expired)
+    add("expired leaf, not revoked", [good_root, good_inter], (CERT_HAS_EXPIRED, 0), target=expired)
     return cases
 
 
