@@ -25,6 +25,7 @@ User certificate:
 CA certificates:
   ca-fetch         Download and install the grid CA certificates
   ca-info          Summary of the CA store
+  crl-fetch        Download each CA's CRL (crl_url of <alias>.info) into the CA directory
 
 Shell:
   hook             The login line, one process (eval "$(jenv hook bash)"; --file: the script)
@@ -86,6 +87,7 @@ COMMANDS = {
     "cert-import": "jenv.commands.certimport:cmd_cert_import",
     "ca-fetch": "jenv.commands.ca:cmd_ca_fetch",
     "ca-info": "jenv.commands.ca:cmd_ca_info",
+    "crl-fetch": "jenv.commands.ca:cmd_crl_fetch",
     "hook": "jenv.commands.shell:cmd_hook",
     "completion": "jenv.commands.shell:cmd_completion",
     "serve": "jenv.commands.service:cmd_serve",

@@ -31,6 +31,8 @@ __all__ = [
     "ALIENPY_JCENTRAL_PORT",
     "JENV_TIMEOUT",
     "JENV_CA_URL",
+    "JENV_CRL",
+    "CRL_POLICIES",
     "looks_like_content",
     "lock_directories",
     "cache_directory",
@@ -61,6 +63,8 @@ ALIENPY_JCENTRAL = "ALIENPY_JCENTRAL"
 ALIENPY_JCENTRAL_PORT = "ALIENPY_JCENTRAL_PORT"
 JENV_TIMEOUT = "JENV_TIMEOUT"
 JENV_CA_URL = "JENV_CA_URL"  # where `jenv ca-fetch` downloads the CA tarball
+JENV_CRL = "JENV_CRL"  # how CRLs in the CA store are used: warn (default), require, ignore
+CRL_POLICIES = ("warn", "require", "ignore")
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 XDG_CACHE_HOME = "XDG_CACHE_HOME"
 TMPDIR = "TMPDIR"
@@ -93,6 +97,8 @@ VARIABLES = {
     "JENV_RETRY_AFTER": "after JCentral failed, how long logins say so at once instead of asking again "
                         "(default 2m; 0: always ask)",
     "JENV_CA_URL": "CA tarball that ca-fetch downloads",
+    "JENV_CRL": "CRLs in the CA store: warn (default; a CRL past its next update is a warning), require "
+                "(it is refused), ignore (no revocation checks)",
     "HTTPS_PROXY": "proxy for ca-fetch downloads (also NO_PROXY, REQUESTS_CA_BUNDLE); JCentral is reached directly",
     "JENV_TMPDIR": "login hook: the TMPDIR to use where /tmp is private to the node",
     "JENV_PRIVATE_TMP": "login hook: 1 = /tmp is private to the node (default: hosts named lxplus*), 0 = it is not",
@@ -170,12 +176,13 @@ class Location(record("Location", "what source path pem variable problem", (None
         return f"{self.what} {self.path}"
 
 
-class CAStore(record("CAStore", "path kind source explicit variable", (False, None))):
+class CAStore(record("CAStore", "path kind source explicit variable crl", (False, None, "warn"))):
     """The CA certificates: an OpenSSL-style directory or a PEM bundle file.
 
     ``path`` is None when nothing was configured and no default exists;
     ``kind`` is "dir", "file" or "none"; ``explicit`` is True when a variable
-    named it (then it must be valid), ``variable`` is that variable.
+    named it (then it must be valid), ``variable`` is that variable; ``crl``
+    is JENV_CRL as given ("warn" when unset; checked where CRLs are used).
     """
 
     __slots__ = ()
@@ -294,17 +301,18 @@ def resolve_ca_store(environ: Mapping[str, str], home: str,
     An explicit variable is returned as is even when it does not exist, so the
     caller reports it instead of silently using something else.
     """
+    crl = environ.get(JENV_CRL, "") or "warn"
     cert_dir = environ.get(X509_CERT_DIR, "")
     if cert_dir:
-        return CAStore(expand_home(cert_dir, home), "dir", f"from {X509_CERT_DIR}", True, X509_CERT_DIR)
+        return CAStore(expand_home(cert_dir, home), "dir", f"from {X509_CERT_DIR}", True, X509_CERT_DIR, crl)
     cert_file = environ.get(X509_CERT_FILE, "")
     if cert_file:
-        return CAStore(expand_home(cert_file, home), "file", f"from {X509_CERT_FILE}", True, X509_CERT_FILE)
+        return CAStore(expand_home(cert_file, home), "file", f"from {X509_CERT_FILE}", True, X509_CERT_FILE, crl)
     for candidate in DEFAULT_CA_DIRS:
         path = expand_home(candidate, home)
         if isdir(path):
-            return CAStore(path, "dir", "default")
-    return CAStore(None, "none", "default (none of " + ", ".join(DEFAULT_CA_DIRS) + " exists)")
+            return CAStore(path, "dir", "default", crl=crl)
+    return CAStore(None, "none", "default (none of " + ", ".join(DEFAULT_CA_DIRS) + " exists)", crl=crl)
 
 
 def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:

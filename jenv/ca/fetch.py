@@ -8,10 +8,13 @@ a temporary sibling of the target directory, and swapped in with two
 renames (old store aside, new store in); only then is the old store removed.
 Any failure before the swap removes the temporary directory and leaves the
 old store exactly as it was; a failure between the renames puts it back.
+The old store's CRLs (``<hash>.rN``, from ``crl-fetch`` or fetch-crl) are
+carried into the new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
@@ -19,12 +22,13 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Optional
+from typing import BinaryIO, Callable, Dict, Optional
 from urllib.parse import urljoin, urlsplit
 
+from jenv.ca.store import CRL_LINK, MAX_CRL
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
-from jenv.safefile import check_directory, create_new_file
+from jenv.safefile import check_directory, create_new_file, read_regular_file
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
            "fetch_ca_store", "Progress"]
@@ -72,13 +76,15 @@ def _https_only_session():
 
 
 def download_tarball(url: str, timeout: float, progress: Optional[Progress] = None,
-                     limit: int = MAX_DOWNLOAD, deadline: Optional[float] = None) -> BinaryIO:
+                     limit: int = MAX_DOWNLOAD, deadline: Optional[float] = None, what: str = "a CA bundle",
+                     https_only: bool = True) -> BinaryIO:
     """The body of ``url`` (at most ``limit`` bytes), streamed into memory, as a file positioned at 0.
 
     ``deadline`` (``time.monotonic()``; default ``timeout`` from now) bounds the whole download.
     Raises NetworkError (connection, TLS, timeout, HTTP error status,
     truncated body, too many redirects) or InvalidInputError (larger than
-    ``limit``, or redirected to a URL that is not https://).
+    ``limit``, or redirected to a URL that is not https:// unless not ``https_only``: a CRL is
+    signed, and checked against its CA before it is installed).  ``what`` names the download.
     """
     import requests  # only ca-fetch pays for importing requests
     import urllib3
@@ -88,7 +94,8 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
         deadline = time.monotonic() + timeout  # one bound for the whole download, not only for each read
     body = io.BytesIO()  # grows in place: no second copy of the body, as joining a list of chunks makes
     try:
-        with _https_only_session() as session, session.get(url, stream=True, timeout=timeout) as response:
+        opened = _https_only_session() if https_only else requests.Session()
+        with opened as session, session.get(url, stream=True, timeout=timeout) as response:
             if response.status_code != 200:
                 raise NetworkError(f"downloading {url} failed: HTTP {response.status_code} {response.reason}; "
                                    "nothing was installed")
@@ -96,11 +103,11 @@ def download_tarball(url: str, timeout: float, progress: Optional[Progress] = No
             total = int(length_text) if length_text.isdigit() else None
             if total is not None and total > limit:
                 raise InvalidInputError(f"{url} is {total} bytes, more than the {limit >> 20} MiB limit "
-                                        "for a CA bundle; nothing was installed")
+                                        f"for {what}; nothing was installed")
             for chunk in _chunks_as_they_come(response):
                 received += len(chunk)
                 if received > limit:
-                    raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for a CA bundle; "
+                    raise InvalidInputError(f"{url} sent more than the {limit >> 20} MiB limit for {what}; "
                                             "nothing was installed")
                 body.write(chunk)
                 if progress is not None:
@@ -180,6 +187,20 @@ def _swap_in(new: str, target: str) -> bool:
     return old is not None
 
 
+def _installed_crls(target: str) -> Dict[str, bytes]:
+    """The ``<hash>.rN`` CRLs of the store being replaced (regular files only, none larger than MAX_CRL)."""
+    found: Dict[str, bytes] = {}
+    if not os.path.isdir(target):
+        return found
+    for name in os.listdir(target):
+        if CRL_LINK.match(name):
+            with contextlib.suppress(OSError):
+                data = read_regular_file(os.path.join(target, name), MAX_CRL)
+                if len(data) <= MAX_CRL:
+                    found[name] = data
+    return found
+
+
 def _check_parent(target: str) -> None:
     """Refuse a CA directory whose parent others can write without the sticky bit: they could rename a
     directory of their own, with their CA in it, over the store (UnsafeFileError, naming the fix)."""
@@ -207,6 +228,9 @@ def install_flat_store(flat: FlatStore, target: str) -> Installed:
             _write_file(os.path.join(new, name), data)
         for name, points_to in flat.links.items():
             os.symlink(points_to, os.path.join(new, name))
+        for name, data in _installed_crls(target).items():  # crl-fetch's (or fetch-crl's) work is kept
+            if name not in flat.files and name not in flat.links:
+                _write_file(os.path.join(new, name), data)
         os.chmod(new, 0o755)  # CA certificates are public; mkdtemp made it 0700
         replaced = _swap_in(new, target)
         new = None

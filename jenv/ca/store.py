@@ -27,7 +27,7 @@ from jenv.credentials import MAX_CA_FILE
 from jenv.safefile import read_regular_file
 from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
-from jenv.lite.names import grid_dn, subject_hash
+from jenv.lite.names import DerError, grid_dn, name_key, subject_hash
 
 __all__ = [
     "HASH_LINK",
@@ -35,6 +35,11 @@ __all__ = [
     "check_store_file",
     "load_bundle",
     "check_hash_entries",
+    "check_store_entries",
+    "CRL_LINK",
+    "MAX_CRL",
+    "bundle_crl_issuers",
+    "store_has_crls",
     "read_pem_certificates",
     "CASummary",
     "summarize_ca_store",
@@ -43,6 +48,10 @@ __all__ = [
 
 #: ``<8 hex digits>.<n>``: the certificate names OpenSSL's by_dir lookup reads.
 HASH_LINK = re.compile(r"^([0-9a-f]{8})\.([0-9]+)$")
+#: ``<8 hex digits>.r<n>``: the CRL names OpenSSL's by_dir lookup reads (fetch-crl writes them).
+CRL_LINK = re.compile(r"^([0-9a-f]{8})\.r([0-9]+)$")
+#: The largest CRL jenv reads or fetches: the biggest IGTF CRLs are a few MB.
+MAX_CRL = 32 << 20
 
 
 _FETCH_HINT = "run 'jenv ca-fetch' to install the grid CA certificates"
@@ -131,18 +140,19 @@ def check_store_file(store: CAStore) -> bytes:
     return data
 
 
-def check_hash_entries(store: CAStore) -> int:
+def check_store_entries(store: CAStore) -> int:
     """The number of ``<hash>.N`` certificate entries of a directory store, checked without opening any.
 
-    For a library that opens them itself, later (the ``ssl`` module during a
-    TLS handshake): a FIFO or device among them would hang it, so it is
-    refused here (UnsafeFileError); a directory with none is InvalidInputError.
+    For a library that opens them itself, later (OpenSSL's by_dir lookup,
+    during a verification or a TLS handshake): a FIFO or device among the
+    ``<hash>.N`` and ``<hash>.rN`` entries would hang it, so it is refused
+    here (UnsafeFileError).
     """
-    var, where = _where(store)
     count = 0
     with os.scandir(store.path) as entries:
         for entry in entries:
-            if not HASH_LINK.match(entry.name):
+            certificate = HASH_LINK.match(entry.name)
+            if not certificate and not CRL_LINK.match(entry.name):
                 continue
             try:
                 mode = os.stat(entry.path).st_mode
@@ -150,12 +160,41 @@ def check_hash_entries(store: CAStore) -> int:
                 continue  # dangling: nothing for the library to open
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 raise UnsafeFileError(f"CA store entry {entry.path} is not a regular file (a FIFO or device "
-                                      f"would hang the connection): remove it, or run 'jenv ca-fetch'")
-            count += 1
+                                      f"would hang the lookup): remove it, or run 'jenv ca-fetch'")
+            count += bool(certificate)
+    return count
+
+
+def check_hash_entries(store: CAStore) -> int:
+    """:func:`check_store_entries`, and InvalidInputError for a directory with no certificate entry."""
+    count = check_store_entries(store)
     if count == 0:
+        var, where = _where(store)
         raise InvalidInputError(f"{where} holds no <hash>.0 certificate files: run 'jenv ca-fetch' "
                                 f"or 'openssl rehash' on it, or point {var} at the grid CA directory")
     return count
+
+
+def store_has_crls(store: CAStore) -> bool:
+    """Whether the store holds any CRL (a ``<hash>.rN`` entry, or an X509 CRL block of the bundle)."""
+    if store.kind == "dir":
+        with os.scandir(store.path) as entries:
+            return any(CRL_LINK.match(entry.name) for entry in entries)
+    return b"-----BEGIN X509 CRL-----" in check_store_file(store)
+
+
+def bundle_crl_issuers(store: CAStore) -> frozenset:
+    """The issuers (:func:`jenv.lite.names.name_key`) of the CRLs in a bundle store; one that
+    cryptography cannot read is left to OpenSSL, which reads the bundle itself."""
+    from cryptography import x509
+
+    found = set()
+    for block in re.findall(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", check_store_file(store), re.DOTALL):
+        try:
+            found.add(name_key(x509.load_pem_x509_crl(block).issuer.public_bytes()))
+        except (ValueError, DerError):
+            continue
+    return frozenset(found)
 
 
 def load_bundle(store: CAStore) -> List[x509.Certificate]:
@@ -179,7 +218,8 @@ class CASummary:
 
     ``links_consistent`` is None for a bundle file (it has no hash links).
     ``expiring`` lists "DN (not after YYYY-MM-DD)" for expired and soon
-    expiring CAs; ``problems`` holds one line per inconsistency, with a fix.
+    expiring CAs; ``problems`` holds one line per inconsistency, with a fix;
+    ``crls`` describes the store's CRLs (age, next update; :func:`jenv.ca.crl.describe_crls`).
     """
 
     location: str
@@ -192,6 +232,7 @@ class CASummary:
     links_consistent: Optional[bool]
     expiring: Tuple[str, ...] = ()
     problems: Tuple[str, ...] = ()
+    crls: Tuple[object, ...] = ()  # jenv.ca.crl.CrlInfo, oldest first
 
 
 def _fingerprint(cert: x509.Certificate) -> bytes:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Optional, TextIO
 
 from jenv.ca.store import summarize_ca_store
 from jenv.context import Context
-from jenv.errors import ExitCode, InvalidInputError, UsageError
+from jenv.errors import ExitCode, InvalidInputError, NotFoundError, UsageError
 from jenv.locations import JENV_CA_URL, X509_CERT_DIR, resolve_ca_store, resolve_timeout
 from jenv.report.ca import render_ca_summary
 from jenv.report.render import to_json
 
-__all__ = ["cmd_ca_fetch", "cmd_ca_info", "ProgressBar"]
+__all__ = ["cmd_ca_fetch", "cmd_ca_info", "cmd_crl_fetch", "ProgressBar"]
 
 _DEFAULT_DIR = "~/.globus/certificates"
 
@@ -123,11 +123,66 @@ def cmd_ca_info(args, ctx: Context) -> int:
     X509_CERT_FILE names something missing; 4 when it holds no certificate
     or its <hash>.N links are inconsistent (fix: jenv ca-fetch).
     """
+    from jenv.ca.crl import describe_crls
+
     store = resolve_ca_store(ctx.environ, ctx.home)
     summary = summarize_ca_store(store, ctx.now())
+    summary = replace(summary, crls=tuple(describe_crls(store, ctx.now())))
     ctx.report(render_ca_summary(summary, ctx.json, store.variable), ctx.json)
     if summary.problems:
         problem = summary.problems[0]
         fix = "" if "jenv ca-fetch" in problem else "; 'jenv ca-fetch' installs a consistent store"
         raise InvalidInputError(f"CA store {summary.location}: {problem}{fix}")
     return ExitCode.OK
+
+
+def cmd_crl_fetch(args, ctx: Context) -> int:
+    """Download each CA's CRL into the CA directory, as fetch-crl does.
+
+    Usage:
+      jenv crl-fetch [--json] [<dir>]
+
+    Options:
+      --json  Print what became of each CRL as JSON.
+
+    For every CA of <dir> (default: the CA directory in use) whose <alias>.info
+    names a crl_url, downloads the CRL (plain http is fine: a CRL is signed),
+    checks that its CA signed it, and writes it atomically as <hash>.r0 under
+    the subject hash and the old subject hash; an unchanged CRL is touched,
+    an older one than installed is refused.  JENV_TIMEOUT bounds all the
+    downloads together.  Exit 0 when every CRL was installed or unchanged;
+    else the code of the first failure (9 download, 4 not a CRL of that CA or
+    too large, 3 the directory cannot be written), the others installed.
+    """
+    from jenv.ca.crl import fetch_crls
+    from jenv.tokens.files import replace_file
+
+    try:
+        timeout, _source = resolve_timeout(ctx.environ)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc)) from None
+    if args["<dir>"]:
+        text = args["<dir>"]
+        directory = os.path.abspath(ctx.home + text[1:] if text.startswith("~") else text)
+    else:
+        store = resolve_ca_store(ctx.environ, ctx.home)
+        if store.kind != "dir":
+            raise UsageError(f"the CA store in use ({store.path or 'none'}) is not a directory: name the CA "
+                             f"directory, jenv crl-fetch <dir>")
+        directory = store.path
+    if not os.path.isdir(directory):
+        raise NotFoundError(f"{directory} is not a CA directory: run 'jenv ca-fetch' first, or name one")
+    results = fetch_crls(directory, timeout, replace_file)
+    if ctx.json:
+        ctx.out(to_json([asdict(result) for result in results]))
+    else:
+        for result in results:
+            if result.state != "failed":
+                ctx.report(f"{result.alias}: {result.state} (next update {result.next_update or 'not given'})")
+    failed = [result for result in results if result.state == "failed"]
+    for result in failed:
+        ctx.err(f"jenv: CRL of {result.alias} not installed: {result.error}")
+    counts = {state: sum(result.state == state for result in results) for state in ("installed", "unchanged")}
+    ctx.err(f"{counts['installed']} CRLs installed, {counts['unchanged']} unchanged, {len(failed)} failed "
+            f"in {directory}" if results else f"no CA of {directory} names a crl_url (<alias>.info)")
+    return failed[0].exit_code if failed else ExitCode.OK

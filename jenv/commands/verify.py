@@ -34,6 +34,8 @@ def _verify(ctx: Context, loc: Location, data: "bytes | None" = None) -> int:
     verdict = verify_certificate(data, describe_location(loc), store)
     if not verdict.ok:
         _refuse_unparsable(data, loc, verdict)
+    for warning in verdict.warnings:
+        ctx.err(f"jenv: warning: {warning}")
     ctx.report(render_verdict(verdict, loc, store, ctx.json), ctx.json)
     if verdict.ok:
         return ExitCode.OK

@@ -434,6 +434,21 @@ class Session:
         return parse_reply(answer)
 
 
+def _check_revocation(tls: ssl.SSLSocket, ca: CAStore, where: str) -> None:
+    """Refuse a server chain that a CRL of the CA store revokes (only where the store has CRLs: the
+    handshake verified the chain, OpenSSL checks it again with them, :func:`jenv.ca.verify.verify_server_chain`)."""
+    from jenv.ca.verify import verify_server_chain
+
+    # The chain the handshake verified, as PEM (Python >= 3.10; 3.9 has the server's certificate only).
+    verified = getattr(tls._sslobj, "get_verified_chain", None)
+    chain = [cert.public_bytes() for cert in verified()] if verified else \
+        [ssl.DER_cert_to_PEM_cert(tls.getpeercert(binary_form=True))]
+    verdict = verify_server_chain(chain, f"the server certificate of {where}", ca)
+    if verdict is not None and not verdict.ok:
+        raise NetworkError(f"the server certificate of {where} is not trusted: {verdict.detail} (CA store "
+                           f"{ca.path}, {ca.source}); nothing was sent")
+
+
 def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float) -> Session:
     """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer.
 
@@ -464,6 +479,11 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
         tls = _open_tls(context, endpoint.host, deadline, sock)
     except Exception as exc:  # every handshake failure becomes one JenvError
         raise peer.connect_error(exc) from None
+    try:
+        _check_revocation(tls, ca, peer.where)
+    except BaseException:
+        tls.close()
+        raise
     try:
         # ws:// on the already-encrypted socket: TLS is ours, the WebSocket is websockets'.
         websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")

@@ -32,4 +32,8 @@ def render_ca_summary(summary: CASummary, as_json: bool = False, variable: Optio
     ]
     lines += [f"  {'':<12}{text}" for text in summary.expiring]
     lines += [f"  {'problem':<12}{text}" for text in summary.problems]
+    stale = sum(crl.stale for crl in summary.crls)
+    lines.append(f"  {'CRLs':<12}{len(summary.crls)}" + (f", {stale} past next update" if stale else ""))
+    lines += [f"  {'':<12}{crl.issuer}: updated {crl.age_hours:g} h ago, next update {crl.next_update or 'not given'}"
+              + (" (past its next update: run 'jenv crl-fetch')" if crl.stale else "") for crl in summary.crls]
     return printable_lines(lines)

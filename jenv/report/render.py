@@ -8,6 +8,8 @@ here reads files or the clock: callers pass ``now``.  Times are UTC in ISO
 
 from __future__ import annotations
 
+import dataclasses
+
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from jenv.context import printable, printable_lines
@@ -163,6 +165,7 @@ def _credential_dict(item: "CredentialStatus", now: dt.datetime) -> Dict[str, An
 def _ca_dict(ca: "CAStatus") -> Dict[str, Any]:
     return {"path": ca.store.path, "kind": ca.store.kind, "source": ca.store.source,
             "explicit": ca.store.explicit, "exists": ca.exists, "certificates": ca.count,
+            "crls": [dataclasses.asdict(crl) for crl in ca.crls],
             "error": ca.error}
 
 
@@ -223,6 +226,10 @@ def status_lines(status: "Status") -> List[str]:
     where = f"{ca.store.path} ({ca.store.source})" if ca.store.path else ca.store.source
     kind = {"dir": "directory", "file": "bundle file"}.get(ca.store.kind, "none")
     facts = ca.error or f"{kind}, {ca.count} certificate{'' if ca.count == 1 else 's'}"
+    if ca.crls and not ca.error:
+        stale = sum(crl.stale for crl in ca.crls)
+        facts += (f", {len(ca.crls)} CRLs (oldest updated {ca.crls[0].age_hours:g} h ago"
+                  + (f", {stale} past next update: run 'jenv crl-fetch')" if stale else ")"))
     if ca.store.path is None:  # the line above already says where jenv looked
         facts = facts.replace(f" ({ca.store.source})", "", 1)
     lines += [f"{'CA store':<{width}}{where}", " " * width + facts]

@@ -68,6 +68,7 @@ class CAStatus:
     count: Optional[int] = None
     error: Optional[str] = None
     error_code: ExitCode = ExitCode.OK
+    crls: Tuple[object, ...] = ()  # jenv.ca.crl.CrlInfo of the store's CRLs, oldest first
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,9 @@ def check_ca_store(store: CAStore) -> CAStatus:
         return CAStatus(store, True, 0, error=f"{where} holds no <hash>.0 certificate files: "
                                               "run 'jenv ca-fetch' or 'openssl rehash' on it",
                         error_code=ExitCode.INVALID)
-    return CAStatus(store, True, count)
+    from jenv.ca.crl import describe_crls
+
+    return CAStatus(store, True, count, crls=tuple(describe_crls(store, dt.datetime.now(dt.timezone.utc))))
 
 
 def _pair_problem(cert: CredentialStatus, key: CredentialStatus, now: dt.datetime) -> Optional[Problem]:

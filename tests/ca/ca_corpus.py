@@ -1283,12 +1283,64 @@ def _store_layouts(k) -> List[Case]:
     cases.append(Case("same-name CAs as .0, .1 and .3, the .3 one signs", "hash-gap", user(twin_c),
                       [twin_a, twin_b, twin_c], UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0, file_expect=("ok", 0),
                       links=[twin_hash + ".0", twin_hash + ".1", twin_hash + ".3"]))
+    cases += _hash_file_layouts(k, user)
     # A .0 that is not a certificate at all: OpenSSL's lookup gives up there and never reads .1.
     garbage = RawCert(b"", None, other.subject, file_bytes=b"not a certificate\n")
     cases.append(Case("unreadable <hash>.0 in front of the issuer at .1", "hash-gap", user(other), [garbage, other],
                       UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0, file_expect=("ok", 0),
                       links=[hash_of_other + ".0", hash_of_other + ".1"]))
     return cases
+
+
+def _hash_file_layouts(k, user) -> List[Case]:
+    """A CA filed under another subject's hash, several certificates in one hash file, a same-name
+    root placed second in a file: OpenSSL's by_dir loads every certificate of a file it opens into the
+    store, and looks a name up only under that name's hash."""
+    root = issue(name("Layout Root"), k["rsa2"])
+    inter = issue(name("Layout Inter"), k["ec7"], root)
+    twin = issue(name("Layout Root"), k["ec8"])  # the root's name, another key
+    leaf = user(inter)
+    root_hash, inter_hash = subject_hash_of(root) or "", subject_hash_of(inter) or ""
+    leaf_hash = subject_hash_of(leaf) or ""
+
+    def together(*certs: Cert) -> RawCert:
+        return RawCert(certs[0].der, certs[0].key, certs[0].subject, certs[0].serial,
+                       file_bytes=b"".join(cert.pem for cert in certs))
+
+    expected = LAYOUT_VERDICTS
+    return [
+        Case(f"layout: {label}", kind, leaf, store, *expected[label], file_expect=("ok", 0), links=links)
+        for label, kind, store, links in [
+            ("root filed under the intermediate's hash", "wrong-hash-name", [inter, root],
+             [inter_hash + ".0", inter_hash + ".1"]),
+            ("intermediate filed under the leaf's subject hash", "wrong-hash-name", [root, inter],
+             [root_hash + ".0", leaf_hash + ".0"]),
+            ("intermediate filed under the root's hash, root at .0", "wrong-hash-name", [root, inter],
+             [root_hash + ".0", root_hash + ".1"]),
+            ("intermediate and root in one file under the intermediate's hash", "hash-file-content",
+             [together(inter, root)], [inter_hash + ".0"]),
+            ("root and intermediate in one file under the root's hash", "hash-file-content",
+             [together(root, inter)], [root_hash + ".0"]),
+            ("same-name root placed second in the root's hash file", "hash-file-content",
+             [together(twin, root), inter], [root_hash + ".0", inter_hash + ".0"]),
+            ("same-name root placed first in the root's hash file", "hash-file-content",
+             [together(root, twin), inter], [root_hash + ".0", inter_hash + ".0"]),
+        ]
+    ]
+
+
+#: What ``openssl verify -CApath`` (OpenSSL 3) says for each layout of :func:`_hash_file_layouts`: a
+#: certificate is found when its name's hash file holds it, or when a file opened for another name
+#: (the intermediate's, looked up first) held it too; never by a hash file of another name alone.
+LAYOUT_VERDICTS: Dict[str, Tuple[Union[str, int], int]] = {
+    "root filed under the intermediate's hash": ("ok", 0),
+    "intermediate filed under the leaf's subject hash": (UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0),
+    "intermediate filed under the root's hash, root at .0": (UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0),
+    "intermediate and root in one file under the intermediate's hash": ("ok", 0),
+    "root and intermediate in one file under the root's hash": (UNABLE_TO_GET_ISSUER_CERT_LOCALLY, 0),
+    "same-name root placed second in the root's hash file": ("ok", 0),
+    "same-name root placed first in the root's hash file": ("ok", 0),
+}
 
 
 def _alice_like(k) -> List[Case]:
@@ -1606,3 +1658,152 @@ def write_store(directory: Path, certs: Sequence[AnyCert],
     bundle = directory / "bundle.pem"
     bundle.write_bytes(b"".join(item.pem for item in certs if item.der))
     return store, bundle
+
+
+# --- revocation ------------------------------------------------------------------------------
+
+CRL_NOT_YET_VALID = 11
+CRL_HAS_EXPIRED = 12
+UNABLE_TO_GET_CRL = 3
+CRL_SIGNATURE_FAILURE = 8
+CERT_REVOKED = 23
+UNHANDLED_CRITICAL_CRL_EXTENSION = 36
+
+
+def make_crl(issuer: AnyCert, revoked: Sequence[AnyCert] = (), *, signer_key=None,
+             last_update: dt.datetime = NOW - DAY, next_update: dt.datetime = NOW + 7 * DAY,
+             unknown_critical: bool = False, number: int = 1) -> bytes:
+    """A PEM CRL of ``issuer`` revoking ``revoked``, with a CRL number and the issuer's key id.
+
+    ``signer_key`` signs with another key (a forgery); ``unknown_critical`` adds an extension no
+    verifier knows, marked critical (RFC 5280: the CRL must then not be used).
+    """
+    builder = (x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
+               .last_update(last_update).next_update(next_update)
+               .add_extension(x509.CRLNumber(number), False)
+               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()), False))
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(cert.serial).revocation_date(NOW - 2 * DAY).build())
+    if unknown_critical:
+        builder = builder.add_extension(x509.UnrecognizedExtension(
+            x509.ObjectIdentifier("1.3.6.1.4.1.55555.2"), b"\x05\x00"), critical=True)
+    return builder.sign(signer_key or issuer.key, SHA256).public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass
+class CrlCase:
+    """A verification with CRLs in the store: ``case`` holds what ``openssl verify -crl_check_all`` says
+    (its ``expect``/``depth``); ``jenv`` what jenv says where that differs by design (a CA of the chain
+    without a CRL: "only where a CRL exists"); ``stale`` when a CRL of the chain is past its next update
+    (jenv warns by default, and says what openssl says with JENV_CRL=require).  ``openssl4`` is what
+    OpenSSL 4 (jenv's, through pyOpenSSL) decides where it differs from the oracle's OpenSSL 3."""
+
+    case: Case
+    crls: Sequence[bytes]
+    jenv: Optional[Expectation] = None
+    stale: bool = False
+    openssl4: Optional[Expectation] = None
+
+    @property
+    def name(self) -> str:
+        return self.case.name
+
+    @property
+    def every_ca_has_a_crl(self) -> bool:
+        return self.jenv is None
+
+
+def build_crl_cases(k: Optional[Dict[str, object]] = None) -> List[CrlCase]:
+    """Chains with CRLs for all, some or none of their CAs, revoking or not, good and broken CRLs."""
+    k = corpus_keys() if k is None else {**corpus_keys(), **k}
+    root = issue(name("Crl Root"), k["rsa0"])
+    inter = issue(name("Crl Inter"), k["ec4"], root)
+    leaf = issue(name("Crl User"), k["ec5"], inter, ca=False)
+    other_leaf = issue(name("Crl Other User"), k["ec5"], inter, ca=False)
+    unrelated = issue(name("Crl Unrelated Root"), k["ec6"])
+    direct = issue(name("Crl Direct User"), k["ec7"], root, ca=False)
+    stale = dict(last_update=NOW - 30 * DAY, next_update=NOW - DAY)
+    future = dict(last_update=NOW + 2 * DAY, next_update=NOW + 9 * DAY)
+    revoked = (CERT_REVOKED, 0)
+    cases: List[CrlCase] = []
+
+    def add(label: str, crls: Sequence[bytes], oracle: Expectation, jenv: Optional[Expectation] = None,
+            target: AnyCert = leaf, store: Sequence[AnyCert] = (root, inter), **options) -> None:
+        cases.append(CrlCase(Case(f"crl: {label}", "revocation", target, list(store), *oracle), crls, jenv,
+                             **options))
+
+    good_root, good_inter = make_crl(root), make_crl(inter)
+    # Every CA of the chain has a CRL: jenv says what `openssl verify -crl_check_all` says.
+    add("every CA has a CRL, nothing revoked", [good_root, good_inter], ("ok", 0))
+    add("revoked leaf", [good_root, make_crl(inter, [leaf])], revoked)
+    add("another certificate revoked, not the leaf", [good_root, make_crl(inter, [other_leaf])], ("ok", 0))
+    add("revoked intermediate", [make_crl(root, [inter]), good_inter], (CERT_REVOKED, 1))
+    add("revoked leaf and intermediate", [make_crl(root, [inter]), make_crl(inter, [leaf])], revoked)
+    # OpenSSL 3 checks the self-signed trust anchor against its own CRL; OpenSSL 4 no longer does
+    # (RFC 5280 6.1: a trust anchor is not revoked by a CRL; it is removed from the store).
+    add("root revoked by its own CRL", [make_crl(root, [root]), good_inter], (CERT_REVOKED, 2),
+        openssl4=("ok", 0))
+    add("leaf of the root, revoked", [make_crl(root, [direct])], revoked, target=direct, store=[root])
+    add("leaf of the root, its CRL revokes nothing", [good_root], ("ok", 0), target=direct, store=[root])
+    add("leaf's CRL signed by another key", [good_root, make_crl(inter, signer_key=k["ec6"])],
+        (CRL_SIGNATURE_FAILURE, 0))
+    add("intermediate's CRL signed by another key", [make_crl(root, signer_key=k["rsa1"]), good_inter],
+        (CRL_SIGNATURE_FAILURE, 1))
+    add("leaf's CRL with an unknown critical extension", [good_root, make_crl(inter, unknown_critical=True)],
+        (UNHANDLED_CRITICAL_CRL_EXTENSION, 0))
+    add("intermediate's CRL with an unknown critical extension",
+        [make_crl(root, unknown_critical=True), good_inter], (UNHANDLED_CRITICAL_CRL_EXTENSION, 1))
+    add("leaf's CRL not yet valid", [good_root, make_crl(inter, **future)], (CRL_NOT_YET_VALID, 0))
+    # Past its next update: a warning by default (the revocations in it still count), refused with
+    # JENV_CRL=require.
+    add("leaf's CRL past its next update", [good_root, make_crl(inter, **stale)], (CRL_HAS_EXPIRED, 0),
+        ("ok", 0), stale=True)
+    add("leaf's CRL past its next update, revoking the leaf", [good_root, make_crl(inter, [leaf], **stale)],
+        (CRL_HAS_EXPIRED, 0), revoked, stale=True)
+    add("intermediate's CRL past its next update", [make_crl(root, **stale), good_inter], (CRL_HAS_EXPIRED, 1),
+        ("ok", 0), stale=True)
+    # Only some CAs have a CRL: -crl_check_all refuses for the missing ones ("unable to get certificate
+    # CRL"); jenv checks where a CRL exists and accepts the rest.
+    add("only the intermediate has a CRL, nothing revoked", [good_inter], (UNABLE_TO_GET_CRL, 1), ("ok", 0))
+    add("only the intermediate has a CRL, revoking the leaf", [make_crl(inter, [leaf])], revoked, revoked)
+    add("only the root has a CRL, nothing revoked", [good_root], (UNABLE_TO_GET_CRL, 0), ("ok", 0))
+    add("only the root has a CRL, revoking the intermediate", [make_crl(root, [inter])], (UNABLE_TO_GET_CRL, 0),
+        (CERT_REVOKED, 1))
+    add("only the intermediate's CRL, signed by another key", [make_crl(inter, signer_key=k["ec6"])],
+        (CRL_SIGNATURE_FAILURE, 0), (CRL_SIGNATURE_FAILURE, 0))
+    add("a CRL only for an unrelated CA", [make_crl(unrelated, [leaf])], (UNABLE_TO_GET_CRL, 0), ("ok", 0),
+        store=[root, inter, unrelated])
+    add("no CRL at all", [], (UNABLE_TO_GET_CRL, 0), ("ok", 0))
+    # Revocation is checked before signatures and times: a revoked leaf that is also expired is
+    # "certificate revoked" (also where another CA of the chain has no CRL).
+    expired = issue(name("Crl Expired User"), k["ec5"], inter, ca=False, not_before=OLD, not_after=NOW - DAY)
+    add("revoked leaf, also expired", [good_root, make_crl(inter, [expired])], revoked, target=expired)
+    add("revoked leaf, also expired, only the intermediate has a CRL", [make_crl(inter, [expired])], revoked,
+        revoked, target=expired)
+    add("expired leaf, not revoked", [good_root, good_inter], (CERT_HAS_EXPIRED, 0), target=expired)
+    return cases
+
+
+_CRL_HASHES: Dict[bytes, str] = {}
+
+
+def crl_hash_of(crl_pem: bytes) -> str:
+    """OpenSSL's hash of a CRL's issuer name (``openssl crl -hash``): its ``<hash>.rN`` file name."""
+    if crl_pem not in _CRL_HASHES:
+        _CRL_HASHES[crl_pem] = subprocess.run(["openssl", "crl", "-noout", "-hash"], input=crl_pem,
+                                              capture_output=True, check=True).stdout.decode().strip()
+    return _CRL_HASHES[crl_pem]
+
+
+def write_crls(store: Path, bundle: Path, crls: Sequence[bytes]) -> None:
+    """The CRLs as ``<hash>.rN`` files of the directory (as fetch-crl writes them), and appended to the
+    bundle (X509_CERT_FILE may hold X509 CRL blocks)."""
+    for crl in crls:
+        digest = crl_hash_of(crl)
+        n = 0
+        while (store / f"{digest}.r{n}").exists():
+            n += 1
+        (store / f"{digest}.r{n}").write_bytes(crl)
+    with bundle.open("ab") as out:
+        out.write(b"".join(crls))

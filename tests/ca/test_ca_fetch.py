@@ -273,3 +273,17 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
     text = seen.decode()
     assert "downloading [" in text and "installed 6 CA certificates" in text
     assert stdout == b""  # the bar never reaches stdout
+
+
+def test_a_new_store_keeps_the_crls_of_the_old_one(home: Path, old_store: Path) -> None:
+    """crl-fetch's <hash>.r0 files survive a ca-fetch (the store is replaced, its CRLs are carried over)."""
+    from ca_corpus import make_crl
+
+    crl = make_crl(ROOT)
+    name = f"{openssl_hash(ROOT.pem)}.r0"
+    (old_store / name).write_bytes(crl)
+    with serve({"/t.tgz": Route(GOOD)}) as url:
+        result = run_jenv(["ca-fetch", "--url", f"{url}/t.tgz"], fetch_env(home))
+    assert result.returncode == 0, result.stderr
+    assert "Previous.pem" not in os.listdir(old_store)  # the store was replaced ...
+    assert (old_store / name).read_bytes() == crl  # ... and its CRL kept
