@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
 
 from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotFoundError, NotValidNowError
-from jenv.lite.identity import TokenIdentity, split_job_extension
+from jenv.lite.identity import TokenIdentity, expected_account, split_job_extension
 from jenv.lite.validity import date_state
 from jenv.lite.timefmt import format_duration, iso_epoch, validity_text
 from jenv.locations import Location
@@ -48,6 +48,7 @@ def whoami_dict(identity: TokenIdentity, subject: str, not_before: int, not_afte
         "seconds_left": left,
         "time_left": format_duration(left) if left > 0 else "0m 00s",
         "token": source_dict(loc),
+        "expected_account": expected_account(identity.token_type, identity.user or ""),
     }
 
 
@@ -72,6 +73,9 @@ def whoami_lines(data: Dict[str, Any], loc: Location) -> "list[str]":
     state = data["state"]
     lines.append(row("time left", f"{data['time_left']} (valid)" if state == "valid" else state.upper()))
     lines.append(row("token", describe_source(loc)))
+    if data["expected_account"] is not None:
+        lines.append(row("new tokens", f"{data['expected_account']}'s only ('jenv token-destroy' first to change "
+                                       "account)"))
     return lines
 
 
