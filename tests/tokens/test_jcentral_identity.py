@@ -139,6 +139,7 @@ def _accepted(svc, env, tmp_path, credential: Credential, command=("token-init",
     ("other.example.org", "10.0.0.1"),
     ("localhost", "127.0.0.1"),          # the address as a dNSName, as JAliEn tokens carry it: not an address
     ("127.0.0.2",),
+    ("*.0.0.1",),                        # a wildcard never matches an address
 ])
 def test_a_certificate_for_another_name_is_refused_before_any_request(svc, with_token, tmp_path, names):
     """The endpoint is 127.0.0.1: only an iPAddress entry 127.0.0.1 matches it (RFC 6125, X509_check_ip)."""
@@ -183,6 +184,26 @@ def test_the_local_service_passes_for_localhost_and_its_address(svc, home):
         env = svc.env(home, ALIENPY_JCENTRAL=host)
         result = run_in_process(["token-init"], env)
         assert result.returncode == 0, (host, result.stderr)
+
+
+def test_a_refusal_is_remembered_like_jcentral_s_other_failures(svc, with_token, tmp_path):
+    """Logins in the next JENV_RETRY_AFTER say at once that JCentral failed, with its exit code, instead of
+    connecting to the impostor again."""
+    env, before = with_token
+    host = _certificate(svc.service.authority, "/C=ch/O=jenv test/CN=other.example.org", ["other.example.org"])
+    fake = FakeJCentral("")
+    connections = []
+
+    def counting(connection):
+        connections.append(connection)
+        fake.handler(connection)
+
+    with faults.ws_server(_server_context(host, tmp_path), counting) as port:
+        first = _run(env, port, ["token", "--min-valid", "400d"], JENV_RETRY_AFTER="2m")
+        _assert_refused(first, 6, ["is not for 127.0.0.1"], before, env)
+        again = _run(env, port, ["token", "--min-valid", "400d"], JENV_RETRY_AFTER="2m")
+        _assert_refused(again, 6, ["JCentral failed", "is not for 127.0.0.1", "JENV_RETRY_AFTER"], before, env)
+    assert connections == [] and fake.frames == []
 
 
 def test_an_expired_host_certificate_is_refused(svc, with_token, tmp_path):
