@@ -290,20 +290,23 @@ def server_certificate_problem(der: bytes) -> Optional[str]:
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    cert = x509.load_der_x509_certificate(der)
-    subject = grid_dn(cert.subject)
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        subject = grid_dn(cert.subject)
+        extensions = cert.extensions
+    except ValueError as exc:  # what OpenSSL accepted and cryptography cannot read (a duplicate extension)
+        return f"cannot be read ({exc})"
     organizations = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
     names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
     if "AliEn2" in organizations and any(name in _MEMBER_TOKEN_CNS for name in names):
         return f"is a JAliEn member's token ({subject}), a client identity any ALICE member holds"
     try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        if constraints.ca:
+        if extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
             return f"is a CA certificate ({subject})"
     except x509.ExtensionNotFound:
         pass
     try:
-        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return None
     if ExtendedKeyUsageOID.SERVER_AUTH not in usages:

@@ -178,6 +178,13 @@ def test_jenv_jcentral_name_names_what_to_expect(svc, home, tmp_path, san, name)
     assert snapshot(token_paths(env)[0]) is not None
 
 
+@pytest.mark.parametrize("name", [".jcentral.example.org", "\u00e9\u0301" * 40])
+def test_a_name_the_library_cannot_check_is_a_clear_error(svc, with_token, name):
+    env, before = with_token
+    result = run_in_process(["token-init"], dict(env, JENV_JCENTRAL_NAME=name))
+    _assert_refused(result, 4, ["cannot check JCentral's certificate for the name", "JENV_JCENTRAL_NAME"], before, env)
+
+
 def test_the_local_service_passes_for_localhost_and_its_address(svc, home):
     """jenv serve and the sandbox present a certificate for localhost and 127.0.0.1 (and ::1)."""
     for host in ("127.0.0.1", "localhost"):
