@@ -92,7 +92,9 @@ def cmd_whoami(args, ctx: Context) -> int:
     Reads the token certificate (JALIEN_TOKEN_CERT, a path or the PEM content, else
     ${TMPDIR:-/tmp}/tokencert_$UID.pem) and what its subject says, as JAliEn reads
     it: a user token's user and role, a job token's user and job fields (queueid,
-    resubmission), the host of a host token.  No network, no passphrase.  The token
+    resubmission), the host of a host token; for a user token, the account every
+    new token must be for ("jenv token-destroy" first to change account).  No
+    network, no passphrase.  The token
     is read as "jenv token" reads it.  Exit codes: 0 valid, 5 (after printing) expired
     or not yet valid, 7 (after printing) a key that does not belong to it, 3 missing
     or unreadable, 4 not a token certificate or an unusable key, 8 an unsafe file.
