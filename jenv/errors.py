@@ -78,7 +78,8 @@ class ExitCode(metaclass=_ExitCodeTable):
     NOT_FOUND = _ExitStatus(3, "a certificate, key or CA store is missing or unreadable")
     INVALID = _ExitStatus(4, "a file, variable or answer holds something unusable")
     NOT_VALID_NOW = _ExitStatus(5, "certificate expired, about to expire, or not yet valid")
-    VERIFY_FAILED = _ExitStatus(6, "certificate does not verify against the CA certificates")
+    VERIFY_FAILED = _ExitStatus(6, "certificate does not verify against the CA certificates, or is not the one "
+                                    "expected (JCentral's name, a server's certificate, your account's token)")
     KEY_MISMATCH = _ExitStatus(7, "private key does not belong to the certificate")
     UNSAFE = _ExitStatus(8, "unsafe file refused (permissions, symlink, owner, file type)")
     NETWORK = _ExitStatus(9, "JCentral unreachable (refused, timeout, TLS, broken answer)")

@@ -29,6 +29,7 @@ __all__ = [
     "JALIEN_TOKEN_KEY",
     "ALIENPY_JCENTRAL",
     "ALIENPY_JCENTRAL_PORT",
+    "JENV_JCENTRAL_NAME",
     "JENV_TIMEOUT",
     "JENV_CA_URL",
     "JENV_CRL",
@@ -61,6 +62,7 @@ JALIEN_TOKEN_CERT = "JALIEN_TOKEN_CERT"
 JALIEN_TOKEN_KEY = "JALIEN_TOKEN_KEY"
 ALIENPY_JCENTRAL = "ALIENPY_JCENTRAL"
 ALIENPY_JCENTRAL_PORT = "ALIENPY_JCENTRAL_PORT"
+JENV_JCENTRAL_NAME = "JENV_JCENTRAL_NAME"  # the name JCentral's certificate must carry, when not the host's
 JENV_TIMEOUT = "JENV_TIMEOUT"
 JENV_CA_URL = "JENV_CA_URL"  # where `jenv ca-fetch` downloads the CA tarball
 JENV_CRL = "JENV_CRL"  # how CRLs in the CA store are used: warn (default), require, ignore
@@ -93,6 +95,8 @@ VARIABLES = {
     "X509_CERT_FILE": "CA certificates, one PEM bundle (when X509_CERT_DIR is unset)",
     "ALIENPY_JCENTRAL": "JCentral host (default alice-jcentral.cern.ch)",
     "ALIENPY_JCENTRAL_PORT": "JCentral port (default 8097)",
+    "JENV_JCENTRAL_NAME": "the name JCentral's server certificate must carry, when it differs from "
+                          "ALIENPY_JCENTRAL (a node name, a tunnel; default: the host itself)",
     "JENV_TIMEOUT": "seconds for connecting and for each answer (default 10)",
     "JENV_RETRY_AFTER": "after JCentral failed, how long logins say so at once instead of asking again "
                         "(default 2m; 0: always ask)",
@@ -188,8 +192,16 @@ class CAStore(record("CAStore", "path kind source explicit variable crl", (False
     __slots__ = ()
 
 
-class Endpoint(record("Endpoint", "host port source")):
+class Endpoint(record("Endpoint", "host port source name", (None,))):
+    """Where JCentral is, where that came from, and ``name``: the name its certificate must carry when
+    it is not ``host`` (JENV_JCENTRAL_NAME)."""
+
     __slots__ = ()
+
+    @property
+    def tls_name(self) -> str:
+        """The name the server certificate is matched against (RFC 6125): ``name``, else the host."""
+        return self.name or self.host
 
     @property
     def uri(self) -> str:
@@ -331,7 +343,8 @@ def resolve_endpoint(environ: Mapping[str, str]) -> Endpoint:
             raise ValueError(f"{ALIENPY_JCENTRAL_PORT}={port_text!r} is not a port number (1-65535)")
         port = int(port_text)
         sources.append(ALIENPY_JCENTRAL_PORT)
-    return Endpoint(host, port, "from " + " and ".join(sources) if sources else "default")
+    return Endpoint(host, port, "from " + " and ".join(sources) if sources else "default",
+                    environ.get(JENV_JCENTRAL_NAME, "") or None)
 
 
 def resolve_timeout(environ: Mapping[str, str]) -> Tuple[float, str]:

@@ -174,7 +174,9 @@ def cmd_crl_fetch(args, ctx: Context) -> int:
         raise NotFoundError(f"{directory} is not a CA directory: run 'jenv ca-fetch' first, or name one")
     results = fetch_crls(directory, timeout, replace_file)
     if ctx.json:
-        ctx.out(to_json([asdict(result) for result in results]))
+        from jenv.lite.schema import document
+
+        ctx.out(to_json(document("crl-fetch", {"results": [asdict(result) for result in results]})))
     else:
         for result in results:
             if result.state != "failed":

@@ -15,15 +15,16 @@ from typing import Dict, List, Optional
 
 from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotFoundError, UnsafeFileError, UsageError
-from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE
+from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, JENV_JCENTRAL_NAME, X509_CERT_FILE
 from jenv.service.sandbox import SANDBOX_ADMIN, SandboxPaths, create_sandbox, load_service_files, \
     sandbox_environment, user_dn
 from jenv.service.server import LocalService, UserMap, load_user_map, run_service
 
 __all__ = ["cmd_serve", "cmd_sandbox"]
 
-#: Variables removed from a sandboxed command's environment so it can never use real credentials.
-_SCRUBBED = (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE)
+#: Variables removed from a sandboxed command's environment so it can never use real credentials (nor
+#: expect the real JCentral's name from the sandbox's service).
+_SCRUBBED = (JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_FILE, JENV_JCENTRAL_NAME)
 
 
 def _port(text: Optional[str]) -> int:
@@ -331,7 +332,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
     and admin: job and host tokens too); it says so on stderr.  The command runs with
     X509_USER_CERT, X509_USER_KEY (the user's, or jadmin's with --admin),
     X509_CERT_DIR, ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT and TMPDIR pointing into
-    the sandbox (JALIEN_TOKEN_CERT/KEY removed), so it never touches your real
+    the sandbox (JALIEN_TOKEN_CERT/KEY and JENV_JCENTRAL_NAME removed), so it never touches your real
     credentials or token; jenv exits with its status.  With no command, the
     exports are printed on stdout and the service runs until Ctrl-C.
     Example:  jenv sandbox -- sh -c 'eval "$(jenv token)" && jenv token-info'

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
 
 from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotFoundError, NotValidNowError
-from jenv.lite.identity import TokenIdentity, split_job_extension
+from jenv.lite.identity import TokenIdentity, expected_account, split_job_extension
 from jenv.lite.validity import date_state
 from jenv.lite.timefmt import format_duration, iso_epoch, validity_text
 from jenv.locations import Location
@@ -48,6 +48,7 @@ def whoami_dict(identity: TokenIdentity, subject: str, not_before: int, not_afte
         "seconds_left": left,
         "time_left": format_duration(left) if left > 0 else "0m 00s",
         "token": source_dict(loc),
+        "expected_account": expected_account(identity.token_type, identity.user or ""),
     }
 
 
@@ -72,6 +73,9 @@ def whoami_lines(data: Dict[str, Any], loc: Location) -> "list[str]":
     state = data["state"]
     lines.append(row("time left", f"{data['time_left']} (valid)" if state == "valid" else state.upper()))
     lines.append(row("token", describe_source(loc)))
+    if data["expected_account"] is not None:
+        lines.append(row("new tokens", f"{data['expected_account']}'s only ('jenv token-destroy' first to change "
+                                       "account)"))
     return lines
 
 
@@ -88,7 +92,9 @@ def cmd_whoami(args, ctx: Context) -> int:
     Reads the token certificate (JALIEN_TOKEN_CERT, a path or the PEM content, else
     ${TMPDIR:-/tmp}/tokencert_$UID.pem) and what its subject says, as JAliEn reads
     it: a user token's user and role, a job token's user and job fields (queueid,
-    resubmission), the host of a host token.  No network, no passphrase.  The token
+    resubmission), the host of a host token; for a user token, the account every
+    new token must be for ("jenv token-destroy" first to change account).  No
+    network, no passphrase.  The token
     is read as "jenv token" reads it.  Exit codes: 0 valid, 5 (after printing) expired
     or not yet valid, 7 (after printing) a key that does not belong to it, 3 missing
     or unreadable, 4 not a token certificate or an unusable key, 8 an unsafe file.

@@ -12,11 +12,19 @@ TLS choices (compared with the official client, alienpy ``connect_ssl.py``):
 * the server certificate chain is always verified against the grid CA store
   (``CERT_REQUIRED``, like alienpy), and TLS 1.2 is the minimum (alienpy only
   disables SSLv3);
-* the host name is *not* matched against the server certificate, like
-  alienpy: JCentral is reached through DNS aliases and ``ALIENPY_JCENTRAL``
-  may name a node or an address, so checking it would refuse setups the
-  official client accepts.  Trust rests on the grid CA store, which holds
-  only IGTF-accredited CAs;
+* the server certificate must carry the endpoint's name as RFC 6125 says
+  (``check_hostname`` with ``server_hostname``: OpenSSL's X509_check_host and
+  X509_check_ip match a subjectAltName dNSName, with the wildcards RFC 6125
+  allows, or an iPAddress entry for an address), on whichever resolved
+  address the connection reached.  The official clients match no name, and
+  any ALICE member's token (serverAuth, ``localhost`` names, the AliEn CA)
+  or any grid site's host certificate would pass for JCentral otherwise.
+  ``JENV_JCENTRAL_NAME`` names what to expect when it is not the host (a
+  node name, a tunnel, a test service);
+* the server certificate must be a server's (:func:`server_certificate_problem`):
+  serverAuth or no extended key usage, not a CA, and never a JAliEn user,
+  job or jobagent token, which are client identities every member holds.
+  Both checks refuse before the WebSocket upgrade, so no request is sent;
 * no proxy: alienpy opens its own TCP socket, so proxy variables (set on
   many clusters for web downloads) never applied to JCentral; jenv opens its
   own socket too.
@@ -37,14 +45,15 @@ from typing import Callable, Optional, Sequence
 
 from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
 from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, unlock_key
-from jenv.errors import JenvError, KeyMismatchError, NetworkError, NotFoundError, NotValidNowError, PassphraseError, \
-    ServerRefusedError, UnsafeFileError
+from jenv.errors import InvalidInputError, JenvError, KeyMismatchError, NetworkError, NotFoundError, NotValidNowError, \
+    PassphraseError, ServerRefusedError, UnsafeFileError, VerifyError
 from jenv.locations import CAStore, Endpoint, Location
 from jenv.pem import cert_info, grid_dn, is_encrypted_key, key_matches, parse_private_key, validity_problem
 from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
     token_pair_from_reply
 
-__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError"]
+__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError",
+           "server_certificate_problem"]
 
 #: A TLS connection that ended, abruptly (EOF) or with a close_notify (zero return): right after
 #: the handshake this is how a TLS 1.3 server that refused our certificate usually looks.
@@ -123,7 +132,7 @@ def _verifying_context(ca: CAStore) -> ssl.SSLContext:
     """A client context that verifies the server against the CA store (checked as ca-info checks it)."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.check_hostname = False  # see the module docstring
+    context.check_hostname = True  # RFC 6125, by OpenSSL: see the module docstring
     context.verify_mode = ssl.CERT_REQUIRED
     _load_ca(context, ca)
     return context
@@ -171,6 +180,19 @@ class _Peer:
             return self.client_rejected(f"TLS alert {exc.reason}")
         hint = " (the service there does not speak TLS: check the port)" if "WRONG_VERSION" in reason else ""
         return NetworkError(f"TLS failure talking to {self.where}: {exc.reason or exc}{hint}")
+
+    def name_mismatch(self, names: str) -> VerifyError:
+        """The server's certificate is trusted but is not for the name expected (nothing was sent)."""
+        name = self.endpoint.tls_name
+        source = "from JENV_JCENTRAL_NAME" if self.endpoint.name else "the host of the endpoint"
+        return VerifyError(f"the server certificate of {self.where} is not for {name} ({source}): it carries "
+                           f"{names}; nothing was sent. Only if this is JCentral under another name: "
+                           "export JENV_JCENTRAL_NAME=<the name it carries>")
+
+    def not_a_server(self, problem: str) -> VerifyError:
+        """The server's certificate is trusted but is no server's (nothing was sent)."""
+        return VerifyError(f"the server certificate of {self.where} {problem}: it is not JCentral's, nothing was "
+                           "sent; check ALIENPY_JCENTRAL and the network you are on")
 
     def client_rejected(self, how: str) -> NetworkError:
         return NetworkError(f"{self.where} rejected our client certificate {self.dn} ({how}): is it issued by "
@@ -232,6 +254,84 @@ def _open_tls(context: ssl.SSLContext, host: str, deadline: float, sock: socket.
     except BaseException:
         sock.close()
         raise
+
+
+#: OpenSSL's verify codes for a certificate that does not carry the expected name (X509_V_ERR_HOSTNAME_MISMATCH,
+#: X509_V_ERR_IP_ADDRESS_MISMATCH).
+_NAME_MISMATCH = (62, 64)
+#: X509_V_ERR_INVALID_PURPOSE: the leaf may not act as a TLS server (its extended key usage).
+_NOT_FOR_SERVERS = 26
+
+#: The CNs after ``O=AliEn2`` that make a subject a JAliEn client identity (user, job, jobagent token).
+_MEMBER_TOKEN_CNS = ("Users", "Jobs", "JobAgent")
+
+
+def server_certificate_problem(der: bytes) -> Optional[str]:
+    """Why the certificate (DER, as the TLS library received it) is not a server's, or None.
+
+    A server certificate allows serverAuth (or has no extended key usage), is not a CA, and is not a
+    JAliEn user, job or jobagent token (``O=AliEn2`` with ``CN=Users``, ``CN=Jobs`` or ``CN=JobAgent``):
+    those are client identities every ALICE member holds.  JAliEn host tokens (``OU=ALICE/CN=<host>``)
+    are servers' certificates.  The parse is cryptography's.
+    """
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        subject = grid_dn(cert.subject)
+        extensions = cert.extensions
+    except ValueError as exc:  # what OpenSSL accepted and cryptography cannot read (a duplicate extension)
+        return f"cannot be read ({exc})"
+    organizations = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    names = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    if "AliEn2" in organizations and any(name in _MEMBER_TOKEN_CNS for name in names):
+        return f"is a JAliEn member's token ({subject}), a client identity any ALICE member holds"
+    try:
+        if extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+            return f"is a CA certificate ({subject})"
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        usages = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return None
+    if ExtendedKeyUsageOID.SERVER_AUTH not in usages:
+        return f"does not allow TLS server use (no serverAuth in its extended key usage; {subject})"
+    return None
+
+
+def _certificate_names(der: bytes) -> str:
+    """The names a certificate carries for RFC 6125 (subjectAltName dNSName and iPAddress entries),
+    for the message of a mismatch; its CN when it has no such entry (which OpenSSL does not match)."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        try:
+            alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = alt.get_values_for_type(x509.DNSName) + [str(a) for a in alt.get_values_for_type(x509.IPAddress)]
+        except x509.ExtensionNotFound:
+            names = []
+        if names:
+            return ", ".join(names)
+        return f"no DNS name or address (subject {grid_dn(cert.subject)})"
+    except ValueError as exc:
+        return f"names that cannot be read ({exc})"
+
+
+def _presented_names(address, timeout: float) -> str:
+    """The names of the certificate the server at ``address`` presents, read on a second connection
+    that only shakes hands (no verification, no client certificate, nothing sent after the handshake)."""
+    look = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    look.check_hostname = False
+    look.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection(address[:2], timeout=timeout) as sock, look.wrap_socket(sock) as tls:
+            der = tls.getpeercert(binary_form=True)
+    except (OSError, ValueError) as exc:
+        return f"names that could not be read ({getattr(exc, 'strerror', None) or exc})"
+    return _certificate_names(der) if der else "no certificate"
 
 
 class _LoadedOnFirstUse(types.ModuleType):
@@ -475,10 +575,28 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
         sock.close()
         raise
     deadline = time.monotonic() + timeout
+    address = sock.getpeername()
     try:
-        tls = _open_tls(context, endpoint.host, deadline, sock)
+        tls = _open_tls(context, endpoint.tls_name, deadline, sock)
+    except ssl.SSLCertVerificationError as exc:
+        if exc.verify_code in _NAME_MISMATCH:
+            raise peer.name_mismatch(_presented_names(address, timeout)) from None
+        if exc.verify_code == _NOT_FOR_SERVERS:
+            raise peer.not_a_server("does not allow TLS server use (OpenSSL: unsupported certificate purpose)") \
+                from None
+        raise peer.connect_error(exc) from None
+    except ssl.SSLError as exc:
+        raise peer.connect_error(exc) from None
+    except ValueError as exc:  # a name the TLS library cannot use as server_hostname (an SSLError is one too)
+        raise InvalidInputError(f"cannot check JCentral's certificate for the name {endpoint.tls_name!r} ({exc}): "
+                                "set JENV_JCENTRAL_NAME, or ALIENPY_JCENTRAL, to a host name or an address") from None
     except Exception as exc:  # every handshake failure becomes one JenvError
         raise peer.connect_error(exc) from None
+    problem = server_certificate_problem(tls.getpeercert(binary_form=True) or b"")
+    if problem is not None:
+        with contextlib.suppress(OSError):
+            tls.close()
+        raise peer.not_a_server(problem)
     try:
         _check_revocation(tls, ca, peer.where)
     except BaseException:

@@ -23,7 +23,7 @@ from jenv.lite.names import escape_value as _v
 __all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
            "JOBAGENT_DN", "user_token_rdns", "job_token_rdns", "host_token_rdns", "JOBAGENT_RDNS", "rdns_to_dn",
            "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
-           "subject_problem"]
+           "subject_problem", "account_problem"]
 
 #: Default and maximum validity per token type, in days (TokenCertificateType.getMaxValidity).
 MAX_VALIDITY_DAYS = {"user": 31, "job": 2, "jobagent": 2, "host": 365}
@@ -110,3 +110,26 @@ def subject_problem(dn: str, token_type: str, username: Optional[str], jobid: Op
         expected = host_token_dn(hostname or "<hostname>")
         fits = dn == expected
     return None if fits else f"its subject {dn} is not the {token_type} token subject {expected}"
+
+
+def account_problem(dn: str, role: Optional[str], expected: Optional[str]) -> Optional[str]:
+    """Why the user token ``dn`` (its shape already checked by :func:`subject_problem`) is not the
+    requester's own, or None.
+
+    ``role`` is the requested ``-u`` (None: none asked); ``expected`` is the account of the token in use
+    (None: there is none).  GetTokenCertificate writes ``CN=<requester>/OU=<role>``, the role being the
+    requester when none was asked; only an admin asking for a role it does not hold gets
+    ``CN=<role>/OU=<role>``.  So the account (the second CN) must be ``expected`` (or, with ``-u``, that
+    admin form); with no token in use and no ``-u``, the account must be the role.
+    """
+    parts = _rdns(dn)
+    if len(parts) != 3:
+        return None
+    account, given_role = parts[1][3:], parts[2][3:]
+    if expected is None:
+        if role is None and account != given_role:
+            return f"it is account {account!r}'s token for role {given_role!r}, not a token of your own account"
+        return None
+    if account == _v(expected) or (role is not None and account == given_role == _v(role)):
+        return None
+    return f"it is a token of the account {account!r}, not of {expected!r}, the account of your token"

@@ -24,7 +24,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # light: no typing at run time
     from typing import List, Optional, Tuple
 
-__all__ = ["TOKEN_DN_PREFIX", "TOKEN_TYPES", "TokenIdentity", "identity_from_attributes", "split_job_extension"]
+__all__ = ["TOKEN_DN_PREFIX", "TOKEN_TYPES", "TokenIdentity", "identity_from_attributes", "split_job_extension",
+           "expected_account"]
 
 TOKEN_DN_PREFIX = "/C=ch/O=AliEn2"
 _PREFIX = (("C", "ch"), ("O", "AliEn2"))
@@ -73,3 +74,10 @@ def identity_from_attributes(rdns: Tuple[Tuple[Tuple[str, str], ...], ...]) -> O
     if kinds == ["OU", "CN"] and values[0] == "ALICE":
         return TokenIdentity("host", None, hostname=values[1])
     return None
+
+
+def expected_account(token_type: str, user: str) -> Optional[str]:
+    """The account every new user token must be for, given the token in use (its type and user, as the
+    verdict says): a user token's account (``CN=Users/CN=<account>``), None for any other token.  Changing
+    account on purpose means removing that token first (``jenv token-destroy``)."""
+    return user if token_type == "user" and user else None

@@ -21,6 +21,7 @@ VERSIONS = {
     "whoami": 1,
     "ca-info": 1,
     "ca-fetch": 1,
+    "crl-fetch": 1,
     "cert-import": 1,
     "args": 1,
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Optional
 
 from jenv.context import Context
-from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError
+from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError, VerifyError
 from jenv.locations import Locations, resolve_timeout
 from jenv.tokens import memo
 from jenv.tokens.store import TokenCheck, TokenStore, check_token, check_writable, lock_store, recover_store, \
@@ -46,11 +46,28 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
         raise InvalidInputError(f"{exc}: set it to JCentral's port, or unset it") from None
     store = resolve_ca_store(ctx.environ, ctx.home)
     request = request or TokenRequest()
+    account = _account_in_use(ctx)
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, network_timeout(ctx),
                        request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
-    vet_token(pair, request, store)
+    vet_token(pair, request, store, account)
     _say_if_shortened(ctx, locs, request, pair)
     return pair
+
+
+def _account_in_use(ctx: Context) -> Optional[str]:
+    """The account of the token in use (expired or not), which every new user token must be for: None when
+    there is no user token, or it cannot be read (:func:`jenv.lite.identity.expected_account`)."""
+    from jenv.lite.identity import expected_account
+    from jenv.tokens.check import token_store
+
+    try:
+        check = check_token(token_store(ctx)[1], ctx.clock(), 0)
+    except JenvError:  # unsafe or unusable files: the command reports them where it uses them
+        return None
+    verdict = check.verdict
+    if verdict is None or not verdict.readable:
+        return None
+    return expected_account(verdict.token_type, verdict.user)
 
 
 def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pair: "TokenPair") -> None:
@@ -130,7 +147,7 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
     _remembered_failure(ctx, store)
     try:
         return _renew(ctx, locs, store, min_valid, need_pem)
-    except (NetworkError, ServerRefusedError) as exc:
+    except (NetworkError, ServerRefusedError, VerifyError) as exc:
         if retry_after(ctx):
             memo.remember_failure(memo.memo_directory(store.lock_dirs, store.uid, create=True), store.uid,
                                   store.refs(), int(ctx.clock()), int(exc.exit_code), str(exc))

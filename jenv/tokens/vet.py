@@ -10,6 +10,8 @@ written only when it is a token for what was asked:
 3. its key matches (checked when the answer is read, :mod:`jenv.jcentral.protocol`);
 4. its subject has JAliEn's shape for the requested type, with the
    requested role, user, job id or host name (:mod:`jenv.jcentral.rules`);
+   a user token is the requester's own account: the account of the token in
+   use, when there is one (:func:`jenv.jcentral.rules.account_problem`);
 5. its validity is no longer than the type allows, plus the 2-hour backdating.
 
 Any failure is a VerifyError (exit 6) with one line saying what was wrong.
@@ -17,13 +19,15 @@ Any failure is a VerifyError (exit 6) with one line saying what was wrong.
 
 from __future__ import annotations
 
+from typing import Optional
+
 from cryptography import x509
 
 from jenv.errors import VerifyError
 from jenv.locations import CAStore
 from jenv.pem import grid_dn, parse_certificate, validity_bounds
 from jenv.jcentral.protocol import TokenPair, TokenRequest
-from jenv.jcentral.rules import BACKDATE_SECONDS, longest_validity_days, subject_problem
+from jenv.jcentral.rules import BACKDATE_SECONDS, account_problem, longest_validity_days, subject_problem
 from jenv.ca.verify import verify_certificate
 
 __all__ = ["vet_token", "TOLERANCE_SECONDS"]
@@ -55,8 +59,9 @@ def _ca_problem(cert: x509.Certificate) -> str:
     return ""
 
 
-def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore) -> None:
-    """Raise VerifyError unless ``pair`` is a token JCentral could have issued for ``request``.
+def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore, account: Optional[str] = None) -> None:
+    """Raise VerifyError unless ``pair`` is a token JCentral could have issued for ``request`` from the
+    requester whose token in use is of the account ``account`` (None: no such token).
 
     InvalidInputError (exit 4) when the certificate cannot be parsed at all.
     """
@@ -77,6 +82,11 @@ def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore) -> None:
                               request.hostname)
     if problem:
         raise _refuse(f"is not what was asked: {problem}")
+    problem = account_problem(grid_dn(cert.subject), request.username, account) \
+        if request.token_type == "user" else None
+    if problem:
+        raise VerifyError(f"JCentral sent a token that is not yours: {problem}; nothing was written, the previous "
+                          "token is unchanged (to change account on purpose, run 'jenv token-destroy' first)")
     not_before, not_after = validity_bounds(cert)
     days = longest_validity_days(request.token_type, request.validity_days)
     span = not_after - not_before

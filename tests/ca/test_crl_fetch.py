@@ -71,7 +71,7 @@ def test_installs_each_crl_under_both_hashes_and_openssl_then_refuses_the_revoke
         store = make_store(tmp_path, base, {"FetchA": "/a.crl", "FetchB": "/b.crl"})
         proc = crl_fetch(store, tmp_path / "home", "--json")
     assert proc.returncode == 0, proc.stderr
-    results = {item["alias"]: item for item in json.loads(proc.stdout)}
+    results = {item["alias"]: item for item in json.loads(proc.stdout)["results"]}
     assert {alias: item["state"] for alias, item in results.items()} == {"FetchA": "installed", "FetchB": "installed"}
     for ca in (CA_A, CA_B):
         for file_name in crl_names(ca):  # the subject hash and the old (MD5) subject hash, as fetch-crl
@@ -97,7 +97,7 @@ def test_an_unchanged_crl_is_touched(tmp_path, routes) -> None:
         os.utime(path, (1_000_000_000, 1_000_000_000))
         proc = crl_fetch(store, tmp_path / "home", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)[0]["state"] == "unchanged"
+    assert json.loads(proc.stdout)["results"][0]["state"] == "unchanged"
     assert path.read_bytes() == before and path.stat().st_mtime > 1_000_000_000
 
 

@@ -137,3 +137,21 @@ def test_exit_codes_as_token_info(root_ca, env, tmp_path):
     (tmp_path / "dir").mkdir()
     directory = dict(env, JALIEN_TOKEN_CERT=str(tmp_path / "dir"), **pair)
     assert _whoami(directory).returncode == 8 == run_in_process(["token-info"], directory).returncode
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr", "jdoe"),   # a role token: the account, not the role
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe", "jdoe"),
+    ("/C=ch/O=AliEn2/CN=JobAgent", None),                    # no account binds the next token
+    ("/C=ch/O=AliEn2/OU=ALICE/CN=voboxalice1.cern.ch", None),
+])
+def test_whoami_shows_the_account_new_tokens_must_be_for(root_ca, env, name, expected):
+    """Issue 21.3: every new user token must be the account of the token in use; whoami says which."""
+    _install(_token(root_ca, name), env)
+    data = json.loads(_whoami(env, "--json").stdout)
+    assert data["expected_account"] == expected
+    text = _whoami(env).stdout
+    if expected is None:
+        assert "new tokens" not in text
+    else:
+        assert f"\nnew tokens    {expected}'s only ('jenv token-destroy' first to change account)\n" in text

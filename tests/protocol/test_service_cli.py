@@ -65,6 +65,16 @@ def test_quick_start_command_of_the_readme(root, env):
     assert "/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe" in result.stdout + result.stderr
 
 
+def test_the_sandbox_passes_the_name_check_whatever_name_the_login_file_expects(root, env):
+    """Issue 21.1: the sandbox's service presents a certificate for 127.0.0.1 and localhost; a
+    JENV_JCENTRAL_NAME set for the real JCentral does not reach the command."""
+    real = dict(env, JENV_JCENTRAL_NAME="alice-jcentral.cern.ch")
+    script = 'jenv token-init && ALIENPY_JCENTRAL=localhost jenv token-init && echo "name=${JENV_JCENTRAL_NAME-unset}"'
+    result = root.run_jenv(["sandbox", "--", "sh", "-c", script], real)
+    assert result.returncode == 0, result.stderr
+    assert "name=unset" in result.stdout
+
+
 def test_sandbox_dir_is_kept_private_and_reused(root, env, tmp_path):
     directory = tmp_path / "sb"
     first = root.run_jenv(["sandbox", "--dir", str(directory), "--user", "alice", "--",
@@ -89,7 +99,7 @@ def test_sandbox_without_command_prints_exports_and_serves(env, tmp_path):
                              str(tmp_path / "sb")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO)
     try:
-        lines = [proc.stdout.readline() for _ in range(8)]
+        lines = [proc.stdout.readline() for _ in range(10)]
         assert any(line.startswith("export ALIENPY_JCENTRAL_PORT=") for line in lines), lines
         assert any(line.startswith("unset JALIEN_TOKEN_CERT") for line in lines), lines
         assert proc.poll() is None  # still serving

@@ -105,7 +105,8 @@ def check_json_document(args: Sequence[str], stdout: str) -> None:
     except ValueError:
         data = None
     if data is None or not isinstance(data, dict):
-        assert not (_asks_for_json(args) and text.startswith("{")), f"jenv {list(args)} printed JSON that does not parse"
+        assert not (_asks_for_json(args) and text[:1] in ("{", "[")), \
+            f"jenv {list(args)} printed JSON that does not parse, or that is not one document"
         return
     if "schema" not in data:
         assert not _asks_for_json(args), f"jenv {list(args)} printed JSON without its schema"

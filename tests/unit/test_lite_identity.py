@@ -110,3 +110,38 @@ def test_indefinite_lengths_are_accepted(bundles):
     ber = b"\x30\x80" + der[4:7] + b"\x30\x80" + der[11:]  # 3082xxxx 020103 3082xxxx -> 3080 020103 3080
     assert is_pkcs12(ber)
     assert outer_length_matches(ber)  # nothing to compare against: not called truncated
+
+
+@pytest.mark.parametrize("dn, role, expected, problem", [
+    # the token in use is jdoe's: every new user token is jdoe's, whatever the role
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe", None, "jdoe", None),
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=alicepr", "alicepr", "jdoe", None),
+    ("/C=ch/O=AliEn2/CN=Users/CN=attacker/OU=attacker", None, "jdoe", "account 'attacker', not of 'jdoe'"),
+    ("/C=ch/O=AliEn2/CN=Users/CN=attacker/OU=alicepr", "alicepr", "jdoe", "account 'attacker', not of 'jdoe'"),
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe2/OU=jdoe", None, "jdoe", "account 'jdoe2', not of 'jdoe'"),
+    # GetTokenCertificate: an admin asking for a role it does not hold becomes that identity
+    ("/C=ch/O=AliEn2/CN=Users/CN=alicepr/OU=alicepr", "alicepr", "ada", None),
+    ("/C=ch/O=AliEn2/CN=Users/CN=alicepr/OU=alicepr", None, "ada", "account 'alicepr', not of 'ada'"),
+    # no token in use: with no role asked, JCentral gives CN=<requester>/OU=<requester>
+    ("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe", None, None, None),
+    ("/C=ch/O=AliEn2/CN=Users/CN=attacker/OU=alicepr", None, None, "account 'attacker''s token for role 'alicepr'"),
+    ("/C=ch/O=AliEn2/CN=Users/CN=attacker/OU=alicepr", "alicepr", None, None),  # nothing to compare with
+])
+def test_a_new_user_token_is_the_requester_s_own_account(dn, role, expected, problem):
+    """Issue 21.3 (jenv.jcentral.rules.account_problem, with the expected account from the token in use)."""
+    from jenv.jcentral.rules import account_problem
+
+    found = account_problem(dn, role, expected)
+    assert (found is None) == (problem is None), found
+    if problem is not None:
+        assert problem in found
+
+
+@pytest.mark.parametrize("token_type, user, expected", [
+    ("user", "jdoe", "jdoe"), ("job", "aliprod", None), ("jobagent", "jobagent", None), ("host", "", None),
+    ("", "", None), ("user", "", None),
+])
+def test_the_expected_account_is_a_user_token_s(token_type, user, expected):
+    from jenv.lite.identity import expected_account
+
+    assert expected_account(token_type, user) == expected

@@ -104,6 +104,19 @@ def test_resolve_endpoint(environ, expected):
     assert resolve_endpoint(environ) == expected
 
 
+@pytest.mark.parametrize("environ, tls_name", [
+    ({}, "alice-jcentral.cern.ch"),
+    ({"ALIENPY_JCENTRAL": "127.0.0.1"}, "127.0.0.1"),
+    ({"ALIENPY_JCENTRAL": "127.0.0.1", "JENV_JCENTRAL_NAME": "alice-jcentral.cern.ch"}, "alice-jcentral.cern.ch"),
+    ({"JENV_JCENTRAL_NAME": ""}, "alice-jcentral.cern.ch"),
+])
+def test_the_name_jcentral_s_certificate_must_carry(environ, tls_name):
+    """Issue 21.1: the endpoint's host, unless JENV_JCENTRAL_NAME names another; the address is unchanged."""
+    endpoint = resolve_endpoint(environ)
+    assert endpoint.tls_name == tls_name
+    assert endpoint.host == (environ.get("ALIENPY_JCENTRAL") or "alice-jcentral.cern.ch")
+
+
 def test_endpoint_uri_brackets_ipv6():
     assert Endpoint("::1", 8097, "x").uri == "wss://[::1]:8097/websocket/json"
     assert Endpoint("h.cern.ch", 8097, "x").uri == "wss://h.cern.ch:8097/websocket/json"
