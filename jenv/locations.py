@@ -105,6 +105,10 @@ VARIABLES = {
     "XDG_CACHE_HOME": "where jenv keeps its private state, ~/.cache/jenv by default (the expiry notice's memory)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
     "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
+    "PYTHONPATH": "doctor: a directory there that holds one of jenv's libraries shadows it (a failure)",
+    "LD_PRELOAD": "doctor: named, as it is loaded into jenv and OpenSSL",
+    "JENV_CRL": "doctor: require = a CRL past its next update is a failure, not a warning",
+    "JENV_JCENTRAL_NAME": "doctor: the name JCentral's certificate must carry when it is not ALIENPY_JCENTRAL",
 }
 
 PEM_MARKER = "-----BEGIN"

@@ -161,7 +161,7 @@ def environment_findings(env: Environment) -> List[Finding]:
         if shadow is not None:
             findings.append(_fail(f"env.library.{name}", f"PYTHONPATH entry {shadow} holds a {name} "
                                   f"({origin}) that shadows the one jenv was installed with",
-                                  "unset PYTHONPATH for jenv (env -u PYTHONPATH jenv ...)", ExitCode.ERROR))
+                                  "unset PYTHONPATH for jenv (env -u PYTHONPATH jenv ...)", ExitCode.INVALID))
         elif env.user_site and _inside(origin, env.user_site):
             findings.append(Finding(f"env.library.{name}", "warn", f"{name} comes from the user site directory "
                                     f"{env.user_site}, not from jenv's installation",
@@ -341,7 +341,7 @@ class DirectoryFacts:
     mode: Optional[int]
     owner: Optional[int]
     tmpfiles: Tuple[str, ...]  # systemd-tmpfiles lines that age this directory
-    own_mount: bool  # the directory is a mount point of its own (a node-private /tmp)
+    private_node: bool  # /tmp is private to this node (the login hook's rule, jenv.shells.hook)
     host: str
     home: str
 
@@ -363,14 +363,6 @@ def _tmpfiles_rules(directory: str) -> Tuple[str, ...]:
     return tuple(rules)
 
 
-def _is_mount_point(directory: str) -> bool:
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as handle:
-            return any(line.split()[4] == directory for line in handle if len(line.split()) > 4)
-    except OSError:
-        return False
-
-
 def gather_directory(environ: Mapping[str, str], home: str) -> DirectoryFacts:
     path = token_dir(environ)
     try:
@@ -378,8 +370,11 @@ def gather_directory(environ: Mapping[str, str], home: str) -> DirectoryFacts:
         mode, owner = stat.S_IMODE(st.st_mode), st.st_uid
     except OSError:
         mode = owner = None
-    return DirectoryFacts(path, mode, owner, _tmpfiles_rules(path), _is_mount_point(path), socket.gethostname(),
-                          home)
+    from jenv.shells.hook import node_private_tmp
+
+    host = socket.gethostname()
+    return DirectoryFacts(path, mode, owner, _tmpfiles_rules(path), path == "/tmp" and node_private_tmp(environ, host),
+                          host, home)
 
 
 def directory_findings(facts: DirectoryFacts, uid: int) -> List[Finding]:
@@ -391,10 +386,11 @@ def directory_findings(facts: DirectoryFacts, uid: int) -> List[Finding]:
     for rule in facts.tmpfiles:
         findings.append(Finding("token.dir.cleaned", "ok", f"systemd-tmpfiles ages files in {facts.path} "
                                 f"({rule}); a token is renewed long before"))
-    if facts.host.startswith("lxplus") or (facts.own_mount and facts.path == "/tmp"):
+    if facts.private_node:
         findings.append(Finding("token.dir.node", "warn", f"{facts.path} on {facts.host} is private to this "
-                                "node: the token is not seen on other nodes or by batch jobs",
-                                "jenv export --to <shared directory> for jobs, or TMPDIR=<shared directory>"))
+                                "node: the token made here is gone at the next login on another node",
+                                "the jenv login hook (jenv hook <shell>) sets TMPDIR under HOME there; or "
+                                "TMPDIR=~/private/jenv-tmp"))
     if facts.home.startswith("/afs/"):
         findings.append(Finding("home.afs", "warn", f"HOME {facts.home} is on AFS: jenv's private state there needs "
                                 "an AFS token (kinit; aklog) and AFS ignores file modes",
@@ -464,7 +460,7 @@ def _probe_one(result: AddressResult, endpoint, ca, identity, checked, name: str
     probe = result.probe = probe_address(context, endpoint, (result.family, result.sockaddr), deadline, upgrade, name)
     error = probe.error
     if isinstance(error, ssl.SSLCertVerificationError):
-        if error.verify_code == 62:  # X509_V_ERR_HOSTNAME_MISMATCH: the chain is good, the name is not
+        if error.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME/IP_ADDRESS_MISMATCH: the chain is good, the name not
             result.name_mismatch = True
             context = probe_context(ca, identity, checked)
         else:  # read the certificate the server sends, to name its issuer and dates
@@ -543,16 +539,17 @@ def _address_finding(res: EndpointResult, addr: AddressResult, fallback: bool) -
 
     probe = addr.probe
     endpoint = res.endpoint
-    where = f"JCentral {endpoint.host}:{endpoint.port} at {addr.address}"
-    if not addr.finished:
+    where = f"JCentral {endpoint.host}:{endpoint.port}"
+    if addr.address != f"{endpoint.host}:{endpoint.port}":
+        where += f" at {addr.address}"
+    error = getattr(probe, "error", None)
+    if not addr.finished or isinstance(error, (TimeoutError, socket.timeout)):
         phase = getattr(probe, "phase", "tcp")
         detail = f"{where}: no answer within {res.timeout:g}s during the {_phase_text(phase)}"
         fix = {"tcp": "a firewall drops the packets, or the address is wrong: check ALIENPY_JCENTRAL",
-               "tls": "the service there does not speak TLS: check ALIENPY_JCENTRAL_PORT"}.get(
+               "tls": "the service there does not speak TLS, or hangs: check ALIENPY_JCENTRAL_PORT"}.get(
             phase, "the service hangs: try again later, or JENV_TIMEOUT=<seconds> for a slower network")
-        return _scaled(f"net.{'tcp' if phase == 'tcp' else 'tls' if phase == 'tls' else 'upgrade'}", detail, fix,
-                       ExitCode.NETWORK, fallback)
-    error = probe.error
+        return _scaled(f"net.{phase}", detail, fix, ExitCode.NETWORK, fallback)
     if error is None:
         return None
     verify = isinstance(error, ssl.SSLCertVerificationError)
@@ -572,14 +569,14 @@ def _address_finding(res: EndpointResult, addr: AddressResult, fallback: bool) -
     if phase == "tcp":
         fix = ("the service is down or listens elsewhere: check ALIENPY_JCENTRAL and ALIENPY_JCENTRAL_PORT"
                if isinstance(error, ConnectionRefusedError) else "check the network and ALIENPY_JCENTRAL")
-        return _scaled("net.tcp", f"{where}: {addr.error}", fix, ExitCode.NETWORK, fallback)
+        return _scaled("net.tcp", f"{addr.address}: {addr.error}", fix, ExitCode.NETWORK, fallback)
     if phase == "tls":
         if res.identity and "alert" in str(error).lower():
             return None  # the server wants the client certificate that doctor could not present
-        return _scaled("net.tls", f"{where}: {addr.error}", "check ALIENPY_JCENTRAL_PORT and the CA store",
+        return _scaled("net.tls", f"{addr.address}: {addr.error}", "check ALIENPY_JCENTRAL_PORT and the CA store",
                        ExitCode.NETWORK, fallback)
     code = ExitCode.REFUSED if "rejected our client certificate" in (addr.error or "") else ExitCode.NETWORK
-    return _scaled("jcentral.accepts" if code == ExitCode.REFUSED else "net.upgrade", f"{where}: {addr.error}",
+    return _scaled("jcentral.accepts" if code == ExitCode.REFUSED else "net.upgrade", f"{addr.address}: {addr.error}",
                    "register the certificate in the ALICE VO (https://alice-account.web.cern.ch)"
                    if code == ExitCode.REFUSED else "try again later; the service answers wrongly", code, fallback)
 
