@@ -517,14 +517,15 @@ def probe_context(ca: CAStore, identity: Optional[ClientIdentity] = None, checke
 
 
 def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline: float,
-                  upgrade: bool = True, server_name: Optional[str] = None) -> Probe:
+                  upgrade: bool = True, server_name: Optional[str] = None, probe: Optional[Probe] = None) -> Probe:
     """TCP to one resolved ``address`` (getaddrinfo's family and sockaddr), the TLS handshake (SNI
     ``server_name`` or the endpoint's host), then the WebSocket upgrade alone: no request is ever sent.
-    Bounded by ``deadline`` (time.monotonic); never raises, the failure is in the result."""
+    Bounded by ``deadline`` (time.monotonic); never raises, the failure is in the result (``probe``, when
+    given, is filled as it goes: another thread sees the phase of an attempt that hangs)."""
     from jenv import __version__
 
     family, sockaddr = address
-    probe = Probe()
+    probe = Probe() if probe is None else probe
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.settimeout(max(deadline - time.monotonic(), 0.001))

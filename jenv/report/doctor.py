@@ -453,11 +453,12 @@ def _probe_one(result: AddressResult, endpoint, ca, identity, checked, name: str
                timeout: float, dn: str) -> None:
     import ssl
 
-    from jenv.jcentral.client import probe_address, probe_context, probe_error
+    from jenv.jcentral.client import Probe, probe_address, probe_context, probe_error
 
+    result.probe = Probe()  # filled as the attempt goes: the phase of an attempt still hanging at the deadline
     upgrade = checked is not None and checked[2] is not None
     context = probe_context(ca, identity, checked, server_name=True)
-    probe = result.probe = probe_address(context, endpoint, (result.family, result.sockaddr), deadline, upgrade, name)
+    probe = probe_address(context, endpoint, (result.family, result.sockaddr), deadline, upgrade, name, result.probe)
     error = probe.error
     if isinstance(error, ssl.SSLCertVerificationError):
         if error.verify_code in (62, 64):  # X509_V_ERR_HOSTNAME/IP_ADDRESS_MISMATCH: the chain is good, the name not
