@@ -21,9 +21,10 @@ def cmd_doctor(args, ctx: Context) -> int:
     token files and their directory, then JCentral: every address of its
     name over IPv4 and IPv6 side by side, TLS, the server's chain and name,
     the clock (the server's Date), and whether JCentral accepts the user
-    certificate.  One line per finding (FAIL, WARN, OK, SKIP), the most
-    important first.  Never prompts, never writes a token; the whole run
-    ends within JENV_TIMEOUT plus one second.
+    certificate.  One line per finding (FAIL, WARN, OK, SKIP) on stdout, the
+    most important first; the first failure also as one "jenv:" line on
+    stderr.  Never prompts, never writes a token; the whole run ends within
+    JENV_TIMEOUT plus one second.
 
     Exit 0 when nothing fails (a token can be made, or a valid one is in
     place); otherwise the exit code of the first failure, as 'jenv token'
@@ -32,8 +33,12 @@ def cmd_doctor(args, ctx: Context) -> int:
     8 unsafe file or directory, 9 network, 10 not accepted by JCentral,
     11 encrypted key and no terminal.
     """
-    from jenv.report.doctor import diagnose, exit_code, render
+    from jenv.report.doctor import diagnose, exit_code, ordered, render
 
     findings = diagnose(ctx.environ, ctx.uid, ctx.home, ctx.clock)
     ctx.report(render(findings, ctx.json), ctx.json)
-    return exit_code(findings)
+    code = exit_code(findings)
+    if code:
+        first = ordered(findings)[0]
+        ctx.err(f"jenv: {first.detail}" + (f" (fix: {first.fix})" if first.fix else ""))
+    return code

@@ -146,8 +146,10 @@ def gather_environment(environ: Mapping[str, str]) -> Environment:
     return Environment(origins, python_path, user_site, tools, environ.get("LD_PRELOAD", ""))
 
 
-def _inside(path: str, directory: str) -> bool:
-    return os.path.abspath(path).startswith(os.path.join(os.path.abspath(directory), ""))
+def _top_level(origin: str) -> str:
+    """The directory a library is imported from: the parent of its package (or of its module file)."""
+    parent = os.path.dirname(os.path.abspath(origin))
+    return os.path.dirname(parent) if os.path.basename(origin).startswith("__init__.") else parent
 
 
 def environment_findings(env: Environment) -> List[Finding]:
@@ -157,12 +159,12 @@ def environment_findings(env: Environment) -> List[Finding]:
             findings.append(_fail(f"env.library.{name}", f"the Python library {name} that jenv needs is not "
                                   "installed", "pip install --force-reinstall jenv", ExitCode.ERROR))
             continue
-        shadow = next((entry for entry in env.python_path if _inside(origin, entry)), None)
+        shadow = next((entry for entry in env.python_path if _top_level(origin) == entry), None)
         if shadow is not None:
             findings.append(_fail(f"env.library.{name}", f"PYTHONPATH entry {shadow} holds a {name} "
                                   f"({origin}) that shadows the one jenv was installed with",
                                   "unset PYTHONPATH for jenv (env -u PYTHONPATH jenv ...)", ExitCode.INVALID))
-        elif env.user_site and _inside(origin, env.user_site):
+        elif env.user_site and _top_level(origin) == os.path.abspath(env.user_site):
             findings.append(Finding(f"env.library.{name}", "warn", f"{name} comes from the user site directory "
                                     f"{env.user_site}, not from jenv's installation",
                                     f"PYTHONNOUSERSITE=1, or pip uninstall --user {name}"))

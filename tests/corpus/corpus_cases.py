@@ -361,6 +361,8 @@ PKCS12_CASES = [
          one_origin(lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))})),
     Case("whoami on a PKCS#12 token", ("whoami",), INVALID, P12_FIX,
          one_origin(lambda lab: {"JALIEN_TOKEN_CERT": lab.file("bundle.p12", _p12(lab))})),
+    Case("doctor, user key readable by others", ("doctor",), UNSAFE, r"readable by others.*\(fix: chmod 600 ",
+         lambda lab: {"X509_USER_KEY": lab.file("userkey-0644.pem", lab.world.user.key_pem(), 0o644)}, stdout=True),
     Case("whoami with no token", ("whoami",), NOT_FOUND, r"does not exist: run 'jenv token-init'",
          one_origin(lambda lab: {"JALIEN_TOKEN_CERT": str(lab.root / "no-token.pem")})),
     Case("whoami on a user certificate", ("whoami", "-q"), INVALID, r"not one JCentral gives a token",

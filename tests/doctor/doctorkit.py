@@ -56,6 +56,14 @@ def doctor(env: Dict[str, str], prefix=(), timeout: float = 60, **popen) -> "Rep
     assert as_json.returncode == as_text.returncode, (as_json, as_text)
     findings = json.loads(as_json.stdout)
     validate(findings)
+    # the first failure, and only it, as the one "jenv:" line on stderr (each run's own: a clock moves)
+    if as_json.returncode:
+        fix = f" (fix: {findings[0]['fix']})" if findings[0]["fix"] else ""
+        assert as_json.stderr.splitlines() == [f"jenv: {findings[0]['detail']}{fix}"], as_json.stderr
+        detail = as_text.stdout.splitlines()[0][5:].split(" -- fix: ")[0]
+        assert as_text.stderr.splitlines() == [f"jenv: {detail}{fix}"], as_text.stderr
+    else:
+        assert as_json.stderr == as_text.stderr == ""
     lines = as_text.stdout.splitlines()
     assert len(lines) == len(findings)
     for line, finding in zip(lines, findings):

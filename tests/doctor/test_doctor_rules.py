@@ -78,7 +78,7 @@ def test_crl_rules():
 def test_environment_rules(tmp_path):
     site = str(tmp_path / "site")
     env = d.Environment({"cryptography": f"{site}/cryptography/__init__.py", "websockets": None,
-                         "docopt": "/usr/lib/python3/dist-packages/docopt.py",
+                         "docopt": f"{site}/.venv/lib/python3/site-packages/docopt.py",  # below the entry: not from it
                          "requests": f"{tmp_path}/user/requests/__init__.py"},
                         (site,), str(tmp_path / "user"), {"alien-token-info": (("/x/alien-token-info", "other"),),
                                                           "alien.py": (("/y/alien.py", "alienpy"),)}, "")
