@@ -99,7 +99,7 @@ def render(findings: Sequence[Finding], as_json: bool) -> str:
 @dataclass(frozen=True)
 class Environment:
     origins: Mapping[str, Optional[str]]  # library -> the file Python would import (None: not found)
-    python_path: Tuple[str, ...]  # the PYTHONPATH entries, absolute
+    python_path: Tuple[str, ...]  # the PYTHONPATH entries, absolute, except the one jenv itself comes from
     user_site: Optional[str]  # the user's site directory, when Python reads it
     tools: Mapping[str, Tuple[Tuple[str, str], ...]]  # tool -> ((path, kind), ...) in PATH order
     ld_preload: str
@@ -140,7 +140,11 @@ def gather_environment(environ: Mapping[str, str]) -> Environment:
         except (ImportError, ValueError):
             spec = None
         origins[name] = getattr(spec, "origin", None) if spec is not None else None
-    python_path = tuple(os.path.abspath(p) for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p)
+    import jenv
+
+    own = _top_level(jenv.__file__)  # installed with 'pip install --target' there: its libraries are jenv's own
+    python_path = tuple(entry for entry in (os.path.abspath(p) for p in environ.get("PYTHONPATH", "").split(os.pathsep)
+                                            if p) if entry != own)
     user_site = site.getusersitepackages() if site.ENABLE_USER_SITE and not sys.flags.no_user_site else None
     tools = {name: _on_path(name, environ) for name in ("alien-token-info", "alien.py")}
     return Environment(origins, python_path, user_site, tools, environ.get("LD_PRELOAD", ""))

@@ -115,3 +115,14 @@ def test_help_and_the_completions_know_the_command():
     for name in ("jenv.bash", "_jenv", "jenv.fish"):
         assert "doctor" in (data / "completions" / name).read_text(), name
     assert (data / "schemas" / "doctor.json").is_file()
+
+
+def test_the_pythonpath_entry_jenv_itself_comes_from_is_not_a_shadow(tmp_path):
+    """``pip install --target DIR jenv`` with PYTHONPATH=DIR: its libraries there are jenv's own."""
+    import os
+
+    import jenv
+
+    own = os.path.dirname(os.path.dirname(os.path.abspath(jenv.__file__)))
+    env = d.gather_environment({"PYTHONPATH": os.pathsep.join([own, str(tmp_path)]), "PATH": ""})
+    assert env.python_path == (str(tmp_path),)
