@@ -552,6 +552,8 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         probe.received = time.time()
         probe.status, probe.date = response.status_code, response.headers.get("Date")
         probe.phase = "done"
+        if probe.status == 101:  # opened: closed again at once, politely (bounded, never raises)
+            websocket.close(min(deadline, time.monotonic() + 1.0))
     except Exception as exc:
         probe.error = exc
     finally:

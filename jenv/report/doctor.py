@@ -277,14 +277,16 @@ def _token_findings(status) -> List[Finding]:
     else:
         found = [Finding("token.files", "warn", check.detail or f"{where}: {check.state}",
                          "jenv token-init (replaces it)")]
-    covered = [f.detail for f in found]
-    for problem in status.problems:  # what 'jenv status' sees beyond the files (the directory, the lock)
-        if problem is status.token_error or any(text and text in problem.message for text in covered):
-            continue
-        if problem.message.startswith("no valid token, and the user credentials") or problem.exit_code in (
-                ExitCode.NOT_FOUND, ExitCode.NOT_VALID_NOW) and "user" in problem.message:
-            continue  # the user credentials have findings of their own
-        if status.ca.error and problem.message == status.ca.error or status.user_key.unsafe == problem.message:
+    for text, variables in ((status.endpoint_error, "ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT"),
+                            (status.timeout_error, "JENV_TIMEOUT")):
+        if text:
+            found.append(_fail("settings", text, f"fix or unset {variables}", ExitCode.INVALID))
+    # What 'jenv status' finds beyond what has a finding above: the token directory, the private lock
+    # directory (:func:`jenv.report.status.find_problems` words the others the same way).
+    known = {status.user_key.unsafe, status.ca.error, status.user_cert.error,
+             *(f"{text}: fix or unset it" for text in (status.endpoint_error, status.timeout_error) if text)}
+    for problem in status.problems:
+        if problem.message in known or problem.message.startswith("no valid token, and the user credentials"):
             continue
         found.append(_fail("token.dir", problem.message, "set TMPDIR to a private directory (mkdir -m 700 ~/tmp)",
                            problem.exit_code))
@@ -695,8 +697,9 @@ def diagnose(environ: Mapping[str, str], uid: int, home: str, clock) -> List[Fin
         from jenv.jcentral.client import ClientIdentity
 
         status = state.get("status")
-        if status is None or status.ca.error:
-            return [Finding("net", "skip", "the network is not checked: the CA store above is needed for it")]
+        if status is None or status.ca.error or status.endpoint_error or status.timeout_error:
+            return [Finding("net", "skip", "the network is not checked: it needs the CA store and the settings "
+                                           "named above")]
         timeout = resolve_timeout(environ)[0]
         locs = resolve_locations(environ, uid, home)
         result = probe_endpoint(environ, resolve_endpoint(environ), status.ca.store,

@@ -355,3 +355,22 @@ def test_unconverted_pkcs12_is_named_with_its_import(svc, home, tmp_path):
     assert report.code == ExitCode.NOT_FOUND, report
     first = _first(report, "user-cert.read", "fail", f"jenv cert-import {home}/.globus/myCertificate.p12")
     assert "not converted" in first["detail"]
+
+
+@pytest.mark.parametrize("variable, value", [("JENV_TIMEOUT", "soon"), ("ALIENPY_JCENTRAL_PORT", "http")])
+def test_a_bad_setting_is_named_and_the_network_left_alone(svc, home, variable, value):
+    report = doctor(_env(svc, home, **{variable: value}))
+    assert report.code == ExitCode.INVALID, report
+    first = _first(report, "settings", "fail", variable)
+    assert value in first["detail"]
+    assert "net" in report.ids("skip"), report
+
+
+def test_a_token_directory_others_can_write_is_named(svc, home, tmp_path):
+    shared = tmp_path / "open"
+    shared.mkdir()
+    shared.chmod(0o777)  # world-writable, no sticky bit
+    report = doctor(_env(svc, home, TMPDIR=str(shared)))
+    assert report.code == ExitCode.UNSAFE, report
+    first = _first(report, "token.files", "fail", "TMPDIR")  # the one reader refuses to read there
+    assert str(shared) in first["detail"] and "others" in first["detail"]
