@@ -27,10 +27,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from jenv.errors import ExitCode, JenvError
 from jenv.locations import token_dir
 
-__all__ = ["Finding", "STATES", "ordered", "exit_code", "render", "LIBRARIES", "environment_findings",
-           "gather_environment", "local_findings", "crl_findings", "gather_crls", "directory_findings",
-           "network_findings", "probe_endpoint", "AddressResult", "EndpointResult", "diagnose",
-           "CLOCK_WARN_SECONDS", "CLOCK_FAIL_SECONDS", "JENV_JCENTRAL_NAME"]
+__all__ = ["Finding", "STATES", "ordered", "exit_code", "render", "LIBRARIES", "Environment", "environment_findings",
+           "gather_environment", "local_findings", "CRLInfo", "crl_findings", "gather_crls", "DirectoryFacts",
+           "gather_directory", "directory_findings", "network_findings", "probe_endpoint", "AddressResult",
+           "EndpointResult", "diagnose", "CLOCK_WARN_SECONDS", "CLOCK_FAIL_SECONDS", "JENV_JCENTRAL_NAME"]
 
 #: The states of a finding, most important first (the report is sorted by them, then by the chain's order).
 STATES = ("fail", "warn", "ok", "skip")
@@ -229,7 +229,8 @@ def local_findings(status, pkcs12: Sequence[str], terminal: bool) -> List[Findin
         findings.append(Finding("user-cert.dates", "warn", cert.notice,
                                 "renew it at https://ca.cern.ch, then 'jenv cert-import <file.p12>'"))
     else:
-        findings.append(Finding("user-cert.dates", "ok", f"{where} valid until {cert.info.not_after:%Y-%m-%d %H:%M} UTC"))
+        findings.append(Finding("user-cert.dates", "ok",
+                                f"{where} valid until {cert.info.not_after:%Y-%m-%d %H:%M} UTC"))
     if pkcs12 and cert.exists:
         findings.append(Finding("user-cert.pkcs12", "ok", f"{pkcs12[0]} is there too; {where} is in use"))
     kwhere = key.location.describe()
@@ -487,7 +488,8 @@ def _probe_one(result: AddressResult, endpoint, ca, identity, checked, name: str
     result.finished = True
 
 
-def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: float, deadline: float) -> EndpointResult:
+def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: float,
+                   deadline: float) -> EndpointResult:
     """Resolve the endpoint (every A and AAAA record), then probe every address in its own thread; all of
     it bounded by ``deadline`` (time.monotonic).  The user certificate is presented only when its key
     is not encrypted: nothing here asks for a passphrase."""

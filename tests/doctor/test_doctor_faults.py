@@ -272,7 +272,8 @@ def test_token_planted_by_another_user(svc):
         creds = give_credentials(svc, home / "creds", VICTIM)
         os.lchown(home, VICTIM, VICTIM)
         home.chmod(0o700)
-        planted = run_as(ATTACKER, ["sh", "-c", f"echo junk > {shared}/tokencert_{VICTIM}.pem"], {"PATH": "/usr/bin:/bin"})
+        planted = run_as(ATTACKER, ["sh", "-c", f"echo junk > {shared}/tokencert_{VICTIM}.pem"],
+                         {"PATH": "/usr/bin:/bin"})
         assert planted.returncode == 0, planted.stderr
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(shared),
                "LANG": "C.UTF-8", "JENV_TIMEOUT": "3", **creds}

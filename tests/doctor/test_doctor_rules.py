@@ -35,8 +35,9 @@ def test_every_rendering_is_one_line_per_finding_and_the_json_fits_the_schema():
         "FAIL 127.0.0.1:1: refused -- fix: check ALIENPY_JCENTRAL_PORT [net.tcp]", "OK   0s [clock]"]
 
 
-@pytest.mark.parametrize("skew, state", [(0, "ok"), (d.CLOCK_WARN_SECONDS + 5, "warn"), (-(d.CLOCK_WARN_SECONDS + 5), "warn"),
-                                         (d.CLOCK_FAIL_SECONDS + 5, "fail"), (-600, "fail")])
+@pytest.mark.parametrize("skew, state", [(0, "ok"), (d.CLOCK_WARN_SECONDS + 5, "warn"),
+                                         (-(d.CLOCK_WARN_SECONDS + 5), "warn"), (d.CLOCK_FAIL_SECONDS + 5, "fail"),
+                                         (-600, "fail")])
 def test_clock_thresholds(skew, state):
     import email.utils
 
@@ -44,7 +45,8 @@ def test_clock_thresholds(skew, state):
     from jenv.locations import Endpoint
 
     received = NOW.timestamp()
-    probe = Probe(phase="done", status=101, date=email.utils.formatdate(received + skew, usegmt=True), received=received)
+    date = email.utils.formatdate(received + skew, usegmt=True)
+    probe = Probe(phase="done", status=101, date=date, received=received)
     res = d.EndpointResult(Endpoint("jc.example", 8097, "test"), "jc.example", resolved=True, timeout=3,
                            addresses=[d.AddressResult(socket.AF_INET, ("192.0.2.1", 8097), probe, finished=True)])
     clock = [f for f in d.network_findings(res, lambda t: dt.datetime.fromtimestamp(t, dt.timezone.utc))
@@ -90,7 +92,8 @@ def test_environment_rules(tmp_path):
     assert found["env.path.alien-token-info"].state == "warn" and found["env.path.alien.py"].state == "ok"
 
 
-@pytest.mark.parametrize("host, env, warned", [("lxplus912.cern.ch", {}, True), ("lxplus912.cern.ch", {"JENV_PRIVATE_TMP": "0"}, False),
+@pytest.mark.parametrize("host, env, warned", [("lxplus912.cern.ch", {}, True),
+                                               ("lxplus912.cern.ch", {"JENV_PRIVATE_TMP": "0"}, False),
                                                ("laptop", {"JENV_PRIVATE_TMP": "1"}, True), ("laptop", {}, False)])
 def test_node_private_tmp_follows_the_login_hooks_rule(host, env, warned):
     from jenv.shells.hook import node_private_tmp
