@@ -488,6 +488,22 @@ def _probe_one(result: AddressResult, endpoint, ca, identity, checked, name: str
     result.finished = True
 
 
+def _guarded_probe(result: AddressResult, *args) -> None:
+    """:func:`_probe_one` in its thread: whatever goes wrong there is the address's failure, never a
+    traceback from the thread."""
+    try:
+        _probe_one(result, *args)
+    except Exception as exc:  # noqa: BLE001
+        if result.probe is None:  # failed before the attempt began
+            from types import SimpleNamespace
+
+            result.probe = SimpleNamespace(phase="tcp", error=exc, status=None, date=None, peer_der=None)
+        elif result.probe.error is None:
+            result.probe.error = exc
+        result.error = f"{type(exc).__name__}: {exc}"
+        result.finished = True
+
+
 def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: float,
                    deadline: float) -> EndpointResult:
     """Resolve the endpoint (every A and AAAA record), then probe every address in its own thread; all of
@@ -530,7 +546,7 @@ def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: 
         if (family, sockaddr[:2]) not in seen:
             seen.add((family, sockaddr[:2]))
             result.addresses.append(AddressResult(family, sockaddr))
-    threads = [threading.Thread(target=_probe_one, args=(address, endpoint, ca, identity, checked, name, deadline,
+    threads = [threading.Thread(target=_guarded_probe, args=(address, endpoint, ca, identity, checked, name, deadline,
                                                          timeout, result.dn), daemon=True)
                for address in result.addresses]
     for each in threads:

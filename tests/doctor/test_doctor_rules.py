@@ -129,3 +129,18 @@ def test_the_pythonpath_entry_jenv_itself_comes_from_is_not_a_shadow(tmp_path):
     own = os.path.dirname(os.path.dirname(os.path.abspath(jenv.__file__)))
     env = d.gather_environment({"PYTHONPATH": os.pathsep.join([own, str(tmp_path)]), "PATH": ""})
     assert env.python_path == (str(tmp_path),)
+
+
+def test_an_attempt_that_breaks_in_its_thread_is_that_address_failure(monkeypatch):
+    """Whatever goes wrong inside an address's thread becomes its finding, never a thread traceback."""
+    from jenv.locations import Endpoint
+
+    def broken(*args):
+        raise RuntimeError("the TLS library is broken")
+
+    monkeypatch.setattr(d, "_probe_one", broken)
+    addr = d.AddressResult(socket.AF_INET, ("127.0.0.1", 1))
+    d._guarded_probe(addr)
+    found = d.network_findings(d.EndpointResult(Endpoint("127.0.0.1", 1, "test"), "127.0.0.1", resolved=True,
+                                                addresses=[addr]), None)
+    assert [(f.state, "the TLS library is broken" in f.detail) for f in found if f.id == "net.tcp"] == [("fail", True)]
