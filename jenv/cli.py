@@ -14,6 +14,7 @@ Token (for login scripts: eval "$(jenv token)"):
 
 Inspection (offline):
   status           Where each credential comes from and whether it is usable
+  doctor           Why there is no token: every check (network too), the cause first with its fix
   cert-info        User certificate details          token-info       Token details
   cert-verify      Verify against the CA store       token-verify     Verify the token
   certkey-match    Does the user key fit the cert    tokenkey-match   Does the token key fit
@@ -72,6 +73,7 @@ __all__ = ["COMMANDS", "ALIASES", "ONE_DASH_OPTIONS", "normalize_argv", "main", 
 #: that runs, so `jenv token` on a valid token never loads the network stack.
 COMMANDS = {
     "status": "jenv.commands.inspect:cmd_status",
+    "doctor": "jenv.commands.doctor:cmd_doctor",
     "cert-info": "jenv.commands.inspect:cmd_cert_info",
     "token-info": "jenv.commands.inspect:cmd_token_info",
     "certkey-match": "jenv.commands.inspect:cmd_certkey_match",

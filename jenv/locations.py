@@ -115,6 +115,8 @@ VARIABLES = {
     "XDG_CACHE_HOME": "where jenv keeps its private state, ~/.cache/jenv by default (the expiry notice's memory)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
     "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
+    "PYTHONPATH": "doctor: a directory there that holds one of jenv's libraries shadows it (a failure)",
+    "LD_PRELOAD": "doctor: named, as it is loaded into jenv and OpenSSL",
 }
 
 PEM_MARKER = "-----BEGIN"

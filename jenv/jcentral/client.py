@@ -53,7 +53,7 @@ from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest
     token_pair_from_reply
 
 __all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError",
-           "server_certificate_problem"]
+           "server_certificate_problem", "probe_context", "probe_address", "probe_error", "Probe"]
 
 #: A TLS connection that ended, abruptly (EOF) or with a close_notify (zero return): right after
 #: the handshake this is how a TLS 1.3 server that refused our certificate usually looks.
@@ -419,8 +419,9 @@ class _WebSocket:
         self._flush(deadline)
         return self.protocol.events_received()
 
-    def upgrade(self, deadline: float) -> None:
-        """The HTTP upgrade; raises websockets' handshake error (InvalidStatus, InvalidMessage, ...)."""
+    def upgrade(self, deadline: float):
+        """The HTTP upgrade; returns the server's answer (websockets' ``Response``), raises websockets'
+        handshake error (InvalidStatus, InvalidMessage, ...)."""
         request = self.protocol.connect()
         request.headers["User-Agent"] = self._user_agent
         self.protocol.send_request(request)
@@ -432,7 +433,7 @@ class _WebSocket:
             for i, event in enumerate(events):
                 if isinstance(event, self._response):
                     self._pending = events[i + 1:]  # frames that came in the same read
-                    return
+                    return event
 
     def send(self, message, deadline: float) -> None:
         """One message: a text frame for ``str``, a binary frame for ``bytes``; written by ``deadline``."""
@@ -613,6 +614,77 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
     return Session(websocket, endpoint, timeout, peer.tls_error)
 
 
+@dataclass
+class Probe:
+    """What one connection attempt to one resolved address showed (:func:`probe_address`): the phase it
+    reached ("tcp", "tls", "upgrade", "done"), the error that stopped it, and what the server sent."""
+
+    phase: str = "tcp"
+    error: Optional[BaseException] = None
+    peer_der: Optional[bytes] = None  # the server's certificate, once the handshake is done
+    status: Optional[int] = None  # the HTTP status of the upgrade answer
+    date: Optional[str] = None  # its Date header
+    received: Optional[float] = None  # time.time() when the answer came
+
+
+def probe_context(ca: CAStore, identity: Optional[ClientIdentity] = None, checked=None,
+                  server_name: bool = False) -> ssl.SSLContext:
+    """The context :func:`open_session` connects with, for a diagnosis: the CA store, and our identity
+    only when ``checked`` (:func:`check_identity`) holds its key already parsed, so nothing ever asks
+    for a passphrase; ``server_name`` adds ``ssl``'s own check of the server's name."""
+    context = _verifying_context(ca)
+    if identity is not None and checked is not None and checked[2] is not None:
+        _add_identity(context, identity, checked)
+    context.check_hostname = server_name  # the connecting context checks it always; a diagnosis asks apart
+    return context
+
+
+def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline: float,
+                  upgrade: bool = True, server_name: Optional[str] = None, probe: Optional[Probe] = None) -> Probe:
+    """TCP to one resolved ``address`` (getaddrinfo's family and sockaddr), the TLS handshake (SNI
+    ``server_name`` or the endpoint's host), then the WebSocket upgrade alone: no request is ever sent.
+    Bounded by ``deadline`` (time.monotonic); never raises, the failure is in the result (``probe``, when
+    given, is filled as it goes: another thread sees the phase of an attempt that hangs)."""
+    from jenv import __version__
+
+    family, sockaddr = address
+    probe = Probe() if probe is None else probe
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        sock.connect(sockaddr)
+        probe.phase = "tls"
+        tls = _open_tls(context, server_name or endpoint.host, deadline, sock)
+    except Exception as exc:
+        sock.close()
+        probe.error = exc
+        return probe
+    try:
+        probe.peer_der = tls.getpeercert(binary_form=True)
+        if not upgrade:
+            probe.phase = "done"
+            return probe
+        probe.phase = "upgrade"
+        websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
+        try:
+            response = websocket.upgrade(deadline)
+        except Exception as exc:
+            response = getattr(exc, "response", None)
+            if response is None:
+                raise
+        probe.received = time.time()
+        probe.status, probe.date = response.status_code, response.headers.get("Date")
+        probe.phase = "done"
+        if probe.status == 101:  # opened: closed again at once, politely (bounded, never raises)
+            websocket.close(min(deadline, time.monotonic() + 1.0))
+    except Exception as exc:
+        probe.error = exc
+    finally:
+        with contextlib.suppress(OSError):
+            tls.close()
+    return probe
+
+
 def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
                 request: TokenRequest, notice: Callable[[str], None]) -> TokenPair:
     """Ask JCentral for a token: one session, one ``token`` call.
@@ -627,3 +699,10 @@ def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeo
         reply = session.call("token", request.options())
     return token_pair_from_reply(reply, notice)
 
+
+
+def probe_error(probe: Probe, endpoint: Endpoint, ca: CAStore, dn: str, timeout: float) -> JenvError:
+    """The one line (and exit code) ``jenv token`` would give for the failure a :class:`Probe` recorded."""
+    peer = _Peer(endpoint, ca, dn, timeout)
+    assert probe.error is not None
+    return peer.upgrade_error(probe.error) if probe.phase == "upgrade" else peer.connect_error(probe.error)

@@ -22,6 +22,7 @@ VERSIONS = {
     "ca-info": 1,
     "ca-fetch": 1,
     "crl-fetch": 1,
+    "doctor": 1,
     "cert-import": 1,
     "args": 1,
 }

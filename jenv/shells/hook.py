@@ -23,7 +23,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Mapping, MutableMapping, Optional, Tuple
 
-__all__ = ["private_tmpdir", "completion_loader", "start_watchdog", "hook_limit", "DEFAULT_HOOK_LIMIT",
+__all__ = ["private_tmpdir", "node_private_tmp", "completion_loader", "start_watchdog", "hook_limit",
+           "DEFAULT_HOOK_LIMIT",
            "TIMEOUT_MESSAGE"]
 
 DEFAULT_HOOK_LIMIT = 20
@@ -40,6 +41,13 @@ def hook_limit(environ: Mapping[str, str]) -> float:
     return value if 0 < value <= 86400 else DEFAULT_HOOK_LIMIT
 
 
+def node_private_tmp(environ: Mapping[str, str], hostname: str) -> bool:
+    """Whether /tmp is private to this node: JENV_PRIVATE_TMP=1, or a host named ``lxplus*``
+    (JENV_PRIVATE_TMP=0 turns that off)."""
+    setting = environ.get("JENV_PRIVATE_TMP", "")
+    return setting == "1" or (setting != "0" and hostname.startswith("lxplus"))
+
+
 def private_tmpdir(environ: Mapping[str, str], home: str, hostname: str) -> Tuple[Optional[str], Optional[str]]:
     """(the TMPDIR to set, a warning): where /tmp is private to the node and TMPDIR is unset, a
     directory under $HOME that the next login on another node finds again.
@@ -48,11 +56,7 @@ def private_tmpdir(environ: Mapping[str, str], home: str, hostname: str) -> Tupl
     that off).  The directory is JENV_TMPDIR, else ``$HOME/private/jenv-tmp`` where ``$HOME/private``
     exists (AFS), else ``$HOME/.cache/jenv/tmp``; created 0700 when missing.
     """
-    if environ.get("TMPDIR"):
-        return None, None
-    setting = environ.get("JENV_PRIVATE_TMP", "")
-    private = setting == "1" or (setting != "0" and hostname.startswith("lxplus"))
-    if not private:
+    if environ.get("TMPDIR") or not node_private_tmp(environ, hostname):
         return None, None
     directory = environ.get("JENV_TMPDIR") or (
         os.path.join(home, "private", "jenv-tmp") if os.path.isdir(os.path.join(home, "private"))

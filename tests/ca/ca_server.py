@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ca_corpus import DAY, NOW, issue, make_keys, name
+from support.faultservers import pipe
 
 
 @dataclass
@@ -145,16 +146,6 @@ def connect_proxy(target_port: int) -> Iterator[str]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
     connect_proxy.seen = []
-
-    def pipe(src, dst):
-        with contextlib.suppress(OSError):
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
 
     def one(client):
         request = b""

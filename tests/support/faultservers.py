@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from websockets.sync.server import serve
 
-__all__ = ["ws_server", "raw_server", "accept_upgrade", "server_frame"]
+__all__ = ["ws_server", "raw_server", "accept_upgrade", "server_frame", "pipe"]
 
 
 @contextlib.contextmanager
@@ -55,6 +55,18 @@ def raw_server(serve_one: Callable[[socket.socket], None]) -> Iterator[int]:
         listener.close()
         for conn in held:
             conn.close()
+
+
+def pipe(src: socket.socket, dst: socket.socket) -> None:
+    """Copy ``src`` to ``dst`` until EOF, then half-close ``dst`` (one direction of a relay or tunnel)."""
+    with contextlib.suppress(OSError):
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    with contextlib.suppress(OSError):
+        dst.shutdown(socket.SHUT_WR)
 
 
 def server_frame(payload: bytes, opcode: int = 0x1, fin: bool = True) -> bytes:

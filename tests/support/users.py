@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 from support.launcher import scan
 
-__all__ = ["SETPRIV", "run_as", "jenv_as", "give_credentials"]
+__all__ = ["SETPRIV", "run_as", "jenv_as", "give_credentials", "shared_tmp"]
 
 SETPRIV = shutil.which("setpriv")
 
@@ -46,3 +48,18 @@ def give_credentials(service, directory: Path, uid: int) -> Dict[str, str]:
     return {"X509_USER_CERT": str(directory / "usercert.pem"), "X509_USER_KEY": str(directory / "userkey.pem"),
             "X509_CERT_DIR": str(directory / "certificates"), "ALIENPY_JCENTRAL": service.host,
             "ALIENPY_JCENTRAL_PORT": str(service.port)}
+
+
+@contextlib.contextmanager
+def shared_tmp(prefix: str) -> Iterator[Tuple[Path, Path]]:
+    """(base, shared): a root-owned 0755 directory under /tmp (other users can reach it, unlike pytest's
+    0700 tmp_path) holding ``shared``, world-writable and sticky like /tmp; removed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        shared = base / "shared"
+        shared.mkdir()
+        shared.chmod(0o1777)
+        yield base, shared
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

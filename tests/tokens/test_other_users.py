@@ -15,14 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Dict, Iterator
 
 import pytest
 
 from support.launcher import scan
-from support.users import SETPRIV, run_as as _as
+from support.users import SETPRIV, run_as as _as, shared_tmp
 
 VICTIM, ATTACKER = 4243, 4242
 
@@ -36,12 +34,7 @@ pytestmark = [
 @pytest.fixture
 def world(svc) -> Iterator[Dict[str, object]]:
     """A root-owned sticky shared directory, and a victim home with credentials and the CA store."""
-    base = Path(tempfile.mkdtemp(prefix="jenv-users-", dir="/tmp"))
-    try:
-        base.chmod(0o755)
-        shared = base / "shared"
-        shared.mkdir()
-        shared.chmod(0o1777)
+    with shared_tmp("jenv-users-") as (base, shared):
         home = base / "victim"
         (home / ".globus").mkdir(parents=True)
         cert, key = svc.user_files("jdoe")
@@ -55,8 +48,6 @@ def world(svc) -> Iterator[Dict[str, object]]:
                "LANG": "C.UTF-8", "JENV_TIMEOUT": "15", "X509_CERT_DIR": str(home / "certificates"),
                "ALIENPY_JCENTRAL": svc.host, "ALIENPY_JCENTRAL_PORT": str(svc.port)}
         yield {"base": base, "shared": shared, "home": home, "env": env}
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def _victim(world, command, **extra) -> subprocess.CompletedProcess:

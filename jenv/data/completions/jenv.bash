@@ -7,7 +7,7 @@ _jenv_complete() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=
     if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
-    local commands="status cert-info token-info certkey-match tokenkey-match cert-verify
+    local commands="status doctor cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
         hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
         shims export exec args whoami cert-import"
@@ -43,7 +43,7 @@ _jenv_complete() {
                 COMPREPLY=($(compgen -W "$(command -v jenv >/dev/null && jenv whoami -q 2>/dev/null)" -- "$cur"))
                 [ "${#COMPREPLY[@]}" -gt 0 ] && return 0
             fi ;;
-        status|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
+        status|doctor|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
         whoami) opts="--json -q" ;;

@@ -1,7 +1,7 @@
 # fish completion for jenv and alien-token-init.
 # Install: jenv completion fish > ~/.config/fish/completions/jenv.fish
 
-set -l __jenv_commands status cert-info token-info certkey-match tokenkey-match cert-verify \
+set -l __jenv_commands status doctor cert-info token-info certkey-match tokenkey-match cert-verify \
     token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
     hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import
 set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json json-vars env
@@ -13,6 +13,7 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l help -
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -l version -d 'Show the version'
 
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a status -d 'Where each credential comes from'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a doctor -d 'Why there is no token: every check, the cause first'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a cert-info -d 'User certificate details'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a token-info -d 'Token details'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a certkey-match -d 'Does the user key fit the cert'
@@ -79,7 +80,7 @@ complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the
 complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user export' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
 complete -c jenv -n '__fish_seen_subcommand_from user token-init' -a '(command -q jenv; and jenv whoami -q 2>/dev/null)' -d 'Your role'
-complete -c jenv -n '__fish_seen_subcommand_from status cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from status doctor cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami cert-import' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami' -s q -d 'Print only the user name'
 complete -c jenv -n '__fish_seen_subcommand_from cert-import' -l dir -r -F -d 'Where to write the PEM files'
