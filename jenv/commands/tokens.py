@@ -207,10 +207,25 @@ def use_existing_token(args, ctx: Context) -> Optional[int]:
     with_ca = bool(args.get("--with-ca"))
     if store.in_files:
         _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
+        if not args.get("--min-valid"):
+            _note_fresh(ctx, store, min_valid)
     else:  # PEM content: check_token read it
         assert check.cert_pem is not None and check.key_pem is not None
         _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
     return ExitCode.OK
+
+
+def _note_fresh(ctx: Context, store: TokenStore, min_valid: int) -> None:
+    """Leave the line that lets the shell files (jenv/data/shell/login.sh) export this token without
+    starting jenv (:mod:`jenv.tokens.fresh`), while it stays fresh and the user certificate needs no notice."""
+    from jenv.locations import lock_directories, resolve_locations
+    from jenv.tokens.expiry import user_cert_not_after
+    from jenv.tokens.fresh import note_fresh
+
+    user_cert = resolve_locations(ctx.environ, ctx.uid, ctx.home).user_cert.path
+    user_not_after = user_cert_not_after(user_cert, ctx.uid, lock_directories(ctx.environ, ctx.home)) \
+        if user_cert else None
+    note_fresh(store, ctx.home, min_valid, user_not_after, ctx.clock())
 
 
 #: What ``jenv prompt`` shows for a token that is not valid ("token?" for any other state).
