@@ -203,6 +203,10 @@ def use_existing_token(args, ctx: Context) -> Optional[int]:
         return None
     check = check_token(store, ctx.clock(), min_valid)
     if not check.usable:
+        if store.in_files:  # the shells must not go on taking it for fresh (a same-mtime copy, say)
+            from jenv.tokens.fresh import forget_fresh
+
+            forget_fresh(ctx.home, ctx.uid)
         return None
     with_ca = bool(args.get("--with-ca"))
     if store.in_files:

@@ -291,3 +291,33 @@ def test_the_outcome_is_that_of_jenv_token(shell, mutation, tmp_path, login, roo
     assert got == want
     assert not mark.exists()
     assert ran_jenv == (0 if mutation in UNSEEN[shell] else 1)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_one_case_the_shell_cannot_see_is_judged_by_the_next_jenv(shell, tmp_path, login, root_ca):
+    """Another token copied in with the very same mtime to the nanosecond (as ``cp -p`` of a copy of the
+    same file makes): the shell sees the same name, owner and mtime and takes it (here an expired certificate, not even the key's).
+    The next jenv process compares inode and change time too, judges the file again, says what is wrong
+    (here: the key does not belong to it), and removes the line, so the login after that runs jenv again."""
+    env, starts, cert = login
+    env = dict(env, JENV_RETRY_AFTER="0")
+    _prepare(env, shell)
+    before = cert.stat()
+    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe",
+                         not_before=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2),
+                         not_after=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1))
+    copy = tmp_path / "copy.pem"
+    copy.write_bytes(leaf.cert_pem)
+    copy.chmod(0o400)
+    os.utime(copy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(copy, cert)
+    assert cert.stat().st_mtime_ns == before.st_mtime_ns and cert.stat().st_ino != before.st_ino
+    count = _starts(starts)
+    proc, found = _run_login(shell, tmp_path, env)
+    assert found["JALIEN_TOKEN_CERT"] == str(cert) and _starts(starts) == count  # not seen by the shell
+    judged = run_jenv(["token", "--shell", "sh"], env)
+    assert judged.returncode != 0 and judged.stderr.count("\n") == 1, judged.stderr
+    assert not _fresh(env).exists()
+    proc, found = _run_login(shell, tmp_path, {k: v for k, v in env.items()})
+    assert _starts(starts) == count + 1 and found["JALIEN_TOKEN_CERT"] is None
+    assert proc.stderr.decode() == judged.stderr
