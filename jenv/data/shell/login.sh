@@ -28,7 +28,7 @@
 # _jenv_na (notAfter), _jenv_now and _jenv_tmp (a TMPDIR to export, or empty) are set.
 jenv_token_fresh() {
     _jenv_c= _jenv_k= _jenv_na= _jenv_now= _jenv_tmp= _jenv_h=
-    [ -n "${HOME:-}" ] && [ -r /proc/sys/kernel/hostname ] || return 1
+    [[ -n ${HOME:-} && -r /proc/sys/kernel/hostname ]] || return 1
     { read -r _jenv_h < /proc/sys/kernel/hostname; } 2>/dev/null || return 1
     _jenv_d=${TMPDIR:-}
     if [ -z "$_jenv_d" ]; then
@@ -50,9 +50,9 @@ jenv_token_fresh() {
     _jenv_d=${_jenv_d:-/tmp}
     case $_jenv_d in /*) ;; *) return 1 ;; esac
     _jenv_f=$HOME/.cache/jenv
-    [ -d "$_jenv_f" ] && [ ! -L "$_jenv_f" ] && [ -O "$_jenv_f" ] || return 1
+    [[ -d $_jenv_f && ! -L $_jenv_f && -O $_jenv_f ]] || return 1
     _jenv_f=$_jenv_f/fresh-$_jenv_h
-    [ -f "$_jenv_f" ] && [ ! -L "$_jenv_f" ] && [ -O "$_jenv_f" ] || return 1
+    [[ -f $_jenv_f && ! -L $_jenv_f && -O $_jenv_f ]] || return 1
     if [ -n "${ZSH_VERSION:-}" ]; then
         zmodload -F zsh/stat b:zstat 2>/dev/null && zmodload -F zsh/datetime p:EPOCHSECONDS 2>/dev/null || return 1
         _jenv_m=
@@ -68,7 +68,7 @@ jenv_token_fresh() {
     _jenv_u= _jenv_l= _jenv_r=
     IFS='	' read -r _jenv_l _jenv_u _jenv_r _jenv_c _jenv_k _jenv_b _jenv_na _jenv_e _jenv_x < "$_jenv_f" \
         || return 1
-    [ "$_jenv_l" = jenv-fresh-1 ] && [ -z "$_jenv_x" ] && [ "$_jenv_r" = "$_jenv_h" ] || return 1
+    [[ $_jenv_l == jenv-fresh-1 && -z $_jenv_x && $_jenv_r == "$_jenv_h" ]] || return 1
     for _jenv_x in "$_jenv_u" "$_jenv_b" "$_jenv_na" "$_jenv_e" "$_jenv_now"; do
         case $_jenv_x in [1-9]|[1-9]*[0-9]) ;; 0) ;; *) return 1 ;; esac
         case $_jenv_x in *[!0-9]*|?????????????*) return 1 ;; esac
@@ -76,10 +76,9 @@ jenv_token_fresh() {
     _jenv_x=
     if [ -n "${UID:-}" ]; then [ "$_jenv_u" = "$UID" ] || return 1; fi
     if [ -n "${JALIEN_TOKEN_CERT:-}${JALIEN_TOKEN_KEY:-}" ]; then
-        [ "$_jenv_c" = "${JALIEN_TOKEN_CERT:-}" ] && [ "$_jenv_k" = "${JALIEN_TOKEN_KEY:-}" ] || return 1
+        [[ $_jenv_c == "${JALIEN_TOKEN_CERT:-}" && $_jenv_k == "${JALIEN_TOKEN_KEY:-}" ]] || return 1
     else
-        [ "$_jenv_c" = "$_jenv_d/tokencert_$_jenv_u.pem" ] && [ "$_jenv_k" = "$_jenv_d/tokenkey_$_jenv_u.pem" ] \
-            || return 1
+        [[ $_jenv_c == "$_jenv_d/tokencert_$_jenv_u.pem" && $_jenv_k == "$_jenv_d/tokenkey_$_jenv_u.pem" ]] || return 1
     fi
     case $_jenv_c in /*) ;; *) return 1 ;; esac
     case $_jenv_k in /*) ;; *) return 1 ;; esac
@@ -89,9 +88,7 @@ jenv_token_fresh() {
 
 # jenv_token_same FILE REF: both ours, regular files and not links, with the very same mtime.
 jenv_token_same() {
-    [ -f "$1" ] && [ ! -L "$1" ] && [ -O "$1" ] && [ -f "$2" ] && [ ! -L "$2" ] && [ -O "$2" ] || return 1
-    [ "$1" -nt "$2" ] || [ "$1" -ot "$2" ] && return 1
-    return 0
+    [[ -f $1 && ! -L $1 && -O $1 && -f $2 && ! -L $2 && -O $2 && ! $1 -nt $2 && ! $1 -ot $2 ]]
 }
 
 # The segment of "jenv prompt" (default format, --warn 1d) in JENV_PROMPT_SEGMENT.
