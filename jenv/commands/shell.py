@@ -125,7 +125,7 @@ def cmd_hook(args, ctx: Context) -> int:
 
 #: shell -> the file under jenv/data/shell of its login decided inside the shell, installed as
 #: ``~/.cache/jenv/login.<shell>`` (with the shell's completion loader) by every ``jenv hook <shell>``.
-LOGIN_FILES: Dict[str, str] = {"bash": "login.sh", "zsh": "login.sh", "ksh": "login.sh"}
+LOGIN_FILES: Dict[str, str] = {"bash": "login.sh", "zsh": "login.sh", "ksh": "login.sh", "fish": "login.fish"}
 
 #: The line of a login file after which its completion loaders go.
 LOADER_MARK = "# (the completion loaders of \"jenv hook\", written here by jenv)\n"

@@ -9,6 +9,7 @@ files, the clock, the environment or the remembered line, the outcome is the one
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import pty
 import re
@@ -16,6 +17,7 @@ import select
 import shutil
 import subprocess
 import tempfile
+import termios
 import time
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -25,9 +27,24 @@ import pytest
 from realshell import REPO, require_shell, run_script
 from support.launcher import run_jenv
 
-SHELLS = ("bash", "zsh", "ksh")
-LINE = '[ -f ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
-FLAGS = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"], "ksh": []}
+SHELLS = ("bash", "zsh", "ksh", "fish")
+POSIX_LINE = '[ -f ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
+FISH_LINE = "test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
+FLAGS = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"], "ksh": [], "fish": ["--no-config"]}
+TOKEN_LINE = {"fish": "jenv token --shell fish | source"}
+NAMES = ("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "TMPDIR")
+
+
+def _line(shell: str) -> str:
+    return FISH_LINE if shell == "fish" else POSIX_LINE.format(shell=shell)
+
+
+def _dump(shell: str, names, out: Path) -> str:
+    """Lines that append NAME=value of each set variable to ``out``, in the shell itself (no process)."""
+    if shell == "fish":
+        return "".join(f'if set -q {name}; printf "%s=%s\\n" {name} "${name}" >> "{out}"; end\n' for name in names)
+    return "".join(f'if [ -n "${{{name}+x}}" ]; then printf "%s=%s\\n" {name} "${name}"; fi >> "{out}"\n'
+                   for name in names)
 
 
 def _host() -> str:
@@ -66,12 +83,10 @@ def _run_login(shell: str, tmp_path: Path, env: Dict[str, str], strict: bool = T
     out = tmp_path / "vars"
     if out.exists():
         out.unlink()
-    script = ("set -eu\n" if strict else "") + LINE.format(shell=shell) + "\n"
-    script += "".join(f'if [ -n "${{{name}+x}}" ]; then printf "%s=%s\\n" {name} "${name}"; fi >> "{out}"\n'
-                      for name in ("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "TMPDIR"))
+    script = ("set -eu\n" if strict and shell != "fish" else "") + _line(shell) + "\n" + _dump(shell, NAMES, out)
     script += "echo END\n"
     proc = run_script(shell, script, tmp_path, env)
-    found: Dict[str, Optional[str]] = dict.fromkeys(("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "TMPDIR"))
+    found: Dict[str, Optional[str]] = dict.fromkeys(NAMES)
     if out.exists():
         for row in out.read_text().splitlines():
             name, _, value = row.partition("=")
@@ -101,8 +116,15 @@ def _strace_interactive(shell: str, tmp_path: Path, env: Dict[str, str], command
     argv = [strace, "-f", "-o", str(log), "-e", "trace=execve,clone,clone3,fork,vfork",
             require_shell(shell), *FLAGS[shell], "-i"]
     master, slave = pty.openpty()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=dict(env, PS1="$ ", ENV=""),
-                            cwd=str(tmp_path), start_new_session=True)
+    if shell == "fish":  # a prompt of its own, not the default one that asks git
+        argv[-1:-1] = ["-C", "function fish_prompt; echo '$ '; end; function fish_greeting; end"]
+    def controlling_terminal() -> None:  # a session of its own, with the pseudo-terminal as its terminal
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=str(tmp_path),
+                            env=dict(env, PS1="$ ", ENV="", **({"TERM": "xterm"} if shell == "fish" else {})),
+                            preexec_fn=controlling_terminal)  # (ksh93 runs tput at start when TERM is set)
     os.close(slave)
     os.write(master, (commands + "\nexit\n").encode())
     deadline = time.monotonic() + 30
@@ -128,10 +150,12 @@ def test_no_process_at_all_at_login_and_at_the_prompt(shell, tmp_path, login, ro
     _prepare(env, shell)
     out = tmp_path / "seen"
     prompt = "" if shell == "ksh" else "jenv_prompt_update\n"
-    commands = (LINE.format(shell=shell) + "\n" + prompt
-                + f'printf "%s|%s\\n" "$JALIEN_TOKEN_CERT" "${{JENV_PROMPT_SEGMENT:-}}" > "{out}"')
+    segment = "$JENV_PROMPT_SEGMENT" if shell == "fish" else "${JENV_PROMPT_SEGMENT:-}"
+    commands = _line(shell) + "\n" + prompt + f'printf "%s|%s\\n" "$JALIEN_TOKEN_CERT" "{segment}" > "{out}"'
     trace = _strace_interactive(shell, tmp_path, env, commands)
-    calls = [row for row in trace.splitlines() if re.search(r"\b(execve|clone3?|v?fork)\(", row)]
+    # Processes, not the threads of the shell itself (fish has a pool of them): no CLONE_THREAD.
+    calls = [row for row in trace.splitlines()
+             if re.search(r"\b(execve|clone3?|v?fork)\(", row) and "CLONE_THREAD" not in row]
     assert len(calls) == 1 and "execve(" in calls[0], calls  # the shell itself
     seen_cert, _, segment = out.read_text().rstrip("\n").partition("|")
     assert seen_cert == str(cert)
@@ -246,7 +270,7 @@ MUTATIONS = ["rewritten, a day less", "renamed over", "cert deleted", "key delet
              "metacharacters in the numbers", "metacharacters in the host", "a newline", "a 1 MB line",
              "binary bytes", "a ninth field"]
 #: What bash and ksh cannot see without a process: the mode bits (zsh reads them with zsh/stat).
-UNSEEN = {"bash": {"made 0644"}, "ksh": {"made 0644"}, "zsh": set()}
+UNSEEN = {"bash": {"made 0644"}, "ksh": {"made 0644"}, "fish": {"made 0644"}, "zsh": set()}
 
 
 def _prepare_token(env: Dict[str, str]) -> None:
@@ -268,9 +292,8 @@ def _outcome(shell: str, tmp_path: Path, env: Dict[str, str], line: str):
     out = tmp_path / "vars"
     out.unlink(missing_ok=True)
     script = tmp_path / f"outcome.{shell}"
-    script.write_text("set -eu\n" + line + "\n" + "".join(
-        f'if [ -n "${{{name}+x}}" ]; then printf "%s=%s\\n" {name} "${name}"; fi >> "{out}"\n'
-        for name in ("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY")))
+    script.write_text(("" if shell == "fish" else "set -eu\n") + line + "\n"
+                      + _dump(shell, ("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY"), out))
     proc = subprocess.run(_in_host(env, [require_shell(shell), *FLAGS[shell], str(script)]), env=env,
                           capture_output=True, timeout=60, stdin=subprocess.DEVNULL, cwd=str(tmp_path))
     return (out.read_text() if out.exists() else ""), proc.stderr.decode()
@@ -285,9 +308,9 @@ def test_the_outcome_is_that_of_jenv_token(shell, mutation, tmp_path, login, roo
     mark = tmp_path / "EXECUTED"
     env = _mutate(mutation, env, cert, root_ca, tmp_path, mark)
     before = _starts(starts)
-    got = _outcome(shell, tmp_path, env, LINE.format(shell=shell))
+    got = _outcome(shell, tmp_path, env, _line(shell))
     ran_jenv = _starts(starts) - before
-    want = _outcome(shell, tmp_path, env, 'eval "$(jenv token --shell sh)"')
+    want = _outcome(shell, tmp_path, env, TOKEN_LINE.get(shell, 'eval "$(jenv token --shell sh)"'))
     assert got == want
     assert not mark.exists()
     assert ran_jenv == (0 if mutation in UNSEEN[shell] else 1)
@@ -321,3 +344,22 @@ def test_the_one_case_the_shell_cannot_see_is_judged_by_the_next_jenv(shell, tmp
     proc, found = _run_login(shell, tmp_path, {k: v for k, v in env.items()})
     assert _starts(starts) == count + 1 and found["JALIEN_TOKEN_CERT"] is None
     assert proc.stderr.decode() == judged.stderr
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_private_tmpdir_of_lxplus_like_nodes_is_exported_too(shell, tmp_path, login, root_ca):
+    """JENV_PRIVATE_TMP=1 and no TMPDIR: the login exports the 0700 directory under $HOME that jenv made,
+    and the token there, without jenv once the token is fresh."""
+    env, starts, _cert = login
+    env = {k: v for k, v in env.items() if k != "TMPDIR"}
+    env["JENV_PRIVATE_TMP"] = "1"
+    chosen = Path(env["HOME"]) / ".cache" / "jenv" / "tmp"
+    run_jenv(["hook", shell], env)  # makes the directory (no token there yet)
+    cert = chosen / f"tokencert_{os.getuid()}.pem"
+    _put_token(root_ca, cert, dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=3))
+    _prepare(env, shell)
+    count = _starts(starts)
+    proc, found = _run_login(shell, tmp_path, env)
+    assert proc.stderr == b"" and _starts(starts) == count
+    assert found == {"JALIEN_TOKEN_CERT": str(cert), "JALIEN_TOKEN_KEY": str(cert).replace("tokencert", "tokenkey"),
+                     "TMPDIR": str(chosen)}
