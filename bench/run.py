@@ -35,9 +35,9 @@ Group "login line" (ratio to ``eval "$(jenv token)"`` in the same shell): the do
 each shell (``eval "$(jenv hook bash)"``, ``jenv hook fish | source``, ...) in a non-interactive
 shell that reads no startup file.
 
-Group "in-shell" (issue 22): in bash, zsh and ksh, with a valid token jenv has found fresh once, the
+Group "in-shell" (issue 22): in bash, zsh, ksh and fish, with a valid token jenv has found fresh once, the
 login line ``[ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
-(zsh, ksh alike) run LOOPS times in one shell against ``true`` run as often in the same shell, and the
+(zsh, ksh alike; fish's ``test -f ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one shell against ``true`` run as often in the same shell, and the
 prompt function ``jenv_prompt_update`` against ``:``, all in the same rounds; the per-call cost in
 microseconds is the difference divided by LOOPS, and the processes each started are counted with
 ``strace -f`` (0 is the goal: the shell decides by itself).
@@ -191,12 +191,16 @@ LOGIN_SHELLS = {  # shell -> (argv prefix, the token line, the login line)
 }
 
 
-IN_SHELL = {"bash": ["bash", "--norc", "--noprofile", "-c"], "zsh": ["zsh", "-f", "-c"], "ksh": ["ksh", "-c"]}
+IN_SHELL = {"bash": ["bash", "--norc", "--noprofile", "-c"], "zsh": ["zsh", "-f", "-c"], "ksh": ["ksh", "-c"],
+            "fish": ["fish", "--no-config", "-c"]}
 IN_SHELL_LOOPS = 2000
 IN_SHELL_LINE = '[ -f ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
+IN_FISH_LINE = "test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
 
 
-def _loop(body: str, loops: int) -> str:
+def _loop(shell: str, body: str, loops: int) -> str:
+    if shell == "fish":
+        return f"set i 0; while test $i -lt {loops}; {body}; set i (math $i + 1); end"
     return f"i=0; while [ $i -lt {loops} ]; do {body}; i=$((i + 1)); done"
 
 
@@ -206,11 +210,11 @@ def in_shell_cases(loops: int) -> List[tuple]:
     for shell, argv in IN_SHELL.items():
         if not shutil.which(argv[0]):
             continue
-        line = IN_SHELL_LINE.format(shell=shell)
-        cases.append((shell, "login line", argv + [_loop(line, loops)], argv + [_loop("true", loops)]))
+        line = IN_FISH_LINE if shell == "fish" else IN_SHELL_LINE.format(shell=shell)
+        cases.append((shell, "login line", argv + [_loop(shell, line, loops)], argv + [_loop(shell, "true", loops)]))
         if shell != "ksh":
-            cases.append((shell, "prompt function", argv + [line + "; " + _loop("jenv_prompt_update", loops)],
-                          argv + [line + "; " + _loop(":", loops)]))
+            cases.append((shell, "prompt function", argv + [line + "; " + _loop(shell, "jenv_prompt_update", loops)],
+                          argv + [line + "; " + _loop(shell, "true", loops)]))
     return cases
 
 
@@ -222,8 +226,9 @@ def count_processes(argv: Sequence[str], env: Dict[str, str]) -> Optional[int]:
         subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e", "trace=execve,clone,clone3,fork,vfork",
                         *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=True)
-        calls = [row for row in log.read().splitlines()
-                 if any(f"{call}(" in row for call in ("execve", "clone", "clone3", "fork", "vfork"))]
+        calls = [row for row in log.read().splitlines()  # processes, not the shell's own threads (fish)
+                 if any(f"{call}(" in row for call in ("execve", "clone", "clone3", "fork", "vfork"))
+                 and "CLONE_THREAD" not in row]
     return len(calls) - 1  # the shell's own execve
 
 
@@ -280,6 +285,8 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
     in_shell = in_shell_cases(IN_SHELL_LOOPS)
     for shell, what, argv, empty in in_shell:
         groups["in-shell"] += [(f"{shell}: {what}", argv), (f"{shell}: {what}, empty", empty)]
+    if in_shell:  # what one Python start costs in the same rounds: the login line's cost without this file
+        groups["in-shell"].append(_shell_row("in-shell: python -c pass", [interpreter, "-c", "pass"]))
     groups["token-init"].append(("jenv token-init", prefix + ["token-init"]))
     for shell, (argv, token_line, login_line) in LOGIN_SHELLS.items():
         if shutil.which(argv[0]):
@@ -314,6 +321,10 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
                                  "empty_ms": round(empty_ms, 1),
                                  "per_call_us": round((line_ms - empty_ms) * 1000.0 / IN_SHELL_LOOPS, 1),
                                  "processes": count_processes(one, env)})
+        floor = results.get("in-shell: python -c pass")
+        if shell_report and isinstance(floor, list):
+            shell_report.append({"shell": "python -c pass", "what": "one start, for comparison",
+                                 "per_call_us": round(statistics.median(floor) * 1000.0, 1), "processes": 1})
         groups.pop("in-shell", None)
         for group, members in groups.items():
             base = None
@@ -370,6 +381,9 @@ def render_markdown(report: dict) -> str:
                 lines.append(f"| {item['shell']}: {item['what']} | {item['note']} | | | |")
                 continue
             count = "?" if item["processes"] is None else str(item["processes"])
+            if "median_ms" not in item:
+                lines.append(f"| {item['shell']}: {item['what']} | | | {item['per_call_us']:.1f} | {count} |")
+                continue
             lines.append(f"| {item['shell']}: {item['what']} | {item['median_ms']:.1f} | {item['empty_ms']:.1f} "
                          f"| {item['per_call_us']:.1f} | {count} |")
     imports = report["fast_path_imports"]

@@ -86,6 +86,9 @@ def cmd_hook(args, ctx: Context) -> int:
       ~/.bashrc, ~/.zshrc, ~/.kshrc, ~/.profile   eval "$(jenv hook bash)"   (zsh, ksh, sh alike)
       ~/.config/fish/config.fish                  jenv hook fish | source
       ~/.tcshrc, ~/.cshrc                         eval "`jenv hook tcsh`"
+    or, for no process at all once the token is fresh (bash, zsh, ksh alike; README "Shell setup"):
+      [ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
+      test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
 
     It prints, from one process: TMPDIR where /tmp is private to the node
     (lxplus*, or JENV_PRIVATE_TMP=1) and TMPDIR is unset (JENV_TMPDIR, else a
@@ -94,6 +97,7 @@ def cmd_hook(args, ctx: Context) -> int:
     "jenv token" (a new token first when needed, the passphrase asked on the
     terminal).  Silent on success, one line on failure, never more than
     JENV_HOOK_TIMEOUT (20) seconds.  Shells: sh bash zsh ksh dash fish tcsh csh.
+    For bash, zsh, ksh and fish it also installs ~/.cache/jenv/login.<shell>.
     """
     shell, family = _choose(args["<shell>"], ctx)
     if args.get("--file") or family not in HOOK_FILES:

@@ -77,14 +77,15 @@ def _starts(log: Path) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
 
-def _run_login(shell: str, tmp_path: Path, env: Dict[str, str], strict: bool = True) -> Tuple[
+def _run_login(shell: str, tmp_path: Path, env: Dict[str, str], strict: bool = True, times: int = 1,
+               after: str = "") -> Tuple[
         subprocess.CompletedProcess, Dict[str, Optional[str]]]:
     """The login line in ``shell`` (under set -eu), then the variables, printed by the shell itself."""
     out = tmp_path / "vars"
     if out.exists():
         out.unlink()
-    script = ("set -eu\n" if strict and shell != "fish" else "") + _line(shell) + "\n" + _dump(shell, NAMES, out)
-    script += "echo END\n"
+    script = ("set -eu\n" if strict and shell != "fish" else "") + (_line(shell) + "\n") * times + after
+    script += _dump(shell, NAMES, out) + "echo END\n"
     proc = run_script(shell, script, tmp_path, env)
     found: Dict[str, Optional[str]] = dict.fromkeys(NAMES)
     if out.exists():
@@ -96,14 +97,23 @@ def _run_login(shell: str, tmp_path: Path, env: Dict[str, str], strict: bool = T
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_fresh_token_is_exported_without_jenv(shell, tmp_path, login):
+    """Twice, under set -eu: the exports, nothing on stderr, the options kept, no helper name left
+    (the prompt functions and bash's completion loader stay on purpose), and no jenv started."""
     env, starts, cert = login
     _prepare(env, shell)
     before = _starts(starts)
-    proc, found = _run_login(shell, tmp_path, env)
+    names = tmp_path / "names"
+    after = ("set -n > " if shell == "fish" else "set > ") + f'"{names}"\n'
+    if shell != "fish":
+        after += 'case $- in *e*u*|*u*e*) ;; *) echo "OPTIONS LOST: $-";; esac\n'
+    proc, found = _run_login(shell, tmp_path, env, times=2, after=after)
     assert proc.stdout.decode().split() == ["END"] and proc.stderr == b"", proc.stderr
     assert found["JALIEN_TOKEN_CERT"] == str(cert)
     assert found["JALIEN_TOKEN_KEY"] == str(cert).replace("tokencert", "tokenkey")
     assert _starts(starts) == before
+    left = {row.split("=")[0].split(" ")[0] for row in names.read_text(errors="replace").splitlines()
+            if "_jenv" in row.split("=")[0].split(" ")[0]}
+    assert left <= {"_jenv_lazy_complete"}, left
 
 
 def _strace_interactive(shell: str, tmp_path: Path, env: Dict[str, str], commands: str) -> str:

@@ -1,9 +1,10 @@
 # jenv login for bash (4.2 and later), zsh and ksh93, decided inside the shell.
 #
-#   ~/.bashrc, ~/.zshrc, ~/.kshrc:
-#     [ -f ~/.cache/jenv/login.sh ] && . ~/.cache/jenv/login.sh || eval "$(jenv hook bash)"
+#   ~/.bashrc (zsh, ksh alike, with their names):
+#     [ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
 #
-# "jenv hook" writes this file to ~/.cache/jenv/login.sh (and keeps it up to date); "jenv token" leaves
+# "jenv hook <shell>" writes this file, with the shell's completion loader, to
+# ~/.cache/jenv/login.<shell> (and keeps it up to date); "jenv token" leaves
 # ~/.cache/jenv/fresh-<host>, one line saying which token files it found fresh until when, with two
 # empty reference files whose mtimes are the token files' (jenv/tokens/fresh.py).  The token is exported
 # without starting any process when all of this holds; on any doubt it runs  eval "$(jenv hook <shell>)"
