@@ -98,14 +98,13 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     until = verdict.not_after - until_limit
     if user_cert_not_after is not None:
         until = min(until, user_cert_not_after - _USER_CERT_NOTICE)
+    if until <= now or verdict.not_before <= 0:  # nothing to leave (and no directory made for it)
+        forget_fresh(home, store.uid)
+        return False
     directory = memo.memo_directory((fresh_directory(home),), store.uid, create=True)
     if directory is None:
         return False
     path = os.path.join(directory, "fresh-" + host)
-    if until <= now or verdict.not_before <= 0:
-        for name in (path + ".cert", path + ".key", path):
-            _unlink(name)
-        return False
     fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
               str(int(until))]
     line = ("\t".join(fields) + "\n").encode("utf-8", "surrogateescape")

@@ -373,3 +373,52 @@ def test_the_private_tmpdir_of_lxplus_like_nodes_is_exported_too(shell, tmp_path
     assert proc.stderr == b"" and _starts(starts) == count
     assert found == {"JALIEN_TOKEN_CERT": str(cert), "JALIEN_TOKEN_KEY": str(cert).replace("tokencert", "tokenkey"),
                      "TMPDIR": str(chosen)}
+
+
+def _user_cert(root_ca, tmp_path: Path, env: Dict[str, str], days: float) -> Dict[str, str]:
+    leaf = root_ca.issue("/C=ch/O=jenv-test/OU=Users/CN=jdoe",
+                         not_after=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=days))
+    (tmp_path / "usercert.pem").write_bytes(leaf.cert_pem)
+    return dict(env, X509_USER_CERT=str(tmp_path / "usercert.pem"))
+
+
+@pytest.mark.parametrize("shell", ["bash", "fish"])
+def test_the_user_certificate_notice_still_comes_from_jenv(shell, tmp_path, login, root_ca):
+    """Within 30 days of the user certificate's end jenv prints a notice at login, which only jenv can:
+    there is no fresh line then, and every login runs jenv, which says it.  Before that the line holds
+    until the notice starts, not until the token's end."""
+    env, starts, cert = login
+    early = _user_cert(root_ca, tmp_path, env, 45)
+    _prepare(early, shell)
+    user_end = int(dt.datetime.now(dt.timezone.utc).timestamp() + 45 * 86400)
+    assert abs(int(_fields(_fresh(env))[7]) - (user_end - 30 * 86400)) <= 5
+    late = _user_cert(root_ca, tmp_path, env, 5)
+    run_jenv(["token", "--shell", "sh"], late)
+    assert not _fresh(env).exists()
+    count = _starts(starts)
+    proc, found = _run_login(shell, tmp_path, late)
+    assert _starts(starts) == count + 1 and found["JALIEN_TOKEN_CERT"] == str(cert)
+    assert "user certificate" in proc.stderr.decode() and proc.stderr.decode().count("\n") == 1
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_the_prompt_function_asks_jenv_once_after_a_change(shell, tmp_path, login, root_ca):
+    """A token renewed elsewhere (alien.py's rewrite): the next prompt runs ``jenv prompt`` once, which
+    leaves the line again, and the prompts after it start nothing and show what jenv shows."""
+    env, starts, cert = login
+    _prepare(env, shell)
+    key = cert.with_name(cert.name.replace("tokencert", "tokenkey"))
+    leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe", not_after=dt.datetime.now(dt.timezone.utc)
+                         + dt.timedelta(days=3, minutes=30, seconds=30))
+    for path, data in ((tmp_path / "cert.next", leaf.cert_pem), (tmp_path / "key.next", leaf.key_pem(fmt="traditional"))):
+        path.write_bytes(data)
+        path.chmod(0o400)
+    out = tmp_path / "segments"
+    update = f'jenv_prompt_update; printf "%s\\n" "$JENV_PROMPT_SEGMENT" >> "{out}"\n'
+    renew = f'rm -f "{cert}" "{key}"; mv "{tmp_path / "cert.next"}" "{cert}"; mv "{tmp_path / "key.next"}" "{key}"\n'
+    count = _starts(starts)
+    proc = run_script(shell, _line(shell) + "\n" + update + renew + update * 3, tmp_path, env)
+    assert proc.stderr == b""
+    assert _starts(starts) == count + 1  # one jenv prompt, at the first prompt after the change
+    segments = out.read_text().splitlines()
+    assert segments[0].startswith(("364d ", "365d ")) and segments[1:] == [run_jenv(["prompt"], env).stdout] * 3
