@@ -13,7 +13,7 @@
 
 # The token files, notAfter and now when the token is fresh (and the TMPDIR to set, or ""); else nothing.
 function jenv_token_fresh
-    test -n "$HOME"; or return 1
+    test -n "$HOME"; and contains path (builtin -n); or return 1  # fish 3.5 and later
     set -l host $hostname
     set -l dir "$TMPDIR"
     set -l tmp

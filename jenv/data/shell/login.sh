@@ -17,7 +17,7 @@
 #   - it names this host, this uid, and the files the login would export here (JALIEN_TOKEN_CERT/KEY,
 #     else ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem, after the private-TMPDIR rule of jenv.sh);
 #   - both token files are ours, regular, and each mtime equals its reference's to the nanosecond;
-#   - the shell's own clock (bash EPOCHSECONDS or printf %(%s)T, zsh/datetime, ksh93 printf %(%s)T)
+#   - the shell's own clock (bash and ksh93 printf %(%s)T, zsh's zsh/datetime)
 #     is between notBefore and the line's "until" (notAfter less 10 minutes, earlier when the user
 #     certificate's expiry notice is due).
 # Silent on success; the fallback keeps every guarantee of the hook.  It never exits the shell,
@@ -61,8 +61,8 @@ jenv_token_fresh() {
         [ "${_jenv_m[1]-}" = 040700 ] && [ "${_jenv_m[2]-}" = 0100600 ] || return 1
         _jenv_now=$EPOCHSECONDS
     elif [ -n "${BASH_VERSION:-}" ]; then
-        _jenv_now=${EPOCHSECONDS:-}
-        [ -n "$_jenv_now" ] || printf -v _jenv_now '%(%s)T' -1 2>/dev/null || return 1
+        printf -v _jenv_now '%(%s)T' -1 2>/dev/null || return 1  # bash 4.2 and later (not EPOCHSECONDS: in
+        # bash 4 that is any variable the environment passed)
     else
         _jenv_now=$(printf '%(%s)T')  # ksh93: a builtin in a virtual subshell, no fork
     fi
