@@ -36,8 +36,8 @@ each shell (``eval "$(jenv hook bash)"``, ``jenv hook fish | source``, ...) in a
 shell that reads no startup file.
 
 Group "in-shell" (issue 22): in bash, zsh, ksh and fish, with a valid token jenv has found fresh once, the
-login line ``[ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
-(zsh, ksh alike; fish's ``test -f ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one shell against ``true`` run as often in the same shell, and the
+login line ``[ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
+(zsh, ksh alike; fish's ``test -O ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one shell against ``true`` run as often in the same shell, and the
 prompt function ``jenv_prompt_update`` against ``:``, all in the same rounds; the per-call cost in
 microseconds is the difference divided by LOOPS, and the processes each started are counted with
 ``strace -f`` (0 is the goal: the shell decides by itself).
@@ -194,8 +194,8 @@ LOGIN_SHELLS = {  # shell -> (argv prefix, the token line, the login line)
 IN_SHELL = {"bash": ["bash", "--norc", "--noprofile", "-c"], "zsh": ["zsh", "-f", "-c"], "ksh": ["ksh", "-c"],
             "fish": ["fish", "--no-config", "-c"]}
 IN_SHELL_LOOPS = 2000
-IN_SHELL_LINE = '[ -f ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
-IN_FISH_LINE = "test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
+IN_SHELL_LINE = '[ -O ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
+IN_FISH_LINE = "test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
 
 
 def _loop(shell: str, body: str, loops: int) -> str:

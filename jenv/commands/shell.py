@@ -87,8 +87,8 @@ def cmd_hook(args, ctx: Context) -> int:
       ~/.config/fish/config.fish                  jenv hook fish | source
       ~/.tcshrc, ~/.cshrc                         eval "`jenv hook tcsh`"
     or, for no process at all once the token is fresh (bash, zsh, ksh alike; README "Shell setup"):
-      [ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
-      test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
+      [ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
+      test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
 
     It prints, from one process: TMPDIR where /tmp is private to the node
     (lxplus*, or JENV_PRIVATE_TMP=1) and TMPDIR is unset (JENV_TMPDIR, else a

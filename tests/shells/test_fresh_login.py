@@ -28,8 +28,8 @@ from realshell import REPO, require_shell, run_script
 from support.launcher import run_jenv
 
 SHELLS = ("bash", "zsh", "ksh", "fish")
-POSIX_LINE = '[ -f ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
-FISH_LINE = "test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
+POSIX_LINE = '[ -O ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
+FISH_LINE = "test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
 FLAGS = {"bash": ["--norc", "--noprofile"], "zsh": ["-f"], "ksh": [], "fish": ["--no-config"]}
 TOKEN_LINE = {"fish": "jenv token --shell fish | source"}
 NAMES = ("JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY", "TMPDIR")
@@ -422,3 +422,19 @@ def test_the_prompt_function_asks_jenv_once_after_a_change(shell, tmp_path, logi
     assert _starts(starts) == count + 1  # one jenv prompt, at the first prompt after the change
     segments = out.read_text().splitlines()
     assert segments[0].startswith(("364d ", "365d ")) and segments[1:] == [run_jenv(["prompt"], env).stdout] * 3
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_login_file_of_another_user_is_never_sourced(shell, tmp_path, login):
+    """The login line sources ~/.cache/jenv/login.<shell> only when it is the user's own (-O): one that
+    another uid planted there is not run, and the line runs jenv as without it."""
+    env, starts, cert = login
+    _prepare(env, shell)
+    mark = tmp_path / "EXECUTED"
+    login_file = Path(env["HOME"]) / ".cache" / "jenv" / f"login.{shell}"
+    login_file.write_text(f"touch {mark}\n")
+    os.chown(login_file, OTHER_UID, OTHER_UID)
+    count = _starts(starts)
+    proc, found = _run_login(shell, tmp_path, env)
+    assert not mark.exists() and proc.stderr == b""
+    assert found["JALIEN_TOKEN_CERT"] == str(cert) and _starts(starts) == count + 1

@@ -1,7 +1,7 @@
 # jenv login for fish (3.5 and later), decided inside the shell.
 #
 #   ~/.config/fish/config.fish:
-#     test -f ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
+#     test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
 #
 # "jenv hook fish" writes this file to ~/.cache/jenv/login.fish; the rules are those of login.sh
 # (jenv/data/shell/login.sh), with what fish has: no uid variable (the line's own, in a file of ours),

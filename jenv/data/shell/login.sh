@@ -1,7 +1,7 @@
 # jenv login for bash (4.2 and later), zsh and ksh93, decided inside the shell.
 #
 #   ~/.bashrc (zsh, ksh alike, with their names):
-#     [ -f ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
+#     [ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
 #
 # "jenv hook <shell>" writes this file, with the shell's completion loader, to
 # ~/.cache/jenv/login.<shell> (and keeps it up to date); "jenv token" leaves
