@@ -37,9 +37,9 @@ shell that reads no startup file.
 
 Group "in-shell" (issue 22): in bash, zsh, ksh and fish, with a valid token jenv has found fresh once, the
 login line ``[ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
-(zsh, ksh alike; fish's ``test -O ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one shell against ``true`` run as often in the same shell, and the
-prompt function ``jenv_prompt_update`` against ``:``, all in the same rounds; the per-call cost in
-microseconds is the difference divided by LOOPS, and the processes each started are counted with
+(zsh, ksh alike; fish's ``test -O ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one
+shell against ``true`` run as often in the same shell, and the prompt function ``jenv_prompt_update``
+against ``true`` after the same login line, all in the same rounds; the per-call cost in microseconds is the difference divided by LOOPS, and the processes each started are counted with
 ``strace -f`` (0 is the goal: the shell decides by itself).
 
 jenv runs as the installed ``jenv`` command when it is on PATH, else as

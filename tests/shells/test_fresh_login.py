@@ -329,7 +329,8 @@ def test_the_outcome_is_that_of_jenv_token(shell, mutation, tmp_path, login, roo
 @pytest.mark.parametrize("shell", SHELLS)
 def test_the_one_case_the_shell_cannot_see_is_judged_by_the_next_jenv(shell, tmp_path, login, root_ca):
     """Another token copied in with the very same mtime to the nanosecond (as ``cp -p`` of a copy of the
-    same file makes): the shell sees the same name, owner and mtime and takes it (here an expired certificate, not even the key's).
+    same file makes): the shell sees the same name, owner and mtime and takes it (here an expired
+    certificate, not even the key's).
     The next jenv process compares inode and change time too, judges the file again, says what is wrong
     (here: the key does not belong to it), and removes the line, so the login after that runs jenv again."""
     env, starts, cert = login
@@ -410,7 +411,8 @@ def test_the_prompt_function_asks_jenv_once_after_a_change(shell, tmp_path, logi
     key = cert.with_name(cert.name.replace("tokencert", "tokenkey"))
     leaf = root_ca.issue("/C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe", not_after=dt.datetime.now(dt.timezone.utc)
                          + dt.timedelta(days=3, minutes=30, seconds=30))
-    for path, data in ((tmp_path / "cert.next", leaf.cert_pem), (tmp_path / "key.next", leaf.key_pem(fmt="traditional"))):
+    for path, data in ((tmp_path / "cert.next", leaf.cert_pem),
+                       (tmp_path / "key.next", leaf.key_pem(fmt="traditional"))):
         path.write_bytes(data)
         path.chmod(0o400)
     out = tmp_path / "segments"
