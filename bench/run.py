@@ -39,8 +39,9 @@ Group "in-shell" (issue 22): in bash, zsh, ksh and fish, with a valid token jenv
 login line ``[ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
 (zsh, ksh alike; fish's ``test -O ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one
 shell against ``true`` run as often in the same shell, and the prompt function ``jenv_prompt_update``
-against ``true`` after the same login line, all in the same rounds; the per-call cost in microseconds is the difference divided by LOOPS, and the processes each started are counted with
-``strace -f`` (0 is the goal: the shell decides by itself).
+against ``true`` after the same login line, all in the same rounds; the per-call cost in microseconds
+is the difference divided by LOOPS, and the processes each started are counted with ``strace -f``
+(0 is the goal: the shell decides by itself).
 
 jenv runs as the installed ``jenv`` command when it is on PATH, else as
 ``python -m jenv`` with this interpreter; the output says which, and whether
