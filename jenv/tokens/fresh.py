@@ -113,7 +113,7 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
     try:
         if read_private_file(path, store.uid, "fresh-token line", True, 4096, guard=False) == line and \
-                all(_same_mtime(ref, st) for ref, st in refs):
+                all(_same_mtime(ref, st, store.uid) for ref, st in refs):
             return True
     except Exception:  # noqa: BLE001 - anything odd there is replaced below
         pass
@@ -134,11 +134,14 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     return True
 
 
-def _same_mtime(ref: str, st: os.stat_result) -> bool:
+def _same_mtime(ref: str, st: os.stat_result, uid: int) -> bool:
+    """Whether ``ref`` is already the user's private reference file with ``st``'s mtime (as the shells
+    require it; else it is made again)."""
     try:
         mine = os.lstat(ref)
     except OSError:
         return False
     import stat
 
-    return stat.S_ISREG(mine.st_mode) and mine.st_mtime_ns == st.st_mtime_ns
+    return stat.S_ISREG(mine.st_mode) and mine.st_uid == uid and not mine.st_mode & 0o077 \
+        and mine.st_mtime_ns == st.st_mtime_ns

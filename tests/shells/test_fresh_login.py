@@ -440,3 +440,23 @@ def test_a_login_file_of_another_user_is_never_sourced(shell, tmp_path, login):
     proc, found = _run_login(shell, tmp_path, env)
     assert not mark.exists() and proc.stderr == b""
     assert found["JALIEN_TOKEN_CERT"] == str(cert) and _starts(starts) == count + 1
+
+
+@pytest.mark.parametrize("broken", ["owned by another uid", "a symbolic link", "removed"])
+def test_the_next_jenv_repairs_a_reference_file(broken, tmp_path, login):
+    """A reference file the shells cannot use sends one login to jenv, which makes it again: the login
+    after that starts nothing."""
+    env, starts, cert = login
+    _prepare(env, "bash")
+    ref = _fresh(env).with_name(_fresh(env).name + ".cert")
+    if broken == "owned by another uid":
+        os.chown(ref, OTHER_UID, OTHER_UID)
+    elif broken == "a symbolic link":
+        ref.unlink()
+        ref.symlink_to(cert)
+    else:
+        ref.unlink()
+    count = _starts(starts)
+    for expected in (count + 1, count + 1):
+        proc, found = _run_login("bash", tmp_path, env)
+        assert proc.stderr == b"" and found["JALIEN_TOKEN_CERT"] == str(cert) and _starts(starts) == expected
