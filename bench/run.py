@@ -1,7 +1,7 @@
 """Benchmark: whole-process times of jenv's commands next to the Python start-up floor.
 
 Usage:
-  python bench/run.py [--runs N] [--warmup N] [--json] [--group commands|token-init|login line]
+  python bench/run.py [--runs N] [--warmup N] [--json] [--group commands|token-init|login line|in-shell]
 
 Everything happens in a fresh temporary directory: a throwaway CA, user and
 local JCentral-compatible service (jenv.service.sandbox, jenv.service.server in a thread),
@@ -34,6 +34,14 @@ official client (alienpy's alien.py, when installed), against the same service.
 Group "login line" (ratio to ``eval "$(jenv token)"`` in the same shell): the documented line of
 each shell (``eval "$(jenv hook bash)"``, ``jenv hook fish | source``, ...) in a non-interactive
 shell that reads no startup file.
+
+Group "in-shell" (issue 22): in bash, zsh, ksh and fish, with a valid token jenv has found fresh once, the
+login line ``[ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"``
+(zsh, ksh alike; fish's ``test -O ~/.cache/jenv/login.fish; and source ...``) run LOOPS times in one
+shell against ``true`` run as often in the same shell, and the prompt function ``jenv_prompt_update``
+against ``true`` after the same login line, all in the same rounds; the per-call cost in microseconds
+is the difference divided by LOOPS, and the processes each started are counted with ``strace -f``
+(0 is the goal: the shell decides by itself).
 
 jenv runs as the installed ``jenv`` command when it is on PATH, else as
 ``python -m jenv`` with this interpreter; the output says which, and whether
@@ -184,6 +192,47 @@ LOGIN_SHELLS = {  # shell -> (argv prefix, the token line, the login line)
 }
 
 
+IN_SHELL = {"bash": ["bash", "--norc", "--noprofile", "-c"], "zsh": ["zsh", "-f", "-c"], "ksh": ["ksh", "-c"],
+            "fish": ["fish", "--no-config", "-c"]}
+IN_SHELL_LOOPS = 2000
+IN_SHELL_LINE = '[ -O ~/.cache/jenv/login.{shell} ] && . ~/.cache/jenv/login.{shell} || eval "$(jenv hook {shell})"'
+IN_FISH_LINE = "test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source"
+
+
+def _loop(shell: str, body: str, loops: int) -> str:
+    if shell == "fish":
+        return f"set i 0; while test $i -lt {loops}; {body}; set i (math $i + 1); end"
+    return f"i=0; while [ $i -lt {loops} ]; do {body}; i=$((i + 1)); done"
+
+
+def in_shell_cases(loops: int) -> List[tuple]:
+    """(shell, what, name of the measured case, name of its empty case, argv of each)."""
+    cases = []
+    for shell, argv in IN_SHELL.items():
+        if not shutil.which(argv[0]):
+            continue
+        line = IN_FISH_LINE if shell == "fish" else IN_SHELL_LINE.format(shell=shell)
+        cases.append((shell, "login line", argv + [_loop(shell, line, loops)], argv + [_loop(shell, "true", loops)]))
+        if shell != "ksh":
+            cases.append((shell, "prompt function", argv + [line + "; " + _loop(shell, "jenv_prompt_update", loops)],
+                          argv + [line + "; " + _loop(shell, "true", loops)]))
+    return cases
+
+
+def count_processes(argv: Sequence[str], env: Dict[str, str]) -> Optional[int]:
+    """Processes ``argv`` starts beyond itself (strace -f: execve, clone, fork), None without strace."""
+    if not shutil.which("strace"):
+        return None
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
+        subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e", "trace=execve,clone,clone3,fork,vfork",
+                        *argv], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        calls = [row for row in log.read().splitlines()  # processes, not the shell's own threads (fish)
+                 if any(f"{call}(" in row for call in ("execve", "clone", "clone3", "fork", "vfork"))
+                 and "CLONE_THREAD" not in row]
+    return len(calls) - 1  # the shell's own execve
+
+
 def _editable(prefix: Sequence[str]) -> bool:
     """Whether the jenv that runs is an editable install (its finder hook loads pathlib and re)."""
     probe = [prefix[0] if prefix[0] != sys.executable else sys.executable]
@@ -232,7 +281,13 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
         ],
         "token-init": [("alien.py token-init", [alien, "token-init"])] if alien else [],
         "login line": [],
+        "in-shell": [],
     }
+    in_shell = in_shell_cases(IN_SHELL_LOOPS)
+    for shell, what, argv, empty in in_shell:
+        groups["in-shell"] += [(f"{shell}: {what}", argv), (f"{shell}: {what}, empty", empty)]
+    if in_shell:  # what one Python start costs in the same rounds: the login line's cost without this file
+        groups["in-shell"].append(_shell_row("in-shell: python -c pass", [interpreter, "-c", "pass"]))
     groups["token-init"].append(("jenv token-init", prefix + ["token-init"]))
     for shell, (argv, token_line, login_line) in LOGIN_SHELLS.items():
         if shutil.which(argv[0]):
@@ -251,7 +306,27 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
         env["PATH"] = os.path.dirname(prefix[0]) + os.pathsep + env["PATH"] if prefix[0] != sys.executable \
             else env["PATH"]
         run_once(prefix + ["token-init"], env)  # the valid token every other row reads
+        for shell in IN_SHELL:  # the login files and the fresh-token line, as the first login leaves them
+            if shutil.which(shell):
+                run_once(prefix + ["hook", shell], env)
         results = time_interleaved(cases, env, runs, warmup)
+        shell_report = []
+        for shell, what, argv, _empty in (in_shell if "in-shell" in groups else []):
+            line, empty = results[f"{shell}: {what}"], results[f"{shell}: {what}, empty"]
+            if isinstance(line, str) or isinstance(empty, str):
+                shell_report.append({"shell": shell, "what": what, "note": line if isinstance(line, str) else empty})
+                continue
+            line_ms, empty_ms = statistics.median(line), statistics.median(empty)
+            one = argv[:-1] + [argv[-1].replace(f"-lt {IN_SHELL_LOOPS}", "-lt 1")]
+            shell_report.append({"shell": shell, "what": what, "loops": IN_SHELL_LOOPS, "median_ms": round(line_ms, 1),
+                                 "empty_ms": round(empty_ms, 1),
+                                 "per_call_us": round((line_ms - empty_ms) * 1000.0 / IN_SHELL_LOOPS, 1),
+                                 "processes": count_processes(one, env)})
+        floor = results.get("in-shell: python -c pass")
+        if shell_report and isinstance(floor, list):
+            shell_report.append({"shell": "python -c pass", "what": "one start, for comparison",
+                                 "per_call_us": round(statistics.median(floor) * 1000.0, 1), "processes": 1})
+        groups.pop("in-shell", None)
         for group, members in groups.items():
             base = None
             for index, (name, argv) in enumerate(members):
@@ -273,7 +348,7 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
             "interpreter": interpreter, "runs": runs, "warmup": warmup, "cpus": os.cpu_count(),
             "machine": f"{platform.system()} {platform.machine()}, {platform.node()}",
             "token_requests_served": service.token_requests, "token_inits": 1 + (warmup + runs) * len(groups.get("token-init", [])),
-            "fast_path_imports": imports, "rows": [asdict(row) for row in rows]}
+            "fast_path_imports": imports, "rows": [asdict(row) for row in rows], "in_shell": shell_report}
 
 
 #: (row, the row it is compared with, the ceiling of the ratio): the issue's targets.
@@ -299,6 +374,19 @@ def render_markdown(report: dict) -> str:
                 continue
             lines.append(f"| {row['name']} | {row['median_ms']:.1f} | {row['min_ms']:.1f} | {row['max_ms']:.1f} "
                          f"| {row['ratio']:.2f} |")
+    if report.get("in_shell"):
+        lines += ["", f"| in-shell ({IN_SHELL_LOOPS} calls in one shell) | median ms | empty ms | us per call "
+                      "| processes per call |", "|---|---:|---:|---:|---:|"]
+        for item in report["in_shell"]:
+            if "note" in item:
+                lines.append(f"| {item['shell']}: {item['what']} | {item['note']} | | | |")
+                continue
+            count = "?" if item["processes"] is None else str(item["processes"])
+            if "median_ms" not in item:
+                lines.append(f"| {item['shell']}: {item['what']} | | | {item['per_call_us']:.1f} | {count} |")
+                continue
+            lines.append(f"| {item['shell']}: {item['what']} | {item['median_ms']:.1f} | {item['empty_ms']:.1f} "
+                         f"| {item['per_call_us']:.1f} | {count} |")
     imports = report["fast_path_imports"]
     slowest = ", ".join(f"{name} {ms:.1f}" for name, ms in imports["slowest_top_level_ms"].items())
     lines += ["", f"`jenv token` fast path: {imports['top_level_total_ms']:.1f} ms of imports beyond the floor "
@@ -327,7 +415,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per command (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured runs first (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
-    parser.add_argument("--group", choices=("commands", "token-init", "login line"),
+    parser.add_argument("--group", choices=("commands", "token-init", "login line", "in-shell"),
                         help="time only this group (its rows still interleaved)")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.warmup < 0:

@@ -40,7 +40,8 @@ _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 #: The modules the login forms may import when the token's verdict is remembered (the architecture test
 #: imports each with :data:`LOGIN_BLOCKED` blocked, and runs every form so).
 LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "jenv.commands.alien",
-                 "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.files",
+                 "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.fresh",
+                 "jenv.tokens.files",
                  "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
                  "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh",
                  "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",

@@ -11,7 +11,7 @@ from jenv.shells import ShellFamily, pick_shell, quote_value, render_exports
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # `jenv hook` runs on the login fast path: light imports only
-    from typing import Dict, Tuple
+    from typing import Dict, Optional, Tuple
 
 __all__ = ["cmd_hook", "cmd_completion", "hook_text", "completion_text", "data_file", "data_dir",
            "COMPLETION_FILES", "HOOK_FILES"]
@@ -86,6 +86,9 @@ def cmd_hook(args, ctx: Context) -> int:
       ~/.bashrc, ~/.zshrc, ~/.kshrc, ~/.profile   eval "$(jenv hook bash)"   (zsh, ksh, sh alike)
       ~/.config/fish/config.fish                  jenv hook fish | source
       ~/.tcshrc, ~/.cshrc                         eval "`jenv hook tcsh`"
+    or, for no process at all once the token is fresh (bash, zsh, ksh alike; README "Shell setup"):
+      [ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
+      test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
 
     It prints, from one process: TMPDIR where /tmp is private to the node
     (lxplus*, or JENV_PRIVATE_TMP=1) and TMPDIR is unset (JENV_TMPDIR, else a
@@ -94,6 +97,7 @@ def cmd_hook(args, ctx: Context) -> int:
     "jenv token" (a new token first when needed, the passphrase asked on the
     terminal).  Silent on success, one line on failure, never more than
     JENV_HOOK_TIMEOUT (20) seconds.  Shells: sh bash zsh ksh dash fish tcsh csh.
+    For bash, zsh, ksh and fish it also installs ~/.cache/jenv/login.<shell>.
     """
     shell, family = _choose(args["<shell>"], ctx)
     if args.get("--file") or family not in HOOK_FILES:
@@ -118,7 +122,45 @@ def cmd_hook(args, ctx: Context) -> int:
     exports = _token_exports(ctx, environ, shell)
     if exports:
         ctx.stdout.write(exports)
+    if shell in LOGIN_FILES:
+        install_login_file(ctx, shell)
     return ExitCode.OK
+
+
+#: shell -> the file under jenv/data/shell of its login decided inside the shell, installed as
+#: ``~/.cache/jenv/login.<shell>`` (with the shell's completion loader) by every ``jenv hook <shell>``.
+LOGIN_FILES: Dict[str, str] = {"bash": "login.sh", "zsh": "login.sh", "ksh": "login.sh", "fish": "login.fish"}
+
+#: The line of a login file after which its completion loaders go.
+LOADER_MARK = "# (the completion loaders of \"jenv hook\", written here by jenv)\n"
+
+
+def install_login_file(ctx: Context, shell: str) -> Optional[str]:
+    """Put the shell's in-shell login (:data:`LOGIN_FILES`, with its completion loaders) in ``~/.cache/jenv``
+    when it is missing or differs; its path, or None when it cannot be written (the login line then
+    keeps running ``jenv hook``)."""
+    from jenv.shells.hook import completion_loader
+    from jenv.tokens.files import read_private_file, replace_file
+    from jenv.tokens.fresh import fresh_directory
+    from jenv.tokens.memo import memo_directory
+
+    if not os.path.isabs(ctx.home):
+        return None
+    directory = memo_directory((fresh_directory(ctx.home),), ctx.uid, create=True)
+    if directory is None:
+        return None
+    with open(data_file("shell", LOGIN_FILES[shell]), encoding="utf-8") as handle:
+        text = handle.read()
+    text = text.replace(LOADER_MARK, LOADER_MARK + completion_loader(shell, data_dir("completions")), 1)
+    data = text.encode("utf-8", "surrogateescape")
+    path = os.path.join(directory, "login." + shell)
+    try:
+        if read_private_file(path, ctx.uid, "login file", True, 1 << 20, guard=False) == data:
+            return path
+        replace_file(path, data, 0o600)
+    except (OSError, JenvError):
+        return None
+    return path
 
 
 def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:

@@ -12,7 +12,7 @@ from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, UsageError
 from jenv.durations import parse_duration
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY
-from jenv.tokens.check import TokenState, TokenStore, check_token, token_store
+from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, token_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here: light imports only
@@ -239,6 +239,7 @@ def use_existing_token(args, ctx: Context) -> Optional[int]:
     if args.get("--content") or _request(args) is not None:
         return None
     check = check_token(store, ctx.clock(), min_valid)
+    _update_fresh(ctx, store, check, args)
     if not check.usable:
         return None
     with_ca = bool(args.get("--with-ca"))
@@ -249,6 +250,31 @@ def use_existing_token(args, ctx: Context) -> Optional[int]:
         _keep_the_key_off_the_terminal(ctx, "token", args)
         _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
     return ExitCode.OK
+
+
+def _update_fresh(ctx: Context, store: TokenStore, check: "TokenCheck", args) -> None:
+    """Keep the line that lets the shell files (jenv/data/shell/login.sh) export this token and show its
+    prompt segment without starting jenv (:mod:`jenv.tokens.fresh`): left while the token is valid for the
+    default minimum (and the user certificate needs no notice), removed when the token is not usable, so
+    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only."""
+    if not store.in_files:
+        return
+    from jenv.tokens.fresh import forget_fresh, note_fresh
+
+    if args.get("--min-valid"):  # another minimum: an expiring token may still be fresh for the shells
+        if check.state is not TokenState.EXPIRING and not check.usable:
+            forget_fresh(ctx.home, ctx.uid)
+        return
+    if not check.usable:
+        forget_fresh(ctx.home, ctx.uid)
+        return
+    from jenv.locations import lock_directories, resolve_locations
+    from jenv.tokens.expiry import user_cert_not_after
+
+    user_cert = resolve_locations(ctx.environ, ctx.uid, ctx.home).user_cert.path
+    user_not_after = user_cert_not_after(user_cert, ctx.uid, lock_directories(ctx.environ, ctx.home)) \
+        if user_cert else None
+    note_fresh(store, ctx.home, parse_duration(DEFAULT_MIN_VALID), user_not_after, ctx.clock())
 
 
 #: What ``jenv prompt`` shows for a token that is not valid ("token?" for any other state).
@@ -283,6 +309,7 @@ def cmd_prompt(args, ctx: Context) -> int:
     except Exception:  # noqa: BLE001 - an unsafe or unreadable file: the prompt says so, never a traceback
         state, left = "unusable", "token?"
     else:
+        _update_fresh(ctx, store, check, args)  # a prompt function in the shell goes on without jenv
         state = check.state
         remaining = (check.not_after or 0) - ctx.clock()
         if check.state is TokenState.VALID:

@@ -189,6 +189,11 @@ KNOWN_WRITERS = {
                                            "directory, removed when the judgement ends",
     ("jenv/tokens/memo.py", "_rewrite"): "replace_file 0600 under umask 077 in the user's private 0700 "
                                          "directory: paths, file identities, dates, names; no key material",
+    ("jenv/tokens/fresh.py", "note_fresh"): "replace_file 0600 under umask 077 in the user's private 0700 "
+                                           "~/.cache/jenv: paths, uid, host, dates; empty reference files "
+                                           "whose mtime is set (os.utime); no key material",
+    ("jenv/commands/shell.py", "install_login_file"): "replace_file 0600 in the user's private 0700 "
+                                                      "~/.cache/jenv: the shipped login file, no key material",
     ("jenv/service/authority.py", "write_private_file"): "create_new_file with the caller's mode (keys 0400)",
     ("jenv/ca/fetch.py", "*"): "CA certificates: public by nature",
     ("jenv/commands/service.py", "_write_ready_file"): "replace_file: a port number",

@@ -1,0 +1,147 @@
+"""The fresh-token line: what a shell needs to decide, without starting a process, that the token is fresh.
+
+The remembered verdict (:mod:`jenv.tokens.memo`) is keyed to ``stat``, which a shell cannot read.  So
+when ``jenv token`` (or the login hook) finds a usable token in files, it also writes, for the shell
+files in jenv/data/shell (``login.sh``, ``login.fish``), one line to ``~/.cache/jenv/fresh-<host>``
+(the user's own 0700 directory; one file per host, since a HOME may be shared between nodes)::
+
+    jenv-fresh-1 <TAB> uid <TAB> host <TAB> cert path <TAB> key path <TAB> notBefore <TAB> notAfter <TAB> until
+
+(epoch seconds; ``until`` is notAfter less the default minimum validity, or earlier: the day the user
+certificate's expiry notice starts, which only jenv prints), and beside it two empty files,
+``fresh-<host>.cert`` and ``fresh-<host>.key``, whose modification times are set to the token files'
+to the nanosecond.  A shell uses the line only when it is of exactly this shape, names the files the
+login would export, both files' mtimes equal their references (neither ``-nt`` nor ``-ot``) and its own
+clock is before ``until``; on any doubt it runs jenv.  The line is written only from a verdict that
+``stat`` ties to the files as they are now, and only when every field is one a shell reads back intact
+(no tab, newline or other control character).  It is read, never executed.
+
+The references are removed first and made last, so at every instant a shell sees either the old line
+with the old references, or something that does not match (and runs jenv).  What a shell cannot see:
+another token put in place with the very same mtime to the nanosecond (``cp -p`` of a copy of the same
+file); jenv, which compares inode and change time too, judges that one again at its next start.
+"""
+
+from __future__ import annotations
+
+import os
+
+from jenv.tokens import memo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # the login fast path: no typing at run time
+    from typing import Optional
+
+    from jenv.tokens.check import TokenStore
+
+__all__ = ["FORMAT", "fresh_directory", "fresh_file", "note_fresh", "forget_fresh"]
+
+FORMAT = "jenv-fresh-1"
+_USER_CERT_NOTICE = 30 * 86400  # jenv.tokens.expiry.WARN_DAYS: from then on, every login runs jenv
+
+
+def fresh_directory(home: str) -> str:
+    """``~/.cache/jenv``: a fixed place, so that the shell finds it without asking jenv."""
+    return os.path.join(home, ".cache", "jenv")
+
+
+def fresh_file(home: str, host: Optional[str] = None) -> str:
+    return os.path.join(fresh_directory(home), "fresh-" + (host or memo.host_name()))
+
+
+def _plain(text: str) -> bool:
+    return bool(text) and not any(char < " " or char == "\x7f" for char in text)
+
+
+def _host_ok(host: str) -> bool:
+    return bool(host) and all(char.isascii() and (char.isalnum() or char in "._-") for char in host) \
+        and not host.startswith(".")
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def forget_fresh(home: str, uid: int) -> None:
+    """Remove this host's line (and its references): every shell then runs jenv."""
+    directory = memo.memo_directory((fresh_directory(home),), uid)
+    if directory is None or not _host_ok(memo.host_name()):
+        return
+    path = fresh_file(home)
+    for name in (path + ".cert", path + ".key", path):
+        _unlink(name)
+
+
+def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_after: Optional[int],
+               now: float) -> bool:
+    """Write the line for ``store``'s token files as they are now, if their remembered verdict says
+    "usable" and there is time left before ``until_limit`` (notAfter less the minimum validity the line
+    is for) and before the user certificate's expiry notice starts.  Returns whether it was written;
+    quietly False whenever anything is not as expected (the line only saves time)."""
+    host = memo.host_name()
+    if not (store.in_files and os.path.isabs(home) and _host_ok(host)):
+        return False
+    cert, key = store.refs()
+    if not (_plain(cert) and _plain(key) and cert.startswith("/") and key.startswith("/")):
+        return False
+    try:
+        stats = os.lstat(cert), os.lstat(key)
+    except OSError:
+        return False
+    verdict = memo.recall(store.memo_directory(), store.uid, store.refs(),
+                          (memo.file_identity(stats[0]), memo.file_identity(stats[1])))
+    if verdict is None or verdict.pair != "usable":
+        return False
+    until = verdict.not_after - until_limit
+    if user_cert_not_after is not None:
+        until = min(until, user_cert_not_after - _USER_CERT_NOTICE)
+    if until <= now or verdict.not_before <= 0:  # nothing to leave (and no directory made for it)
+        forget_fresh(home, store.uid)
+        return False
+    directory = memo.memo_directory((fresh_directory(home),), store.uid, create=True)
+    if directory is None:
+        return False
+    path = os.path.join(directory, "fresh-" + host)
+    fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
+              str(int(until))]
+    line = ("\t".join(fields) + "\n").encode("utf-8", "surrogateescape")
+    from jenv.tokens.files import read_private_file, replace_file
+
+    refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
+    try:
+        if read_private_file(path, store.uid, "fresh-token line", True, 4096, guard=False) == line and \
+                all(_same_mtime(ref, st, store.uid) for ref, st in refs):
+            return True
+    except Exception:  # noqa: BLE001 - anything odd there is replaced below
+        pass
+    old_umask = os.umask(0o077)
+    try:
+        for ref, _st in refs:
+            _unlink(ref)
+        replace_file(path, line, 0o600)
+        for ref, st in refs:
+            replace_file(ref, b"", 0o600)
+            os.utime(ref, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
+    except OSError:
+        for ref, _st in refs:
+            _unlink(ref)
+        return False
+    finally:
+        os.umask(old_umask)
+    return True
+
+
+def _same_mtime(ref: str, st: os.stat_result, uid: int) -> bool:
+    """Whether ``ref`` is already the user's private reference file with ``st``'s mtime (as the shells
+    require it; else it is made again)."""
+    try:
+        mine = os.lstat(ref)
+    except OSError:
+        return False
+    import stat
+
+    return stat.S_ISREG(mine.st_mode) and mine.st_uid == uid and not mine.st_mode & 0o077 \
+        and mine.st_mtime_ns == st.st_mtime_ns

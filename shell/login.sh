@@ -1,0 +1,1 @@
+../jenv/data/shell/login.sh
