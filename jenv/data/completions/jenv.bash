@@ -9,7 +9,7 @@ _jenv_complete() {
     if [ "$COMP_CWORD" -gt 0 ]; then prev=${COMP_WORDS[COMP_CWORD-1]}; fi
     local commands="status doctor cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
-        hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
+        crl-fetch hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
         shims export exec args whoami cert-import"
     local shells="sh bash zsh ksh dash fish tcsh csh json json-vars env"
     local init_opts="-u -v -t -jobid -hostname -f"
@@ -46,6 +46,7 @@ _jenv_complete() {
         status|doctor|cert-info|token-info|certkey-match|tokenkey-match|cert-verify|token-verify|ca-info)
             opts="--json" ;;
         token-destroy) opts="--json --shell" ;;
+        crl-fetch) opts="--json"; COMPREPLY=($(compgen -d -- "$cur")) ;;
         whoami) opts="--json -q" ;;
         cert-import) opts="--dir --force --no-passphrase --json"; COMPREPLY=($(compgen -f -- "$cur")) ;;
         user)

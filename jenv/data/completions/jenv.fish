@@ -3,7 +3,7 @@
 
 set -l __jenv_commands status doctor cert-info token-info certkey-match tokenkey-match cert-verify \
     token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
-    hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import
+    crl-fetch hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import
 set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json json-vars env
 
 complete -c jenv -f
@@ -28,6 +28,7 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a user -
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a prompt -d 'Token segment for a prompt'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-fetch -d 'Install the grid CA certificates'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a ca-info -d 'Summary of the CA store'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a crl-fetch -d 'Install each CA'"'"'s CRL, verified'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a hook -d 'Login snippet for your shell'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a completion -d 'Completion script'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a serve -d 'Local token service'
@@ -80,7 +81,7 @@ complete -c jenv -n '__fish_seen_subcommand_from shims' -l remove -d 'Remove the
 complete -c jenv -n '__fish_seen_subcommand_from token token-destroy user export' -l shell -x -a "$__jenv_shells" -d 'Shell syntax for exports'
 complete -c jenv -n '__fish_seen_subcommand_from user' -a token-init -d 'Keep the new role'
 complete -c jenv -n '__fish_seen_subcommand_from user token-init' -a '(command -q jenv; and jenv whoami -q 2>/dev/null)' -d 'Your role'
-complete -c jenv -n '__fish_seen_subcommand_from status doctor cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch token token-destroy user export args' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from status doctor cert-info token-info certkey-match tokenkey-match cert-verify token-verify ca-info ca-fetch crl-fetch token token-destroy user export args' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami cert-import' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from whoami' -s q -d 'Print only the user name'
 complete -c jenv -n '__fish_seen_subcommand_from cert-import' -l dir -r -F -d 'Where to write the PEM files'
@@ -90,6 +91,7 @@ complete -c jenv -n '__fish_seen_subcommand_from cert-import' -F
 complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l dir -r -F -d 'Directory'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -l url -x -d 'CA tarball to fetch'
 complete -c jenv -n '__fish_seen_subcommand_from ca-fetch' -x -a '(__fish_complete_directories)'
+complete -c jenv -n '__fish_seen_subcommand_from crl-fetch' -x -a '(__fish_complete_directories)'
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l host -x -d 'Address to listen on'
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l port -x -d 'Port to listen on'
 complete -c jenv -n '__fish_seen_subcommand_from serve' -l config -r -F -d 'User map (JSON)'
