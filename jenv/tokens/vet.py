@@ -19,7 +19,7 @@ Any failure is a VerifyError (exit 6) with one line saying what was wrong.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from cryptography import x509
 
@@ -59,11 +59,13 @@ def _ca_problem(cert: x509.Certificate) -> str:
     return ""
 
 
-def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore, account: Optional[str] = None) -> None:
+def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore,
+              account: Optional[str] = None) -> Tuple[str, ...]:
     """Raise VerifyError unless ``pair`` is a token JCentral could have issued for ``request`` from the
     requester whose token in use is of the account ``account`` (None: no such token).
 
-    InvalidInputError (exit 4) when the certificate cannot be parsed at all.
+    Returns the verification's warnings (a CRL of the chain past its next update, JENV_CRL=warn), for
+    stderr.  InvalidInputError (exit 4) when the certificate cannot be parsed at all.
     """
     pem = pair.cert_pem.encode("ascii", "replace")
     verdict = verify_certificate(pem, _WHAT, store)
@@ -93,3 +95,4 @@ def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore, account: O
     if span > days * 86400 + BACKDATE_SECONDS + TOLERANCE_SECONDS:
         raise _refuse(f"is valid for {span // 86400} days, longer than JCentral gives a {request.token_type} "
                       f"token ({days} days)")
+    return tuple(verdict.warnings)

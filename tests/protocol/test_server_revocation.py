@@ -111,3 +111,30 @@ def test_the_token_jcentral_sends_is_vetted_against_the_crl(service: Service, re
         return
     with pytest.raises(VerifyError, match="certificate revoked"):
         vet_token(pair, TokenRequest(), service.world.ca_store)
+
+
+def write_stale_crl(service: Service) -> Path:
+    """The service CA's CRL, revoking nothing, whose next update was yesterday."""
+    authority = service.world.authority
+    pem = (x509.CertificateRevocationListBuilder().issuer_name(authority.cert.subject)
+           .last_update(NOW - dt.timedelta(days=8)).next_update(NOW - dt.timedelta(days=1))
+           .sign(authority.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    path = service.ca_dir / f"{subject_hash(authority.cert.subject.public_bytes())}.r0"
+    path.write_bytes(pem)
+    return path
+
+
+def test_a_stale_crl_is_one_warning_line_in_the_token_path_and_refused_with_require(service, tmp_path):
+    """Issue 21.4: a CRL past its next update warns once by default (its revocations still count) when a
+    token is made, as cert-verify does; JENV_CRL=require refuses; JENV_CRL=ignore says nothing."""
+    write_stale_crl(service)
+    result, tmp = token_init(service, tmp_path / "warn")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("jenv: warning:")]
+    assert len(warnings) == 1 and "next update" in warnings[0], result.stderr
+    assert (tmp / f"tokencert_{os.getuid()}.pem").exists()
+    ignored, _tmp = token_init(service, tmp_path / "ignore", JENV_CRL="ignore")
+    assert ignored.returncode == 0 and "warning" not in ignored.stderr, ignored.stderr
+    required, tmp = token_init(service, tmp_path / "require", JENV_CRL="require")
+    assert required.returncode != 0 and "CRL" in required.stderr and len(required.stderr.splitlines()) == 1
+    assert not (tmp / f"tokencert_{os.getuid()}.pem").exists()
