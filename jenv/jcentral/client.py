@@ -32,8 +32,8 @@ import ssl
 import sys
 import time
 import types
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence, Union
 
 from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
 from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, tty_passphrase
@@ -58,22 +58,29 @@ _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", 
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """The certificate and key presented to JCentral (user certificate or token)."""
+    """The certificate and key presented to JCentral (user certificate or token).
+
+    ``passphrase`` answers for an encrypted key instead of the terminal (``jenv agent``, which asked once
+    and keeps it): called each time the key is loaded, it returns the passphrase (a bytearray the caller
+    may wipe afterwards).
+    """
 
     cert: Location
     key: Location
+    passphrase: Optional[Callable[[], Union[bytes, bytearray]]] = field(default=None, compare=False, repr=False)
 
 
 class _CachedPassphrase:
     """Ask the terminal once; both the key check and the TLS library reuse the answer."""
 
-    def __init__(self, what: str):
+    def __init__(self, what: str, source: Optional[Callable[[], Union[bytes, bytearray]]] = None):
         self.what = what
-        self.value: Optional[bytes] = None
+        self.source = source
+        self.value: Optional[Union[bytes, bytearray]] = None
 
-    def __call__(self) -> bytes:
+    def __call__(self) -> Union[bytes, bytearray]:
         if self.value is None:
-            self.value = tty_passphrase(self.what)
+            self.value = tty_passphrase(self.what) if self.source is None else self.source()
         return self.value
 
 
@@ -147,7 +154,7 @@ def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) ->
     key's passphrase is asked here, and only then can it be matched with the certificate."""
     cert, data, key = checked
     what = identity.key.describe()
-    ask = _CachedPassphrase(what)
+    ask = _CachedPassphrase(what) if identity.passphrase is None else _CachedPassphrase(what, identity.passphrase)
     if key is None:
         key = parse_private_key(data, what, ask, own_key=True)
         if not key_matches(cert, key):

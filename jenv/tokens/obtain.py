@@ -7,7 +7,7 @@ network stack until a token must really be fetched).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from jenv.context import Context
 from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError
@@ -29,9 +29,11 @@ def network_timeout(ctx: Context) -> float:
         raise InvalidInputError(f"{exc}: set it to a number of seconds, or unset it") from None
 
 
-def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> "TokenPair":
-    """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase),
-    and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`) before anyone writes it."""
+def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"],
+                        passphrase: Optional[Callable[[], bytearray]] = None) -> "TokenPair":
+    """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase,
+    unless ``passphrase`` gives it), and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`)
+    before anyone writes it."""
     from jenv.jcentral.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
     from jenv.safefile import use_light_core_guard
@@ -46,7 +48,7 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
         raise InvalidInputError(f"{exc}: set it to JCentral's port, or unset it") from None
     store = resolve_ca_store(ctx.environ, ctx.home)
     request = request or TokenRequest()
-    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, network_timeout(ctx),
+    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key, passphrase), store, network_timeout(ctx),
                        request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
     vet_token(pair, request, store)
     _say_if_shortened(ctx, locs, request, pair)
@@ -160,13 +162,15 @@ def _renew(ctx: Context, locs: Locations, store: TokenStore, min_valid: int, nee
     return check
 
 
-def replace_token(ctx: Context, locs: Locations, store: TokenStore, request: Optional["TokenRequest"]) -> "TokenPair":
-    """token-init: a new token from JCentral, checked, then written over the token files under the lock.
+def replace_token(ctx: Context, locs: Locations, store: TokenStore, request: Optional["TokenRequest"],
+                  passphrase: Optional[Callable[[], bytearray]] = None) -> "TokenPair":
+    """token-init (and ``jenv agent``, with the ``passphrase`` it keeps): a new token from JCentral, checked,
+    then written over the token files under the lock.
 
     An unsafe token location is refused before JCentral is asked.
     """
     check_writable(store)
-    pair = fetch_checked_token(ctx, locs, request)
+    pair = fetch_checked_token(ctx, locs, request, passphrase)
     with lock_store(store, lock_wait(ctx)) as lock:
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
     return pair
