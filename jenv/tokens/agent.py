@@ -272,7 +272,7 @@ class Agent:
                 "started": self.started, "ends": self.ends, "token_valid_until": check_until,
                 "last_success": self.last_success, "last_failure": self.last_failure,
                 "failures_in_a_row": self.failures, "next_try": self.next_try, "next_reason": self.next_reason,
-                "memory": self.memory, "passphrase_held": self.secret is not None,
+                "memory": self.memory, "passphrase_held": self.secret is not None, "dumpable": _dumpable(),
                 "session_leader": self.session_leader}
 
     def _answer(self, request: Dict) -> Dict:
@@ -373,6 +373,17 @@ def read_line(recv: Callable[[int], bytes], limit: int) -> bytes:
     return data
 
 
+def _dumpable() -> Optional[bool]:
+    """prctl(PR_GET_DUMPABLE) of this process (None where it cannot be asked)."""
+    try:
+        import ctypes
+
+        value = ctypes.CDLL(None, use_errno=True).prctl(3, 0, 0, 0, 0)  # PR_GET_DUMPABLE = 3
+    except (ImportError, OSError, AttributeError):
+        return None
+    return None if value < 0 else bool(value)
+
+
 def _drain(fd: int) -> int:
     """The last signal number written to the wakeup pipe (0 when none)."""
     try:
@@ -469,7 +480,8 @@ def agent_lines(status: Dict, now: float) -> List[str]:
              "last failure: " + (f"{when(failure['time'])}: (exit {failure['exit_code']}) {failure['cause']}"
                                  if failure else "-"),
              f"next try: {when(status['next_try'])} ({status['next_reason']})",
-             f"memory: {status['memory']}",
+             f"memory: {status['memory']}; " + ("not dumpable" if status.get("dumpable") is False else
+                                                "dumpable" if status.get("dumpable") else "dumpable: unknown"),
              "ends: " + (when(status["ends"]) if status.get("ends") else
                          f"with the login session (process {status['session_leader']})" if status.get("session_leader")
                          else "when stopped"),
