@@ -20,16 +20,9 @@ JENV = [sys.executable, "-m", "jenv"]
 
 def encrypted_key(svc, directory: Path) -> Path:
     """jdoe's user key, encrypted with PASSPHRASE, as a 0400 file in ``directory``."""
-    from cryptography.hazmat.primitives import serialization
+    from support.service import encrypted_user_key
 
-    _cert, key = svc.user_files("jdoe")
-    loaded = serialization.load_pem_private_key(Path(key).read_bytes(), None)
-    path = directory / "userkey.pem"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.BestAvailableEncryption(PASSPHRASE)))
-    return path
+    return encrypted_user_key(svc.user_files("jdoe")[1], directory / "userkey.pem", PASSPHRASE, 0o400)
 
 
 def token_paths(env: Dict[str, str]):
