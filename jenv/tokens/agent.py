@@ -35,8 +35,9 @@ from jenv.locations import Locations, lock_directories
 from jenv.tokens import memo
 from jenv.tokens.check import TokenStore, check_token
 
-__all__ = ["AgentPlace", "agent_place", "renew_at", "retry_delay", "AgentLog", "Agent", "AgentGone", "ask_agent", "read_line",
-           "NO_TOKEN_RETRY", "VALID_TOKEN_RETRY", "PROBE_INTERVAL"]
+__all__ = ["AgentPlace", "agent_place", "renew_at", "jitter_for", "retry_delay", "AgentLog", "Agent", "AgentGone",
+           "ask_agent", "read_line", "bind_socket", "hold_lock", "agent_lines", "NO_TOKEN_RETRY", "VALID_TOKEN_RETRY",
+           "PROBE_INTERVAL"]
 
 #: Backoff while a valid token is held: (first, cap) seconds.
 VALID_TOKEN_RETRY = (30.0, 600.0)
@@ -173,7 +174,9 @@ class Agent:
         self.last_success: Optional[Dict] = None
         self.last_failure: Optional[Dict] = None
         self.failures = 0
+        self.failures_without_token = 0
         self.next_try = self.started
+        self.next_probe = self.started
         self.next_reason = "start"
         self.probing = False
         self.valid_until: Optional[float] = None
@@ -225,7 +228,7 @@ class Agent:
             return self._failed(now, exc)
         del pair
         memo.forget_failure(self.store.memo_directory(), self.store.uid, self.store.refs())
-        self.failures, self.probing = 0, False
+        self.failures, self.failures_without_token, self.probing = 0, 0, False
         self._look()
         self.last_success = {"time": now, "valid_until": self.valid_until}
         until = _stamp(self.valid_until) if self.valid_until else "?"
@@ -235,9 +238,12 @@ class Agent:
     def _failed(self, now: float, exc: JenvError) -> JenvError:
         self.failures += 1
         check_until = self._still_valid(now)
-        delay = retry_delay(self.failures, now, check_until)
+        # The backoff starts over when the token runs out: from then on the agent tries within seconds.
+        self.failures_without_token = 0 if check_until else self.failures_without_token + 1
+        delay = retry_delay(self.failures_without_token or self.failures, now, check_until)
         self.next_try, self.next_reason = now + delay, f"retry {self.failures} after a failure"
         self.probing = check_until is None and isinstance(exc, NetworkError)
+        self.next_probe = now + PROBE_INTERVAL
         self.last_failure = {"time": now, "exit_code": int(exc.exit_code), "cause": str(exc)}
         held = f"the token stays valid until {_stamp(check_until)}" if check_until else "no valid token is left"
         self.log.line(f"renewal failed (exit {int(exc.exit_code)}): {exc}; {held}; next try in {delay:.0f}s")
@@ -343,9 +349,15 @@ class Agent:
             if now >= self.next_try:
                 self.renew()
                 continue
+            if self.probing and now >= self.next_probe:
+                self.next_probe = now + PROBE_INTERVAL
+                if self._probe():
+                    self.log.line("JCentral accepts connections again: trying now")
+                    self.next_try, self.next_reason = time.time(), "JCentral is back"
+                    continue
             wait = self.next_try - now
             if self.probing:
-                wait = min(wait, PROBE_INTERVAL)
+                wait = min(wait, self.next_probe - now)
             if self.session_leader is not None:
                 wait = min(wait, 5.0)
             if self.ends is not None:
@@ -356,9 +368,6 @@ class Agent:
                 self.stopping = f"signal {signal.Signals(signum).name}" if signum else "a signal"
             elif listener in ready:
                 self._serve_one(listener)
-            elif self.probing and time.time() < self.next_try and self._probe():
-                self.log.line("JCentral accepts connections again: trying now")
-                self.next_try, self.next_reason = time.time(), "JCentral is back"
         return self.stopping
 
 

@@ -3,7 +3,6 @@ agents that are always stopped at the end of a test."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Iterator, List
@@ -14,7 +13,7 @@ from support.service import Service, build_world, running
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from agentkit import PASSPHRASE, AgentRun, encrypted_key  # noqa: E402
+from agentkit import AgentRun, encrypted_key  # noqa: E402
 
 CA_DN = "/C=ch/O=jenv test/CN=jenv agent test CA"
 
@@ -46,5 +45,3 @@ def env(svc, home):
     """jdoe with an encrypted user key, reaching the service."""
     return svc.env(home, X509_USER_KEY=str(encrypted_key(svc, home)), PYTHONPATH=str(Path(__file__).parents[2]))
 
-
-__all__ = ["PASSPHRASE", "os"]
