@@ -181,6 +181,8 @@ class Agent:
         self.probing = False
         self.valid_until: Optional[float] = None
         self.stopping: Optional[str] = None
+        self.notice: Optional[str] = None
+        self.notice_logged = float("-inf")
 
     # --- the token -------------------------------------------------------------------------
 
@@ -233,7 +235,24 @@ class Agent:
         self.last_success = {"time": now, "valid_until": self.valid_until}
         until = _stamp(self.valid_until) if self.valid_until else "?"
         self.log.line(f"renewed the token: valid until {until}; next renewal at {_stamp(self.next_try)}")
+        self._user_cert_notice(now)
         return None
+
+    def _user_cert_notice(self, now: float) -> None:
+        """The login notice about the user certificate's end (:mod:`jenv.tokens.expiry`), in the status and,
+        once a day, in the log.  Kept apart from the login's own once-a-day memory, so that the user still
+        sees it at the next login."""
+        from jenv.tokens.expiry import expiry_message, user_cert_not_after
+
+        path = self.locs.user_cert.path
+        try:
+            not_after = user_cert_not_after(path, self.ctx.uid, self.store.lock_dirs) if path else None
+        except Exception:  # noqa: BLE001 - a notice never stops the agent
+            not_after = None
+        self.notice = expiry_message(not_after, now, f"user certificate {path}") if not_after else None
+        if self.notice and now - self.notice_logged >= 86400:
+            self.notice_logged = now
+            self.log.line(self.notice)
 
     def _failed(self, now: float, exc: JenvError) -> JenvError:
         self.failures += 1
@@ -279,7 +298,7 @@ class Agent:
                 "last_success": self.last_success, "last_failure": self.last_failure,
                 "failures_in_a_row": self.failures, "next_try": self.next_try, "next_reason": self.next_reason,
                 "memory": self.memory, "passphrase_held": self.secret is not None, "dumpable": _dumpable(),
-                "session_leader": self.session_leader}
+                "session_leader": self.session_leader, "user_cert_notice": self.notice}
 
     def _answer(self, request: Dict) -> Dict:
         op = request.get("op") if isinstance(request, dict) else None
@@ -495,4 +514,6 @@ def agent_lines(status: Dict, now: float) -> List[str]:
                          f"with the login session (process {status['session_leader']})" if status.get("session_leader")
                          else "when stopped"),
              f"log: {status['log']}"]
+    if status.get("user_cert_notice"):
+        lines.append(f"notice: {status['user_cert_notice']}")
     return lines

@@ -92,3 +92,22 @@ def test_systemd_unit_is_written_and_removed(env, home):
     assert "systemctl --user enable --now jenv-agent.service" in proc.stderr
     removed = jenv(["agent", "install", "--systemd", "--remove"], env)
     assert removed.returncode == 0 and not unit.exists()
+
+
+def test_a_user_certificate_near_its_end_is_said_as_the_login_says_it(svc, world, home, agents):
+    """A user certificate with 10 days left (an unencrypted key: no terminal needed): the agent's status
+    and log carry the login's notice, and the login still shows it (the agent keeps its own memory)."""
+    from agentkit import AgentRun
+    from support.service import USERS, write_credential
+
+    identity = write_credential(world.authority.issue_user(USERS["jdoe"][0], days=10), home / "short")
+    env = svc.env(home, X509_USER_CERT=identity.cert.path, X509_USER_KEY=identity.key.path)
+    started = jenv(["agent", "start", "--stay"], env)
+    assert started.returncode == 0, started.stderr
+    found = wait_for(lambda: (status(env) or {}).get("user_cert_notice"), 15)
+    agents.append(AgentRun(status(env)["pid"], env))
+    assert "expires in 9d" in found and identity.cert.path in found
+    assert "notice: your user certificate" in jenv(["agent", "status"], env).stdout
+    assert found in _log(env)
+    login = jenv(["token"], env)
+    assert login.returncode == 0 and "expires in 9d" in login.stderr
