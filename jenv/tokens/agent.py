@@ -26,18 +26,17 @@ import signal
 import socket
 import struct
 import time
-from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional
 
 from jenv.context import Context
-from jenv.errors import ExitCode, JenvError, NetworkError, NotFoundError, UnsafeFileError
-from jenv.locations import Locations, lock_directories
+from jenv.errors import ExitCode, JenvError, NetworkError, UnsafeFileError
+from jenv.locations import Locations
 from jenv.tokens import memo
+from jenv.tokens.agentclient import AgentPlace, read_line
 from jenv.tokens.check import TokenStore, check_token
 
-__all__ = ["AgentPlace", "agent_place", "renew_at", "jitter_for", "retry_delay", "AgentLog", "Agent", "AgentGone",
-           "ask_agent", "read_line", "bind_socket", "hold_lock", "agent_lines", "NO_TOKEN_RETRY", "VALID_TOKEN_RETRY",
-           "PROBE_INTERVAL"]
+__all__ = ["renew_at", "jitter_for", "retry_delay", "AgentLog", "Agent", "bind_socket", "hold_lock", "agent_lines",
+           "NO_TOKEN_RETRY", "VALID_TOKEN_RETRY", "PROBE_INTERVAL"]
 
 #: Backoff while a valid token is held: (first, cap) seconds.
 VALID_TOKEN_RETRY = (30.0, 600.0)
@@ -48,45 +47,6 @@ PROBE_INTERVAL = 2.0
 #: The most a request line may hold, and how long a client may take to send it.
 _MAX_REQUEST = 4096
 _CLIENT_TIMEOUT = 2.0
-
-
-class AgentGone(JenvError):
-    """No agent answers at the user's fixed place on this host."""
-
-    exit_code = ExitCode.NO_AGENT
-
-
-@dataclass(frozen=True)
-class AgentPlace:
-    """Where the agent of this user and host lives (all in the user's private directory)."""
-
-    directory: str
-    host: str
-
-    def _name(self, suffix: str) -> str:
-        return os.path.join(self.directory, f"agent-{self.host}.{suffix}")
-
-    @property
-    def socket(self) -> str:
-        return self._name("sock")
-
-    @property
-    def lock(self) -> str:
-        return self._name("lock")
-
-    @property
-    def log(self) -> str:
-        return self._name("log")
-
-
-def agent_place(environ, home: str, uid: int, create: bool = False) -> Optional[AgentPlace]:
-    """The agent's place: the user's private directory (``$XDG_RUNTIME_DIR`` when it is the user's 0700
-    directory, else ``~/.cache/jenv``, made 0700 with ``create``) and the short host name (a home shared
-    between hosts holds one agent per host).  None when there is no private directory."""
-    directory = memo.memo_directory(lock_directories(environ, home), uid, create)
-    if directory is None:
-        return None
-    return AgentPlace(directory, socket.gethostname().split(".")[0] or "localhost")
 
 
 def renew_at(not_before: float, not_after: float, min_valid: float, jitter: float) -> float:
@@ -298,7 +258,8 @@ class Agent:
                 "last_success": self.last_success, "last_failure": self.last_failure,
                 "failures_in_a_row": self.failures, "next_try": self.next_try, "next_reason": self.next_reason,
                 "memory": self.memory, "passphrase_held": self.secret is not None, "dumpable": _dumpable(),
-                "session_leader": self.session_leader, "user_cert_notice": self.notice}
+                "session_leader": self.session_leader, "user_cert_notice": self.notice,
+                "token_cert": self.store.cert.path, "token_key": self.store.key.path}
 
     def _answer(self, request: Dict) -> Dict:
         op = request.get("op") if isinstance(request, dict) else None
@@ -390,17 +351,6 @@ class Agent:
         return self.stopping
 
 
-def read_line(recv: Callable[[int], bytes], limit: int) -> bytes:
-    """Bytes from ``recv`` up to a newline, the end of the stream, or ``limit`` bytes."""
-    data = b""
-    while not data.endswith(b"\n") and len(data) < limit:
-        chunk = recv(min(65536, limit - len(data)))
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def _dumpable() -> Optional[bool]:
     """prctl(PR_GET_DUMPABLE) of this process (None where it cannot be asked)."""
     try:
@@ -457,37 +407,6 @@ def hold_lock(path: str) -> Optional[int]:
         os.close(fd)
         return None
     return fd
-
-
-def ask_agent(place: Optional[AgentPlace], op: str, timeout: float) -> Dict:
-    """One request to the user's agent on this host; its answer.  Raises AgentGone when none answers."""
-    if place is None:
-        raise AgentGone("no jenv agent runs for you on this host (there is no private directory for one): "
-                        "start one with 'jenv agent start'")
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    client.settimeout(timeout)
-    try:
-        try:
-            client.connect(place.socket)
-        except (FileNotFoundError, ConnectionRefusedError):
-            raise AgentGone(f"no jenv agent runs for you on this host (no answer at {place.socket}): start one "
-                            "with 'jenv agent start'") from None
-        except OSError as exc:
-            raise NotFoundError(f"cannot reach the agent at {place.socket}: {exc.strerror}") from None
-        client.sendall(json.dumps({"op": op}).encode("ascii") + b"\n")
-        data = read_line(client.recv, 1 << 20)
-    except socket.timeout:
-        raise NetworkError(f"the agent at {place.socket} did not answer within {timeout:g}s") from None
-    except OSError as exc:
-        raise AgentGone(f"the agent at {place.socket} went away ({exc.strerror or exc})") from None
-    finally:
-        client.close()
-    if not data:
-        raise AgentGone(f"the agent at {place.socket} closed the connection without an answer (is it yours?)")
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise AgentGone(f"the agent at {place.socket} answered something that is not JSON") from None
 
 
 def agent_lines(status: Dict, now: float) -> List[str]:

@@ -18,8 +18,8 @@ from typing import Dict, List, Optional, Tuple
 
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, JenvError, KeyMismatchError, UnsafeFileError, UsageError
-from jenv.tokens.agent import Agent, AgentGone, AgentLog, AgentPlace, agent_place, ask_agent, bind_socket, \
-    hold_lock, read_line
+from jenv.tokens.agent import Agent, AgentLog, bind_socket, hold_lock
+from jenv.tokens.agentclient import AgentGone, AgentPlace, agent_place, ask_agent, read_line
 from jenv.tokens.check import token_store
 
 __all__ = ["start_agent", "run_agent", "unlock", "ask_running_agent", "systemd_unit", "launchd_plist", "service_file",

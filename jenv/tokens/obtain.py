@@ -129,6 +129,13 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
     check = check_token(store, ctx.clock(), min_valid, need_pem)
     if check.usable:
         return check
+    if store.in_files:
+        from jenv.tokens.agentclient import renew_through_agent
+
+        if renew_through_agent(ctx, store, lock_wait(ctx) + 10):  # the user's agent holds the unlocked key
+            check = check_token(store, ctx.clock(), min_valid, need_pem)
+            if check.usable:
+                return check
     _remembered_failure(ctx, store)
     try:
         return _renew(ctx, locs, store, min_valid, need_pem)

@@ -111,3 +111,26 @@ def test_a_user_certificate_near_its_end_is_said_as_the_login_says_it(svc, world
     assert found in _log(env)
     login = jenv(["token"], env)
     assert login.returncode == 0 and "expires in 9d" in login.stderr
+
+
+def test_jenv_token_asks_the_agent_for_its_own_token_files_only(env, agents, home):
+    """With no usable token and no terminal, ``jenv token`` gets the token through the running agent
+    (found at its fixed place: no variable); for other token files, or once the agent is gone, it is
+    today's behaviour (a passphrase is needed: exit 11)."""
+    result, run = start(env, agents, "--min-valid=2s")
+    assert result.returncode == 0 and run is not None, result.output
+    wait_for(lambda: (status(env) or {}).get("last_success"), 15)
+    assert jenv(["token-destroy"], env).returncode == 0
+    cert_path, _key = token_paths(env)
+    login = jenv(["token", "--min-valid=2s"], env)  # the service's tokens last 12 s
+    assert login.returncode == 0, login.stderr
+    assert str(cert_path) in login.stdout and "Passphrase" not in login.stderr and cert_path.exists()
+    elsewhere = home / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    other = jenv(["token", "--min-valid=2s"], dict(env, TMPDIR=str(elsewhere)))
+    assert other.returncode == 11 and "no terminal" in other.stderr
+    assert jenv(["agent", "stop"], env).returncode == 0
+    wait_for(lambda: not alive(run.pid), 10)
+    assert jenv(["token-destroy"], env).returncode == 0
+    gone = jenv(["token", "--min-valid=2s"], env)
+    assert gone.returncode == 11 and "no terminal" in gone.stderr
