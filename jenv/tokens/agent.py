@@ -29,7 +29,7 @@ import time
 from typing import Callable, Dict, List, Optional
 
 from jenv.context import Context
-from jenv.errors import ExitCode, JenvError, NetworkError, UnsafeFileError
+from jenv.errors import ExitCode, InvalidInputError, JenvError, NetworkError, UnsafeFileError
 from jenv.locations import Locations
 from jenv.tokens import memo
 from jenv.tokens.agentclient import AgentPlace, read_line
@@ -181,11 +181,12 @@ class Agent:
 
         now = time.time()
         try:
+            request = self._same_kind(now)
             if self.secret is None:
-                pair = replace_token(self.ctx, self.locs, self.store, None)
+                pair = replace_token(self.ctx, self.locs, self.store, request)
             else:
                 with self.secret.lent() as passphrase:
-                    pair = replace_token(self.ctx, self.locs, self.store, None, passphrase)
+                    pair = replace_token(self.ctx, self.locs, self.store, request, passphrase)
         except JenvError as exc:
             return self._failed(now, exc)
         del pair
@@ -213,6 +214,25 @@ class Agent:
         if self.notice and now - self.notice_logged >= 86400:
             self.notice_logged = now
             self.log.line(self.notice)
+
+    def _same_kind(self, now: float):
+        """The request that renews the token in the files as it is: a user token of the same role (after
+        ``jenv user <role> token-init`` the renewals keep that role).  Another type of token (job, host)
+        is not the agent's to replace: InvalidInputError."""
+        from jenv.jcentral.protocol import TokenRequest
+
+        try:
+            verdict = check_token(self.store, now, 0).verdict
+        except JenvError:
+            return None
+        if verdict is None or verdict.pair != "usable" or not verdict.token_type:
+            return None
+        if verdict.token_type != "user":
+            raise InvalidInputError(f"the token files hold a {verdict.token_type} token: the agent renews user "
+                                    "tokens only ('jenv token-init' puts one back)")
+        if verdict.role and verdict.user and verdict.role != verdict.user:
+            return TokenRequest.from_options(username=verdict.role).validate()
+        return None
 
     def _failed(self, now: float, exc: JenvError) -> JenvError:
         self.failures += 1

@@ -125,6 +125,9 @@ def _daemonize(ctx: Context, locs, store, place: AgentPlace, passphrase: Optiona
     if line.startswith("ok "):
         ctx.err(f"jenv: agent started (pid {line[3:]}): 'jenv agent status' shows it; its log is {place.log}")
         return ExitCode.OK
+    if line.startswith("running "):
+        ctx.err(f"jenv: an agent already runs for you on this host (pid {line[8:]}); 'jenv agent status' shows it")
+        return ExitCode.OK
     code, _sep, message = line.partition(" ")
     if not code.isdigit():
         ctx.err(f"jenv: the agent did not start (its log {place.log} may say why)")
@@ -169,7 +172,7 @@ def run_agent(ctx: Context, locs, store, place: AgentPlace, passphrase: Optional
     try:
         lock_fd = hold_lock(place.lock)
         if lock_fd is None:
-            _report(report, f"ok {_running(place) or '?'}")  # another start won the race: that agent runs
+            _report(report, f"running {_running(place) or '?'}")  # another start won the race: that agent runs
             if foreground:
                 ctx.err("jenv: an agent already runs for you on this host; 'jenv agent status' shows it")
             return ExitCode.OK

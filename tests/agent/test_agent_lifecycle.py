@@ -134,3 +134,22 @@ def test_jenv_token_asks_the_agent_for_its_own_token_files_only(env, agents, hom
     assert jenv(["token-destroy"], env).returncode == 0
     gone = jenv(["token", "--min-valid=2s"], env)
     assert gone.returncode == 11 and "no terminal" in gone.stderr
+
+
+def test_renewals_keep_the_role_of_the_token_in_the_files(svc, home, agents):
+    """After 'jenv user <role> token-init' the agent renews that role's token, not the user's own
+    (an unencrypted key: the agent holds no passphrase)."""
+    import json
+
+    from agentkit import AgentRun
+
+    env = svc.env(home)
+    assert jenv(["agent", "start", "--stay", "--min-valid=2s"], env).returncode == 0
+    agents.append(AgentRun(wait_for(lambda: status(env), 15)["pid"], env))
+    assert wait_for(lambda: status(env)["passphrase_held"] is False and status(env)["last_success"], 15)
+    assert jenv(["user", "alicepr", "token-init"], env).returncode == 0
+    before = status(env)["last_success"]["time"]
+    assert jenv(["agent", "renew-now"], env).returncode == 0
+    assert status(env)["last_success"]["time"] > before
+    whoami = json.loads(jenv(["whoami", "--json"], env).stdout)
+    assert (whoami["user"], whoami["role"]) == ("jdoe", "alicepr")
