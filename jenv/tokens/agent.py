@@ -189,6 +189,8 @@ class Agent:
                     pair = replace_token(self.ctx, self.locs, self.store, request, passphrase)
         except JenvError as exc:
             return self._failed(now, exc)
+        except Exception as exc:  # noqa: BLE001 - a daemon outlives a bug in one renewal: logged, retried
+            return self._failed(now, JenvError(f"internal error: {type(exc).__name__}: {exc}"))
         del pair
         memo.forget_failure(self.store.memo_directory(), self.store.uid, self.store.refs())
         self.failures, self.failures_without_token, self.probing = 0, 0, False
@@ -404,7 +406,7 @@ def bind_socket(path: str) -> socket.socket:
         listener.bind(path)
     except OSError as exc:
         listener.close()
-        raise UnsafeFileError(f"cannot create the agent socket {path}: {exc.strerror}") from None
+        raise UnsafeFileError(f"cannot create the agent socket {path}: {exc.strerror or exc}") from None
     finally:
         os.umask(old)
     listener.listen(8)
@@ -420,7 +422,7 @@ def hold_lock(path: str) -> Optional[int]:
     try:
         fd = open_own_file_to_append(path, 0o600)
     except OSError as exc:
-        raise UnsafeFileError(f"cannot open the agent lock {path}: {exc.strerror}") from None
+        raise UnsafeFileError(f"cannot open the agent lock {path}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -86,7 +86,7 @@ def ask_agent(place: Optional[AgentPlace], op: str, timeout: float) -> Dict:
             raise AgentGone(f"no jenv agent runs for you on this host (no answer at {place.socket}): start one "
                             "with 'jenv agent start'") from None
         except OSError as exc:
-            raise NotFoundError(f"cannot reach the agent at {place.socket}: {exc.strerror}") from None
+            raise NotFoundError(f"cannot reach the agent at {place.socket}: {exc.strerror or exc}") from None
         client.sendall(json.dumps({"op": op}).encode("ascii") + b"\n")
         data = read_line(client.recv, 1 << 20)
     except socket.timeout:

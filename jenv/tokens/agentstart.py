@@ -208,6 +208,13 @@ def run_agent(ctx: Context, locs, store, place: AgentPlace, passphrase: Optional
             raise
         _report(report, f"{int(exc.exit_code)} {exc}")
         return int(exc.exit_code)
+    except Exception as exc:  # a bug: one line in the log (a daemon has no stderr), then the usual report
+        if log is not None:
+            log.line(f"internal error: {type(exc).__name__}: {exc}")
+        if foreground:
+            raise
+        _report(report, f"{int(ExitCode.ERROR)} internal error in the agent: {type(exc).__name__}: {exc}")
+        return int(ExitCode.ERROR)
     finally:
         if secret is not None:
             secret.wipe()
