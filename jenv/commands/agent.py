@@ -51,19 +51,19 @@ def cmd_agent(args, ctx: Context) -> int:
     if args.get("install"):
         return _install(ctx, "systemd" if args.get("--systemd") else "launchd", bool(args.get("--remove")))
     from jenv.tokens.agentstart import ask_running_agent
+    from jenv.tokens.obtain import lock_wait
 
+    wait = lock_wait(ctx) + 10  # the agent answers between renewals: one may be under way
     if args.get("status"):
-        answer = ask_running_agent(ctx, "status", 10.0)
+        answer = ask_running_agent(ctx, "status", wait)
         return _print_status(ctx, answer)
     if args.get("renew-now"):
-        from jenv.tokens.obtain import lock_wait
-
-        answer = ask_running_agent(ctx, "renew-now", lock_wait(ctx) + 10)
+        answer = ask_running_agent(ctx, "renew-now", wait)
         code = _print_status(ctx, answer)
         if not answer.get("ok"):
             ctx.err(f"jenv: the agent could not renew the token: {answer.get('error')}")
         return code
-    answer = ask_running_agent(ctx, "stop", 10.0)
+    answer = ask_running_agent(ctx, "stop", wait)
     ctx.err("jenv: the agent stops" if answer.get("ok") else f"jenv: {answer.get('error')}")
     return ExitCode.OK if answer.get("ok") else int(answer.get("exit_code") or ExitCode.ERROR)
 

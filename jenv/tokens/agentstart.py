@@ -74,8 +74,11 @@ def start_agent(ctx: Context, foreground: bool, stay: bool, ttl: Optional[int], 
         return ExitCode.OK
     from jenv.safefile import keep_secrets_out_of_core_dumps, use_light_core_guard
 
+    from jenv.tokens.secretmem import lock_all_memory
+
     use_light_core_guard(False)
     keep_secrets_out_of_core_dumps()  # before the passphrase is read: no core file, not dumpable
+    lock_all_memory()  # the prompt's copies too, where the limit allows (the agent locks its own after fork)
     passphrase = unlock(ctx, locs)
     leader = None if foreground else _session_leader(stay)
     if foreground:
