@@ -4,7 +4,9 @@ file."""
 
 from __future__ import annotations
 
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 from agentkit import JENV, PASSPHRASE, alive, jenv, start, status, token_paths, wait_for
@@ -90,6 +92,9 @@ def test_systemd_unit_is_written_and_removed(env, home):
     assert "agent start --foreground --stay" in " ".join(word.strip('"') for word in text.split())
     assert f'Environment="TMPDIR={env["TMPDIR"].replace("%", "%%")}"' in text
     assert "systemctl --user enable --now jenv-agent.service" in proc.stderr
+    if shutil.which("systemd-analyze"):  # systemd's own reading of the unit: no unknown key, a runnable command
+        verify = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0 and "Unknown" not in verify.stderr, verify.stderr
     removed = jenv(["agent", "install", "--systemd", "--remove"], env)
     assert removed.returncode == 0 and not unit.exists()
 
