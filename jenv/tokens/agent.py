@@ -130,6 +130,7 @@ class Agent:
         self.started = time.time()
         self.ends = self.started + ttl if ttl else None
         self.session_leader = session_leader
+        self._leader_start = _process_start(session_leader) if session_leader is not None else None
         self.memory = memory
         self.last_success: Optional[Dict] = None
         self.last_failure: Optional[Dict] = None
@@ -324,6 +325,7 @@ class Agent:
     # --- the loop --------------------------------------------------------------------------
 
     def _session_ended(self) -> bool:
+        """The session's leader is gone (or its pid now names another process: another start time)."""
         if self.session_leader is None:
             return False
         try:
@@ -332,7 +334,7 @@ class Agent:
             return True
         except OSError:
             return False
-        return False
+        return self._leader_start is not None and _process_start(self.session_leader) != self._leader_start
 
     def run(self, listener: socket.socket, wakeup: int) -> str:
         """Serve and renew until stopped; the reason it ended."""
@@ -371,6 +373,15 @@ class Agent:
             elif listener in ready:
                 self._serve_one(listener)
         return self.stopping
+
+
+def _process_start(pid: int) -> Optional[str]:
+    """When process ``pid`` started (field 22 of /proc/<pid>/stat, Linux); None where it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[19].decode("ascii")
+    except (OSError, IndexError):
+        return None
 
 
 def _dumpable() -> Optional[bool]:
