@@ -69,7 +69,7 @@ class LockedSecret:
         self.lock_problem = "" if self.locked else f"mlock of the passphrase page failed " \
                                                    f"({os.strerror(ctypes.get_errno())})"
         self._length = len(data)
-        self._page[:self._length] = bytes(data) if isinstance(data, bytearray) else data
+        self._page[:self._length] = data
         self._lent: List[bytearray] = []
 
     @contextlib.contextmanager
@@ -79,7 +79,9 @@ class LockedSecret:
         def give() -> bytearray:
             if self._page is None:
                 raise ValueError("the secret was wiped")
-            copy = bytearray(self._page[:self._length])
+            copy = bytearray(self._length)
+            with memoryview(self._page) as page:  # straight from the page: no intermediate bytes object
+                copy[:] = page[:self._length]
             self._lent.append(copy)
             return copy
 
