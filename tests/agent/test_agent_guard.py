@@ -105,6 +105,15 @@ def test_another_users_agent_is_locked_undumpable_and_answers_only_its_uid(other
         scan(asked.args, asked.stdout, asked.stderr)
         assert asked.returncode == 0, asked.stderr
         assert '"dumpable": false' in asked.stdout and '"passphrase_held": true' in asked.stdout
+        import json
+        import resource
+
+        memory = json.loads(asked.stdout)["memory"]
+        if resource.getrlimit(resource.RLIMIT_MEMLOCK)[0] == resource.RLIM_INFINITY:
+            assert memory.startswith("all memory locked"), memory
+        else:  # the limit is the user's: only the page, and the agent says why
+            assert "only the passphrase page is locked: RLIMIT_MEMLOCK is" in memory, memory
+            assert memory.endswith("the passphrase page is locked"), memory
         sock = str(home / "run" / log.name.replace(".log", ".sock"))
         # A third uid cannot reach the socket at all.
         probe = ("import socket,sys; s=socket.socket(socket.AF_UNIX); "
