@@ -154,7 +154,7 @@ def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) ->
     key's passphrase is asked here, and only then can it be matched with the certificate."""
     cert, data, key = checked
     what = identity.key.describe()
-    ask = _CachedPassphrase(what) if identity.passphrase is None else _CachedPassphrase(what, identity.passphrase)
+    ask = _CachedPassphrase(what, identity.passphrase)  # the terminal, unless the identity brings its own
     if key is None:
         key = parse_private_key(data, what, ask, own_key=True)
         if not key_matches(cert, key):
