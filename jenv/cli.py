@@ -11,6 +11,7 @@ Token (for login scripts: eval "$(jenv token)"):
   token-destroy    Remove the token files, print unset lines
   user             Role change: token for another of your roles (user <name> [token-init])
   prompt           Short token segment for PS1, starship or tmux (time left, or a marker)
+  agent            Unlock once, keep the token fresh (start, status, renew-now, stop, install)
 
 Inspection (offline):
   status           Where each credential comes from and whether it is usable
@@ -85,6 +86,7 @@ COMMANDS = {
     "token-destroy": "jenv.commands.tokens:cmd_token_destroy",
     "prompt": "jenv.commands.tokens:cmd_prompt",
     "user": "jenv.commands.tokens:cmd_user",
+    "agent": "jenv.commands.agent:cmd_agent",
     "whoami": "jenv.commands.whoami:cmd_whoami",
     "cert-import": "jenv.commands.certimport:cmd_cert_import",
     "ca-fetch": "jenv.commands.ca:cmd_ca_fetch",

@@ -85,6 +85,7 @@ class ExitCode(metaclass=_ExitCodeTable):
     NETWORK = _ExitStatus(9, "JCentral unreachable (refused, timeout, TLS, broken answer)")
     REFUSED = _ExitStatus(10, "JCentral refused the request (shows the server's message)")
     PASSPHRASE = _ExitStatus(11, "key passphrase needed but no terminal, or wrong passphrase")
+    NO_AGENT = _ExitStatus(12, "no jenv agent runs for you on this host (agent status, renew-now, stop)")
     INTERRUPTED = _ExitStatus(130, "interrupted")
 
 

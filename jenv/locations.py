@@ -38,6 +38,7 @@ __all__ = [
     "lock_directories",
     "cache_directory",
     "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
     "XDG_RUNTIME_DIR",
     "DEFAULT_JCENTRAL_HOST",
     "DEFAULT_JCENTRAL_PORT",
@@ -69,6 +70,7 @@ JENV_CRL = "JENV_CRL"  # how CRLs in the CA store are used: warn (default), requ
 CRL_POLICIES = ("warn", "require", "ignore")
 XDG_RUNTIME_DIR = "XDG_RUNTIME_DIR"
 XDG_CACHE_HOME = "XDG_CACHE_HOME"
+XDG_CONFIG_HOME = "XDG_CONFIG_HOME"
 TMPDIR = "TMPDIR"
 
 DEFAULT_JCENTRAL_HOST = "alice-jcentral.cern.ch"
@@ -113,6 +115,7 @@ VARIABLES = {
     "HOME": "where ~/.globus and ~/.cache/jenv are",
     "XDG_RUNTIME_DIR": "private directory for the token lock and the remembered verdicts (default ~/.cache/jenv)",
     "XDG_CACHE_HOME": "where jenv keeps its private state, ~/.cache/jenv by default (the expiry notice's memory)",
+    "XDG_CONFIG_HOME": "where 'jenv agent install --systemd' writes the user unit (default ~/.config)",
     "SHELL": "the shell whose syntax jenv prints, when the parent process is not a shell",
     "PATH": "where shims looks for alienpy's commands, and exec and sandbox for the command to run",
     "PYTHONPATH": "doctor: a directory there that holds one of jenv's libraries shadows it (a failure)",

@@ -40,8 +40,8 @@ import ssl
 import sys
 import time
 import types
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence, Union
 
 from jenv.ca.store import check_hash_entries, check_store_file, open_ca_store
 from jenv.credentials import key_permission_problem, load_certificate, materialize, read_credential, unlock_key
@@ -67,10 +67,16 @@ _CLIENT_CERT_ALERTS = ("UNKNOWN_CA", "BAD_CERTIFICATE", "CERTIFICATE_REQUIRED", 
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """The certificate and key presented to JCentral (user certificate or token)."""
+    """The certificate and key presented to JCentral (user certificate or token).
+
+    ``passphrase`` answers for an encrypted key instead of the terminal (``jenv agent``, which asked once
+    and keeps it): called each time the key is loaded, it returns the passphrase (a bytearray the caller
+    may wipe afterwards).
+    """
 
     cert: Location
     key: Location
+    passphrase: Optional[Callable[[], Union[bytes, bytearray]]] = field(default=None, compare=False, repr=False)
 
 
 def _load_ca(context: ssl.SSLContext, ca: CAStore) -> None:
@@ -144,7 +150,10 @@ def _add_identity(context: ssl.SSLContext, identity: ClientIdentity, checked) ->
     cert, data, key = checked
     what = identity.key.describe()
     password = None
-    if key is None:  # asked at the terminal, again after a typo (unlock_key); OpenSSL gets the answer that worked
+    if key is None and identity.passphrase is not None:  # the agent's, proven when it started: asked once
+        password = identity.passphrase()
+        key = parse_private_key(data, what, lambda: password, own_key=True)
+    elif key is None:  # asked at the terminal, again after a typo (unlock_key); OpenSSL gets the answer that worked
         key, password = unlock_key(what, lambda secret: parse_private_key(data, what, secret, own_key=True))
         if not key_matches(cert, key):
             raise KeyMismatchError(f"{what} does not belong to {identity.cert.describe()}")

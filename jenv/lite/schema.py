@@ -23,6 +23,7 @@ VERSIONS = {
     "ca-fetch": 1,
     "crl-fetch": 1,
     "doctor": 1,
+    "agent": 1,        # agent status, renew-now
     "cert-import": 1,
     "args": 1,
 }

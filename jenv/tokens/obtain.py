@@ -7,7 +7,7 @@ network stack until a token must really be fetched).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from jenv.context import Context
 from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError, VerifyError
@@ -29,9 +29,11 @@ def network_timeout(ctx: Context) -> float:
         raise InvalidInputError(f"{exc}: set it to a number of seconds, or unset it") from None
 
 
-def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"]) -> "TokenPair":
-    """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase),
-    and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`) before anyone writes it."""
+def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"],
+                        passphrase: Optional[Callable[[], bytearray]] = None) -> "TokenPair":
+    """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase,
+    unless ``passphrase`` gives it), and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`)
+    before anyone writes it."""
     from jenv.jcentral.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
     from jenv.safefile import use_light_core_guard
@@ -47,7 +49,8 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
     store = resolve_ca_store(ctx.environ, ctx.home)
     request = request or TokenRequest()
     account = _account_in_use(ctx)
-    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key), store, network_timeout(ctx),
+    pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key, passphrase), store,
+                       network_timeout(ctx),
                        request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
     for warning in vet_token(pair, request, store, account):
         ctx.err(f"jenv: warning: {warning}")
@@ -145,6 +148,13 @@ def ensure_token(ctx: Context, locs: Locations, store: TokenStore, min_valid: in
     check = check_token(store, ctx.clock(), min_valid, need_pem)
     if check.usable:
         return check
+    if store.in_files:
+        from jenv.tokens.agentclient import renew_through_agent
+
+        if renew_through_agent(ctx, store, lock_wait(ctx) + 10):  # the user's agent holds the unlocked key
+            check = check_token(store, ctx.clock(), min_valid, need_pem)
+            if check.usable:
+                return check
     _remembered_failure(ctx, store)
     try:
         return _renew(ctx, locs, store, min_valid, need_pem)
@@ -178,13 +188,15 @@ def _renew(ctx: Context, locs: Locations, store: TokenStore, min_valid: int, nee
     return check
 
 
-def replace_token(ctx: Context, locs: Locations, store: TokenStore, request: Optional["TokenRequest"]) -> "TokenPair":
-    """token-init: a new token from JCentral, checked, then written over the token files under the lock.
+def replace_token(ctx: Context, locs: Locations, store: TokenStore, request: Optional["TokenRequest"],
+                  passphrase: Optional[Callable[[], bytearray]] = None) -> "TokenPair":
+    """token-init (and ``jenv agent``, with the ``passphrase`` it keeps): a new token from JCentral, checked,
+    then written over the token files under the lock.
 
     An unsafe token location is refused before JCentral is asked.
     """
     check_writable(store)
-    pair = fetch_checked_token(ctx, locs, request)
+    pair = fetch_checked_token(ctx, locs, request, passphrase)
     with lock_store(store, lock_wait(ctx)) as lock:
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
     return pair

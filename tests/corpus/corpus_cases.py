@@ -329,6 +329,8 @@ ELSEWHERE_CASES = [
          r"cannot write JALIEN_TOKEN_CERT to an env file", absent="a b"),
     Case("exec of a missing command", ("exec", "--", "no-such-command-jenv"), USAGE, r"cannot run 'no-such-command-jenv'"),
     Case("args without a form", ("args",), USAGE, r"jenv args curl"),
+    Case("agent status with no agent", ("agent", "status"), 12, r"no jenv agent runs for you on this host"),
+    Case("agent start with a bad --ttl", ("agent", "start", "--ttl", "soon"), USAGE, r"--ttl"),
 ]
 
 def _p12(lab: Lab) -> bytes:

@@ -201,12 +201,16 @@ KNOWN_WRITERS = {
     ("jenv/login.py", "main"): "os.devnull, once the reader of stdout went away",
     ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
     ("jenv/safefile.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's own "
-                                                      "regular file only (the service's request log)",
+                                                      "regular file only (the service's request log; the agent's "
+                                                      "log and lock in the private 0700 directory: messages "
+                                                      "only, an empty lock)",
     ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
     ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
                                                    "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
     ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
                                                      "(the <name>.<date> copy of the old key stays 0400)",
+    ("jenv/commands/agent.py", "_install"): "replace_file 0644: the agent's systemd unit or launchd plist "
+                                            "(a command line and variable names; no key material)",
     ("jenv/tokens/expiry.py", "_remember"): "replace_file 0600 in a private 0700 directory: two numbers, "
                                             "no key material",
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, Tuple
@@ -20,7 +21,8 @@ from jenv.service.server import LocalService, load_user_map, run_service
 from support.launcher import clean_env
 from support.pki import alien_like_ca
 
-__all__ = ["USERS", "World", "Service", "build_world", "running", "identity_at", "write_credential"]
+__all__ = ["USERS", "World", "Service", "build_world", "running", "identity_at", "write_credential",
+           "encrypted_user_key"]
 
 #: name -> (DN, roles, e-mail): a user with two roles, an admin, a vobox identity.
 USERS = {
@@ -39,6 +41,19 @@ def write_credential(credential: Credential, directory: Path, stem: str = "user"
     directory.mkdir(parents=True, exist_ok=True)
     credential.write(str(directory / f"{stem}cert.pem"), str(directory / f"{stem}key.pem"))
     return identity_at(directory, stem)
+
+
+def encrypted_user_key(plain_key: str, target: Path, passphrase: bytes, mode: int = 0o600) -> Path:
+    """The user key at ``plain_key`` encrypted with ``passphrase`` (PKCS#8), written to ``target`` with
+    ``mode``."""
+    from cryptography.hazmat.primitives import serialization
+
+    loaded = serialization.load_pem_private_key(Path(plain_key).read_bytes(), None)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.BestAvailableEncryption(passphrase)))
+    return target
 
 
 @dataclass

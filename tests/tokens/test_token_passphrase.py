@@ -21,15 +21,9 @@ PASSPHRASE = b"correct horse battery"
 
 
 def _encrypted_env(svc, home):
-    from cryptography.hazmat.primitives import serialization
+    from support.service import encrypted_user_key
 
-    cert, key = svc.user_files("jdoe")
-    loaded = serialization.load_pem_private_key(Path(key).read_bytes(), None)
-    encrypted = home / "userkey.pem"
-    fd = os.open(encrypted, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(loaded.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.BestAvailableEncryption(PASSPHRASE)))
+    encrypted = encrypted_user_key(svc.user_files("jdoe")[1], home / "userkey.pem", PASSPHRASE)
     return svc.env(home, X509_USER_KEY=str(encrypted), PYTHONPATH=str(REPO))
 
 

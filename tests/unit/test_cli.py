@@ -144,7 +144,7 @@ def test_json_is_accepted_anywhere_or_refused_as_usage(tmp_path, command, spelli
     extra = {"user": ["alicepr"], "cert-verify": [], "completion": ["bash"], "hook": ["bash"],
              "serve": ["--dir", str(tmp_path / "svc")], "sandbox": ["--", "true"], "exec": ["--", "true"],
              "export": ["--to", str(tmp_path / "out")], "args": ["curl"],
-             "cert-import": [str(tmp_path / "none.p12")]}.get(command, [])
+             "cert-import": [str(tmp_path / "none.p12")], "agent": ["status"]}.get(command, [])
     if command in ("sandbox", "exec"):  # the options go before "--"
         argv = {"before": ["--json", command, *extra], "after": [command, "--json", *extra],
                 "one-dash-after": [command, "-json", *extra]}[spelling]

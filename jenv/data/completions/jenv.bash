@@ -10,7 +10,7 @@ _jenv_complete() {
     local commands="status doctor cert-info token-info certkey-match tokenkey-match cert-verify
         token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info
         crl-fetch hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy
-        shims export exec args whoami cert-import"
+        shims export exec args whoami cert-import agent"
     local shells="sh bash zsh ksh dash fish tcsh csh json json-vars env"
     local init_opts="-u -v -t -jobid -hostname -f"
 
@@ -30,7 +30,7 @@ _jenv_complete() {
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
         --dir|--config|--ready-file|--log|--to|--as) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds) return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds|--ttl) return 0 ;;
     esac
 
     case $cmd in
@@ -70,6 +70,7 @@ _jenv_complete() {
         export) opts="--to --min-valid --as --json --shell" ;;
         exec) opts="--min-valid --scrub --" ;;
         args) opts="curl --config --min-valid --json" ;;
+        agent) opts="start status renew-now stop install --foreground --stay --ttl --min-valid --json --systemd --launchd --remove" ;;
         *) opts= ;;
     esac
     # Where the grammar expects a value, values come first: options only once a '-' is typed.

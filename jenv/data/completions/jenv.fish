@@ -3,7 +3,7 @@
 
 set -l __jenv_commands status doctor cert-info token-info certkey-match tokenkey-match cert-verify \
     token-verify token token-init alien-token-init token-destroy user prompt ca-fetch ca-info \
-    crl-fetch hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import
+    crl-fetch hook completion serve sandbox alien-token-info alien-cert-info alien-token-destroy shims export exec args whoami cert-import agent
 set -l __jenv_shells sh bash zsh ksh dash fish tcsh csh json json-vars env
 
 complete -c jenv -f
@@ -42,6 +42,7 @@ complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a exec -
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a args -d 'Token options for curl or requests'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a whoami -d 'Who the token makes you'
 complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a cert-import -d 'Install the .p12 from the CA'
+complete -c jenv -n "not __fish_seen_subcommand_from $__jenv_commands" -a agent -d 'Unlock once, keep the token fresh'
 
 # Options of token, token-init (and alien-token-init) and user.
 for __jenv_c in jenv alien-token-init
@@ -104,3 +105,12 @@ complete -c jenv -n '__fish_seen_subcommand_from serve sandbox' -l token-seconds
 complete -c jenv -n '__fish_seen_subcommand_from hook' -a 'sh bash zsh ksh dash fish tcsh csh'
 complete -c jenv -n '__fish_seen_subcommand_from hook' -l file -d 'Print the hook script instead'
 complete -c jenv -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -a 'start status renew-now stop install' -d 'Agent action'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l foreground -d 'Stay in the foreground'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l stay -d 'Outlive the login session'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l ttl -x -d 'End after this long'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l min-valid -x -d 'Renew at the latest this long before the end'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l json -d 'Print JSON'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l systemd -d 'A systemd user unit'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l launchd -d 'A launchd agent'
+complete -c jenv -n '__fish_seen_subcommand_from agent' -l remove -d 'Remove the service file'
