@@ -297,7 +297,11 @@ def test_shadowing_alien_token_info_on_path(svc, home, tmp_path):
 
 
 def test_jenv_shim_on_path_is_fine(svc, home):
+    """jenv's own shim is no shadow.  The official client's commands (on PATH where the test environment
+    installed alienpy, as in .ci/run's virtual environment) are kept out, or shims would rightly refuse."""
     env = _env(svc, home)
+    env["PATH"] = os.pathsep.join(entry for entry in env["PATH"].split(os.pathsep)
+                                  if not os.path.exists(os.path.join(entry, "alien-token-info")))
     assert subprocess.run([os.sys.executable, "-m", "jenv", "shims"], env=env, capture_output=True).returncode == 0
     report = doctor(dict(env, PATH=f"{home}/.local/bin:{env['PATH']}"))
     assert report.code == 0 and "env.path.alien-token-info" in report.ids("ok"), report
