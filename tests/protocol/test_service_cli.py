@@ -172,7 +172,7 @@ def test_sandbox_says_passphrase_and_user_do_not_apply_to_an_existing_dir(root, 
 
 # --- the sandbox can play every example of the README ------------------------------------------------
 
-README = REPO / "README.md"
+README = REPO / "docs" / "manual.md"  # the manual, where the README's sections moved
 
 
 def readme_examples(heading: str) -> list:
