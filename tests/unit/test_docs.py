@@ -106,3 +106,42 @@ def test_the_check_finds_each_way_prose_states_a_code(text):
                                   "exit codes are in the table"])
 def test_the_check_lets_links_code_and_words_pass(text):
     assert prose_exit_codes(text) == []
+
+
+# --- links: every page and anchor a document links to exists ----------------------------------------
+
+#: Files other work adds beside this documentation (the packaging recipes, the changelog, the page on
+#: long-running commands); linked already, checked once they exist.
+ADDED_ELSEWHERE = {"CHANGELOG.md", "packaging", "docs/long-commands.md"}
+
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)\)")
+
+
+def anchors(path) -> set:
+    """The anchors GitHub makes for a Markdown file: one per heading (lower case, punctuation dropped,
+    spaces to hyphens, a repeated one numbered), and every explicit ``<a id="...">``."""
+    text = path.read_text()
+    found, seen = set(re.findall(r'<a id="([^"]+)"', text)), {}
+    for heading in re.findall(r"^#{1,6} +(.+?) *$", without_fences(text), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        found.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+        seen[slug] = seen.get(slug, 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=relative)
+def test_every_link_reaches_a_file_and_an_anchor_that_exist(path):
+    broken = []
+    for match in LINK.finditer(without_fences(path.read_text())):
+        target = match.group("target")
+        if re.match(r"[a-z]+:", target):
+            continue  # a web address
+        name, _, anchor = target.partition("#")
+        file = (path.parent / name).resolve() if name else path
+        where = str(file.relative_to(REPO)) if file.is_relative_to(REPO) else str(file)
+        if not file.exists():
+            if where.rstrip("/") not in ADDED_ELSEWHERE:
+                broken.append(target)
+        elif anchor and (file.suffix != ".md" or anchor not in anchors(file)):
+            broken.append(target)
+    assert broken == []
