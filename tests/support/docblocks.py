@@ -37,7 +37,7 @@ CANNOT_RUN_HERE: Dict[Tuple[str, str], str] = {
         "with the next two lines, an install from PyPI's build requirements (no network here)",
     ("README.md", "~/.local/share/jenv-venv/bin/python -m pip install ./jenv"):
         "pip builds jenv with setuptools from PyPI (no network here)",
-    ("README.md", "ln -s ~/.local/share/jenv-venv/bin/jenv ~/.local/bin/jenv"):
+    ("README.md", "mkdir -p ~/.local/bin && ln -s ~/.local/share/jenv-venv/bin/jenv ~/.local/bin/jenv"):
         "needs the environment of the line above",
     ("README.md", "git -C jenv pull && pipx install --force ./jenv"): "needs the repository's remote and PyPI",
     ("README.md", "pipx uninstall jenv"): "pipx is not installed here",
