@@ -69,7 +69,8 @@ def markdown() -> str:
     lines += [f"| `{path}` | {what} |" for path, what in FILES]
     lines += ["", "## Exit codes", "", "The one table of exit codes (`jenv/errors.py`); every other page links here.", "",
               "| Code | Meaning |", "|---:|---|"]
-    lines += [f"| {int(code)} | {text} |" for code, text in EXIT_CODE_TABLE.items()]
+    # One anchor per row, so prose elsewhere links a code to its meaning: [exit 8](reference.md#exit-8).
+    lines += [f'| <a id="exit-{int(code)}"></a>{int(code)} | {text} |' for code, text in EXIT_CODE_TABLE.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -82,11 +82,12 @@ def cmd_hook(args, ctx: Context) -> int:
       --file    Print the hook script instead (for sourcing from a file; it runs
                 "jenv token" itself under timeout).
 
-    Put one line in your login file:
+    Put one line in your login file, as its last line (Ctrl-C at a passphrase
+    prompt skips the rest of a bash or zsh login file):
       ~/.bashrc, ~/.zshrc, ~/.kshrc, ~/.profile   eval "$(jenv hook bash)"   (zsh, ksh, sh alike)
       ~/.config/fish/config.fish                  jenv hook fish | source
       ~/.tcshrc, ~/.cshrc                         eval "`jenv hook tcsh`"
-    or, for no process at all once the token is fresh (bash, zsh, ksh alike; README "Shell setup"):
+    or, for no process at all once the token is fresh (bash, zsh, ksh alike; docs/manual.md, "Shell setup"):
       [ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || eval "$(jenv hook bash)"
       test -O ~/.cache/jenv/login.fish; and source ~/.cache/jenv/login.fish; or jenv hook fish | source
 

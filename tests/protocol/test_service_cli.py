@@ -170,17 +170,9 @@ def test_sandbox_says_passphrase_and_user_do_not_apply_to_an_existing_dir(root, 
     assert "apply only when one is created" in result.stderr
 
 
-# --- the sandbox can play every example of the README ------------------------------------------------
+# --- the manual names the sandbox's accounts (tests/protocol/test_doc_blocks.py runs its examples) -------
 
-README = REPO / "README.md"
-
-
-def readme_examples(heading: str) -> list:
-    """The commands of the first ```sh block after ``heading`` (comments cut, synopses with [...] left out)."""
-    section = README.read_text().split(heading, 1)[1]
-    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
-    commands = [re.split(r"\s{2,}#", line)[0].strip() for line in block.splitlines()]
-    return [command for command in commands if command and "[" not in command and "..." not in command]
+README = REPO / "docs" / "manual.md"  # the manual, where the README's sections moved
 
 
 def test_the_readme_names_the_sandbox_accounts_it_has(root, env):
@@ -196,27 +188,6 @@ def test_the_readme_names_the_sandbox_accounts_it_has(root, env):
     seen = json.loads(admin.stdout)
     assert seen["X509_USER_CERT"].endswith("/admin/usercert.pem") and seen["TMPDIR"].endswith("/admin/tmp")
     assert "jadmin (roles jadmin, admin) = X509_USER_CERT" in admin.stderr
-
-
-def test_every_example_of_the_tokens_section_works_inside_the_sandbox(root, env, tmp_path):
-    examples = readme_examples("### Tokens")
-    assert len(examples) >= 8 and 'eval "$(jenv user alicepr)"' in examples and "jenv token-init jdoe" in examples
-    box = str(tmp_path / "box")
-    for example in examples:
-        result = root.run_jenv(["sandbox", "--dir", box, "--", "sh", "-c", example], env, content_mode=True)
-        assert result.returncode == 0, (example, result.stderr)
-
-
-def test_every_sandbox_example_of_the_readme_works_as_written(root, env):
-    examples = readme_examples("### Local service: `jenv sandbox` and `jenv serve`")
-    kinds = {"jenv user alicepr", "-t jobagent", "-t job ", "-t host", "--token-seconds"}
-    assert all(any(kind in example for example in examples) for kind in kinds), examples
-    for example in examples:
-        assert example.startswith("jenv sandbox ")
-        proc = subprocess.run(["sh", "-c", example], env=env, capture_output=True, text=True, timeout=120)
-        root.scan(["sh", "-c", example], proc.stdout, proc.stderr, content_mode=True)
-        assert proc.returncode == 0, (example, proc.stderr)
-        assert "JALIEN_TOKEN_CERT" in proc.stdout or "token certificate" in proc.stderr, (example, proc.stdout)
 
 
 # --- serve --dir: a directory assembled by hand ------------------------------------------------------

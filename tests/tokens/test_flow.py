@@ -287,8 +287,8 @@ CODE_IN_NAMES = ["$(touch pwned)", "`touch pwned`", "it's \"quoted\"; touch pwne
 
 
 def readme_jq_line() -> str:
-    """The one jq line the README documents (so this test runs what users copy)."""
-    lines = [line.strip() for line in (REPO / "README.md").read_text().splitlines() if "| jq -r" in line]
+    """The one jq line the manual documents (so this test runs what users copy)."""
+    lines = [line.strip() for line in (REPO / "docs" / "manual.md").read_text().splitlines() if "| jq -r" in line]
     assert len(lines) == 1, lines
     return lines[0]
 

@@ -1,4 +1,4 @@
-"""The exit-code texts have one home (``ExitCode``): the README's table and ``jenv --help`` quote it."""
+"""The exit-code texts have one home (``ExitCode``): the reference's generated table and ``jenv --help`` quote it."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 
 from jenv.errors import EXIT_CODE_TABLE, ExitCode
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+REFERENCE = (Path(__file__).resolve().parents[2] / "docs" / "reference.md").read_text()
 
 
-def test_readme_exit_code_table_is_exitcode():
-    section = README[README.index("## Exit codes"):README.index("## Reliability and security")]
-    rows = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", section, re.M))
-    assert {int(code): text for code, text in rows.items()} == {int(code): code.text for code in ExitCode}
+def test_reference_exit_code_table_is_exitcode():
+    section = REFERENCE[REFERENCE.index("## Exit codes"):]
+    rows = re.findall(r'^\| <a id="exit-(\d+)"></a>(\d+) \| (.+?) \|$', section, re.M)
+    assert all(anchor == code for anchor, code, _text in rows)
+    assert {int(code): text for _anchor, code, text in rows} == {int(code): code.text for code in ExitCode}
 
 
 def test_every_code_has_its_text_once():
