@@ -155,7 +155,7 @@ def plan_cover(ctx: Context, seconds: Optional[int], renew: bool, command: str, 
         renewer = find_renewer(ctx, locs)
         if renewer is None:
             raise NotCoveredError("nothing can renew the command's token while it runs: no jenv agent runs for you "
-                                  f"on this host, and the user key {locs.user_key.describe()} is encrypted or "
+                                  f"on this host, and {locs.user_key.describe()} is encrypted or "
                                   "unusable: start one with 'jenv agent start'")
         return Cover(renewer)
     if seconds is None:
