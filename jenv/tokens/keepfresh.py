@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterator, Mapping, NamedTuple, NoReturn, Opti
 
 from jenv.context import Context
 from jenv.errors import InvalidInputError, JenvError, NotCoveredError, PassphraseError
-from jenv.locations import Locations
+from jenv.locations import TMPDIR, Locations
 from jenv.safefile import check_directory, create_new_file
 from jenv.tokens.agentclient import AgentGone, agent_place, ask_agent
 from jenv.tokens.check import TokenStore, check_token, token_store
@@ -268,10 +268,11 @@ class FreshCopy:
 
 
 @contextlib.contextmanager
-def fresh_copy(cert_pem: str, key_pem: str) -> Iterator[FreshCopy]:
-    """A :class:`FreshCopy` holding the pair, in a fresh 0700 directory of TMPDIR, removed when the block
-    ends.  Raises UnsafeFileError when others could rename TMPDIR's entries (as for every private copy)."""
-    base = tempfile.gettempdir()
+def fresh_copy(cert_pem: str, key_pem: str, environ: Mapping[str, str]) -> Iterator[FreshCopy]:
+    """A :class:`FreshCopy` holding the pair, in a fresh 0700 directory of ``environ``'s TMPDIR, removed
+    when the block ends.  Raises UnsafeFileError when others could rename TMPDIR's entries (as for every
+    private copy)."""
+    base = environ.get(TMPDIR) or tempfile.gettempdir()
     check_directory(base, "the command's private copy of the token", os.getuid())
     copy = FreshCopy(tempfile.mkdtemp(prefix="jenv-renew-", dir=base))
     try:
@@ -430,7 +431,7 @@ def run_kept_fresh(ctx: Context, argv: Sequence[str], environ_for: Callable[[str
     verdict = judge_pair(token.cert_pem.encode("ascii", "replace"), token.key_pem.encode("ascii", "replace"))
     role = renewal_role(verdict)
     # Signals are held from before the copy exists until it is gone: only SIGKILL leaves it behind.
-    with SignalRelay() as relay, fresh_copy(token.cert_pem, token.key_pem) as copy:
+    with SignalRelay() as relay, fresh_copy(token.cert_pem, token.key_pem, ctx.environ) as copy:
         keeper = Keeper(ctx, locs, copy, renewer, role, _issued(token, verdict, now), float(verdict.not_after),
                         margin)
         try:
