@@ -121,6 +121,7 @@ class Cover(NamedTuple):
     seconds: Optional[int] = None
     command: str = "exec"
     in_files: bool = True
+    agent_runs: bool = False
 
     def confirm(self, token: "TokenInHand", now: float) -> None:
         """The check left for after the token work (the token in use was due for renewal anyway): the
@@ -132,7 +133,7 @@ class Cover(NamedTuple):
         verdict = judge_pair(token.cert_pem.encode("ascii", "replace"), token.key_pem.encode("ascii", "replace"))
         left = float(verdict.not_after) - now if verdict.pair == "usable" and verdict.not_after else None
         if left is None or left < self.seconds:
-            _refuse(self.seconds, left, self.command, self.in_files, None, "the new token")
+            _refuse(self.seconds, left, self.command, self.in_files, self.agent_runs, "the new token")
 
 
 def plan_cover(ctx: Context, seconds: Optional[int], renew: bool, command: str, min_valid: int) -> Cover:
@@ -167,8 +168,8 @@ def plan_cover(ctx: Context, seconds: Optional[int], renew: bool, command: str, 
     if store.in_files and _agent_keeps(status, store):
         return Cover(None)
     if left is None or left < min_valid:  # renewed before the command starts: the new token decides
-        return Cover(None, seconds, command, store.in_files)
-    _refuse(seconds, left, command, store.in_files, status, "the token")
+        return Cover(None, seconds, command, store.in_files, status is not None)
+    _refuse(seconds, left, command, store.in_files, status is not None, "the token")
 
 
 def _spelled(seconds: int) -> str:
@@ -178,7 +179,7 @@ def _spelled(seconds: int) -> str:
     return " ".join(part for part in format_duration(seconds).split() if part.rstrip("dhms").strip("0")) or "0s"
 
 
-def _refuse(seconds: int, left: Optional[float], command: str, in_files: bool, agent: Optional[Dict],
+def _refuse(seconds: int, left: Optional[float], command: str, in_files: bool, agent_runs: bool,
             which: str) -> "NoReturn":
     from jenv.lite.timefmt import format_duration
 
@@ -188,7 +189,7 @@ def _refuse(seconds: int, left: Optional[float], command: str, in_files: bool, a
     if command == "export":
         fix = longer or "export again before the copies end"
         raise NotCoveredError(f"{asked}: {has}, and exported copies are never renewed: {fix}")
-    if agent is not None:
+    if agent_runs:
         fix = "add --renew: the agent then keeps a private copy fresh"
     else:
         fix = "start jenv agent ('jenv agent start'" + ("" if in_files else ", and add --renew") + ")"
