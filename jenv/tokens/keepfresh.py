@@ -146,6 +146,8 @@ def plan_cover(ctx: Context, seconds: Optional[int], renew: bool, command: str, 
     (valid for less than ``min_valid``, or none) is judged once renewed (:meth:`Cover.confirm`).  Raises
     NotCoveredError naming the fix otherwise, and for ``renew`` without a renewer or with a token that is
     not a user token."""
+    if not renew and seconds is None:
+        return Cover(None)  # plain exec and export: nothing to read here
     locs, store = token_store(ctx)
     now = ctx.clock()
     verdict = _current(store, now)
@@ -159,8 +161,7 @@ def plan_cover(ctx: Context, seconds: Optional[int], renew: bool, command: str, 
                                   f"on this host, and {locs.user_key.describe()} is encrypted or "
                                   "unusable: start one with 'jenv agent start'")
         return Cover(renewer)
-    if seconds is None:
-        return Cover(None)
+    assert seconds is not None
     left = None if verdict is None else float(verdict.not_after) - now
     if left is not None and left >= seconds:
         return Cover(None)
