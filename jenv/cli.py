@@ -38,7 +38,8 @@ Local service (no grid needed):
   sandbox          Throwaway CA, user and local service; run a command inside
 
 Tokens elsewhere (batch jobs, containers, scripts, O2's token check):
-  exec             Run a command with the token (and CA location) exported; --scrub: without credentials
+  exec             Run a command with the token (and CA location) exported; --renew: kept fresh while it
+                   runs; --for: refused unless the token lasts that long; --scrub: without credentials
   export           Copy the token into a directory (--to), print exports pointing at the copies
   args             Options giving a tool the token and CA store (jenv args curl --config; --json)
   shims            Write alien-token-info & co. (run jenv) into ~/.local/bin

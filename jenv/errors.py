@@ -20,6 +20,7 @@ __all__ = [
     "NetworkError",
     "ServerRefusedError",
     "PassphraseError",
+    "NotCoveredError",
     "EXIT_CODE_TABLE",
 ]
 
@@ -86,6 +87,10 @@ class ExitCode(metaclass=_ExitCodeTable):
     REFUSED = _ExitStatus(10, "JCentral refused the request (shows the server's message)")
     PASSPHRASE = _ExitStatus(11, "key passphrase needed but no terminal, or wrong passphrase")
     NO_AGENT = _ExitStatus(12, "no jenv agent runs for you on this host (agent status, renew-now, stop)")
+    #: ``exec --for``/``export --for`` before anything starts: the token ends sooner and no agent renews it;
+    #: ``exec --renew``: neither an agent nor an unencrypted user key can renew the command's copy.
+    NOT_COVERED = _ExitStatus(13, "the token cannot last as long as asked (exec/export --for) and nothing can "
+                                  "renew it (exec --renew): start 'jenv agent', or get a longer token")
     INTERRUPTED = _ExitStatus(130, "interrupted")
 
 
@@ -137,3 +142,9 @@ class ServerRefusedError(JenvError):
 
 class PassphraseError(JenvError):
     exit_code = ExitCode.PASSPHRASE
+
+
+class NotCoveredError(JenvError):
+    """The token cannot cover the time a command asked for (``--for``), or nothing can renew it (``--renew``)."""
+
+    exit_code = ExitCode.NOT_COVERED

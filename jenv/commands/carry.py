@@ -48,6 +48,15 @@ def _min_valid(args) -> int:
     return parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
 
 
+def _plan_cover(ctx: Context, args, command: str):
+    """``--for`` and ``--renew`` checked before any token work (:func:`jenv.tokens.keepfresh.plan_cover`)."""
+    from jenv.durations import parse_duration
+    from jenv.tokens.keepfresh import plan_cover
+
+    seconds = parse_duration(args["--for"], "--for") if args.get("--for") else None
+    return plan_cover(ctx, seconds, bool(args.get("--renew")), command, _min_valid(args))
+
+
 # ---------------------------------------------------------------------------------------------- shims
 
 def _interpreter_flags(python: str) -> List[str]:
@@ -187,11 +196,12 @@ def cmd_export(args, ctx: Context) -> int:
     """Copy the token into a directory (for batch jobs, other nodes, containers); print exports for the copies.
 
     Usage:
-      jenv export --to=<dir> [--min-valid=<duration>] [--as=<path>] [--json] [--shell=<name>]
+      jenv export --to=<dir> [--min-valid=<duration>] [--for=<duration>] [--as=<path>] [--json] [--shell=<name>]
 
     Options:
       --to=<dir>              Directory for the copies (created 0700; the copies are 0400).
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --for=<duration>        Refuse (exit 13) unless the token lasts this long: the copies are never renewed.
       --as=<path>             The directory's path where the exports are used (a container's mount point).
       --json                  Print JSON.
       --shell=<name>          Syntax: sh bash zsh ksh dash fish tcsh csh json env (env: NAME=value lines
@@ -209,12 +219,14 @@ def cmd_export(args, ctx: Context) -> int:
     if mount is not None and not mount.startswith("/"):
         raise UsageError(f"--as {mount!r}: give the absolute path where the directory is mounted")
     min_valid = _min_valid(args)
+    cover = _plan_cover(ctx, args, "export")
     cert_name, key_name = copy_names(ctx.uid)
     shown = (mount.rstrip("/") or "/") if mount is not None else os.path.abspath(args["--to"])
     # a path the output form cannot carry is refused before any work
     text = render_token_exports(ctx, os.path.join(shown, cert_name), os.path.join(shown, key_name))
     check_export_directory(ctx, args["--to"])  # and so is a directory the copies cannot go to
     token = token_in_hand(ctx, min_valid)
+    cover.confirm(token, ctx.clock())
     copy_token(ctx, token, args["--to"])
     ctx.out(text)
     return ExitCode.OK
@@ -226,10 +238,14 @@ def cmd_exec(args, ctx: Context) -> int:
     """Run a command with the token and the CA store exported (or, with --scrub, with no grid credential).
 
     Usage:
-      jenv exec [--min-valid=<duration>] [--scrub] -- <command> [<args>...]
+      jenv exec [--min-valid=<duration>] [--renew] [--for=<duration>] -- <command> [<args>...]
+      jenv exec [--min-valid=<duration>] --scrub -- <command> [<args>...]
 
     Options:
       --min-valid=<duration>  Renew first when the token expires sooner: 600, 10m, 2h, 1d [default: 10m].
+      --renew                 Give the command a private copy of the token, renewed at two thirds of its
+                              lifetime while it runs (by the jenv agent, or an unencrypted user key).
+      --for=<duration>        Refuse (exit 13) unless the token, or what renews it, lasts this long.
       --scrub                 Run it with no grid credential in reach instead; no token needed:
                               JALIEN_TOKEN_*, X509_USER_* and their APPTAINERENV_/SINGULARITYENV_
                               copies removed, then the token, user certificate and proxy variables
@@ -242,8 +258,9 @@ def cmd_exec(args, ctx: Context) -> int:
     long as the command: jenv waits for it, passes every signal on (SIGKILL
     and SIGSTOP cannot be), removes the files whatever ends the command, and
     exits with its status (or dies by the signal that ended it); a SIGKILLed
-    jenv takes the command along (Linux).  A command that cannot be found is
-    exit 2.
+    jenv takes the command along (Linux).  --renew runs the command the same
+    way, with a copy that token-destroy or a role change in your shell cannot
+    touch.  A command that cannot be found is exit 2.
     """
     from jenv.tokens.handoff import SignalRelay, become, ca_exports, command_path, remove_when_done, \
         scrubbed_environment, token_files, token_in_hand
@@ -256,17 +273,23 @@ def cmd_exec(args, ctx: Context) -> int:
         environ, directory = scrubbed_environment(ctx.environ, ctx.uid)
         remove_when_done(directory)
         become(path, argv, environ, (ctx.stdout, ctx.stderr))
+    cover = _plan_cover(ctx, args, "exec")
     token = token_in_hand(ctx, _min_valid(args))
+    cover.confirm(token, ctx.clock())
 
     def with_token(cert_path: str, key_path: str):
         return dict(ctx.environ, **{JALIEN_TOKEN_CERT: cert_path, JALIEN_TOKEN_KEY: key_path}, **ca_exports(ctx))
 
-    if token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
+    if cover.renewer is not None:
+        from jenv.tokens.keepfresh import run_kept_fresh
+
+        status = run_kept_fresh(ctx, argv, with_token, token, cover.renewer, _min_valid(args))
+    elif token.in_files:  # the token files themselves, nothing to remove afterwards: the command takes over
         assert token.cert.path is not None and token.key.path is not None
         become(path, argv, with_token(token.cert.path, token.key.path), (ctx.stdout, ctx.stderr))
-    # Signals are held from before the private copies exist until they are gone: only SIGKILL leaves them.
-    with SignalRelay() as relay, token_files(token) as (cert_path, key_path):
-        status = relay.run(argv, with_token(cert_path, key_path))
+    else:  # Signals are held from before the private copies exist until they are gone: only SIGKILL leaves them.
+        with SignalRelay() as relay, token_files(token) as (cert_path, key_path):
+            status = relay.run(argv, with_token(cert_path, key_path))
     if status < 0:
         ctx.stdout.flush()
         die_by(-status)

@@ -3,7 +3,9 @@
 One agent per user and host, found by its fixed place in the user's private directory
 (:func:`agent_place`): ``agent-<host>.sock`` (the socket, 0600), ``agent-<host>.lock`` (held while it
 runs: a second agent cannot start) and ``agent-<host>.log`` (0600, one line per event, never a
-secret).  The protocol is one JSON line each way: ``{"op": "status" | "renew-now" | "stop"}``.
+secret).  The protocol is one JSON line each way: ``{"op": "status" | "renew-now" | "stop"}``, and
+``{"op": "issue", "role": <role or null>}``, which answers a fresh token (``cert`` and ``key``, PEM) for
+``jenv exec --renew``'s private copy without touching the token files.
 
 When to renew (:func:`renew_at`): once two thirds of the token's lifetime have passed, plus a little
 jitter (so the agents of many hosts do not meet at JCentral), and never later than ``min_valid``
@@ -284,8 +286,34 @@ class Agent:
                 "session_leader": self.session_leader, "user_cert_notice": self.notice,
                 "token_cert": self.store.cert.path, "token_key": self.store.key.path}
 
-    def _answer(self, request: Dict) -> Dict:
+    def issue(self, role: object, pid: int) -> Dict:
+        """A fresh token for another process of the user's (``jenv exec --renew``), of the user's own role
+        or of ``role``; checked like every token (:func:`jenv.tokens.obtain.fetch_checked_token`), sent
+        back on the socket, never written to a file here."""
+        from jenv.jcentral.protocol import TokenRequest
+        from jenv.tokens.obtain import fetch_checked_token
+
+        if role is not None and not isinstance(role, str):
+            return {"ok": False, "exit_code": int(ExitCode.USAGE), "error": "the role is not a name"}
+        asked = f" (role {role})" if role else ""
+        try:
+            request = TokenRequest.from_options(username=role).validate() if role else None
+            if self.secret is None:
+                pair = fetch_checked_token(self.ctx, self.locs, request)
+            else:
+                with self.secret.lent() as passphrase:
+                    pair = fetch_checked_token(self.ctx, self.locs, request, passphrase)
+        except Exception as exc:  # noqa: BLE001 - a daemon outlives a bug in one request: logged, answered
+            failure = exc if isinstance(exc, JenvError) else JenvError(f"internal error: {type(exc).__name__}: {exc}")
+            self.log.line(f"could not get a token for process {pid}{asked} (exit {int(failure.exit_code)}): {failure}")
+            return {"ok": False, "exit_code": int(failure.exit_code), "error": str(failure)}
+        self.log.line(f"gave a new token to process {pid}{asked} (jenv exec --renew)")
+        return {"ok": True, "cert": pair.cert_pem, "key": pair.key_pem}
+
+    def _answer(self, request: Dict, pid: int = 0) -> Dict:
         op = request.get("op") if isinstance(request, dict) else None
+        if op == "issue":
+            return self.issue(request.get("role"), pid)
         if op == "status":
             return {"ok": True, "status": self.status()}
         if op == "renew-now":
@@ -316,7 +344,7 @@ class Agent:
                     request = json.loads(data.decode("utf-8"))
                 except (UnicodeDecodeError, ValueError):
                     request = None
-                answer = self._answer(request) if request is not None else \
+                answer = self._answer(request, pid) if request is not None else \
                     {"ok": False, "exit_code": int(ExitCode.USAGE), "error": "the request is not one JSON line"}
                 conn.sendall(json.dumps(answer).encode("ascii") + b"\n")
             except OSError:

@@ -72,8 +72,9 @@ def read_line(recv: Callable[[int], bytes], limit: int) -> bytes:
     return data
 
 
-def ask_agent(place: Optional[AgentPlace], op: str, timeout: float) -> Dict:
-    """One request to the user's agent on this host; its answer.  Raises AgentGone when none answers."""
+def ask_agent(place: Optional[AgentPlace], op: str, timeout: float, **fields) -> Dict:
+    """One request (``op`` and ``fields``) to the user's agent on this host; its answer.  Raises AgentGone
+    when none answers."""
     if place is None:
         raise AgentGone("no jenv agent runs for you on this host (there is no private directory for one): "
                         "start one with 'jenv agent start'")
@@ -87,7 +88,7 @@ def ask_agent(place: Optional[AgentPlace], op: str, timeout: float) -> Dict:
                             "with 'jenv agent start'") from None
         except OSError as exc:
             raise NotFoundError(f"cannot reach the agent at {place.socket}: {exc.strerror or exc}") from None
-        client.sendall(json.dumps({"op": op}).encode("ascii") + b"\n")
+        client.sendall(json.dumps({"op": op, **fields}).encode("ascii") + b"\n")
         data = read_line(client.recv, 1 << 20)
     except socket.timeout:
         raise NetworkError(f"the agent at {place.socket} did not answer within {timeout:g}s") from None

@@ -23,7 +23,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from typing import Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from jenv.context import Context
 from jenv.credentials import materialize_pair
@@ -304,9 +304,11 @@ class SignalRelay:
         signal.signal(signal.SIGCHLD, self._chld)
         signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
 
-    def run(self, argv: Sequence[str], environ: Mapping[str, str]) -> int:
+    def run(self, argv: Sequence[str], environ: Mapping[str, str],
+            started: Optional[Callable[[], None]] = None) -> int:
         """Run ``argv`` with ``environ``, relaying signals to it; its exit status, or ``-N`` when signal N
-        ended it (as subprocess reports it).  Raises UsageError when it cannot be started."""
+        ended it (as subprocess reports it).  ``started()`` is called once it runs (a thread that must not
+        exist at the fork starts there).  Raises UsageError when it cannot be started."""
         arm = _parent_death_signal()
         mask = self._mask
 
@@ -321,6 +323,8 @@ class SignalRelay:
         except OSError as exc:
             raise UsageError(f"cannot run {argv[0]!r}: {exc.strerror}: check the command name and PATH") from None
         self.started = True
+        if started is not None:
+            started()
         watched = RELAYED_SIGNALS | {signal.SIGCHLD}
         while True:
             received = _next_signal(watched, 5.0)

@@ -211,6 +211,9 @@ KNOWN_WRITERS = {
                                                      "(the <name>.<date> copy of the old key stays 0400)",
     ("jenv/commands/agent.py", "_install"): "replace_file 0644: the agent's systemd unit or launchd plist "
                                             "(a command line and variable names; no key material)",
+    ("jenv/tokens/keepfresh.py", "install"): "create_new_file 0400 in a generation directory made 0700 inside a "
+                                             "mkdtemp 0700 directory (exec --renew's private copy), swapped in "
+                                             "by renaming a link, removed when the command ends",
     ("jenv/tokens/expiry.py", "_remember"): "replace_file 0600 in a private 0700 directory: two numbers, "
                                             "no key material",
 }

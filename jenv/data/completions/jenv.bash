@@ -30,7 +30,7 @@ _jenv_complete() {
         -t) COMPREPLY=($(compgen -W "job jobagent host user" -- "$cur")); return 0 ;;
         --shell|-shell) COMPREPLY=($(compgen -W "$shells" -- "$cur")); return 0 ;;
         --dir|--config|--ready-file|--log|--to|--as) COMPREPLY=($(compgen -f -- "$cur")); return 0 ;;
-        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds|--ttl) return 0 ;;
+        -u|-v|-jobid|--jobid|-hostname|--hostname|--min-valid|--host|--port|--user|--url|--format|--warn|--token-seconds|--ttl|--for) return 0 ;;
     esac
 
     case $cmd in
@@ -67,8 +67,8 @@ _jenv_complete() {
         sandbox) opts="--dir --user --passphrase --admin --token-seconds --" ;;
         alien-token-info|alien-cert-info|alien-token-destroy) opts= ;;
         shims) opts="--dir --force --remove" ;;
-        export) opts="--to --min-valid --as --json --shell" ;;
-        exec) opts="--min-valid --scrub --" ;;
+        export) opts="--to --min-valid --for --as --json --shell" ;;
+        exec) opts="--min-valid --renew --for --scrub --" ;;
         args) opts="curl --config --min-valid --json" ;;
         agent) opts="start status renew-now stop install --foreground --stay --ttl --min-valid --json --systemd --launchd --remove" ;;
         *) opts= ;;

@@ -74,6 +74,8 @@ complete -c jenv -n '__fish_seen_subcommand_from export exec args' -l min-valid 
 complete -c jenv -n '__fish_seen_subcommand_from export' -l to -r -F -d 'Directory for the copies'
 complete -c jenv -n '__fish_seen_subcommand_from export' -l as -x -d 'The directory path inside the container'
 complete -c jenv -n '__fish_seen_subcommand_from exec' -l scrub -d 'Remove every grid credential instead'
+complete -c jenv -n '__fish_seen_subcommand_from exec' -l renew -d 'Keep a private copy of the token fresh while it runs'
+complete -c jenv -n '__fish_seen_subcommand_from export exec' -l for -x -d 'Refuse unless the token lasts this long'
 complete -c jenv -n '__fish_seen_subcommand_from args' -a curl -d 'Options for curl'
 complete -c jenv -n '__fish_seen_subcommand_from args' -l config -d 'A curl config file, for curl -K -'
 complete -c jenv -n '__fish_seen_subcommand_from shims' -l dir -r -F -d 'Where to write the shims'
