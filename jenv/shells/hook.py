@@ -85,11 +85,27 @@ if [ -n "${{BASH_VERSION:-}}" ] && ! complete -p jenv >/dev/null 2>&1; then
 fi
 """
 
+# zsh: the completion system (compinit) may run after this line (its fpath scan then finds _jenv), or
+# not at all; then the first TAB starts it as zsh's own documentation does (compinit -i: insecure
+# directories skipped, never asked about) and completes.  Nothing runs at login or at the prompt (no
+# process: compinit forks), only in an interactive shell, and a .zshrc that runs compinit pays nothing.
 _ZSH_LOADER = """\
 if [ -n "${{ZSH_VERSION:-}}" ]; then
     (( ${{fpath[(Ie){dir}]}} )) || fpath=({dir} $fpath)
     autoload -Uz _jenv
-    (( ${{+functions[compdef]}} )) && compdef _jenv jenv alien-token-init
+    if (( ${{+functions[compdef]}} )); then
+        compdef _jenv jenv alien-token-init
+    elif [[ -o interactive ]] && (( ! ${{+functions[_jenv_first_tab]}} )); then
+        _jenv_first_tab() {{
+            bindkey -M emacs '^I' expand-or-complete
+            bindkey -M viins '^I' expand-or-complete
+            (( ${{+functions[compdef]}} )) || {{ autoload -Uz compinit && compinit -i; }}
+            zle expand-or-complete
+        }}
+        zle -N _jenv_first_tab
+        bindkey -M emacs '^I' _jenv_first_tab
+        bindkey -M viins '^I' _jenv_first_tab
+    fi
 fi
 """
 

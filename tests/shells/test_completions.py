@@ -17,7 +17,7 @@ import select
 import subprocess
 import time
 from pathlib import Path
-from typing import List, Set
+from typing import Dict, List, Optional, Set
 
 import pytest
 
@@ -52,18 +52,21 @@ def fish_complete(line: str) -> List[str]:
     return [row.split("\t")[0] for row in out.stdout.splitlines()]
 
 
-def zsh_complete(line: str, tmp: Path) -> Set[str]:
-    """Matches an interactive zsh (on a pty) adds for ``line`` + TAB, recorded from compadd."""
+def zsh_complete(line: str, tmp: Path, rc: Optional[str] = None,
+                 env: Optional[Dict[str, str]] = None) -> Set[str]:
+    """Matches an interactive zsh (on a pty) adds for ``line`` + TAB, recorded from compadd.  Its only
+    startup file (``tmp``/.zshrc) holds ``rc`` (default: compinit, then _jenv sourced)."""
     zsh = require_shell("zsh")
     record = tmp / "matches"
+    if rc is None:
+        rc = f"autoload -Uz compinit && compinit -u -D\nsource {COMPLETIONS / '_jenv'}\n"
     (tmp / ".zshrc").write_text(
-        "autoload -Uz compinit && compinit -u -D\n"
-        f"source {COMPLETIONS / '_jenv'}\n"
+        rc +
         "compadd() { local -a m; builtin compadd -O m \"$@\"; "
         f"print -rl -- $m >> {record}; builtin compadd \"$@\"; }}\n"
         f"print -r -- ready > {tmp / 'ready'}\n")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "ZDOTDIR": str(tmp),
-           "TERM": "dumb", "LANG": "C.UTF-8"}
+    env = {"PATH": os.environ.get("PATH", ""), "TERM": "dumb", "LANG": "C.UTF-8", **(env or {}),
+           "HOME": str(tmp), "ZDOTDIR": str(tmp)}
     pid, fd = pty.fork()
     if pid == 0:  # child: become the interactive zsh
         os.execve(zsh, [zsh, "-i"], env)

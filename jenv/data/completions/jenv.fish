@@ -116,3 +116,14 @@ complete -c jenv -n '__fish_seen_subcommand_from agent' -l json -d 'Print JSON'
 complete -c jenv -n '__fish_seen_subcommand_from agent' -l systemd -d 'A systemd user unit'
 complete -c jenv -n '__fish_seen_subcommand_from agent' -l launchd -d 'A launchd agent'
 complete -c jenv -n '__fish_seen_subcommand_from agent' -l remove -d 'Remove the service file'
+
+# jenv exec ... -- <command> [<args>...] (and jenv sandbox ... -- ...): after the "--", the command, then
+# the command's own completion.  __jenv_run_line prints the words from the command on (none: fails).
+function __jenv_run_line
+    set -l before (commandline -opc)
+    set -l end (contains -i -- -- $before); or return 1
+    contains -- exec $before[1..$end]; or contains -- sandbox $before[1..$end]; or return 1
+    set -e before[1..$end]
+    printf '%s\n' $before (commandline -ct)
+end
+complete -c jenv -n '__jenv_run_line >/dev/null' -x -a '(__fish_complete_subcommand --commandline (__jenv_run_line))'
