@@ -110,10 +110,6 @@ def test_the_check_lets_links_code_and_words_pass(text):
 
 # --- links: every page and anchor a document links to exists ----------------------------------------
 
-#: Files other work adds beside this documentation (the packaging recipes, the changelog, the page on
-#: long-running commands); linked already, checked once they exist.
-ADDED_ELSEWHERE = {"CHANGELOG.md", "packaging", "docs/long-commands.md"}
-
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)\)")
 
 
@@ -138,10 +134,8 @@ def test_every_link_reaches_a_file_and_an_anchor_that_exist(path):
             continue  # a web address
         name, _, anchor = target.partition("#")
         file = (path.parent / name).resolve() if name else path
-        where = str(file.relative_to(REPO)) if file.is_relative_to(REPO) else str(file)
         if not file.exists():
-            if where.rstrip("/") not in ADDED_ELSEWHERE:
-                broken.append(target)
+            broken.append(target)
         elif anchor and (file.suffix != ".md" or anchor not in anchors(file)):
             broken.append(target)
     assert broken == []
