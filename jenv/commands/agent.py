@@ -98,7 +98,7 @@ def _install(ctx: Context, kind: str, remove: bool) -> int:
             raise UsageError(f"cannot remove {path}: {exc.strerror}") from None
         ctx.err(f"jenv: removed {path}")
         return ExitCode.OK
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import replace_file
 
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)

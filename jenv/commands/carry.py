@@ -23,7 +23,7 @@ from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, expand_home, \
     lock_directories
 from jenv.safefile import open_without_blocking
-from jenv.tokens.files import check_directory, private_directory, replace_file
+from jenv.safefile import check_directory, private_directory, replace_file
 
 __all__ = ["cmd_shims", "cmd_export", "cmd_exec", "cmd_args", "SHIMS", "SHIM_MARKER", "shim_text", "is_shim"]
 

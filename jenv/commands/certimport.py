@@ -47,7 +47,7 @@ def backup_name(path: str, day: str) -> str:
 
 def _existing(path: str) -> Optional[os.stat_result]:
     """The lstat of a target that exists; UnsafeFileError when it is not a regular file (never followed)."""
-    from jenv.tokens.files import lstat_if_there
+    from jenv.safefile import lstat_if_there
 
     st = lstat_if_there(path, "the target")
     if st is not None and not stat.S_ISREG(st.st_mode):
@@ -76,14 +76,14 @@ def check_targets(directory: str, force: bool) -> List[Tuple[str, Optional[os.st
 def _check_private(directory: str) -> None:
     """Refuse a directory others can write, sticky or not: the user's lasting credential is nobody's to
     replace, and nobody's to plant files beside."""
-    from jenv.tokens.files import check_directory
+    from jenv.safefile import check_directory
 
     check_directory(directory, "user certificate and key", os.getuid(), private=True,
                     fix="give --dir a directory of your own (mkdir -m 700 <dir>)")
 
 
 def _write_new(path: str, data: bytes, mode: int) -> str:
-    from jenv.tokens.files import temp_name
+    from jenv.safefile import temp_name
 
     temp = temp_name(path)
     create_new_file(temp, data, mode, sync=True)
@@ -98,7 +98,7 @@ def install_pair(directory: str, cert_pem: bytes, key_pem: bytes, day: str, encr
     copied to ``<name>.<day>`` (same mode).  On failure nothing is left half-written and OSError names
     the path.
     """
-    from jenv.tokens.files import fsync_directory, signals_held
+    from jenv.safefile import fsync_directory, signals_held
 
     os.makedirs(directory, mode=0o700, exist_ok=True)
     _check_private(directory)

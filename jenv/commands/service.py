@@ -51,7 +51,7 @@ def _check_ready_file(path: Optional[str]) -> None:
 def _write_ready_file(path: str, port: int) -> None:
     """Write the port atomically, so a script polling the file never reads half of it (a link at ``path``
     is replaced, never written through)."""
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import replace_file
 
     try:
         replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides

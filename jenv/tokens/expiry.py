@@ -116,7 +116,7 @@ def _remember(directory: str, uid: int, not_after: int, now: float) -> None:
     """Write the state file (atomically, 0600, in a private directory created 0700); quietly nothing
     when that cannot be done."""
     from jenv.errors import JenvError
-    from jenv.tokens.files import private_directory, replace_file
+    from jenv.safefile import private_directory, replace_file
 
     try:
         directory = private_directory((directory,), uid)

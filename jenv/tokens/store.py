@@ -27,7 +27,7 @@ from jenv.lite.timefmt import format_duration
 from jenv.locations import pair_origin_problem
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token
-from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
+from jenv.safefile import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
                                only_yours, private_directory, read_private_file, signals_held, slot_name,
                                temp_name, write_temp_file)
 

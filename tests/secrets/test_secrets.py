@@ -178,10 +178,10 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
 
 #: (module, function) -> why a file written there is not secret, or how it is protected.
 KNOWN_WRITERS = {
-    ("jenv/safefile.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode",
-    ("jenv/tokens/files.py", "write_temp_file"): "create_new_file with mode 0400, fsync-ed (token key and cert)",
-    ("jenv/tokens/files.py", "replace_file"): "create_new_file with the caller's mode (each caller is listed)",
-    ("jenv/tokens/store.py", "_open_lock_file"): "os.open with 0600 (lock file, empty)",
+    ("jenv/safefile/write.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode",
+    ("jenv/safefile/write.py", "write_temp_file"): "create_new_file with mode 0400, fsync-ed (token key and cert)",
+    ("jenv/safefile/write.py", "replace_file"): "create_new_file with the caller's mode (each caller is listed)",
+    ("jenv/safefile/lock.py", "_open_lock_file"): "os.open with 0600 (lock file, empty)",
     ("jenv/credentials.py", "materialize"): "create_new_file 0600 inside a mkdtemp 0700 directory (PEM content)",
     ("jenv/credentials.py", "materialize_pair"): "create_new_file 0600, both halves inside one mkdtemp 0700 "
                                                  "directory (PEM content), removed at the end of the block",
@@ -199,8 +199,8 @@ KNOWN_WRITERS = {
     ("jenv/commands/service.py", "_write_ready_file"): "replace_file: a port number",
     ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
     ("jenv/login.py", "main"): "os.devnull, once the reader of stdout went away",
-    ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
-    ("jenv/safefile.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's own "
+    ("jenv/safefile/core.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
+    ("jenv/safefile/write.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's own "
                                                       "regular file only (the service's request log; the agent's "
                                                       "log and lock in the private 0700 directory: messages "
                                                       "only, an empty lock)",
