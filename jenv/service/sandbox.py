@@ -121,9 +121,10 @@ def create_sandbox(root: str, username: str = "jdoe", passphrase: Optional[bytes
 
 
 def _read(path: str) -> bytes:
+    from jenv.safefile import MAX_PEM_SIZE, read_small_file
+
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_small_file(path, MAX_PEM_SIZE)[0]
     except OSError as exc:
         raise NotFoundError(f"{path}: {exc.strerror}; create a service directory with "
                             "'jenv sandbox --dir <dir>'") from None

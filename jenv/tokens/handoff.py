@@ -28,10 +28,9 @@ from typing import Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tupl
 from jenv.context import Context
 from jenv.credentials import materialize_pair
 from jenv.errors import NotFoundError, UsageError
-from jenv.safefile import exec_with_core_dumps, restore_core_dumps
+from jenv.safefile import check_directory, exec_with_core_dumps, restore_core_dumps
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, TMPDIR, X509_CERT_DIR, X509_CERT_FILE, X509_USER_CERT, \
     X509_USER_KEY, Location, lock_directories, resolve_ca_store
-from jenv.safefile import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
