@@ -321,10 +321,12 @@ def _fresh_private_directory() -> str:
     """A new 0700 directory (mkdtemp) for temporary copies of PEM content."""
     import tempfile
 
+    from jenv.safefile import new_private_directory
+
     # mkdtemp's fresh 0700 directory is only as safe as the one it is made in: where others may rename
     # it away and put theirs in its place, the copy would be written into theirs.
     check_directory(tempfile.gettempdir(), "temporary copies of PEM content", os.getuid())
-    return tempfile.mkdtemp(prefix="jenv-")
+    return new_private_directory("jenv-")
 
 
 @contextlib.contextmanager

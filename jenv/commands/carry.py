@@ -21,7 +21,7 @@ from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, expand_home, \
     lock_directories
-from jenv.safefile import check_directory, private_directory, read_small_file, replace_file
+from jenv.safefile import check_directory, make_directory, private_directory, read_small_file, replace_file
 
 __all__ = ["cmd_shims", "cmd_export", "cmd_exec", "cmd_args", "SHIMS", "SHIM_MARKER", "shim_text", "is_shim"]
 
@@ -156,7 +156,7 @@ def cmd_shims(args, ctx: Context) -> int:
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + ": remove it, or use --force")
     try:
-        os.makedirs(directory, mode=0o755, exist_ok=True)
+        make_directory(directory, 0o755)
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
     # private: the directory goes on PATH, where a command another user puts beside the shims would run as you

@@ -30,8 +30,10 @@ for _module, _names in (
                   "read_regular_file", "read_small_file")),
         ("private", ("lstat_if_there", "lstat_checked", "check_target", "read_checked", "read_private_file")),
         ("write", ("create_new_file", "open_own_file_to_append", "temp_name", "replace_file", "slot_name",
-                   "write_temp_file", "fsync_directory", "leftover_files", "HELD_SIGNALS", "signals_held")),
-        ("dirs", ("PRIVATE_TMP_FIX", "check_directory", "private_directory", "only_yours")),
+                   "write_temp_file", "fsync_directory", "leftover_files", "HELD_SIGNALS", "signals_held",
+                   "rename_into_place", "replace_pair")),
+        ("dirs", ("PRIVATE_TMP_FIX", "check_directory", "private_directory", "only_yours", "make_directory",
+                  "new_private_directory", "make_symbolic_link", "replace_directory")),
         ("lock", ("hold_lock",)),
         ("core", ("keep_secrets_out_of_core_dumps", "use_light_core_guard", "restore_core_dumps",
                   "exec_with_core_dumps"))):

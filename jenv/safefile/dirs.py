@@ -11,9 +11,10 @@ from jenv.errors import NotFoundError, UnsafeFileError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing
-    from typing import Optional, Tuple
+    from typing import Mapping, Optional, Tuple
 
-__all__ = ["PRIVATE_TMP_FIX", "check_directory", "private_directory", "only_yours"]
+__all__ = ["PRIVATE_TMP_FIX", "check_directory", "private_directory", "only_yours", "make_directory",
+           "new_private_directory", "make_symbolic_link", "replace_directory"]
 
 
 #: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
@@ -106,3 +107,79 @@ def only_yours(directory: str, uid: int) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def make_directory(path: str, mode: int) -> None:
+    """``path`` and its missing parents, each created with ``mode`` (under the umask); nothing when it
+    is there already.  Callers check what they got (:func:`check_directory`, :func:`private_directory`):
+    an existing directory keeps its own mode.  Raises OSError."""
+    os.makedirs(path, mode=mode, exist_ok=True)
+
+
+def new_private_directory(prefix: str, parent: Optional[str] = None) -> str:
+    """A new directory of this process's only (0700, a fresh unique name, ``tempfile.mkdtemp``) in
+    ``parent`` (by default the temporary directory); its path.  Threat: a name another user chose
+    first.  Raises OSError."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+def make_symbolic_link(points_to: str, path: str) -> None:
+    """A new symbolic link ``path`` -> ``points_to`` (OpenSSL's ``<hash>.N`` names in a CA directory).
+    Raises OSError (FileExistsError when anything is at ``path``)."""
+    os.symlink(points_to, path)
+
+
+def replace_directory(target: str, files: Mapping[str, bytes], links: Mapping[str, str], file_mode: int = 0o644,
+                      mode: int = 0o755) -> bool:
+    """Make ``target`` a directory of exactly ``files`` (name -> content, created with ``file_mode``) and
+    ``links`` (name -> what the symbolic link points to), replacing what is there as one rename.
+
+    The new directory is built beside ``target`` under a fresh 0700 name, given ``mode`` once complete,
+    then renamed over; the old one is first renamed aside and put back when that fails.  A reader sees
+    the old directory or the whole new one.  Returns True when an old directory was replaced (and
+    removed).  Raises OSError; then the old directory is untouched and the new one removed.
+    """
+    import shutil
+
+    from jenv.safefile.write import create_new_file
+
+    parent, base = os.path.split(target)
+    new = new_private_directory(f".{base}.new-", parent)
+    done = False
+    try:
+        for name, data in files.items():
+            create_new_file(os.path.join(new, name), data, file_mode)
+        for name, points_to in links.items():
+            make_symbolic_link(points_to, os.path.join(new, name))
+        os.chmod(new, mode)  # new_private_directory made it 0700
+        replaced = _swap_directory(new, target)
+        done = True
+    finally:
+        if not done:
+            shutil.rmtree(new, ignore_errors=True)
+    return replaced
+
+
+def _swap_directory(new: str, target: str) -> bool:
+    """Put directory ``new`` at ``target``; True when an old one was replaced (and removed)."""
+    import shutil
+
+    old = None
+    if os.path.lexists(target):
+        old = new_private_directory(f".{os.path.basename(target)}.old-", os.path.dirname(target))
+        os.rmdir(old)  # a unique free name; rename() needs it absent
+        os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        if os.path.islink(old):
+            os.unlink(old)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    return old is not None

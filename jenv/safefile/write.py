@@ -15,10 +15,11 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing
-    from typing import List, Tuple
+    from typing import List, Optional, Sequence, Tuple
 
 __all__ = ["create_new_file", "open_own_file_to_append", "temp_name", "replace_file", "slot_name",
-           "write_temp_file", "fsync_directory", "leftover_files", "HELD_SIGNALS", "signals_held"]
+           "write_temp_file", "fsync_directory", "leftover_files", "HELD_SIGNALS", "signals_held", "rename_into_place",
+           "replace_pair"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -194,3 +195,84 @@ class signals_held:
             import signal
 
             signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
+
+
+def rename_into_place(source: str, target: str) -> None:
+    """``os.replace(source, target)``, made durable (the directory of ``target`` is fsync-ed).  Raises
+    OSError."""
+    os.replace(source, target)
+    fsync_directory(os.path.dirname(target))
+
+
+def _link_aside(path: str) -> Optional[str]:
+    """A hard link to ``path``'s current file at its "old" slot (or a fresh name when something else holds
+    that), so a failed second rename can put it back; None when there is no file there or no hard link
+    can be made (some network filesystems: no undo, still safe to proceed)."""
+    for name in (slot_name(path, "old"), temp_name(path, "old")):
+        try:
+            os.link(path, name, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:
+            return None
+        return name
+    return None
+
+
+def _copy_aside(path: str, copy: str) -> bool:
+    """Copy the regular file at ``path`` (never followed) to the new file ``copy``, with the same mode,
+    fsync-ed; False when nothing is there.  Raises OSError."""
+    from jenv.safefile.read import MAX_PEM_SIZE, read_small_file
+
+    found = read_small_file(path, MAX_PEM_SIZE, follow_links=False, missing_ok=True)
+    if found is None:
+        return False
+    create_new_file(copy, found[0], stat.S_IMODE(found[1].st_mode), sync=True)
+    return True
+
+
+def replace_pair(first: Tuple[str, bytes, int], second: Tuple[str, bytes, int], umask: int = 0o077,
+                 copies: Sequence[Optional[str]] = (None, None)) -> List[str]:
+    """Put two files (``(path, data, mode)`` each) in place together: a reader sees the old pair or the
+    new one, never one of each that a signal or a failure left behind.
+
+    Each file is written and fsync-ed under its :func:`slot_name` (:func:`write_temp_file`, created with
+    its final ``mode`` under ``umask``), the directories are fsync-ed, then, with SIGINT, SIGTERM and
+    SIGHUP held (:class:`signals_held`), the present files are first copied to ``copies`` (where a name
+    is given; same mode), ``first`` is renamed into place and ``second`` right after; when the second
+    rename fails, the first path's previous file (kept as a hard link) is put back.  The directories are
+    fsync-ed again.  A killed run leaves its temporaries at their slot names (:func:`leftover_files`).
+    Returns the copies made.  On failure every temporary is removed and OSError propagates.
+    """
+    directories = sorted({os.path.dirname(first[0]), os.path.dirname(second[0])})
+    old_umask = os.umask(umask)
+    temps: List[str] = []
+    made: List[str] = []
+    try:
+        temps.append(write_temp_file(first[0], first[1], first[2]))
+        temps.append(write_temp_file(second[0], second[1], second[2]))
+        undo = _link_aside(first[0]) if os.path.lexists(first[0]) else None
+        if undo:
+            temps.append(undo)
+        for directory in directories:
+            fsync_directory(directory)
+        with signals_held():  # Ctrl-C, SIGTERM or SIGHUP between the renames act after them
+            made.extend(copy for (path, _data, _mode), copy in zip((first, second), copies)
+                        if copy is not None and _copy_aside(path, copy))
+            os.replace(temps[0], first[0])
+            try:
+                os.replace(temps[1], second[0])
+            except OSError:
+                if undo is not None:
+                    try:
+                        os.replace(undo, first[0])
+                    except OSError:
+                        pass
+                raise
+        for directory in directories:
+            fsync_directory(directory)
+    finally:
+        os.umask(old_umask)
+        for path in temps:
+            _unlink_quietly(path)
+    return made
