@@ -42,7 +42,7 @@ _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "jenv.commands.alien",
                  "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.fresh",
                  "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
-                 "jenv.safefile", "jenv.safefile.read", "jenv.safefile.private", "jenv.safefile.write",
+                 "jenv.safefile", "jenv.safefile.read", "jenv.safefile.write",
                  "jenv.safefile.dirs", "jenv.safefile.lock", "jenv.safefile.core", "jenv.shells",
                  "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh", "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
                  "jenv.lite.validity", "jenv.lite.pkcs12", "jenv.lite.identity")

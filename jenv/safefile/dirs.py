@@ -11,10 +11,10 @@ from jenv.errors import NotFoundError, UnsafeFileError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing
-    from typing import Mapping, Optional, Tuple
+    from typing import Optional, Tuple
 
 __all__ = ["PRIVATE_TMP_FIX", "check_directory", "private_directory", "only_yours", "make_directory",
-           "new_private_directory", "make_symbolic_link", "replace_directory"]
+           "new_private_directory", "make_symbolic_link"]
 
 
 #: What to do when the shared token directory cannot be used safely: the login hook's private TMPDIR.
@@ -71,16 +71,16 @@ def _writable_by_others(directory: str, st: os.stat_result, what: str, private: 
             f"could replace {stake} there: run 'chmod {classes}-w {directory}' or 'chmod +t {directory}', or ")
 
 
-def private_directory(candidates: Tuple[str, ...], uid: int, fix: Optional[str] = None) -> str:
-    """The first candidate that is a directory of ``uid``'s only (mode 0700 or stricter), created 0700
-    when missing (the last candidate is the user's own cache directory, so it may be made).
+def private_directory(candidates: Tuple[str, ...], uid: int, fix: Optional[str] = None, create: bool = True) -> str:
+    """The first candidate that is a directory of ``uid``'s only (mode 0700 or stricter), with ``create``
+    the last one created 0700 when missing (it is the user's own cache directory, so it may be made).
 
     Threat: a lock (or any state) in a shared directory, where another user can pre-create it.
     Raises UnsafeFileError when none is private, naming ``fix`` (by default: create the last one).
     """
     problems = []
     for index, directory in enumerate(candidates):
-        if index == len(candidates) - 1:
+        if create and index == len(candidates) - 1:
             try:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
             except OSError:
@@ -129,57 +129,3 @@ def make_symbolic_link(points_to: str, path: str) -> None:
     """A new symbolic link ``path`` -> ``points_to`` (OpenSSL's ``<hash>.N`` names in a CA directory).
     Raises OSError (FileExistsError when anything is at ``path``)."""
     os.symlink(points_to, path)
-
-
-def replace_directory(target: str, files: Mapping[str, bytes], links: Mapping[str, str], file_mode: int = 0o644,
-                      mode: int = 0o755) -> bool:
-    """Make ``target`` a directory of exactly ``files`` (name -> content, created with ``file_mode``) and
-    ``links`` (name -> what the symbolic link points to), replacing what is there as one rename.
-
-    The new directory is built beside ``target`` under a fresh 0700 name, given ``mode`` once complete,
-    then renamed over; the old one is first renamed aside and put back when that fails.  A reader sees
-    the old directory or the whole new one.  Returns True when an old directory was replaced (and
-    removed).  Raises OSError; then the old directory is untouched and the new one removed.
-    """
-    import shutil
-
-    from jenv.safefile.write import create_new_file
-
-    parent, base = os.path.split(target)
-    new = new_private_directory(f".{base}.new-", parent)
-    done = False
-    try:
-        for name, data in files.items():
-            create_new_file(os.path.join(new, name), data, file_mode)
-        for name, points_to in links.items():
-            make_symbolic_link(points_to, os.path.join(new, name))
-        os.chmod(new, mode)  # new_private_directory made it 0700
-        replaced = _swap_directory(new, target)
-        done = True
-    finally:
-        if not done:
-            shutil.rmtree(new, ignore_errors=True)
-    return replaced
-
-
-def _swap_directory(new: str, target: str) -> bool:
-    """Put directory ``new`` at ``target``; True when an old one was replaced (and removed)."""
-    import shutil
-
-    old = None
-    if os.path.lexists(target):
-        old = new_private_directory(f".{os.path.basename(target)}.old-", os.path.dirname(target))
-        os.rmdir(old)  # a unique free name; rename() needs it absent
-        os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except OSError:
-        if old is not None:
-            os.rename(old, target)
-        raise
-    if old is not None:
-        if os.path.islink(old):
-            os.unlink(old)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    return old is not None

@@ -11,7 +11,7 @@ import stat
 import time
 
 from jenv.errors import UnsafeFileError
-from jenv.safefile.private import check_target
+from jenv.safefile.read import check_target
 
 __all__ = ["hold_lock"]
 

@@ -15,11 +15,11 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing
-    from typing import List, Optional, Sequence, Tuple
+    from typing import List, Mapping, Optional, Sequence, Tuple
 
 __all__ = ["create_new_file", "open_own_file_to_append", "temp_name", "replace_file", "slot_name",
            "write_temp_file", "fsync_directory", "leftover_files", "HELD_SIGNALS", "signals_held", "rename_into_place",
-           "replace_pair"]
+           "replace_pair", "replace_directory"]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -276,3 +276,59 @@ def replace_pair(first: Tuple[str, bytes, int], second: Tuple[str, bytes, int], 
         for path in temps:
             _unlink_quietly(path)
     return made
+
+
+def replace_directory(target: str, files: Mapping[str, bytes], links: Mapping[str, str], file_mode: int = 0o644,
+                      mode: int = 0o755) -> bool:
+    """Make ``target`` a directory of exactly ``files`` (name -> content, created with ``file_mode``) and
+    ``links`` (name -> what the symbolic link points to), replacing what is there as one rename.
+
+    The new directory is built beside ``target`` under a fresh 0700 name, given ``mode`` once complete,
+    then renamed over; the old one is first renamed aside and put back when that fails.  A reader sees
+    the old directory or the whole new one.  Returns True when an old directory was replaced (and
+    removed).  Raises OSError; then the old directory is untouched and the new one removed.
+    """
+    import shutil
+
+    from jenv.safefile.dirs import make_symbolic_link, new_private_directory
+
+    parent, base = os.path.split(target)
+    new = new_private_directory(f".{base}.new-", parent)
+    done = False
+    try:
+        for name, data in files.items():
+            create_new_file(os.path.join(new, name), data, file_mode)
+        for name, points_to in links.items():
+            make_symbolic_link(points_to, os.path.join(new, name))
+        os.chmod(new, mode)  # new_private_directory made it 0700
+        replaced = _swap_directory(new, target)
+        done = True
+    finally:
+        if not done:
+            shutil.rmtree(new, ignore_errors=True)
+    return replaced
+
+
+def _swap_directory(new: str, target: str) -> bool:
+    """Put directory ``new`` at ``target``; True when an old one was replaced (and removed)."""
+    import shutil
+
+    from jenv.safefile.dirs import new_private_directory
+
+    old = None
+    if os.path.lexists(target):
+        old = new_private_directory(f".{os.path.basename(target)}.old-", os.path.dirname(target))
+        os.rmdir(old)  # a unique free name; rename() needs it absent
+        os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        if old is not None:
+            os.rename(old, target)
+        raise
+    if old is not None:
+        if os.path.islink(old):
+            os.unlink(old)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+    return old is not None

@@ -99,24 +99,13 @@ def memo_directory(candidates: Sequence[str], uid: int, create: bool = False) ->
     """The first of ``candidates`` (:func:`jenv.locations.lock_directories`) that is the user's private
     directory, or None when there is none; ``create`` makes the last one (``~/.cache/jenv``, 0700) when
     it is missing."""
-    if create:
-        from jenv.errors import JenvError
-        from jenv.safefile import private_directory
+    from jenv.errors import JenvError
+    from jenv.safefile import private_directory
 
-        try:
-            return private_directory(tuple(candidates), uid)
-        except JenvError:
-            return None
-    import stat
-
-    for directory in candidates:
-        try:
-            st = os.stat(directory)
-        except OSError:
-            continue
-        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077:
-            return directory
-    return None
+    try:
+        return private_directory(tuple(candidates), uid, create=create)
+    except JenvError:
+        return None
 
 
 def _read_lines(directory: Optional[str], uid: int) -> List[List[str]]:

@@ -189,7 +189,7 @@ KNOWN_WRITERS = {
                                                            "messages only, an empty lock)",
     ("jenv/safefile/lock.py", "_open_lock_file"): "os.open O_CREAT|O_NOFOLLOW 0600 (the token store's lock, empty)",
     ("jenv/safefile/core.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
-    ("jenv/safefile/dirs.py", "replace_directory"): "chmod 0755 of a complete new CA directory (public "
+    ("jenv/safefile/write.py", "replace_directory"): "chmod 0755 of a complete new CA directory (public "
                                                     "certificates), made 0700 by mkdtemp",
     # What truly cannot go there: no file is created, and no file rule applies.
     ("jenv/context.py", "run_reported"): "os.devnull opened for writing, once the reader of stdout went away",

@@ -105,3 +105,20 @@ def test_the_home_is_where_the_calls_are():
     """The home itself makes these calls (so the scan above looks at the right thing)."""
     calls = {call for path in HOME.rglob("*.py") for call, _line in _file_calls(path.read_text())}
     assert {"os.open", "os.replace", "os.fsync", "os.link", "os.makedirs", "os.rename", "os.symlink"} <= calls
+
+
+def test_the_home_index_names_every_public_function_of_its_modules():
+    """``from jenv.safefile import X`` finds each public name of each module of the home (the index in
+    jenv/safefile/__init__.py and the modules' ``__all__`` agree), and nothing else."""
+    import importlib
+
+    import jenv.safefile as home
+
+    public = {}
+    for path in sorted(HOME.glob("*.py")):
+        if path.stem != "__init__":
+            module = importlib.import_module(f"jenv.safefile.{path.stem}")
+            public.update({name: path.stem for name in module.__all__})
+    assert home._HOME == public
+    assert all(getattr(home, name) is getattr(importlib.import_module(f"jenv.safefile.{where}"), name)
+               for name, where in public.items())
