@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Callable, Iterator, List, Optional, Tuple, Typ
 from jenv.errors import InvalidInputError, NotFoundError, PassphraseError, UnsafeFileError
 from jenv.lite.pkcs12 import is_pkcs12, pkcs12_problem
 from jenv.locations import Location
-from jenv.safefile import check_directory, create_new_file, keep_secrets_out_of_core_dumps, open_without_blocking
+from jenv.safefile import (MAX_PEM_SIZE, FileReadError, FileRefusedError, check_directory, create_new_file,
+                           file_kind, keep_secrets_out_of_core_dumps, read_small_file)
 
 if TYPE_CHECKING:  # jenv.pem (and cryptography) load only when a credential is parsed: cert-verify's fast path
     from cryptography import x509
 
 __all__ = [
-    "MAX_PEM_SIZE",
-    "MAX_CA_FILE",
     "read_credential",
     "load_certificate",
     "load_private_key",
@@ -41,20 +40,6 @@ __all__ = [
     "describe_location",
     "die_by",
 ]
-
-#: No certificate, key or token is anywhere near this; a larger file is a mistake.
-MAX_PEM_SIZE = 1 << 20
-
-#: A CA file or bundle larger than this is not one (a full IGTF bundle is about 1 MB).
-MAX_CA_FILE = 16 << 20
-
-_FILE_TYPES = {
-    stat.S_IFDIR: "a directory",
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-}
 
 
 def fix_hint(loc: Location) -> str:
@@ -98,37 +83,22 @@ def read_raw_credential(loc: Location) -> bytes:
     assert loc.path is not None
     where = f"{loc.what} {loc.path} ({loc.source})"
     try:
-        fd = open_without_blocking(loc.path)
+        found = read_small_file(loc.path, MAX_PEM_SIZE)
     except FileNotFoundError:
         raise NotFoundError(f"{where} does not exist: {fix_hint(loc)}") from None
     except PermissionError:
         raise NotFoundError(f"{where} is not readable: check its permissions") from None
+    except FileRefusedError as exc:
+        if exc.reason == "kind":
+            raise UnsafeFileError(f"{where} is {file_kind(exc.st.st_mode)}, not a file: {fix_hint(loc)}") from None
+        size = f"{exc.st.st_size} bytes, too large" if exc.st.st_size > MAX_PEM_SIZE else "too large"
+        raise InvalidInputError(f"{where} is {size} for a PEM credential") from None
+    except FileReadError as exc:
+        raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
     except OSError as exc:
         raise NotFoundError(f"{where} cannot be opened: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        kind = _FILE_TYPES.get(stat.S_IFMT(st.st_mode))
-        if kind:
-            raise UnsafeFileError(f"{where} is {kind}, not a file: {fix_hint(loc)}")
-        if st.st_size > MAX_PEM_SIZE:
-            raise InvalidInputError(f"{where} is {st.st_size} bytes, too large for a PEM credential")
-        chunks, total = [], 0
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError as exc:
-                if exc.errno == errno.EISDIR:
-                    raise UnsafeFileError(f"{where} is a directory, not a file") from None
-                raise NotFoundError(f"{where} cannot be read: {exc.strerror}") from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > MAX_PEM_SIZE:
-                raise InvalidInputError(f"{where} is too large for a PEM credential")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    assert found is not None
+    return found[0]
 
 
 def describe_location(loc: Location) -> str:
@@ -351,10 +321,12 @@ def _fresh_private_directory() -> str:
     """A new 0700 directory (mkdtemp) for temporary copies of PEM content."""
     import tempfile
 
+    from jenv.safefile import new_private_directory
+
     # mkdtemp's fresh 0700 directory is only as safe as the one it is made in: where others may rename
     # it away and put theirs in its place, the copy would be written into theirs.
     check_directory(tempfile.gettempdir(), "temporary copies of PEM content", os.getuid())
-    return tempfile.mkdtemp(prefix="jenv-")
+    return new_private_directory("jenv-")
 
 
 @contextlib.contextmanager

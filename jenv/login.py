@@ -41,10 +41,10 @@ _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 #: imports each with :data:`LOGIN_BLOCKED` blocked, and runs every form so).
 LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "jenv.commands.alien",
                  "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.fresh",
-                 "jenv.tokens.files",
                  "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
-                 "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh",
-                 "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
+                 "jenv.safefile", "jenv.safefile.read", "jenv.safefile.write",
+                 "jenv.safefile.dirs", "jenv.safefile.lock", "jenv.safefile.core", "jenv.shells",
+                 "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh", "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
                  "jenv.lite.validity", "jenv.lite.pkcs12", "jenv.lite.identity")
 #: Never imported there: the network and crypto stacks, and the standard modules that cost a login more
 #: than its own work.

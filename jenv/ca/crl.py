@@ -34,7 +34,7 @@ __all__ = ["MAX_CRL", "CrlResult", "CrlInfo", "crl_sources", "fetch_crls", "subj
 _CRL_BLOCK = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
 _CRL_URL = re.compile(r"^\s*crl_url\s*=\s*(.+?)\s*$", re.MULTILINE)
 
-#: replace(path, data, mode): an atomic write (jenv.tokens.files.replace_file).
+#: replace(path, data, mode): an atomic write (jenv.safefile.replace_file).
 Replace = Callable[[str, bytes, int], None]
 
 

@@ -18,8 +18,6 @@ import contextlib
 import io
 import os
 import re
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Dict, Optional
@@ -28,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from jenv.ca.store import CRL_LINK, MAX_CRL
 from jenv.ca.tarball import FlatStore, flatten_ca_tarball
 from jenv.errors import InvalidInputError, NetworkError, NotFoundError
-from jenv.safefile import check_directory, create_new_file, read_regular_file
+from jenv.safefile import check_directory, make_directory, read_regular_file, replace_directory
 
 __all__ = ["DEFAULT_CA_URL", "MAX_DOWNLOAD", "Installed", "download_tarball", "install_flat_store",
            "fetch_ca_store", "Progress"]
@@ -162,31 +160,6 @@ def _short(exc: Exception) -> str:
     return text if len(text) < 200 else text[:200] + "..."
 
 
-def _write_file(path: str, data: bytes) -> None:
-    create_new_file(path, data, 0o644)  # CA certificates are public
-
-
-def _swap_in(new: str, target: str) -> bool:
-    """Put directory ``new`` at ``target``; True when an old store was replaced (and removed)."""
-    old = None
-    if os.path.lexists(target):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-", dir=os.path.dirname(target))
-        os.rmdir(old)  # a unique free name; rename() needs it absent
-        os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except OSError:
-        if old is not None:
-            os.rename(old, target)
-        raise
-    if old is not None:
-        if os.path.islink(old):
-            os.unlink(old)
-        else:
-            shutil.rmtree(old, ignore_errors=True)
-    return old is not None
-
-
 def _installed_crls(target: str) -> Dict[str, bytes]:
     """The ``<hash>.rN`` CRLs of the store being replaced (regular files only, none larger than MAX_CRL)."""
     found: Dict[str, bytes] = {}
@@ -219,27 +192,17 @@ def install_flat_store(flat: FlatStore, target: str) -> Installed:
     parent = os.path.dirname(target)
     if os.path.lexists(target) and not os.path.isdir(target):
         raise NotFoundError(f"{target} exists and is not a directory: choose another directory for the CAs")
-    new = None
     try:
-        os.makedirs(parent, mode=0o700, exist_ok=True)
+        make_directory(parent, 0o700)
         _check_parent(target)
-        new = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.new-", dir=parent)
-        for name, data in flat.files.items():
-            _write_file(os.path.join(new, name), data)
-        for name, points_to in flat.links.items():
-            os.symlink(points_to, os.path.join(new, name))
+        files = dict(flat.files)
         for name, data in _installed_crls(target).items():  # crl-fetch's (or fetch-crl's) work is kept
             if name not in flat.files and name not in flat.links:
-                _write_file(os.path.join(new, name), data)
-        os.chmod(new, 0o755)  # CA certificates are public; mkdtemp made it 0700
-        replaced = _swap_in(new, target)
-        new = None
+                files[name] = data
+        replaced = replace_directory(target, files, flat.links)  # CA certificates are public: 0644, 0755
     except OSError as exc:
         raise NotFoundError(f"cannot install the CA certificates in {target}: "
                             f"{exc.strerror or exc} ({exc.filename or parent})") from None
-    finally:
-        if new is not None:
-            shutil.rmtree(new, ignore_errors=True)
     return Installed(target, flat.certificates, flat.hash_links, len(flat.files), replaced)
 
 

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 if TYPE_CHECKING:  # cryptography loads only when certificates are parsed (status only counts the files)
     from cryptography import x509
 
-from jenv.credentials import MAX_CA_FILE
-from jenv.safefile import read_regular_file
+from jenv.safefile import MAX_CA_FILE, read_regular_file
 from jenv.errors import InvalidInputError, NotFoundError, UnsafeFileError
 from jenv.locations import X509_CERT_DIR, X509_CERT_FILE, CAStore
 from jenv.lite.names import DerError, grid_dn, name_key, subject_hash

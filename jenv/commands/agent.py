@@ -98,10 +98,10 @@ def _install(ctx: Context, kind: str, remove: bool) -> int:
             raise UsageError(f"cannot remove {path}: {exc.strerror}") from None
         ctx.err(f"jenv: removed {path}")
         return ExitCode.OK
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import make_directory, replace_file
 
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        make_directory(os.path.dirname(path), 0o700)
         replace_file(path, content.encode("utf-8"), 0o644)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None

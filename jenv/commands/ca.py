@@ -155,7 +155,7 @@ def cmd_crl_fetch(args, ctx: Context) -> int:
     too large, 3 the directory cannot be written), the others installed.
     """
     from jenv.ca.crl import fetch_crls
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import replace_file
 
     try:
         timeout, _source = resolve_timeout(ctx.environ)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import stat
 import sys
 from typing import List, Sequence, Tuple
 
@@ -22,8 +21,7 @@ from jenv.credentials import die_by
 from jenv.errors import ExitCode, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, X509_CERT_DIR, X509_CERT_FILE, expand_home, \
     lock_directories
-from jenv.safefile import open_without_blocking
-from jenv.tokens.files import check_directory, private_directory, replace_file
+from jenv.safefile import check_directory, make_directory, private_directory, read_small_file, replace_file
 
 __all__ = ["cmd_shims", "cmd_export", "cmd_exec", "cmd_args", "SHIMS", "SHIM_MARKER", "shim_text", "is_shim"]
 
@@ -82,15 +80,10 @@ def shim_text(python: str, command: str, flags: Sequence[str] = ("-E",)) -> str:
 def is_shim(path: str) -> bool:
     """True when ``path`` is a regular file (not a link) that jenv's shims command wrote."""
     try:
-        fd = open_without_blocking(path, follow_links=False)
+        head = read_small_file(path, 4096, follow_links=False, whole=False)[0]
     except OSError:
         return False
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return False
-        return SHIM_MARKER.encode() in os.read(fd, 4096)
-    finally:
-        os.close(fd)
+    return SHIM_MARKER.encode() in head
 
 
 def _on_path(name: str, environ, skip: str) -> List[str]:
@@ -172,7 +165,7 @@ def cmd_shims(args, ctx: Context) -> int:
                               + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
                               + ": remove it, or use --force")
     try:
-        os.makedirs(directory, mode=0o755, exist_ok=True)
+        make_directory(directory, 0o755)
     except OSError as exc:
         raise NotFoundError(f"cannot create {directory}: {exc.strerror}") from None
     # private: the directory goes on PATH, where a command another user puts beside the shims would run as you

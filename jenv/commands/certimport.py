@@ -19,7 +19,7 @@ from jenv.credentials import PASSPHRASE_TRIES, asking_again, read_raw_credential
 from jenv.errors import ExitCode, KeyMismatchError, NotFoundError, PassphraseError, UnsafeFileError, UsageError
 from jenv.lite.timefmt import iso_epoch, short_duration
 from jenv.locations import X509_USER_CERT, X509_USER_KEY, Location, expand_home
-from jenv.safefile import create_new_file, keep_secrets_out_of_core_dumps
+from jenv.safefile import keep_secrets_out_of_core_dumps
 
 __all__ = ["cmd_cert_import", "Imported", "install_pair", "backup_name", "CERT_MODE", "KEY_MODE"]
 
@@ -47,7 +47,7 @@ def backup_name(path: str, day: str) -> str:
 
 def _existing(path: str) -> Optional[os.stat_result]:
     """The lstat of a target that exists; UnsafeFileError when it is not a regular file (never followed)."""
-    from jenv.tokens.files import lstat_if_there
+    from jenv.safefile import lstat_if_there
 
     st = lstat_if_there(path, "the target")
     if st is not None and not stat.S_ISREG(st.st_mode):
@@ -76,18 +76,10 @@ def check_targets(directory: str, force: bool) -> List[Tuple[str, Optional[os.st
 def _check_private(directory: str) -> None:
     """Refuse a directory others can write, sticky or not: the user's lasting credential is nobody's to
     replace, and nobody's to plant files beside."""
-    from jenv.tokens.files import check_directory
+    from jenv.safefile import check_directory
 
     check_directory(directory, "user certificate and key", os.getuid(), private=True,
                     fix="give --dir a directory of your own (mkdir -m 700 <dir>)")
-
-
-def _write_new(path: str, data: bytes, mode: int) -> str:
-    from jenv.tokens.files import temp_name
-
-    temp = temp_name(path)
-    create_new_file(temp, data, mode, sync=True)
-    return temp
 
 
 def install_pair(directory: str, cert_pem: bytes, key_pem: bytes, day: str, encrypted: bool) -> Imported:
@@ -98,37 +90,14 @@ def install_pair(directory: str, cert_pem: bytes, key_pem: bytes, day: str, encr
     copied to ``<name>.<day>`` (same mode).  On failure nothing is left half-written and OSError names
     the path.
     """
-    from jenv.tokens.files import fsync_directory, signals_held
+    from jenv.safefile import make_directory, replace_pair
 
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    make_directory(directory, 0o700)
     _check_private(directory)
     cert_path, key_path = os.path.join(directory, "usercert.pem"), os.path.join(directory, "userkey.pem")
-    old_umask = os.umask(0o022)  # the certificate is public (0644); the key's 0400 is set at its creation
-    temps: List[str] = []
-    backups: List[str] = []
-    try:
-        temps.append(_write_new(key_path, key_pem, KEY_MODE))
-        temps.append(_write_new(cert_path, cert_pem, CERT_MODE))
-        with signals_held():
-            for path in (key_path, cert_path):
-                st = _existing(path)
-                if st is not None:
-                    with open(path, "rb") as old:  # a regular file of this directory (checked just now)
-                        content = old.read()
-                    backup = backup_name(path, day)
-                    create_new_file(backup, content, stat.S_IMODE(st.st_mode), sync=True)
-                    backups.append(backup)
-            for temp, path in zip(temps, (key_path, cert_path)):
-                os.replace(temp, path)
-            temps.clear()
-            fsync_directory(directory)
-    finally:
-        os.umask(old_umask)
-        for temp in temps:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+    copies = [backup_name(path, day) if _existing(path) is not None else None for path in (key_path, cert_path)]
+    # the certificate is public (0644, umask 022); the key's 0400 is set at its creation
+    backups = replace_pair((key_path, key_pem, KEY_MODE), (cert_path, cert_pem, CERT_MODE), 0o022, copies)
     return Imported(cert_path, key_path, tuple(backups), encrypted)
 
 

@@ -9,11 +9,11 @@ import shutil
 import socket
 import stat
 import subprocess
-import tempfile
 import threading
 from typing import Dict, List, Optional
 
 from jenv.context import Context
+from jenv.safefile import new_private_directory
 from jenv.errors import ExitCode, JenvError, NotFoundError, UnsafeFileError, UsageError
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, JENV_JCENTRAL_NAME, X509_CERT_FILE
 from jenv.service.sandbox import SANDBOX_ADMIN, SandboxPaths, create_sandbox, load_service_files, \
@@ -51,7 +51,7 @@ def _check_ready_file(path: Optional[str]) -> None:
 def _write_ready_file(path: str, port: int) -> None:
     """Write the port atomically, so a script polling the file never reads half of it (a link at ``path``
     is replaced, never written through)."""
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import replace_file
 
     try:
         replace_file(path, f"{port}\n".encode("ascii"), 0o666)  # open()'s own mode: umask decides
@@ -345,7 +345,7 @@ def cmd_sandbox(args, ctx: Context) -> int:
     token_seconds = _token_seconds(args["--token-seconds"])
     log = _log_file(None, ctx.environ)
     keep = args["--dir"] is not None
-    root = _service_dir(args["--dir"]) if keep else tempfile.mkdtemp(prefix="jenv-sandbox-")
+    root = _service_dir(args["--dir"]) if keep else new_private_directory("jenv-sandbox-")
     exists = os.path.exists(SandboxPaths.at(root).ca_cert)
     if exists and (args["--passphrase"] or args["--user"]):  # said before anything is asked
         ctx.err(f"jenv: {root} holds a sandbox already: --passphrase and --user apply only when one is "

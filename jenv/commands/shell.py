@@ -141,7 +141,7 @@ def install_login_file(ctx: Context, shell: str) -> Optional[str]:
     when it is missing or differs; its path, or None when it cannot be written (the login line then
     keeps running ``jenv hook``)."""
     from jenv.shells.hook import completion_loader
-    from jenv.tokens.files import read_private_file, replace_file
+    from jenv.safefile import read_private_file, replace_file
     from jenv.tokens.fresh import fresh_directory
     from jenv.tokens.memo import memo_directory
 

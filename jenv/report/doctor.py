@@ -26,6 +26,7 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from jenv.errors import ExitCode, JenvError
 from jenv.locations import token_dir
+from jenv.safefile import MAX_PEM_SIZE, read_regular_file, read_small_file
 
 __all__ = ["Finding", "STATES", "ordered", "exit_code", "render", "LIBRARIES", "Environment", "environment_findings",
            "gather_environment", "local_findings", "CRLInfo", "crl_findings", "gather_crls", "DirectoryFacts",
@@ -110,8 +111,7 @@ class Environment:
 def _kind_of_tool(path: str) -> str:
     """"jenv" (jenv's shim or bin/jenv), "alienpy" (the official client's), or "other"."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
+        head = read_small_file(path, 4096, whole=False)[0]
     except OSError:
         return "other"
     if b"jenv" in head:
@@ -312,8 +312,6 @@ def gather_crls(ca_dir: Optional[str]) -> List[CRLInfo]:
         return []
     from cryptography import x509
 
-    from jenv.safefile import read_regular_file
-
     found = []
     for path in sorted(glob.glob(os.path.join(ca_dir, "*.r[0-9]*"))):
         try:
@@ -362,8 +360,7 @@ def _tmpfiles_rules(directory: str) -> Tuple[str, ...]:
     for base in ("/etc/tmpfiles.d", "/run/tmpfiles.d", "/usr/lib/tmpfiles.d"):
         for conf in sorted(glob.glob(os.path.join(base, "*.conf"))):
             try:
-                with open(conf, encoding="utf-8", errors="replace") as handle:
-                    lines = handle.read().splitlines()
+                lines = read_small_file(conf, MAX_PEM_SIZE)[0].decode("utf-8", "replace").splitlines()
             except OSError:
                 continue
             for line in lines:

@@ -20,7 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
-from jenv.safefile import create_new_file
+from jenv.safefile import create_new_file, make_directory, make_symbolic_link
 
 __all__ = [
     "Credential",
@@ -219,7 +219,7 @@ def install_ca_dir(directory: str, certs: Sequence[x509.Certificate]) -> List[st
     link to it; the directory is created (0755) when missing.  Returns the
     link names.
     """
-    os.makedirs(directory, mode=0o755, exist_ok=True)
+    make_directory(directory, 0o755)
     links = []
     for cert in certs:
         digest = subject_hash(cert.subject.public_bytes())
@@ -232,6 +232,6 @@ def install_ca_dir(directory: str, certs: Sequence[x509.Certificate]) -> List[st
         index = 0
         while os.path.lexists(os.path.join(directory, f"{digest}.{index}")):
             index += 1
-        os.symlink(pem_name, os.path.join(directory, f"{digest}.{index}"))
+        make_symbolic_link(pem_name, os.path.join(directory, f"{digest}.{index}"))
         links.append(f"{digest}.{index}")
     return links

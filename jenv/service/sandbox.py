@@ -35,6 +35,7 @@ from jenv.errors import InvalidInputError, KeyMismatchError, NotFoundError, Unsa
 from jenv.locations import ALIENPY_JCENTRAL, ALIENPY_JCENTRAL_PORT, X509_CERT_DIR, X509_USER_CERT, \
     X509_USER_KEY
 from jenv.pem import grid_dn, key_matches, parse_certificate, parse_private_key
+from jenv.safefile import MAX_PEM_SIZE, make_directory, read_small_file
 
 __all__ = ["SandboxPaths", "SANDBOX_ROLES", "SANDBOX_ADMIN", "create_sandbox", "load_service_files", "user_dn",
            "sandbox_environment"]
@@ -76,7 +77,7 @@ class SandboxPaths:
 def _mkdir(path: str) -> None:
     """A private directory, or the user's own directory already there; never one reached through a link."""
     try:
-        os.makedirs(path, mode=0o700)
+        make_directory(path, 0o700)
     except FileExistsError:
         pass
     info = os.lstat(path)
@@ -122,8 +123,7 @@ def create_sandbox(root: str, username: str = "jdoe", passphrase: Optional[bytes
 
 def _read(path: str) -> bytes:
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        return read_small_file(path, MAX_PEM_SIZE)[0]
     except OSError as exc:
         raise NotFoundError(f"{path}: {exc.strerror}; create a service directory with "
                             "'jenv sandbox --dir <dir>'") from None

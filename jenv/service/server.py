@@ -24,7 +24,6 @@ import logging
 import os
 import shutil
 import ssl
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -34,7 +33,7 @@ from cryptography import x509
 
 from jenv.service.authority import Authority, Credential
 from jenv.errors import InvalidInputError, NotFoundError
-from jenv.safefile import open_own_file_to_append
+from jenv.safefile import MAX_PEM_SIZE, new_private_directory, open_own_file_to_append, read_small_file
 from jenv.service.issuer import JOBAGENT_DN, Account, ErrNo, Issued, Requester, dns_resolves, issue_from_options
 from jenv.pem import grid_dn
 from jenv.jcentral.protocol import Reply, encode_reply
@@ -63,8 +62,7 @@ class UserMap:
 def load_user_map(path: str) -> UserMap:
     """Read the JSON user map; raises NotFoundError or InvalidInputError naming the file."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(read_small_file(path, MAX_PEM_SIZE)[0].decode("utf-8"))
     except OSError as exc:
         raise NotFoundError(f"user map {path}: {exc.strerror}") from None
     except ValueError as exc:
@@ -151,7 +149,7 @@ class LocalService:
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(cadata=self.authority.credential.cert_pem.decode("ascii"))
-        directory = tempfile.mkdtemp(prefix="jenv-serve-")
+        directory = new_private_directory("jenv-serve-")
         try:
             cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
             self.server_credential.write(cert_path, key_path)

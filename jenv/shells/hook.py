@@ -62,9 +62,11 @@ def private_tmpdir(environ: Mapping[str, str], home: str, hostname: str) -> Tupl
         os.path.join(home, "private", "jenv-tmp") if os.path.isdir(os.path.join(home, "private"))
         else os.path.join(home, ".cache", "jenv", "tmp"))
     if not os.path.isdir(directory):
+        from jenv.safefile import make_directory
+
         old_mask = os.umask(0o077)
         try:
-            os.makedirs(directory, exist_ok=True)
+            make_directory(directory, 0o700)
         except OSError:
             return None, f"jenv hook: cannot create {directory}; TMPDIR left unset"
         finally:

@@ -4,7 +4,7 @@ Every command that reads the token (``token``, ``--check``, ``prompt``, the hook
 ``whoami``, ``token-info``, ``tokenkey-match``, ``token-verify``, ``status``, ``export``, ``exec``,
 ``args``, ``token-destroy``) goes through :func:`check_token`, with one set of rules: no link, a
 regular file of the user's own, private modes for what must be private, bounded size, never
-blocking (:mod:`jenv.tokens.files`), and one origin for the pair
+blocking (:mod:`jenv.safefile`), and one origin for the pair
 (:func:`jenv.locations.pair_origin_problem`).
 
 The verdict comes from the libraries (:mod:`jenv.tokens.judge`), once per version of the files: it is
@@ -26,7 +26,7 @@ from jenv.lite.record import record
 from jenv.lite.timefmt import format_duration
 from jenv.locations import Location, lock_directories, pair_origin_problem, resolve_locations
 from jenv.tokens import memo
-from jenv.tokens.files import check_directory, lstat_checked, read_checked
+from jenv.safefile import check_directory, lstat_checked, read_checked
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path imports this module: no typing, enum or collections at run time
@@ -155,7 +155,7 @@ def check_token(store: TokenStore, now: float, min_valid: int, need_pem: bool = 
     """Whether the stored token can be used for at least ``min_valid`` more seconds.
 
     Never touches the network.  Raises UnsafeFileError / NotFoundError when a
-    token file or its directory is unsafe or unreadable (see jenv.tokens.files),
+    token file or its directory is unsafe or unreadable (see jenv.safefile),
     InvalidInputError when one is a PKCS#12 bundle (a user credential, never replaced)
     or when the two halves have no common origin; a missing, expired, mismatched or
     garbage token is a TokenCheck, not an error.  With ``need_pem`` the files are read

@@ -18,7 +18,6 @@ then shown every time); nothing here raises or prints anything else, so a login 
 from __future__ import annotations
 
 import os
-import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # on the login fast path: no typing at run time
@@ -27,7 +26,7 @@ if TYPE_CHECKING:  # on the login fast path: no typing at run time
 from jenv.lite.timefmt import iso_epoch, short_duration
 from jenv.locations import cache_directory, lock_directories, resolve_locations
 from jenv.tokens import memo
-from jenv.safefile import open_without_blocking, read_limited
+from jenv.safefile import MAX_PEM_SIZE, MAX_STATE_FILE, read_small_file
 
 __all__ = ["WARN_DAYS", "EVERY_LOGIN_DAYS", "STATE_FILE", "RENEW_HINT", "expiry_message", "user_cert_not_after",
            "warn_user_cert_expiry", "shortened_token_message"]
@@ -39,8 +38,6 @@ STATE_FILE = "user-cert-expiry"
 RENEW_HINT = ("renew it at https://ca.cern.ch/ca/ (New Grid User Certificate), then run "
               "'jenv cert-import <the new .p12>'")
 _DAY = 86400
-_MAX_CERT = 1 << 20
-_MAX_STATE = 256
 
 
 def expiry_message(not_after: int, now: float, where: str) -> Optional[str]:
@@ -67,19 +64,8 @@ def user_cert_not_after(path: str, uid: int, memo_dirs: Sequence[str]) -> Option
     verdict = memo.recall(directory, uid, (path,), (memo.file_identity(st),), kind="cert")
     if verdict is None:
         try:
-            fd = open_without_blocking(path)
-        except OSError:
-            return None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            data = read_limited(fd, _MAX_CERT)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        if len(data) > _MAX_CERT:
+            data, st = read_small_file(path, MAX_PEM_SIZE)
+        except OSError:  # missing, not a regular file, too large, unreadable: other commands report those
             return None
         from jenv.tokens.judge import judge_certificate
 
@@ -93,18 +79,9 @@ def _already_told(path: str, uid: int, not_after: int, now: float) -> bool:
     """Whether the state file says this notAfter was shown less than a day ago (only a private file of
     ``uid``'s counts: anyone else's could silence the warning)."""
     try:
-        fd = open_without_blocking(path, follow_links=False)
+        fields = read_small_file(path, MAX_STATE_FILE, follow_links=False, uid=uid, private=True)[0].split()
     except OSError:
         return False
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != uid or st.st_mode & 0o077:
-            return False
-        fields = read_limited(fd, _MAX_STATE).split()
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
     try:
         told, about = int(fields[0]), int(fields[1])
     except (IndexError, ValueError):
@@ -116,7 +93,7 @@ def _remember(directory: str, uid: int, not_after: int, now: float) -> None:
     """Write the state file (atomically, 0600, in a private directory created 0700); quietly nothing
     when that cannot be done."""
     from jenv.errors import JenvError
-    from jenv.tokens.files import private_directory, replace_file
+    from jenv.safefile import private_directory, replace_file
 
     try:
         directory = private_directory((directory,), uid)

@@ -108,7 +108,7 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
               str(int(until))]
     line = ("\t".join(fields) + "\n").encode("utf-8", "surrogateescape")
-    from jenv.tokens.files import read_private_file, replace_file
+    from jenv.safefile import read_private_file, replace_file
 
     refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
     try:

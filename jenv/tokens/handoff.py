@@ -28,10 +28,10 @@ from typing import Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Sequ
 from jenv.context import Context
 from jenv.credentials import materialize_pair
 from jenv.errors import NotFoundError, UsageError
-from jenv.safefile import exec_with_core_dumps, restore_core_dumps
+from jenv.safefile import (check_directory, exec_with_core_dumps, make_directory, new_private_directory,
+                           restore_core_dumps)
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, TMPDIR, X509_CERT_DIR, X509_CERT_FILE, X509_USER_CERT, \
     X509_USER_KEY, Location, lock_directories, resolve_ca_store
-from jenv.tokens.files import check_directory
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
@@ -94,7 +94,7 @@ def copy_token(ctx: Context, token: TokenInHand, directory: str) -> Tuple[str, s
     """
     directory = os.path.abspath(directory)
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        make_directory(directory, 0o700)
     except OSError as exc:
         raise NotFoundError(f"cannot create the export directory {directory}: {exc.strerror}") from None
     check_export_directory(ctx, directory)
@@ -159,11 +159,9 @@ def scrubbed_environment(environ: Mapping[str, str], uid: int) -> Tuple[Dict[str
     fresh empty 0700 directory that is also TMPDIR, so no tool reaches ``~/.globus`` or the default token
     files through them either.  Raises NotFoundError when that directory cannot be made.
     """
-    import tempfile
-
     base = environ.get(TMPDIR) or "/tmp"
     try:
-        directory = tempfile.mkdtemp(prefix=f"jenv-scrub-{uid}-", dir=base)
+        directory = new_private_directory(f"jenv-scrub-{uid}-", base)
     except OSError as exc:
         raise NotFoundError(f"cannot make a private TMPDIR for the scrubbed command in {base}: {exc.strerror}: "
                             "set TMPDIR to a directory of yours") from None

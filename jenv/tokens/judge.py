@@ -102,11 +102,9 @@ class _AsFiles:
                 self.fds.append(fd)
                 os.write(fd, data)
             return [f"/proc/self/fd/{fd}" for fd in self.fds]
-        import tempfile
+        from jenv.safefile import create_new_file, new_private_directory
 
-        from jenv.safefile import create_new_file
-
-        self.directory = tempfile.mkdtemp(prefix="jenv-judge-")
+        self.directory = new_private_directory("jenv-judge-")
         paths = [os.path.join(self.directory, f"{index}.pem") for index in range(len(self.contents))]
         for path, data in zip(paths, self.contents):
             create_new_file(path, data, 0o600)

@@ -30,7 +30,8 @@ from typing import Callable, Dict, Iterator, Mapping, NamedTuple, NoReturn, Opti
 from jenv.context import Context
 from jenv.errors import InvalidInputError, JenvError, NotCoveredError, PassphraseError
 from jenv.locations import TMPDIR, Locations
-from jenv.safefile import check_directory, create_new_file
+from jenv.safefile import (check_directory, create_new_file, make_directory, make_symbolic_link,
+                           new_private_directory, rename_into_place)
 from jenv.tokens.agentclient import AgentGone, agent_place, ask_agent
 from jenv.tokens.check import TokenStore, check_token, token_store
 from jenv.tokens.store import file_text
@@ -248,11 +249,11 @@ class FreshCopy:
             generation = os.path.join(self.directory, f"gen-{number}")
             link = os.path.join(self.directory, f".{_CURRENT}-{number}")
             try:
-                os.mkdir(generation, 0o700)
+                make_directory(generation, 0o700)
                 for name, pem in zip(COPY_NAMES, (cert_pem, key_pem)):
                     create_new_file(os.path.join(generation, name), file_text(pem), 0o400)
-                os.symlink(f"gen-{number}", link)
-                os.rename(link, os.path.join(self.directory, _CURRENT))
+                make_symbolic_link(f"gen-{number}", link)
+                rename_into_place(link, os.path.join(self.directory, _CURRENT))
             except OSError:
                 with contextlib.suppress(OSError):
                     os.unlink(link)
@@ -276,7 +277,7 @@ def fresh_copy(cert_pem: str, key_pem: str, environ: Mapping[str, str]) -> Itera
     private copy)."""
     base = environ.get(TMPDIR) or tempfile.gettempdir()
     check_directory(base, "the command's private copy of the token", os.getuid())
-    copy = FreshCopy(tempfile.mkdtemp(prefix="jenv-renew-", dir=base))
+    copy = FreshCopy(new_private_directory("jenv-renew-", base))
     try:
         copy.install(cert_pem, key_pem)
         yield copy

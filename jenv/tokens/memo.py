@@ -99,24 +99,13 @@ def memo_directory(candidates: Sequence[str], uid: int, create: bool = False) ->
     """The first of ``candidates`` (:func:`jenv.locations.lock_directories`) that is the user's private
     directory, or None when there is none; ``create`` makes the last one (``~/.cache/jenv``, 0700) when
     it is missing."""
-    if create:
-        from jenv.errors import JenvError
-        from jenv.tokens.files import private_directory
+    from jenv.errors import JenvError
+    from jenv.safefile import private_directory
 
-        try:
-            return private_directory(tuple(candidates), uid)
-        except JenvError:
-            return None
-    import stat
-
-    for directory in candidates:
-        try:
-            st = os.stat(directory)
-        except OSError:
-            continue
-        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077:
-            return directory
-    return None
+    try:
+        return private_directory(tuple(candidates), uid, create=create)
+    except JenvError:
+        return None
 
 
 def _read_lines(directory: Optional[str], uid: int) -> List[List[str]]:
@@ -124,7 +113,7 @@ def _read_lines(directory: Optional[str], uid: int) -> List[List[str]]:
     if directory is None:
         return []
     from jenv.errors import JenvError
-    from jenv.tokens.files import read_private_file
+    from jenv.safefile import read_private_file
 
     try:
         data = read_private_file(os.path.join(directory, MEMO_FILE), uid, "verdict file", True, _MAX_SIZE,
@@ -174,7 +163,7 @@ def recall(directory: Optional[str], uid: int, refs: Sequence[str], identities: 
 def _rewrite(directory: str, uid: int, key: List[str], line: Optional[List[str]]) -> None:
     """Replace the memo's entries for ``key`` by ``line`` (None: just remove them), keeping the newest
     entries; quietly nothing when the memo cannot be written (it only saves time)."""
-    from jenv.tokens.files import replace_file
+    from jenv.safefile import replace_file
 
     kept = [fields for fields in _read_lines(directory, uid) if fields[:len(key)] != key]
     if line is not None:

@@ -27,9 +27,8 @@ from jenv.lite.timefmt import format_duration
 from jenv.locations import pair_origin_problem
 from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token
-from jenv.tokens.files import (check_directory, check_target, fsync_directory, hold_lock, leftover_files,
-                               only_yours, private_directory, read_private_file, signals_held, slot_name,
-                               temp_name, write_temp_file)
+from jenv.safefile import (check_directory, check_target, fsync_directory, hold_lock, leftover_files, only_yours,
+                           private_directory, read_private_file, rename_into_place, replace_pair)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
            "lock_store", "lock_directory", "recover_store", "check_writable", "write_token_pair",
@@ -91,12 +90,6 @@ def file_text(pem: str) -> bytes:
     return data if data.endswith(b"\n") else data + b"\n"
 
 
-def _restore(backup: Optional[str], key_path: str) -> None:
-    if backup is not None:
-        with contextlib.suppress(OSError):
-            os.replace(backup, key_path)
-
-
 def recover_store(lock: TokenLock) -> Optional[str]:
     """Finish or undo a write that was killed, and remove temporary files of dead runs.
 
@@ -148,8 +141,7 @@ def _promote(store: TokenStore, leftovers, kind: str, target: str, fits) -> bool
     for path, found_kind in leftovers:
         candidate = _current(path, store, "leftover token file")
         if found_kind == kind and candidate and fits(candidate):
-            os.replace(path, target)
-            fsync_directory(os.path.dirname(target))
+            rename_into_place(path, target)
             return True
     return False
 
@@ -192,27 +184,10 @@ def write_token_pair(lock: TokenLock, cert_pem: str, key_pem: str) -> None:
     assert cert_path is not None and key_path is not None
     key_exists = check_target(key_path, store.uid, store.key.what)
     had_token = check_target(cert_path, store.uid, store.cert.what) or key_exists
-    old_umask = os.umask(0o077)
-    temps: List[str] = []
-    try:
-        temps.append(write_temp_file(key_path, file_text(key_pem)))
-        temps.append(write_temp_file(cert_path, file_text(cert_pem)))
-        backup = _backup(key_path) if key_exists else None
-        if backup:
-            temps.append(backup)
-        for directory in store.directories():
-            fsync_directory(directory)
-        with signals_held():  # Ctrl-C, SIGTERM or SIGHUP between the two renames act after both
-            _swap_in(temps, backup, key_path, cert_path)
-        for directory in store.directories():
-            fsync_directory(directory)
+    try:  # the key first: a run killed between the renames leaves the new certificate to roll forward to
+        replace_pair((key_path, file_text(key_pem), 0o400), (cert_path, file_text(cert_pem), 0o400))
     except OSError as exc:
         raise NotFoundError(_write_failure(store, exc, had_token)) from None
-    finally:
-        os.umask(old_umask)
-        for path in temps:
-            with contextlib.suppress(OSError):
-                os.unlink(path)
 
 
 def _write_failure(store: TokenStore, exc: OSError, had_token: bool) -> str:
@@ -232,30 +207,6 @@ def _write_failure(store: TokenStore, exc: OSError, had_token: bool) -> str:
     else:
         fix = elsewhere
     return f"cannot write the token to {directory}: {exc.strerror or exc}; {what}: {fix}"
-
-
-def _swap_in(temps: List[str], backup: Optional[str], key_path: str, cert_path: str) -> None:
-    """The critical section: key, then certificate, into place; the key is put back if the second fails."""
-    os.replace(temps[0], key_path)
-    try:
-        os.replace(temps[1], cert_path)
-    except OSError:
-        _restore(backup, key_path)
-        raise
-
-
-def _backup(key_path: str) -> Optional[str]:
-    """A hard link to the current key, so a failed second rename can put it back (at its slot name,
-    or a fresh one when something else holds that)."""
-    for name in (slot_name(key_path, "old"), temp_name(key_path, "old")):
-        try:
-            os.link(key_path, name, follow_symlinks=False)
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links here (some network filesystems): no undo, still safe to proceed
-            return None
-        return name
-    return None
 
 
 def destroy_token_pair(lock: TokenLock) -> List[str]:

@@ -228,21 +228,22 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
 
 def test_failure_while_writing_removes_the_half_built_store(home: Path, old_store: Path, monkeypatch) -> None:
     import jenv.ca.fetch as cafetch
+    import jenv.safefile.write as home_writer  # where every new file is created
     from jenv.ca.tarball import flatten_ca_tarball
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
     before = snapshot(home)
     written = []
-    real_write = cafetch._write_file
+    real_write = home_writer.create_new_file
 
-    def failing_write(path, data):
+    def failing_write(path, data, mode, sync=False):
         written.append(path)
         if len(written) > 3:
             raise OSError(122, "Disk quota exceeded", path)
-        real_write(path, data)
+        real_write(path, data, mode, sync)
 
-    monkeypatch.setattr(cafetch, "_write_file", failing_write)
+    monkeypatch.setattr(home_writer, "create_new_file", failing_write)
     with pytest.raises(NotFoundError, match="Disk quota exceeded"):
         cafetch.install_flat_store(flat, str(old_store))
     assert snapshot(home) == before and not _leftovers(home / ".globus")

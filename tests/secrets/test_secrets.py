@@ -176,46 +176,23 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
 
 # --- every place that creates a file ---------------------------------------------------------
 
-#: (module, function) -> why a file written there is not secret, or how it is protected.
+#: (module, function) -> how a file created there is protected.  Every file jenv creates is created in
+#: its file home, jenv/safefile/ (tests/unit/test_file_home.py refuses a creation anywhere else): there
+#: each file gets its final mode from the open itself; what a caller writes is its own business.
 KNOWN_WRITERS = {
-    ("jenv/safefile.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode",
-    ("jenv/tokens/files.py", "write_temp_file"): "create_new_file with mode 0400, fsync-ed (token key and cert)",
-    ("jenv/tokens/files.py", "replace_file"): "create_new_file with the caller's mode (each caller is listed)",
-    ("jenv/tokens/store.py", "_open_lock_file"): "os.open with 0600 (lock file, empty)",
-    ("jenv/credentials.py", "materialize"): "create_new_file 0600 inside a mkdtemp 0700 directory (PEM content)",
-    ("jenv/credentials.py", "materialize_pair"): "create_new_file 0600, both halves inside one mkdtemp 0700 "
-                                                 "directory (PEM content), removed at the end of the block",
-    ("jenv/tokens/judge.py", "__enter__"): "where there is no memfd: create_new_file 0600 inside a mkdtemp 0700 "
-                                           "directory, removed when the judgement ends",
-    ("jenv/tokens/memo.py", "_rewrite"): "replace_file 0600 under umask 077 in the user's private 0700 "
-                                         "directory: paths, file identities, dates, names; no key material",
-    ("jenv/tokens/fresh.py", "note_fresh"): "replace_file 0600 under umask 077 in the user's private 0700 "
-                                           "~/.cache/jenv: paths, uid, host, dates; empty reference files "
-                                           "whose mtime is set (os.utime); no key material",
-    ("jenv/commands/shell.py", "install_login_file"): "replace_file 0600 in the user's private 0700 "
-                                                      "~/.cache/jenv: the shipped login file, no key material",
-    ("jenv/service/authority.py", "write_private_file"): "create_new_file with the caller's mode (keys 0400)",
-    ("jenv/ca/fetch.py", "*"): "CA certificates: public by nature",
-    ("jenv/commands/service.py", "_write_ready_file"): "replace_file: a port number",
-    ("jenv/context.py", "run_reported"): "os.devnull, once the reader of stdout went away",
-    ("jenv/login.py", "main"): "os.devnull, once the reader of stdout went away",
-    ("jenv/safefile.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
-    ("jenv/safefile.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's own "
-                                                      "regular file only (the service's request log; the agent's "
-                                                      "log and lock in the private 0700 directory: messages "
-                                                      "only, an empty lock)",
-    ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
-    ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
-                                                   "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
-    ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
-                                                     "(the <name>.<date> copy of the old key stays 0400)",
-    ("jenv/commands/agent.py", "_install"): "replace_file 0644: the agent's systemd unit or launchd plist "
-                                            "(a command line and variable names; no key material)",
-    ("jenv/tokens/keepfresh.py", "install"): "create_new_file 0400 in a generation directory made 0700 inside a "
-                                             "mkdtemp 0700 directory (exec --renew's private copy), swapped in "
-                                             "by renaming a link, removed when the command ends",
-    ("jenv/tokens/expiry.py", "_remember"): "replace_file 0600 in a private 0700 directory: two numbers, "
-                                            "no key material",
+    ("jenv/safefile/write.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode "
+                                                   "(every new file, temporaries of replace_file and replace_pair "
+                                                   "included)",
+    ("jenv/safefile/write.py", "open_own_file_to_append"): "os.open O_APPEND|O_CREAT|O_NOFOLLOW 0600, the user's "
+                                                           "own regular file only (the service's request log; the "
+                                                           "agent's log and lock in the private 0700 directory: "
+                                                           "messages only, an empty lock)",
+    ("jenv/safefile/lock.py", "_open_lock_file"): "os.open O_CREAT|O_NOFOLLOW 0600 (the token store's lock, empty)",
+    ("jenv/safefile/core.py", "_write_coredump_filter"): "/proc/self/coredump_filter (opened r+, never created)",
+    ("jenv/safefile/write.py", "replace_directory"): "chmod 0755 of a complete new CA directory (public "
+                                                    "certificates), made 0700 by mkdtemp",
+    # What truly cannot go there: no file is created, and no file rule applies.
+    ("jenv/context.py", "run_reported"): "os.devnull opened for writing, once the reader of stdout went away",
 }
 _WRITE_MODE = re.compile(r"[wax+]")
 
@@ -232,9 +209,6 @@ def _file_writers(path: Path) -> List[Tuple[str, int]]:
                 continue
             name = ast.unparse(node.func)
             if name == "os.open" and "O_CREAT" in ast.unparse(node):
-                found.append((func.name, node.lineno))
-            elif name.split(".")[-1] in ("create_new_file", "replace_file"):  # jenv's creators: each caller
-                # is reviewed
                 found.append((func.name, node.lineno))
             elif name in ("open", "io.open", "os.fdopen") and len(node.args) > 1 and \
                     isinstance(node.args[1], ast.Constant) and _WRITE_MODE.search(str(node.args[1].value)):

@@ -105,7 +105,7 @@ def test_leftovers_are_found_by_name_and_other_users_files_are_kept(svc, home, p
 def test_recovery_lists_no_directory(svc, home, pairs, monkeypatch):
     """token-init in a token directory it may not list: recovery and the write still work (they use
     names, never os.scandir / os.listdir)."""
-    import jenv.tokens.files as files
+    import jenv.safefile.write as files
 
     env = svc.env(home)
     cert_path, key_path = token_paths(env)

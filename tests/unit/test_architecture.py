@@ -63,7 +63,7 @@ GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
 
 
 def layer(module: str) -> str:
-    if module in BASE:
+    if module in BASE or module.startswith("jenv.safefile."):
         return "base"
     if module in ("jenv.cli", "jenv.login", "jenv.__main__"):
         return "cli"

@@ -159,6 +159,6 @@ def test_the_login_file_line_is_in_the_users_shell(shell, line):
 def test_messages_made_without_a_shell_use_no_shell_syntax():
     """The token-file messages are made where nobody knows the shell: they name what to set, in no
     one shell's syntax (an 'export' line would be wrong for a tcsh user)."""
-    from jenv.tokens import files
+    import jenv.safefile as files
 
     assert "export " not in files.PRIVATE_TMP_FIX and "setenv" not in files.PRIVATE_TMP_FIX
