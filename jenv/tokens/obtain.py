@@ -76,7 +76,7 @@ def _account_in_use(ctx: Context) -> Optional[str]:
 
 def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pair: "TokenPair") -> None:
     """One stderr line when the token ends with the user certificate, sooner than asked (JCentral's cap)."""
-    from jenv.jcentral.rules import MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS
+    from jenv.jcentral.rules import granted_days
     from jenv.locations import lock_directories
     from jenv.pem import parse_certificate, validity_bounds
     from jenv.tokens.expiry import shortened_token_message, user_cert_not_after
@@ -85,9 +85,7 @@ def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pa
         return
     cert = pair.cert if pair.cert is not None else parse_certificate(pair.cert_pem.encode("ascii", "replace"))
     dates = validity_bounds(cert)
-    longest = MAX_VALIDITY_DAYS.get(request.token_type, 0)
-    asked = request.validity_days
-    days = longest if asked is None else NON_POSITIVE_DAYS if asked <= 0 else min(asked, longest)
+    days = granted_days(request.token_type, request.validity_days, False).days  # what anyone gets: no admin's days
     message = shortened_token_message(dates[1], user_cert_not_after(locs.user_cert.path, ctx.uid, lock_directories(ctx.environ, ctx.home)), days, ctx.clock())
     if message:
         ctx.err(f"jenv: {message}")

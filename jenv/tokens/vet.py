@@ -27,7 +27,7 @@ from jenv.errors import VerifyError
 from jenv.locations import CAStore
 from jenv.pem import grid_dn, parse_certificate, validity_bounds
 from jenv.jcentral.protocol import TokenPair, TokenRequest
-from jenv.jcentral.rules import BACKDATE_SECONDS, account_problem, longest_validity_days, subject_problem
+from jenv.jcentral.rules import BACKDATE_SECONDS, account_problem, granted_days, subject_problem
 from jenv.ca.verify import verify_certificate
 
 __all__ = ["vet_token", "TOLERANCE_SECONDS"]
@@ -90,7 +90,7 @@ def vet_token(pair: TokenPair, request: TokenRequest, store: CAStore,
         raise VerifyError(f"JCentral sent a token that is not yours: {problem}; nothing was written, the previous "
                           "token is unchanged (to change account on purpose, run 'jenv token-destroy' first)")
     not_before, not_after = validity_bounds(cert)
-    days = longest_validity_days(request.token_type, request.validity_days)
+    days = granted_days(request.token_type, request.validity_days, None).days  # the longest anyone gets: an admin's
     span = not_after - not_before
     if span > days * 86400 + BACKDATE_SECONDS + TOLERANCE_SECONDS:
         raise _refuse(f"is valid for {span // 86400} days, longer than JCentral gives a {request.token_type} "
