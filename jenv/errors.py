@@ -20,6 +20,7 @@ __all__ = [
     "NetworkError",
     "ServerRefusedError",
     "PassphraseError",
+    "LockTimeoutError",
     "EXIT_CODE_TABLE",
 ]
 
@@ -86,6 +87,8 @@ class ExitCode(metaclass=_ExitCodeTable):
     REFUSED = _ExitStatus(10, "JCentral refused the request (shows the server's message)")
     PASSPHRASE = _ExitStatus(11, "key passphrase needed but no terminal, or wrong passphrase")
     NO_AGENT = _ExitStatus(12, "no jenv agent runs for you on this host (agent status, renew-now, stop)")
+    LOCKED = _ExitStatus(13, "the token files stayed locked too long by another jenv (getting a token or waiting "
+                             "for a passphrase)")
     INTERRUPTED = _ExitStatus(130, "interrupted")
 
 
@@ -137,3 +140,10 @@ class ServerRefusedError(JenvError):
 
 class PassphraseError(JenvError):
     exit_code = ExitCode.PASSPHRASE
+
+
+class LockTimeoutError(JenvError):
+    """Another process held the token files' lock longer than this run would wait (it is getting a token or
+    waiting for a passphrase): no fault of JCentral's, nor of the network."""
+
+    exit_code = ExitCode.LOCKED
