@@ -228,7 +228,7 @@ class _Peer:
                                 "(JENV_TIMEOUT sets the limit)")
         if isinstance(exc, OSError):
             return NetworkError(f"cannot connect to {self.where}: {exc.strerror or exc}")
-        return NetworkError(f"cannot connect to {self.where}: {type(exc).__name__}: {exc}")
+        return NetworkError(f"cannot connect to {self.where}: {type(exc).__name__}: {exc}")  # a name IDNA refuses
 
     def upgrade_error(self, exc: BaseException) -> JenvError:
         """Failure after the TLS handshake, while asking for the WebSocket upgrade."""
@@ -380,6 +380,19 @@ def _websockets_client():
     from websockets.uri import parse_uri
 
     return ClientProtocol, Opcode, Response, State, parse_uri
+
+
+#: What connecting can raise for reasons outside jenv: the socket's errors (refused, unreachable, timeout,
+#: DNS), a host name that cannot be encoded (UnicodeError, a ValueError), a port out of range.
+_CONNECT_FAILURES = (OSError, ValueError, OverflowError)
+
+
+def _upgrade_failures() -> tuple:
+    """What the WebSocket upgrade can raise for reasons outside jenv: the socket's errors, an end of the
+    stream, and websockets' own (an HTTP status, a malformed answer)."""
+    from websockets.exceptions import WebSocketException
+
+    return (OSError, EOFError, WebSocketException)
 
 
 class _NoAnswer(Exception):
@@ -577,7 +590,7 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
     peer = _Peer(endpoint, ca, grid_dn(checked[0].subject), timeout)
     try:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-    except Exception as exc:  # every connect failure becomes one JenvError
+    except _CONNECT_FAILURES as exc:  # one JenvError each; anything else is a bug in jenv, reported as one
         raise peer.connect_error(exc) from None
     try:
         _add_identity(context, identity, checked)
@@ -600,7 +613,7 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
     except ValueError as exc:  # a name the TLS library cannot use as server_hostname (an SSLError is one too)
         raise InvalidInputError(f"cannot check JCentral's certificate for the name {endpoint.tls_name!r} ({exc}): "
                                 "set JENV_JCENTRAL_NAME, or ALIENPY_JCENTRAL, to a host name or an address") from None
-    except Exception as exc:  # every handshake failure becomes one JenvError
+    except OSError as exc:  # every other handshake failure (reset, refused, timeout) becomes one JenvError
         raise peer.connect_error(exc) from None
     problem = server_certificate_problem(tls.getpeercert(binary_form=True) or b"")
     if problem is not None:
@@ -616,10 +629,12 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
         # ws:// on the already-encrypted socket: TLS is ours, the WebSocket is websockets'.
         websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
         websocket.upgrade(deadline)
-    except Exception as exc:  # every upgrade failure becomes one JenvError
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tls.close()
-        raise peer.upgrade_error(exc) from None
+        if isinstance(exc, _upgrade_failures()):  # one JenvError each; anything else is a bug in jenv
+            raise peer.upgrade_error(exc) from None
+        raise
     return Session(websocket, endpoint, timeout, peer.tls_error)
 
 
@@ -652,8 +667,9 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
                   upgrade: bool = True, server_name: Optional[str] = None, probe: Optional[Probe] = None) -> Probe:
     """TCP to one resolved ``address`` (getaddrinfo's family and sockaddr), the TLS handshake (SNI
     ``server_name`` or the endpoint's host), then the WebSocket upgrade alone: no request is ever sent.
-    Bounded by ``deadline`` (time.monotonic); never raises, the failure is in the result (``probe``, when
-    given, is filled as it goes: another thread sees the phase of an attempt that hangs)."""
+    Bounded by ``deadline`` (time.monotonic); a failure of the network or the server is in the result, a bug
+    in jenv is raised (``probe``, when given, is filled as it goes: another thread sees the phase of an
+    attempt that hangs)."""
     from jenv import __version__
 
     family, sockaddr = address
@@ -664,7 +680,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         sock.connect(sockaddr)
         probe.phase = "tls"
         tls = _open_tls(context, server_name or endpoint.host, deadline, sock)
-    except Exception as exc:
+    except _CONNECT_FAILURES as exc:  # a bug in jenv is not a finding about the network: it propagates
         sock.close()
         probe.error = exc
         return probe
@@ -677,7 +693,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
         try:
             response = websocket.upgrade(deadline)
-        except Exception as exc:
+        except _upgrade_failures() as exc:
             response = getattr(exc, "response", None)
             if response is None:
                 raise
@@ -686,7 +702,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         probe.phase = "done"
         if probe.status == 101:  # opened: closed again at once, politely (bounded, never raises)
             websocket.close(min(deadline, time.monotonic() + 1.0))
-    except Exception as exc:
+    except _upgrade_failures() as exc:
         probe.error = exc
     finally:
         with contextlib.suppress(OSError):
