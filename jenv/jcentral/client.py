@@ -52,7 +52,7 @@ from jenv.pem import cert_info, grid_dn, is_encrypted_key, key_matches, parse_pr
 from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
     token_pair_from_reply
 
-__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError",
+__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "check_identity", "ProtocolError",
            "server_certificate_problem", "probe_context", "probe_address", "probe_error", "Probe"]
 
 #: A TLS connection that ended, abruptly (EOF) or with a close_notify (zero return): right after
@@ -95,30 +95,18 @@ def _load_ca(context: ssl.SSLContext, ca: CAStore) -> None:
                             "'jenv ca-fetch'") from None
 
 
-def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
-    """The TLS context for JCentral: our certificate and key, the CA store, TLS >= 1.2.
-
-    Raises NotFoundError/InvalidInputError (unreadable credential or CA store),
-    PassphraseError (no terminal, wrong passphrase) and KeyMismatchError.
-    """
-    checked = check_identity(identity)
-    context = _verifying_context(ca)
-    _add_identity(context, identity, checked)
-    return context
-
-
-def check_identity(identity: ClientIdentity, now: Optional[float] = None):
+def check_identity(identity: ClientIdentity, now: float):
     """Everything about our credentials that can be known without a passphrase, in this order: the
-    certificate (missing, unreadable, not a certificate, expired, not yet valid), then the key
-    (missing, unreadable, readable by others, and, when it is not encrypted, not matching).
+    certificate (missing, unreadable, not a certificate, expired, not yet valid at ``now``, the caller's
+    clock in seconds since the epoch), then the key (missing, unreadable, readable by others, and, when it
+    is not encrypted, not matching).
 
     Returns the parsed certificate, the key's bytes and, when the key is not encrypted, the parsed key
     (read once for the whole connection).  Raises the errors of ``cert-info``/``status`` for the same
     problems.
     """
     cert = load_certificate(identity.cert)
-    problem = validity_problem(cert_info(cert), identity.cert,
-                               dt.datetime.fromtimestamp(time.time() if now is None else now, dt.timezone.utc))
+    problem = validity_problem(cert_info(cert), identity.cert, dt.datetime.fromtimestamp(now, dt.timezone.utc))
     if problem:
         raise NotValidNowError(problem)
     data = read_credential(identity.key)
@@ -572,12 +560,14 @@ def _check_revocation(tls: ssl.SSLSocket, ca: CAStore, where: str) -> None:
                            f"{ca.path}, {ca.source}); nothing was sent")
 
 
-def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float) -> Session:
-    """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer.
+def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
+                 clock: Callable[[], float] = time.time) -> Session:
+    """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer, ``clock``
+    (the context's) says whether our certificate is valid now.
 
     TCP and TLS are opened here (like the official client) so that each phase
     has its own message; websockets then runs the HTTP upgrade on that socket.
-    Raises the errors of :func:`client_ssl_context`, NetworkError (DNS,
+    Raises the errors of :func:`check_identity`, NetworkError (DNS,
     refused, timeout, TLS naming the rejected side, HTTP status) and
     ServerRefusedError (HTTP 401: certificate not registered).
     """
@@ -585,7 +575,7 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
 
     # Offline checks first, then the TCP connection, and only then the passphrase: a problem that
     # can be known locally, or a JCentral that is down, costs the user no typing.
-    checked = check_identity(identity)
+    checked = check_identity(identity, clock())
     context = _verifying_context(ca)
     peer = _Peer(endpoint, ca, grid_dn(checked[0].subject), timeout)
     try:
@@ -711,7 +701,8 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
 
 
 def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
-                request: TokenRequest, notice: Callable[[str], None]) -> TokenPair:
+                request: TokenRequest, notice: Callable[[str], None],
+                clock: Callable[[], float] = time.time) -> TokenPair:
     """Ask JCentral for a token: one session, one ``token`` call.
 
     ``request`` comes validated (:meth:`TokenRequest.validate`, done once where
@@ -720,7 +711,7 @@ def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeo
     (non-zero exitcode, even with a token attached), ProtocolError and
     InvalidInputError (unusable token).
     """
-    with open_session(endpoint, identity, ca, timeout) as session:
+    with open_session(endpoint, identity, ca, timeout, clock) as session:
         reply = session.call("token", request.options())
     return token_pair_from_reply(reply, notice)
 

@@ -51,7 +51,7 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
     account = _account_in_use(ctx)
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key, passphrase), store,
                        network_timeout(ctx),
-                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
+                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"), ctx.clock)
     for warning in vet_token(pair, request, store, account):
         ctx.err(f"jenv: warning: {warning}")
     _say_if_shortened(ctx, locs, request, pair)
