@@ -708,8 +708,8 @@ def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeo
     ``request`` comes validated (:meth:`TokenRequest.validate`, done once where
     the options were parsed).  Notices (exitcode 0 with a message) go to
     ``notice``.  Raises the errors of :func:`open_session`, ServerRefusedError
-    (non-zero exitcode, even with a token attached), ProtocolError and
-    InvalidInputError (unusable token).
+    (non-zero exitcode, even with a token attached) and ProtocolError.  The
+    pair is text: :func:`jenv.tokens.vet.vet_token` judges it.
     """
     with open_session(endpoint, identity, ca, timeout, clock) as session:
         reply = session.call("token", request.options())
