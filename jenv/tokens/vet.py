@@ -86,6 +86,8 @@ def read_sent_token(pair: TokenPair, previous: bool = False) -> TokenPair:
     if verdict.pair == "mismatch" or not key_signs_for(cert, parse_private_key(key_pem, _KEY, own_key=True)):
         raise VerifyError(f"JCentral sent a token whose key does not match its certificate; {_unwritten(previous)}")
     return dataclasses.replace(pair, cert=cert)
+
+
 def _extension(cert: x509.Certificate, kind):
     try:
         return cert.extensions.get_extension_for_class(kind).value
