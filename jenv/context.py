@@ -81,8 +81,8 @@ def run_reported(ctx: "Context", call: "Callable[[], int]", quiet_libraries: boo
     except Exception as exc:  # the one broad catch: no traceback reaches a login shell
         if ctx.environ.get("JENV_DEBUG"):
             raise
-        ctx.err(f"jenv: internal error: {type(exc).__name__}: {printable(str(exc))} "
-                "(JENV_DEBUG=1 shows the traceback)")
+        ctx.err(f"jenv: internal error (a bug in jenv): {type(exc).__name__}: {printable(str(exc))}; rerun with "
+                "JENV_DEBUG=1 to see the traceback, and report it")
         return int(ExitCode.ERROR)
 
 

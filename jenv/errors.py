@@ -21,6 +21,7 @@ __all__ = [
     "ServerRefusedError",
     "PassphraseError",
     "NotCoveredError",
+    "LockTimeoutError",
     "EXIT_CODE_TABLE",
 ]
 
@@ -91,6 +92,8 @@ class ExitCode(metaclass=_ExitCodeTable):
     #: ``exec --renew``: neither an agent nor an unencrypted user key can renew the command's copy.
     NOT_COVERED = _ExitStatus(13, "the token cannot last as long as asked (exec/export --for) and nothing can "
                                   "renew it (exec --renew): start 'jenv agent', or get a longer token")
+    LOCKED = _ExitStatus(14, "the token files stayed locked too long by another jenv (getting a token or waiting "
+                             "for a passphrase)")
     INTERRUPTED = _ExitStatus(130, "interrupted")
 
 
@@ -148,3 +151,10 @@ class NotCoveredError(JenvError):
     """The token cannot cover the time a command asked for (``--for``), or nothing can renew it (``--renew``)."""
 
     exit_code = ExitCode.NOT_COVERED
+
+
+class LockTimeoutError(JenvError):
+    """Another process held the token files' lock longer than this run would wait (it is getting a token or
+    waiting for a passphrase): no fault of JCentral's, nor of the network."""
+
+    exit_code = ExitCode.LOCKED

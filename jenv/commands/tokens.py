@@ -41,16 +41,13 @@ def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
 
 
 def _say_validity(ctx: Context, request: Optional["TokenRequest"]) -> None:
-    """Once a token came: what JCentral did silently with ``-v`` (GetTokenCertificate.java): 0 or less
-    gives 2 days, and nobody gets more than 400."""
-    from jenv.jcentral.rules import ADMIN_MAX_DAYS, NON_POSITIVE_DAYS
+    """Once a token came: what JCentral did silently with ``-v`` (:func:`jenv.jcentral.rules.granted_days`)."""
+    from jenv.jcentral.rules import granted_days
 
-    days = request.validity_days if request is not None else None
-    if days is not None and days <= 0:
-        ctx.err(f"jenv: -v {days}: JCentral gives {NON_POSITIVE_DAYS} days for a validity of 0 or less")
-    elif days is not None and days > ADMIN_MAX_DAYS:
-        ctx.err(f"jenv: -v {days}: JCentral gives at most {ADMIN_MAX_DAYS} days, and that only to admins "
-                "(others get the token type's maximum); it caps an admin's request without saying so")
+    if request is not None and request.validity_days is not None:
+        unsaid = granted_days(request.token_type, request.validity_days, None).unsaid
+        if unsaid:
+            ctx.err(f"jenv: {unsaid}")
 
 
 def _positional_username(args, ctx: Context) -> Optional[str]:

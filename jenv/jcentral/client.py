@@ -52,7 +52,7 @@ from jenv.pem import cert_info, grid_dn, is_encrypted_key, key_matches, parse_pr
 from jenv.jcentral.protocol import ProtocolError, Reply, TokenPair, TokenRequest, encode_request, parse_reply, \
     token_pair_from_reply
 
-__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "client_ssl_context", "ProtocolError",
+__all__ = ["ClientIdentity", "Session", "open_session", "fetch_token", "check_identity", "ProtocolError",
            "server_certificate_problem", "probe_context", "probe_address", "probe_error", "Probe"]
 
 #: A TLS connection that ended, abruptly (EOF) or with a close_notify (zero return): right after
@@ -95,30 +95,18 @@ def _load_ca(context: ssl.SSLContext, ca: CAStore) -> None:
                             "'jenv ca-fetch'") from None
 
 
-def client_ssl_context(identity: ClientIdentity, ca: CAStore) -> ssl.SSLContext:
-    """The TLS context for JCentral: our certificate and key, the CA store, TLS >= 1.2.
-
-    Raises NotFoundError/InvalidInputError (unreadable credential or CA store),
-    PassphraseError (no terminal, wrong passphrase) and KeyMismatchError.
-    """
-    checked = check_identity(identity)
-    context = _verifying_context(ca)
-    _add_identity(context, identity, checked)
-    return context
-
-
-def check_identity(identity: ClientIdentity, now: Optional[float] = None):
+def check_identity(identity: ClientIdentity, now: float):
     """Everything about our credentials that can be known without a passphrase, in this order: the
-    certificate (missing, unreadable, not a certificate, expired, not yet valid), then the key
-    (missing, unreadable, readable by others, and, when it is not encrypted, not matching).
+    certificate (missing, unreadable, not a certificate, expired, not yet valid at ``now``, the caller's
+    clock in seconds since the epoch), then the key (missing, unreadable, readable by others, and, when it
+    is not encrypted, not matching).
 
     Returns the parsed certificate, the key's bytes and, when the key is not encrypted, the parsed key
     (read once for the whole connection).  Raises the errors of ``cert-info``/``status`` for the same
     problems.
     """
     cert = load_certificate(identity.cert)
-    problem = validity_problem(cert_info(cert), identity.cert,
-                               dt.datetime.fromtimestamp(time.time() if now is None else now, dt.timezone.utc))
+    problem = validity_problem(cert_info(cert), identity.cert, dt.datetime.fromtimestamp(now, dt.timezone.utc))
     if problem:
         raise NotValidNowError(problem)
     data = read_credential(identity.key)
@@ -228,7 +216,7 @@ class _Peer:
                                 "(JENV_TIMEOUT sets the limit)")
         if isinstance(exc, OSError):
             return NetworkError(f"cannot connect to {self.where}: {exc.strerror or exc}")
-        return NetworkError(f"cannot connect to {self.where}: {type(exc).__name__}: {exc}")
+        return NetworkError(f"cannot connect to {self.where}: {type(exc).__name__}: {exc}")  # a name IDNA refuses
 
     def upgrade_error(self, exc: BaseException) -> JenvError:
         """Failure after the TLS handshake, while asking for the WebSocket upgrade."""
@@ -380,6 +368,19 @@ def _websockets_client():
     from websockets.uri import parse_uri
 
     return ClientProtocol, Opcode, Response, State, parse_uri
+
+
+#: What connecting can raise for reasons outside jenv: the socket's errors (refused, unreachable, timeout,
+#: DNS), a host name that cannot be encoded (UnicodeError, a ValueError), a port out of range.
+_CONNECT_FAILURES = (OSError, ValueError, OverflowError)
+
+
+def _upgrade_failures() -> tuple:
+    """What the WebSocket upgrade can raise for reasons outside jenv: the socket's errors, an end of the
+    stream, and websockets' own (an HTTP status, a malformed answer)."""
+    from websockets.exceptions import WebSocketException
+
+    return (OSError, EOFError, WebSocketException)
 
 
 class _NoAnswer(Exception):
@@ -559,12 +560,14 @@ def _check_revocation(tls: ssl.SSLSocket, ca: CAStore, where: str) -> None:
                            f"{ca.path}, {ca.source}); nothing was sent")
 
 
-def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float) -> Session:
-    """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer.
+def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
+                 clock: Callable[[], float] = time.time) -> Session:
+    """Connect to ``endpoint.uri`` with mutual TLS; ``timeout`` bounds connecting and each answer, ``clock``
+    (the context's) says whether our certificate is valid now.
 
     TCP and TLS are opened here (like the official client) so that each phase
     has its own message; websockets then runs the HTTP upgrade on that socket.
-    Raises the errors of :func:`client_ssl_context`, NetworkError (DNS,
+    Raises the errors of :func:`check_identity`, NetworkError (DNS,
     refused, timeout, TLS naming the rejected side, HTTP status) and
     ServerRefusedError (HTTP 401: certificate not registered).
     """
@@ -572,12 +575,12 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
 
     # Offline checks first, then the TCP connection, and only then the passphrase: a problem that
     # can be known locally, or a JCentral that is down, costs the user no typing.
-    checked = check_identity(identity)
+    checked = check_identity(identity, clock())
     context = _verifying_context(ca)
     peer = _Peer(endpoint, ca, grid_dn(checked[0].subject), timeout)
     try:
         sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-    except Exception as exc:  # every connect failure becomes one JenvError
+    except _CONNECT_FAILURES as exc:  # one JenvError each; anything else is a bug in jenv, reported as one
         raise peer.connect_error(exc) from None
     try:
         _add_identity(context, identity, checked)
@@ -600,7 +603,7 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
     except ValueError as exc:  # a name the TLS library cannot use as server_hostname (an SSLError is one too)
         raise InvalidInputError(f"cannot check JCentral's certificate for the name {endpoint.tls_name!r} ({exc}): "
                                 "set JENV_JCENTRAL_NAME, or ALIENPY_JCENTRAL, to a host name or an address") from None
-    except Exception as exc:  # every handshake failure becomes one JenvError
+    except OSError as exc:  # every other handshake failure (reset, refused, timeout) becomes one JenvError
         raise peer.connect_error(exc) from None
     problem = server_certificate_problem(tls.getpeercert(binary_form=True) or b"")
     if problem is not None:
@@ -616,10 +619,12 @@ def open_session(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, time
         # ws:// on the already-encrypted socket: TLS is ours, the WebSocket is websockets'.
         websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
         websocket.upgrade(deadline)
-    except Exception as exc:  # every upgrade failure becomes one JenvError
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tls.close()
-        raise peer.upgrade_error(exc) from None
+        if isinstance(exc, _upgrade_failures()):  # one JenvError each; anything else is a bug in jenv
+            raise peer.upgrade_error(exc) from None
+        raise
     return Session(websocket, endpoint, timeout, peer.tls_error)
 
 
@@ -652,8 +657,9 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
                   upgrade: bool = True, server_name: Optional[str] = None, probe: Optional[Probe] = None) -> Probe:
     """TCP to one resolved ``address`` (getaddrinfo's family and sockaddr), the TLS handshake (SNI
     ``server_name`` or the endpoint's host), then the WebSocket upgrade alone: no request is ever sent.
-    Bounded by ``deadline`` (time.monotonic); never raises, the failure is in the result (``probe``, when
-    given, is filled as it goes: another thread sees the phase of an attempt that hangs)."""
+    Bounded by ``deadline`` (time.monotonic); a failure of the network or the server is in the result, a bug
+    in jenv is raised (``probe``, when given, is filled as it goes: another thread sees the phase of an
+    attempt that hangs)."""
     from jenv import __version__
 
     family, sockaddr = address
@@ -664,7 +670,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         sock.connect(sockaddr)
         probe.phase = "tls"
         tls = _open_tls(context, server_name or endpoint.host, deadline, sock)
-    except Exception as exc:
+    except _CONNECT_FAILURES as exc:  # a bug in jenv is not a finding about the network: it propagates
         sock.close()
         probe.error = exc
         return probe
@@ -677,7 +683,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         websocket = _WebSocket(tls, endpoint.uri.replace("wss://", "ws://", 1), f"jenv/{__version__}")
         try:
             response = websocket.upgrade(deadline)
-        except Exception as exc:
+        except _upgrade_failures() as exc:
             response = getattr(exc, "response", None)
             if response is None:
                 raise
@@ -686,7 +692,7 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
         probe.phase = "done"
         if probe.status == 101:  # opened: closed again at once, politely (bounded, never raises)
             websocket.close(min(deadline, time.monotonic() + 1.0))
-    except Exception as exc:
+    except _upgrade_failures() as exc:
         probe.error = exc
     finally:
         with contextlib.suppress(OSError):
@@ -695,16 +701,17 @@ def probe_address(context: ssl.SSLContext, endpoint: Endpoint, address, deadline
 
 
 def fetch_token(endpoint: Endpoint, identity: ClientIdentity, ca: CAStore, timeout: float,
-                request: TokenRequest, notice: Callable[[str], None]) -> TokenPair:
+                request: TokenRequest, notice: Callable[[str], None],
+                clock: Callable[[], float] = time.time) -> TokenPair:
     """Ask JCentral for a token: one session, one ``token`` call.
 
     ``request`` comes validated (:meth:`TokenRequest.validate`, done once where
     the options were parsed).  Notices (exitcode 0 with a message) go to
     ``notice``.  Raises the errors of :func:`open_session`, ServerRefusedError
-    (non-zero exitcode, even with a token attached), ProtocolError and
-    InvalidInputError (unusable token).
+    (non-zero exitcode, even with a token attached) and ProtocolError.  The
+    pair is text: :func:`jenv.tokens.vet.vet_token` judges it.
     """
-    with open_session(endpoint, identity, ca, timeout) as session:
+    with open_session(endpoint, identity, ca, timeout, clock) as session:
         reply = session.call("token", request.options())
     return token_pair_from_reply(reply, notice)
 

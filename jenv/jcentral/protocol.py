@@ -1,5 +1,9 @@
 """The JCentral JSON protocol: requests, answers and token replies, with no I/O.
 
+JSON and PEM text only: nothing here parses a certificate or a key.  What the
+PEM text holds is judged once, before anything is written, by
+:mod:`jenv.tokens.vet`.
+
 One request is one JSON text frame ``{"command": "token", "options": [...]}``;
 one answer is ``{"metadata": {"exitcode": "0", "error": "", "user": ...,
 "currentdir": ...}, "results": [{...}]}``.  The rules the real server imposes
@@ -20,10 +24,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence
 
-from jenv.errors import InvalidInputError, NetworkError, PassphraseError, ServerRefusedError, UsageError, VerifyError
-from jenv.pem import key_matches, key_signs_for, parse_certificate, parse_private_key
+from jenv.errors import NetworkError, ServerRefusedError, UsageError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "TOKEN_TYPES",
@@ -233,12 +239,15 @@ def parse_reply(text) -> Reply:
 
 @dataclass(frozen=True)
 class TokenPair:
-    """A token certificate and its key, PEM text exactly as JCentral sent it."""
+    """A token certificate and its key, PEM text exactly as JCentral sent it.
+
+    ``cert`` is the certificate as the vetting parsed it (:func:`jenv.tokens.vet.vet_token`, once per
+    run, for the later steps to read); None in a pair that has not been vetted.
+    """
 
     cert_pem: str
     key_pem: str
-    #: The certificate as parsed when the answer was read (so it is parsed once per run).
-    cert: Optional[object] = field(default=None, compare=False, repr=False)
+    cert: Optional["x509.Certificate"] = field(default=None, compare=False, repr=False)
 
 
 def refusal_message(reply: Reply) -> str:
@@ -262,30 +271,15 @@ def check_reply(reply: Reply, notice: Optional[Callable[[str], None]] = None) ->
 
 
 def token_pair_from_reply(reply: Reply, notice: Optional[Callable[[str], None]] = None) -> TokenPair:
-    """The token of a ``token`` answer, checked.
+    """The token text of a ``token`` answer, not yet vetted (:func:`jenv.tokens.vet.vet_token` judges it).
 
     Raises ServerRefusedError when exitcode is non-zero (even when a token is
-    attached), ProtocolError when the token fields are missing, and
-    InvalidInputError when the certificate is unusable or the key does not
-    match it.  The key text is kept as sent (traditional RSA PEM).
+    attached) and ProtocolError when the token fields are missing.  The PEM
+    text is kept as sent (the key in the traditional RSA form).
     """
     check_reply(reply, notice)
     first = reply.results[0] if reply.results else {}
     cert_pem, key_pem = first.get("tokencert"), first.get("tokenkey")
     if not isinstance(cert_pem, str) or not isinstance(key_pem, str) or not cert_pem or not key_pem:
         raise _malformed("the token answer has no 'tokencert' and 'tokenkey'")
-    blocks = (cert_pem.count("-----BEGIN "), key_pem.count("-----BEGIN "))
-    if max(blocks) > 1:  # one certificate and one key, or later readers may each pick another block
-        raise VerifyError(f"JCentral sent a token with {blocks[0]} certificate and {blocks[1]} key PEM blocks, "
-                          "not one of each; nothing was written, the previous token is unchanged")
-    cert = parse_certificate(cert_pem.encode("ascii", "replace"), "the token certificate JCentral sent")
-    try:
-        # Its primes are not tested (cryptography's consistency check is the costliest step of
-        # token-init); a signature verified with the certificate proves the key works for it instead.
-        key = parse_private_key(key_pem.encode("ascii", "replace"), "the token key JCentral sent", own_key=True)
-    except PassphraseError:  # an encrypted token key: nobody could ever unlock it
-        raise InvalidInputError("JCentral sent an encrypted token key") from None
-    if not key_matches(cert, key) or not key_signs_for(cert, key):
-        raise VerifyError("JCentral sent a token whose key does not match its certificate; "
-                          "nothing was written, the previous token is unchanged")
-    return TokenPair(cert_pem, key_pem, cert)
+    return TokenPair(cert_pem, key_pem)

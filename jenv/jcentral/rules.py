@@ -1,9 +1,12 @@
-"""JAliEn's rules for token certificates, shared by the client's check and the local service.
+"""JAliEn's rules for token certificates: the one home of what JCentral grants, for the local service,
+the check of a token JCentral sent, the notices and the token commands.
 
-From ``alien/api/token/GetTokenCertificate.java`` and
-``alien/api/token/TokenCertificateType.java``: the subject each token type
-gets, the longest validity each type may have, and the two hours by which
-``notBefore`` is backdated.  Pure data and string functions (no I/O).
+From JAliEn's source (repository FYP-Jalien/jalien-march-18, under ``src/main/java/alien/``):
+``api/token/GetTokenCertificate.java`` and ``api/token/TokenCertificateType.java`` (the subject each
+token type gets, the days each type may have, the two hours by which ``notBefore`` is backdated),
+``shell/commands/JAliEnCommandtoken.java`` (the "Reducing the validity" notice) and
+``user/AliEnPrincipal.java`` / ``user/UserFactory.java`` (who counts as an admin, a JobAgent or a job).
+Pure data and string functions (no I/O).
 
 A subject is built as a list of (attribute, value) pairs (``*_token_rdns``),
 so a value may hold ``/`` or ``=``: JAliEn's own job tokens carry
@@ -15,14 +18,14 @@ escaped (``\\/``), as :func:`jenv.lite.names.grid_dn` prints it.
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 from jenv.lite.identity import TOKEN_DN_PREFIX
 from jenv.lite.names import escape_value as _v
 
 __all__ = ["MAX_VALIDITY_DAYS", "ADMIN_MAX_DAYS", "NON_POSITIVE_DAYS", "BACKDATE_SECONDS", "TOKEN_DN_PREFIX",
            "JOBAGENT_DN", "user_token_rdns", "job_token_rdns", "host_token_rdns", "JOBAGENT_RDNS", "rdns_to_dn",
-           "user_token_dn", "job_token_dn", "host_token_dn", "longest_validity_days",
+           "user_token_dn", "job_token_dn", "host_token_dn", "Grant", "granted_days",
            "subject_problem", "account_problem"]
 
 #: Default and maximum validity per token type, in days (TokenCertificateType.getMaxValidity).
@@ -71,12 +74,57 @@ def host_token_dn(hostname: str) -> str:
     return rdns_to_dn(host_token_rdns(hostname))
 
 
-def longest_validity_days(token_type: str, requested_days: Optional[int]) -> int:
-    """The longest validity JCentral may grant for this request, in days (admins included)."""
-    longest = MAX_VALIDITY_DAYS[token_type]
-    if requested_days is not None and requested_days > 0:
-        longest = max(longest, min(requested_days, ADMIN_MAX_DAYS))
-    return longest
+class Grant(NamedTuple):
+    """What JCentral grants for one request: ``days`` of validity, the ``notice`` JCentral itself sends
+    (its ``metadata.error`` with exitcode 0; "" when none), and ``unsaid``: what it does to the request
+    without saying so, as one sentence for jenv to say ("" when nothing)."""
+
+    days: int
+    notice: str = ""
+    unsaid: str = ""
+
+
+def _reducing(requested: int, maximum: int) -> str:
+    return (f"Reducing the validity from {requested} to {maximum} as this is the max allowed value for this "
+            "type of certificate")
+
+
+def granted_days(token_type: str, requested: Optional[int], admin: Optional[bool]) -> Grant:
+    """The days JCentral grants a ``token_type`` token for ``-v requested`` (None: no ``-v``), with the
+    notice it gives; ``admin`` is the requester's rights: True for an admin (JAliEn's
+    ``canBecome("admin")``, ``user/AliEnPrincipal.java``), False for anyone else, None when they are not
+    known (a client asking for itself): then ``days`` is the longest any requester may get.
+
+    The rules, in JAliEn's order:
+
+    * no ``-v``: the type's maximum, which is also its default (``JAliEnCommandtoken.java``:
+      ``validity = tokentype.getMaxValidity()``; ``TokenCertificateType.java``: user 31, job and
+      jobagent 2, host 365);
+    * above the maximum, a non-admin gets the maximum and the notice "Reducing the validity from <v> to
+      <max> ..." (``JAliEnCommandtoken.java``, before the request reaches the central service);
+    * 0 or less: 2 days, without a notice (``GetTokenCertificate.java``: ``if (actualValidity <= 0)
+      actualValidity = 2``);
+    * an admin gets what was asked up to 400 days, capped at 400 without a notice (``GetTokenCertificate
+      .java``: only a log line on the server).
+
+    The end of the requester's own certificate caps the token again (except an admin's user and host
+    tokens); that depends on a date, not on days: :func:`jenv.service.issuer.issue_token`.
+    """
+    maximum = MAX_VALIDITY_DAYS[token_type]
+    if requested is None:
+        return Grant(maximum)
+    if requested <= 0:
+        return Grant(NON_POSITIVE_DAYS, "", f"-v {requested}: JCentral gives {NON_POSITIVE_DAYS} days for a "
+                                            "validity of 0 or less")
+    if requested > maximum and admin is False:
+        return Grant(maximum, _reducing(requested, maximum))
+    if requested > ADMIN_MAX_DAYS:
+        capped = f"-v {requested}: JCentral gives an admin at most {ADMIN_MAX_DAYS} days, capped without saying so"
+        if admin is None:
+            capped = (f"-v {requested}: JCentral gives at most {ADMIN_MAX_DAYS} days, and that only to admins "
+                      "(others get the token type's maximum); it caps an admin's request without saying so")
+        return Grant(ADMIN_MAX_DAYS, "", capped)
+    return Grant(requested)
 
 
 def _rdns(dn: str) -> Tuple[str, ...]:

@@ -504,7 +504,7 @@ def _guarded_probe(result: AddressResult, *args) -> None:
 
 
 def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: float,
-                   deadline: float) -> EndpointResult:
+                   deadline: float, now: float) -> EndpointResult:
     """Resolve the endpoint (every A and AAAA record), then probe every address in its own thread; all of
     it bounded by ``deadline`` (time.monotonic).  The user certificate is presented only when its key
     is not encrypted: nothing here asks for a passphrase."""
@@ -515,7 +515,7 @@ def probe_endpoint(environ: Mapping[str, str], endpoint, ca, identity, timeout: 
     result = EndpointResult(endpoint, name, timeout=timeout)
     checked = None
     try:
-        checked = check_identity(identity)
+        checked = check_identity(identity, now)
         result.dn = grid_dn(checked[0].subject)
         if checked[2] is None:
             result.identity = "the user key is encrypted and doctor never asks for its passphrase"
@@ -720,7 +720,7 @@ def diagnose(environ: Mapping[str, str], uid: int, home: str, clock) -> List[Fin
         timeout = resolve_timeout(environ)[0]
         locs = resolve_locations(environ, uid, home)
         result = probe_endpoint(environ, resolve_endpoint(environ), status.ca.store,
-                                ClientIdentity(locs.user_cert, locs.user_key), timeout, started + timeout)
+                                ClientIdentity(locs.user_cert, locs.user_key), timeout, started + timeout, clock())
         return network_findings(result, lambda received: dt.datetime.fromtimestamp(
             clock() if received is None else received, dt.timezone.utc))
 

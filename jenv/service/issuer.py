@@ -18,7 +18,10 @@ JAliEn's ``ErrNo`` form "<strerror> : <message>".  Where each rule comes from:
   (capped silently), 2 hours of backdating, never past the requester's
   certificate (except an admin's user and host tokens);
 * ``alien/api/token/TokenCertificateType.java``: each type's default and
-  maximum validity (:mod:`jenv.jcentral.rules`).
+  maximum validity.
+
+The days granted, and the "Reducing the validity" notice, are
+:func:`jenv.jcentral.rules.granted_days`, the one home of that rule.
 
 The only I/O is the host name look-up of a host token (``resolve``, a
 parameter, bounded in time).  A deliberate difference: ``-u`` and
@@ -43,21 +46,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from jenv.service.authority import Authority, general_names, name_from_rdns, new_rsa_key, traditional_key_pem
 from jenv.errors import UsageError
 from jenv.jcentral.protocol import SERVER_REFUSAL, TOKEN_TYPES, TokenRequest, parse_token_options
-from jenv.jcentral.rules import (ADMIN_MAX_DAYS, BACKDATE_SECONDS, JOBAGENT_DN, JOBAGENT_RDNS, MAX_VALIDITY_DAYS,
-                                 NON_POSITIVE_DAYS, Rdns, host_token_rdns, job_token_rdns, rdns_to_dn,
-                                 user_token_dn, user_token_rdns)
+from jenv.jcentral.rules import (BACKDATE_SECONDS, JOBAGENT_DN, JOBAGENT_RDNS, Rdns, granted_days, host_token_rdns,
+                                 job_token_rdns, rdns_to_dn, user_token_dn, user_token_rdns)
 
 __all__ = [
     "ErrNo",
-    "MAX_VALIDITY_DAYS",
-    "ADMIN_MAX_DAYS",
     "USER_TOKEN_SANS",
     "Account",
     "Requester",
     "Issued",
     "Refusal",
     "user_token_dn",
-    "validity_days",
     "issue_token",
     "issue_from_options",
     "dns_resolves",
@@ -146,24 +145,6 @@ class Issued:
 class Refusal:
     exitcode: int
     error: str
-
-
-def validity_days(token_type: str, requested: Optional[int], admin: bool) -> Tuple[int, Optional[str]]:
-    """(days, notice) as JCentral grants them.
-
-    No ``-v``: the type's maximum.  ``-v`` 0 or less: 2 days.  Above the
-    type's maximum: a non-admin gets the maximum and the command's notice; an
-    admin gets what was asked, up to 400 days, capped without a notice.
-    """
-    maximum = MAX_VALIDITY_DAYS[token_type]
-    if requested is None:
-        return maximum, None
-    if requested <= 0:
-        return NON_POSITIVE_DAYS, None
-    if requested > maximum and not admin:
-        return maximum, (f"Reducing the validity from {requested} to {maximum} as this is the max allowed "
-                         "value for this type of certificate")
-    return min(requested, ADMIN_MAX_DAYS), None
 
 
 def dns_resolves(hostname: str, timeout: float = 5.0) -> bool:
@@ -296,7 +277,7 @@ def issue_token(ca: Authority, requester: Requester, request: TokenRequest, now:
         else:
             exitcode = ErrNo.EPERM
             error = ErrNo.EPERM.message(f"Switching user {requester.role} to [{request.username}] failed")
-    days, notice = validity_days(request.token_type, request.validity_days, account.is_admin)
+    days, notice, _unsaid = granted_days(request.token_type, request.validity_days, account.is_admin)
     not_before = now - BACKDATE
     not_after = now + (dt.timedelta(seconds=token_seconds) if token_seconds else dt.timedelta(days=days))
     uncapped = account.is_admin and request.token_type in ("host", "user")

@@ -37,7 +37,7 @@ def unlock(ctx: Context, locs) -> Optional[bytes]:
     from jenv.jcentral.client import ClientIdentity, check_identity
     from jenv.pem import key_matches, parse_private_key
 
-    cert, data, key = check_identity(ClientIdentity(locs.user_cert, locs.user_key))
+    cert, data, key = check_identity(ClientIdentity(locs.user_cert, locs.user_key), ctx.clock())
     if key is not None:
         return None
     what = locs.user_key.describe()

@@ -28,7 +28,7 @@ from jenv.lite.pemtext import certificate_framing, key_framing
 from jenv.pem import grid_dn, parse_certificates, validity_bounds
 from jenv.tokens.memo import Verdict
 
-__all__ = ["judge_pair", "judge_certificate", "pair_usable", "alien_dn", "name_attributes", "load_certificate_once"]
+__all__ = ["judge_pair", "judge_pair_parsed", "judge_certificate", "pair_usable", "alien_dn", "name_attributes", "load_certificate_once"]
 
 
 def alien_dn(name: x509.Name) -> str:
@@ -134,21 +134,27 @@ def _load_chain(cert_pem: bytes, key_pem: bytes) -> Optional[str]:
 
 def judge_pair(cert_pem: bytes, key_pem: bytes) -> Verdict:
     """The verdict on a token pair (see the module doc)."""
+    return judge_pair_parsed(cert_pem, key_pem)[1]
+
+
+def judge_pair_parsed(cert_pem: bytes, key_pem: bytes) -> Tuple[Optional[x509.Certificate], Verdict]:
+    """(the certificate as parsed, the verdict on the pair): :func:`judge_pair` for a caller that goes on
+    reading the certificate (the vetting of a new token); the certificate is None when it is broken."""
     cert, problem = load_certificate_once(cert_pem)
     if cert is None:
-        return Verdict("broken-cert", problem)
+        return None, Verdict("broken-cert", problem)
     problem = key_framing(key_pem)
     if problem == "is encrypted":
-        return Verdict("broken-key", "is encrypted, which a token key never is")
+        return cert, Verdict("broken-key", "is encrypted, which a token key never is")
     if problem is not None:
-        return Verdict("broken-key", problem)
+        return cert, Verdict("broken-key", problem)
     reason = _load_chain(cert_pem, key_pem)
     if reason == "KEY_VALUES_MISMATCH":
-        return _facts(cert, "mismatch")
+        return cert, _facts(cert, "mismatch")
     if reason is not None:
         what = reason.replace("_", " ").lower()
-        return Verdict("broken-key", f"cannot be loaded with its certificate by OpenSSL ({what})")
-    return _facts(cert, "usable")
+        return cert, Verdict("broken-key", f"cannot be loaded with its certificate by OpenSSL ({what})")
+    return cert, _facts(cert, "usable")
 
 
 def pair_usable(cert_pem: bytes, key_pem: bytes) -> bool:

@@ -71,13 +71,13 @@ def _agent_status(ctx: Context) -> Optional[Dict]:
     return status if answer.get("ok") and isinstance(status, dict) else None
 
 
-def _plain_user_key(locs: Locations) -> bool:
+def _plain_user_key(locs: Locations, now: float) -> bool:
     """The user certificate is usable and its key is not encrypted (and fits it): jenv can get a token
     without anyone typing a passphrase."""
     from jenv.jcentral.client import ClientIdentity, check_identity
 
     try:
-        return check_identity(ClientIdentity(locs.user_cert, locs.user_key))[2] is not None
+        return check_identity(ClientIdentity(locs.user_cert, locs.user_key), now)[2] is not None
     except JenvError:
         return False
 
@@ -87,7 +87,7 @@ def find_renewer(ctx: Context, locs: Locations) -> Optional[Renewer]:
     status = _agent_status(ctx)
     if status is not None:
         return Renewer("agent", f"the jenv agent (pid {status.get('pid')})")
-    if _plain_user_key(locs):
+    if _plain_user_key(locs, ctx.clock()):
         return Renewer("key", f"the user key {locs.user_key.describe()} (not encrypted)")
     return None
 
@@ -369,7 +369,7 @@ class Keeper(threading.Thread):
             try:
                 return _from_agent(self.ctx, self.role)
             except AgentGone:
-                if not _plain_user_key(self.locs):
+                if not _plain_user_key(self.locs, self.ctx.clock()):
                     raise
         return _from_key(self.ctx, self.locs, self.role)
 

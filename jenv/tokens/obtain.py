@@ -7,7 +7,7 @@ network stack until a token must really be fetched).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Tuple
 
 from jenv.context import Context
 from jenv.errors import InvalidInputError, JenvError, NetworkError, ServerRefusedError, VerifyError
@@ -30,10 +30,11 @@ def network_timeout(ctx: Context) -> float:
 
 
 def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenRequest"],
-                        passphrase: Optional[Callable[[], bytearray]] = None) -> "TokenPair":
+                        passphrase: Optional[Callable[[], bytearray]] = None, replacing: bool = False) -> "TokenPair":
     """A fresh token from JCentral, authenticated with the user certificate (may ask for a passphrase,
     unless ``passphrase`` gives it), and checked to be a token for ``request`` (:mod:`jenv.tokens.vet`)
-    before anyone writes it."""
+    before anyone writes it; the pair comes with its certificate parsed.  ``replacing``: the caller writes
+    it over the token files (a refusal then says whether a previous token is there, unchanged)."""
     from jenv.jcentral.client import ClientIdentity, fetch_token
     from jenv.locations import resolve_ca_store, resolve_endpoint
     from jenv.safefile import use_light_core_guard
@@ -48,46 +49,46 @@ def fetch_checked_token(ctx: Context, locs: Locations, request: Optional["TokenR
         raise InvalidInputError(f"{exc}: set it to JCentral's port, or unset it") from None
     store = resolve_ca_store(ctx.environ, ctx.home)
     request = request or TokenRequest()
-    account = _account_in_use(ctx)
+    account, present = _token_in_use(ctx)
     pair = fetch_token(endpoint, ClientIdentity(locs.user_cert, locs.user_key, passphrase), store,
                        network_timeout(ctx),
-                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"))
-    for warning in vet_token(pair, request, store, account):
+                       request, lambda text: ctx.err(f"jenv: JCentral: {text}"), ctx.clock)
+    pair, warnings = vet_token(pair, request, store, account, previous=replacing and present)
+    for warning in warnings:
         ctx.err(f"jenv: warning: {warning}")
     _say_if_shortened(ctx, locs, request, pair)
     return pair
 
 
-def _account_in_use(ctx: Context) -> Optional[str]:
-    """The account of the token in use (expired or not), which every new user token must be for: None when
-    there is no user token, or it cannot be read (:func:`jenv.lite.identity.expected_account`)."""
+def _token_in_use(ctx: Context) -> Tuple[Optional[str], bool]:
+    """(the account of the token in use, expired or not, which every new user token must be for; whether a
+    token is in the files at all).  The account is None when there is no user token, or it cannot be read
+    (:func:`jenv.lite.identity.expected_account`)."""
     from jenv.lite.identity import expected_account
-    from jenv.tokens.check import token_store
+    from jenv.tokens.check import TokenState, token_store
 
     try:
         check = check_token(token_store(ctx)[1], ctx.clock(), 0)
     except JenvError:  # unsafe or unusable files: the command reports them where it uses them
-        return None
+        return None, False
     verdict = check.verdict
+    present = check.state is not TokenState.MISSING
     if verdict is None or not verdict.readable:
-        return None
-    return expected_account(verdict.token_type, verdict.user)
+        return None, present
+    return expected_account(verdict.token_type, verdict.user), present
 
 
 def _say_if_shortened(ctx: Context, locs: Locations, request: "TokenRequest", pair: "TokenPair") -> None:
     """One stderr line when the token ends with the user certificate, sooner than asked (JCentral's cap)."""
-    from jenv.jcentral.rules import MAX_VALIDITY_DAYS, NON_POSITIVE_DAYS
+    from jenv.jcentral.rules import granted_days
     from jenv.locations import lock_directories
-    from jenv.pem import parse_certificate, validity_bounds
+    from jenv.pem import validity_bounds
     from jenv.tokens.expiry import shortened_token_message, user_cert_not_after
 
-    if locs.user_cert.path is None:
+    if locs.user_cert.path is None or pair.cert is None:
         return
-    cert = pair.cert if pair.cert is not None else parse_certificate(pair.cert_pem.encode("ascii", "replace"))
-    dates = validity_bounds(cert)
-    longest = MAX_VALIDITY_DAYS.get(request.token_type, 0)
-    asked = request.validity_days
-    days = longest if asked is None else NON_POSITIVE_DAYS if asked <= 0 else min(asked, longest)
+    dates = validity_bounds(pair.cert)
+    days = granted_days(request.token_type, request.validity_days, False).days  # what anyone gets: no admin's days
     message = shortened_token_message(dates[1], user_cert_not_after(locs.user_cert.path, ctx.uid, lock_directories(ctx.environ, ctx.home)), days, ctx.clock())
     if message:
         ctx.err(f"jenv: {message}")
@@ -174,7 +175,7 @@ def _renew(ctx: Context, locs: Locations, store: TokenStore, min_valid: int, nee
         if check.usable:
             return check
         check_writable(store)
-        pair = fetch_checked_token(ctx, locs, None)
+        pair = fetch_checked_token(ctx, locs, None, replacing=True)
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
     memo.forget_failure(store.memo_directory(), store.uid, store.refs())
     check = check_token(store, ctx.clock(), 0, need_pem)
@@ -196,7 +197,7 @@ def replace_token(ctx: Context, locs: Locations, store: TokenStore, request: Opt
     An unsafe token location is refused before JCentral is asked.
     """
     check_writable(store)
-    pair = fetch_checked_token(ctx, locs, request, passphrase)
+    pair = fetch_checked_token(ctx, locs, request, passphrase, replacing=True)
     with lock_store(store, lock_wait(ctx)) as lock:
         write_token_pair(lock, pair.cert_pem, pair.key_pem)
     return pair

@@ -25,18 +25,14 @@ from typing import Iterator, List, Optional
 
 from jenv.lite.timefmt import format_duration
 from jenv.locations import pair_origin_problem
-from jenv.errors import InvalidInputError, JenvError, NetworkError, NotFoundError, UnsafeFileError
+from jenv.errors import InvalidInputError, JenvError, LockTimeoutError, NotFoundError, UnsafeFileError
 from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token
 from jenv.safefile import (check_directory, check_target, fsync_directory, hold_lock, leftover_files, only_yours,
                            private_directory, read_private_file, rename_into_place, replace_pair)
 
 __all__ = ["TokenStore", "TokenState", "TokenCheck", "TokenLock", "LockTimeoutError", "check_token",
-           "lock_store", "lock_directory", "recover_store", "check_writable", "write_token_pair",
+           "lock_store", "lock_holder", "lock_directory", "recover_store", "check_writable", "write_token_pair",
            "destroy_token_pair", "file_text"]
-
-
-class LockTimeoutError(NetworkError):
-    """Another jenv held the token lock for too long (it is waiting for JCentral or a passphrase)."""
 
 
 class TokenLock:
@@ -58,12 +54,53 @@ def lock_store(store: TokenStore, wait: float) -> Iterator[TokenLock]:
     for directory in store.directories():
         check_directory(directory, "token files", store.uid)
     lock_path = os.path.join(lock_directory(store), store.lock_name)
+    holding = hold_lock(lock_path, store.uid, wait)
     try:
-        with hold_lock(lock_path, store.uid, wait) as fd:
-            yield TokenLock(store, fd)
-    except TimeoutError:
-        raise LockTimeoutError(f"another jenv has held {lock_path} for {format_duration(wait)} (it is getting a "
-                               "token or waiting for a passphrase): try again when it is done") from None
+        fd = holding.__enter__()
+    except TimeoutError:  # only the wait: a timeout inside the block (the network's) is not the lock's
+        raise LockTimeoutError(f"{lock_holder(lock_path)} has held the lock {lock_path} for {format_duration(wait)} "
+                               "(a jenv getting a token or waiting for a passphrase): try again when it is done"
+                               ) from None
+    try:
+        yield TokenLock(store, fd)
+    finally:
+        holding.__exit__(None, None, None)
+
+
+def lock_holder(path: str) -> str:
+    """Who holds the ``flock`` on ``path``: "pid N (its command line)" as Linux's /proc/locks and /proc/N/cmdline
+    tell, or "another process" where they do not (another system, another PID namespace, a lock since
+    released)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return "another process"
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[0] == "->" or not fields[4].isdigit():
+            continue  # "->": a waiter, not the holder
+        device = fields[5].rsplit(":", 1)
+        try:
+            major, minor = (int(part, 16) for part in device[0].split(":"))
+            same = (major, minor, int(device[1])) == (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+        except (ValueError, IndexError):
+            continue
+        if same and int(fields[4]) > 0:
+            return f"pid {fields[4]}{_command_line(fields[4])}"
+    return "another process"
+
+
+def _command_line(pid: str) -> str:
+    """`` (argv joined by spaces, shortened)``, or "" when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read(4096).rstrip(b"\0").split(b"\0")
+    except OSError:
+        return ""
+    text = " ".join(word.decode("utf-8", "replace") for word in words).strip()
+    return f" ({text[:77] + '...' if len(text) > 80 else text})" if text else ""
 
 
 def lock_directory(store: TokenStore) -> str:

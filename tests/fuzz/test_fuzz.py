@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from jenv.errors import InvalidInputError, JenvError
 from jenv.pem import cert_info, parse_certificate, parse_certificates, parse_private_key
 from jenv.jcentral.protocol import Reply, encode_reply, parse_reply, token_pair_from_reply
+from jenv.tokens.vet import read_sent_token
 
 FUZZ = settings(max_examples=600, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -68,10 +69,11 @@ def _material():
 
 
 def _answer_then_token(text) -> None:
-    """The client's path for one frame: parse, then take the token out (exactly what fetch_token does)."""
+    """The client's path for one frame: parse, take the token out (exactly what fetch_token does), then read
+    it as the vetting does before anything else."""
     try:
         reply = parse_reply(text)
-        token_pair_from_reply(reply, notice=lambda message: None)
+        read_sent_token(token_pair_from_reply(reply, notice=lambda message: None))
     except JenvError:
         pass
 
@@ -148,8 +150,8 @@ def test_valid_answer_with_a_mutated_certificate_or_key(name, edits):
 def test_the_valid_answer_itself_yields_the_token():
     """The mutation tests start from an answer that really parses (else they would prove nothing)."""
     answer, _ = _material()
-    pair = token_pair_from_reply(parse_reply(answer))
-    assert pair.cert_pem.startswith("-----BEGIN CERTIFICATE-----")
+    pair = read_sent_token(token_pair_from_reply(parse_reply(answer)))
+    assert pair.cert_pem.startswith("-----BEGIN CERTIFICATE-----") and pair.cert is not None
 
 
 def _load_all(data: bytes) -> None:

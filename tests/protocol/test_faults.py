@@ -28,8 +28,11 @@ def server_tls(pki) -> ssl.SSLContext:
 
 
 def fetch(pki, port: int, timeout: float = ANSWER_TIMEOUT):
-    return fetch_token(Endpoint("127.0.0.1", port, "test"), pki.identity("jdoe"), pki.ca_store, timeout,
-                       TokenRequest(), lambda _notice: None)
+    """The token as token-init gets it: fetched, then read by the vetting (which parses the PEM text)."""
+    from jenv.tokens.vet import read_sent_token
+
+    return read_sent_token(fetch_token(Endpoint("127.0.0.1", port, "test"), pki.identity("jdoe"), pki.ca_store,
+                                       timeout, TokenRequest(), lambda _notice: None))
 
 
 #: Where the endpoint came from (as resolve_endpoint says it) -> the fix the message must name.

@@ -15,7 +15,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID as EKU
 
-from jenv.service.issuer import Account, Issued, Refusal, Requester, issue_from_options, issue_token, validity_days
+from jenv.service.issuer import Account, Issued, Refusal, Requester, issue_from_options, issue_token
 from jenv.pem import grid_dn, key_matches, parse_private_key
 from jenv.jcentral.protocol import TokenRequest
 
@@ -84,19 +84,6 @@ def test_user_token_as_openssl_sees_it(pki, tmp_path):
 def test_a_new_key_per_token(pki):
     first, second = issue(pki.authority, JDOE), issue(pki.authority, JDOE)
     assert first.key_pem != second.key_pem
-
-
-@pytest.mark.parametrize("kind, requested, admin, expected, noticed", [
-    ("user", None, False, 31, False), ("job", None, False, 2, False), ("jobagent", None, False, 2, False),
-    ("host", None, True, 365, False), ("user", 0, False, 2, False), ("user", -5, False, 2, False),
-    ("user", 7, False, 7, False), ("user", 100, False, 31, True), ("user", 100, True, 100, False),
-    ("user", 500, True, 400, False), ("job", 5, False, 2, True), ("user", 0, True, 2, False),
-])
-def test_validity_rules(kind, requested, admin, expected, noticed):
-    """JAliEnCommandtoken: the notice for non-admins; GetTokenCertificate: <= 0 is 2 days, admins up to 400,
-    capped without a notice."""
-    days, notice = validity_days(kind, requested, admin)
-    assert days == expected and bool(notice) == noticed
 
 
 def test_notice_over_the_maximum(pki):
