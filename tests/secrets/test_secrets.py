@@ -204,7 +204,7 @@ KNOWN_WRITERS = {
                                                       "regular file only (the service's request log; the agent's "
                                                       "log and lock in the private 0700 directory: messages "
                                                       "only, an empty lock)",
-    ("jenv/commands/carry.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
+    ("jenv/tokens/shims.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
     ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
                                                    "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
     ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
