@@ -44,7 +44,7 @@ LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "j
                  "jenv.tokens.files", "jenv.tokens.inuse",
                  "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
                  "jenv.safefile", "jenv.shells", "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh",
-                 "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
+                 "jenv.shells.hook", "jenv.report.sources", "jenv.report.whoami", "jenv.lite.record", "jenv.lite.timefmt",
                  "jenv.lite.validity", "jenv.lite.pkcs12", "jenv.lite.identity")
 #: Never imported there: the network and crypto stacks, and the standard modules that cost a login more
 #: than its own work.

@@ -14,7 +14,7 @@ import docopt
 import pytest
 
 from jenv.cli import COMMANDS, command_usage
-from jenv.commands import carry, shell, tokens
+from jenv.commands import carry, shell, tokens, whoami
 from jenv.lite.record import Option, options_record
 from jenv.login import _FORMS, parse_fast
 
@@ -30,6 +30,7 @@ RECORDS = {
     "export": carry.ExportOptions,
     "exec": carry.ExecOptions,
     "args": carry.ArgsOptions,
+    "whoami": whoami.WhoamiOptions,
 }
 
 #: Read by the front end into the run's context (ctx.json, ctx.shell), so a record may leave them out.
@@ -103,7 +104,7 @@ LOGIN_WORDS = [
     ["token"], ["token", "--check"], ["token", "--min-valid", "1h"], ["token", "--min-valid=2d", "--shell", "fish"],
     ["token", "--json"], ["token", "--check", "--min-valid=90"],
     ["prompt"], ["prompt", "--format", "{state}"], ["prompt", "--warn=2h", "--min-valid", "1h"],
-    ["hook"], ["hook", "bash"],
+    ["hook"], ["hook", "bash"], ["whoami"], ["whoami", "-q"], ["whoami", "--json"],
 ]
 
 
