@@ -205,9 +205,9 @@ KNOWN_WRITERS = {
                                                       "log and lock in the private 0700 directory: messages "
                                                       "only, an empty lock)",
     ("jenv/tokens/shims.py", "_write_shim"): "replace_file 0755: a shim script, no key material",
-    ("jenv/commands/certimport.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
+    ("jenv/tokens/usercert.py", "_write_new"): "create_new_file with the final mode (userkey.pem 0400, "
                                                    "usercert.pem 0644), fsync-ed, then renamed (cert-import)",
-    ("jenv/commands/certimport.py", "install_pair"): "create_new_file with the old file's own mode "
+    ("jenv/tokens/usercert.py", "install_pair"): "create_new_file with the old file's own mode "
                                                      "(the <name>.<date> copy of the old key stays 0400)",
     ("jenv/commands/agent.py", "_install"): "replace_file 0644: the agent's systemd unit or launchd plist "
                                             "(a command line and variable names; no key material)",

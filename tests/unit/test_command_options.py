@@ -14,7 +14,7 @@ import docopt
 import pytest
 
 from jenv.cli import COMMANDS, command_usage
-from jenv.commands import carry, shell, tokens, whoami
+from jenv.commands import carry, certimport, shell, tokens, whoami
 from jenv.lite.record import Option, options_record
 from jenv.login import _FORMS, parse_fast
 
@@ -31,6 +31,7 @@ RECORDS = {
     "exec": carry.ExecOptions,
     "args": carry.ArgsOptions,
     "whoami": whoami.WhoamiOptions,
+    "cert-import": certimport.CertImportOptions,
 }
 
 #: Read by the front end into the run's context (ctx.json, ctx.shell), so a record may leave them out.
