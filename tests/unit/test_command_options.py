@@ -14,7 +14,7 @@ import docopt
 import pytest
 
 from jenv.cli import COMMANDS, command_usage
-from jenv.commands import carry, certimport, shell, tokens, whoami
+from jenv.commands import agent, ca, carry, certimport, service, shell, tokens, whoami
 from jenv.lite.record import Option, options_record
 from jenv.login import _FORMS, parse_fast
 
@@ -32,6 +32,11 @@ RECORDS = {
     "args": carry.ArgsOptions,
     "whoami": whoami.WhoamiOptions,
     "cert-import": certimport.CertImportOptions,
+    "ca-fetch": ca.CaFetchOptions,
+    "crl-fetch": ca.CrlFetchOptions,
+    "serve": service.ServeOptions,
+    "sandbox": service.SandboxOptions,
+    "agent": agent.AgentOptions,
 }
 
 #: Read by the front end into the run's context (ctx.json, ctx.shell), so a record may leave them out.
