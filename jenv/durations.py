@@ -5,7 +5,11 @@ Stdlib only and import-light: the login fast path parses ``--min-valid``.
 
 from __future__ import annotations
 
-__all__ = ["parse_duration"]
+__all__ = ["parse_duration", "DEFAULT_MIN_VALID"]
+
+#: How long a token must still be valid to be reused (``--min-valid`` of token, prompt, export, exec, args;
+#: the shells' own login decides with it too).
+DEFAULT_MIN_VALID = "10m"
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600,
           "d": 86400, "day": 86400}

@@ -29,7 +29,7 @@ __all__ = ["main", "parse_fast", "run_and_exit", "LOGIN_MODULES", "LOGIN_BLOCKED
 #: command -> (module, function, options taking a value, flag options).  Each function returns an exit
 #: code; ``token``'s returns None when a new token is needed (then the full front end runs the command).
 _FORMS = {
-    "token": ("jenv.commands.tokens", "use_existing_token", ("--shell", "--min-valid"), ("--json", "--check")),
+    "token": ("jenv.commands.tokens", "token_login_form", ("--shell", "--min-valid"), ("--json", "--check")),
     "prompt": ("jenv.commands.tokens", "cmd_prompt", ("--format", "--warn", "--min-valid"), ()),
     "hook": ("jenv.commands.shell", "cmd_hook", (), ()),
     "alien-token-info": ("jenv.commands.alien", "cmd_alien_token_info", (), ()),  # O2's token check
@@ -41,10 +41,12 @@ _ONE_DASH = {"-json": "--json", "-shell": "--shell"}
 #: imports each with :data:`LOGIN_BLOCKED` blocked, and runs every form so).
 LOGIN_MODULES = ("jenv.login", "jenv.commands.tokens", "jenv.commands.shell", "jenv.commands.alien",
                  "jenv.commands.whoami", "jenv.tokens.check", "jenv.tokens.memo", "jenv.tokens.fresh",
+                 "jenv.tokens.inuse",
                  "jenv.tokens.expiry", "jenv.durations", "jenv.locations", "jenv.context", "jenv.errors",
                  "jenv.safefile", "jenv.safefile.read", "jenv.safefile.write",
                  "jenv.safefile.dirs", "jenv.safefile.lock", "jenv.safefile.core", "jenv.shells",
-                 "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh", "jenv.shells.hook", "jenv.report.sources", "jenv.lite.record", "jenv.lite.timefmt",
+                 "jenv.shells.posix", "jenv.shells.fish", "jenv.shells.csh", "jenv.shells.hook", "jenv.report.sources",
+                 "jenv.report.whoami", "jenv.lite.record", "jenv.lite.timefmt",
                  "jenv.lite.validity", "jenv.lite.pkcs12", "jenv.lite.identity")
 #: Never imported there: the network and crypto stacks, and the standard modules that cost a login more
 #: than its own work.

@@ -11,10 +11,33 @@ import json
 import os
 
 from jenv.context import Context
-from jenv.durations import parse_duration
+from jenv.durations import DEFAULT_MIN_VALID, parse_duration
 from jenv.errors import ExitCode, UsageError
+from jenv.lite.record import Option, options_record
 
-__all__ = ["cmd_agent"]
+__all__ = ["cmd_agent", "AgentOptions"]
+
+
+def _ttl(text: str, option: str):
+    """Seconds, or None for an empty ``--ttl=`` (until stopped, as when left out)."""
+    return parse_duration(text, option) if text else None
+
+
+#: ``jenv agent``'s options (--json is the front end's).
+AgentOptions = options_record("AgentOptions", {
+    "start": Option("start", False),
+    "status": Option("status", False),
+    "renew_now": Option("renew-now", False),
+    "stop": Option("stop", False),
+    "install": Option("install", False),
+    "foreground": Option("--foreground", False),
+    "stay": Option("--stay", False),
+    "ttl": Option("--ttl", None, _ttl),
+    "min_valid": Option("--min-valid", DEFAULT_MIN_VALID, parse_duration),
+    "systemd": Option("--systemd", False),
+    "launchd": Option("--launchd", False),
+    "remove": Option("--remove", False),
+})
 
 
 def cmd_agent(args, ctx: Context) -> int:
@@ -42,22 +65,21 @@ def cmd_agent(args, ctx: Context) -> int:
     passed; a second start reports the running agent (exit 0).  status, renew-now and stop exit 12
     when no agent runs for you on this host.
     """
-    if args.get("start"):
+    opts = AgentOptions.from_args(args)
+    if opts.start:
         from jenv.tokens.agentstart import start_agent
 
-        ttl = parse_duration(args["--ttl"], "--ttl") if args.get("--ttl") else None
-        min_valid = parse_duration(args.get("--min-valid") or "10m", "--min-valid")
-        return start_agent(ctx, bool(args.get("--foreground")), bool(args.get("--stay")), ttl, min_valid)
-    if args.get("install"):
-        return _install(ctx, "systemd" if args.get("--systemd") else "launchd", bool(args.get("--remove")))
+        return start_agent(ctx, opts.foreground, opts.stay, opts.ttl, opts.min_valid)
+    if opts.install:
+        return _install(ctx, "systemd" if opts.systemd else "launchd", opts.remove)
     from jenv.tokens.agentstart import ask_running_agent
     from jenv.tokens.obtain import lock_wait
 
     wait = lock_wait(ctx) + 10  # the agent answers between renewals: one may be under way
-    if args.get("status"):
+    if opts.status:
         answer = ask_running_agent(ctx, "status", wait)
         return _print_status(ctx, answer)
-    if args.get("renew-now"):
+    if opts.renew_now:
         answer = ask_running_agent(ctx, "renew-now", wait)
         code = _print_status(ctx, answer)
         if not answer.get("ok"):

@@ -9,11 +9,17 @@ from typing import Optional, TextIO
 from jenv.ca.store import summarize_ca_store
 from jenv.context import Context
 from jenv.errors import ExitCode, InvalidInputError, NotFoundError, UsageError
+from jenv.lite.record import Option, options_record
 from jenv.locations import JENV_CA_URL, X509_CERT_DIR, resolve_ca_store, resolve_timeout
 from jenv.report.ca import render_ca_summary
 from jenv.report.render import to_json
 
-__all__ = ["cmd_ca_fetch", "cmd_ca_info", "cmd_crl_fetch", "ProgressBar"]
+__all__ = ["cmd_ca_fetch", "cmd_ca_info", "cmd_crl_fetch", "ProgressBar", "CaFetchOptions", "CrlFetchOptions"]
+
+#: ``jenv ca-fetch``'s options (--json is the front end's).
+CaFetchOptions = options_record("CaFetchOptions", {"url": Option("--url"), "dir": Option("<dir>")})
+#: ``jenv crl-fetch``'s options (--json is the front end's).
+CrlFetchOptions = options_record("CrlFetchOptions", {"dir": Option("<dir>")})
 
 _DEFAULT_DIR = "~/.globus/certificates"
 
@@ -71,12 +77,13 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     """
     from jenv.ca.fetch import DEFAULT_CA_URL, fetch_ca_store
 
-    url = args["--url"] or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
+    opts = CaFetchOptions.from_args(args)
+    url = opts.url or ctx.environ.get(JENV_CA_URL) or DEFAULT_CA_URL
     if not url.lower().startswith("https://"):
         # What ca-fetch installs decides whom jenv trusts: never over a connection anyone could change.
         why = ("CA certificates are fetched only over HTTPS" if url.lower().startswith("http://")
                else "not an https:// URL")
-        if args["--url"]:
+        if opts.url:
             raise UsageError(f"--url {url!r} is {why}" if why.startswith("not") else f"--url {url!r}: {why}")
         raise InvalidInputError(f"{JENV_CA_URL}={url!r} is {why}: set it to the https:// URL of a CA tarball, "
                                 "or unset it for the default" if why.startswith("not") else
@@ -87,7 +94,7 @@ def cmd_ca_fetch(args, ctx: Context) -> int:
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
     home = ctx.home
-    target_text = args["<dir>"] or _DEFAULT_DIR
+    target_text = opts.dir or _DEFAULT_DIR
     target = os.path.abspath(home + target_text[1:] if target_text.startswith("~") else target_text)
     bar = ProgressBar(ctx.stderr) if _is_terminal(ctx.stderr) else None
     try:
@@ -161,8 +168,8 @@ def cmd_crl_fetch(args, ctx: Context) -> int:
         timeout, _source = resolve_timeout(ctx.environ)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
-    if args["<dir>"]:
-        text = args["<dir>"]
+    text = CrlFetchOptions.from_args(args).dir
+    if text:
         directory = os.path.abspath(ctx.home + text[1:] if text.startswith("~") else text)
     else:
         store = resolve_ca_store(ctx.environ, ctx.home)

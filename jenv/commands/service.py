@@ -15,12 +15,13 @@ from typing import Dict, List, Optional
 from jenv.context import Context
 from jenv.safefile import new_private_directory
 from jenv.errors import ExitCode, JenvError, NotFoundError, UnsafeFileError, UsageError
+from jenv.lite.record import Option, options_record
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, JENV_JCENTRAL_NAME, X509_CERT_FILE
 from jenv.service.sandbox import SANDBOX_ADMIN, SandboxPaths, create_sandbox, load_service_files, \
     sandbox_environment, user_dn
 from jenv.service.server import LocalService, UserMap, load_user_map, run_service
 
-__all__ = ["cmd_serve", "cmd_sandbox"]
+__all__ = ["cmd_serve", "cmd_sandbox", "ServeOptions", "SandboxOptions"]
 
 #: Variables removed from a sandboxed command's environment so it can never use real credentials (nor
 #: expect the real JCentral's name from the sandbox's service).
@@ -121,6 +122,27 @@ def _say_token_seconds(ctx: Context, seconds: Optional[int]) -> None:
                 "backdating); for tests and demonstrations only, JCentral never does this")
 
 
+#: ``jenv serve``'s options.
+ServeOptions = options_record("ServeOptions", {
+    "dir": Option("--dir"),
+    "host": Option("--host", "127.0.0.1"),
+    "port": Option("--port", "0"),
+    "config": Option("--config"),
+    "ready_file": Option("--ready-file"),
+    "log": Option("--log"),
+    "token_seconds": Option("--token-seconds"),
+})
+#: ``jenv sandbox``'s options.
+SandboxOptions = options_record("SandboxOptions", {
+    "dir": Option("--dir"),
+    "user": Option("--user"),
+    "passphrase": Option("--passphrase", False),
+    "admin": Option("--admin", False),
+    "token_seconds": Option("--token-seconds"),
+    "command": Option("<command>", ()),
+})
+
+
 def _wait_forever() -> None:
     event = threading.Event()
     while not event.wait(3600):
@@ -157,26 +179,27 @@ def cmd_serve(args, ctx: Context) -> int:
     (certificates/ holds it as an X509_CERT_DIR when jenv made the directory).
     The listening address is printed on stderr as host:port.
     """
-    port = _port(args["--port"])  # options first: a typo must not leave a new CA behind
-    token_seconds = _token_seconds(args["--token-seconds"])
-    host = args["--host"] or "127.0.0.1"
+    opts = ServeOptions.from_args(args)
+    port = _port(opts.port)  # options first: a typo must not leave a new CA behind
+    token_seconds = _token_seconds(opts.token_seconds)
+    host = opts.host
     _check_port_free(host, port)
-    log = _log_file(args["--log"], ctx.environ)
-    _check_ready_file(args["--ready-file"])
-    paths = SandboxPaths.at(_service_dir(args["--dir"]))
+    log = _log_file(opts.log, ctx.environ)
+    _check_ready_file(opts.ready_file)
+    paths = SandboxPaths.at(_service_dir(opts.dir))
     if not os.path.exists(paths.ca_cert):
         _create(paths.root)
         ctx.err(f"jenv: created a new CA, user and admin account in {paths.root} (user certificate "
                 f"{paths.user_cert}, admin {paths.admin_cert})")
-    service = _service(paths, args["--config"], log, token_seconds)
+    service = _service(paths, opts.config, log, token_seconds)
     trust = f"CA dir {paths.ca_dir}" if os.path.isdir(paths.ca_dir) else f"CA {paths.ca_cert}"
     with _serving(service, host, port) as (host, port):
         try:  # Ctrl-C is the normal way to stop, whenever it comes
             ctx.err(f"jenv: serving JCentral protocol on {host}:{port} ({trust}); Ctrl-C stops")
-            ctx.err(f"jenv: {describe_accounts(service.users, args['--config'] or paths.users)}")
+            ctx.err(f"jenv: {describe_accounts(service.users, opts.config or paths.users)}")
             _say_token_seconds(ctx, token_seconds)
-            if args["--ready-file"]:
-                _write_ready_file(args["--ready-file"], port)
+            if opts.ready_file:
+                _write_ready_file(opts.ready_file, port)
             _wait_forever()
         except KeyboardInterrupt:
             ctx.err("jenv: service stopped")
@@ -337,30 +360,31 @@ def cmd_sandbox(args, ctx: Context) -> int:
     exports are printed on stdout and the service runs until Ctrl-C.
     Example:  jenv sandbox -- sh -c 'eval "$(jenv token)" && jenv token-info'
     """
-    username = args["--user"] or "jdoe"
+    opts = SandboxOptions.from_args(args)
+    username = opts.user or "jdoe"
     if not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise UsageError(f"--user {username!r}: use letters, digits, '.', '-' or '_'")
     if username == SANDBOX_ADMIN:
         raise UsageError(f"--user {SANDBOX_ADMIN}: that is the sandbox's admin account (use --admin to run as it)")
-    token_seconds = _token_seconds(args["--token-seconds"])
+    token_seconds = _token_seconds(opts.token_seconds)
     log = _log_file(None, ctx.environ)
-    keep = args["--dir"] is not None
-    root = _service_dir(args["--dir"]) if keep else new_private_directory("jenv-sandbox-")
+    keep = opts.dir is not None
+    root = _service_dir(opts.dir) if keep else new_private_directory("jenv-sandbox-")
     exists = os.path.exists(SandboxPaths.at(root).ca_cert)
-    if exists and (args["--passphrase"] or args["--user"]):  # said before anything is asked
+    if exists and (opts.passphrase or opts.user):  # said before anything is asked
         ctx.err(f"jenv: {root} holds a sandbox already: --passphrase and --user apply only when one is "
                 "created, so its user and key are kept as they are")
-    passphrase = _new_passphrase(ctx) if args["--passphrase"] and not exists else None
+    passphrase = _new_passphrase(ctx) if opts.passphrase and not exists else None
     try:
         paths = SandboxPaths.at(root)
         if not exists:
             _create(root, username, passphrase)
-        if args["--admin"] and not os.path.exists(paths.admin_cert):
+        if opts.admin and not os.path.exists(paths.admin_cert):
             raise NotFoundError(f"{root} holds a sandbox without an admin account (made by an older jenv): "
                                 "create a new one with 'jenv sandbox --dir <new dir>'")
         service = _service(paths, None, log, token_seconds)
         with _serving(service) as (host, port):
-            admin = bool(args["--admin"])
+            admin = opts.admin
             extra = sandbox_environment(paths, host, port, admin)
             presented = user_dn(paths, admin)
             ctx.err(f"jenv: sandbox in {root}: {'admin' if admin else 'user'} {presented}, local service on "
@@ -368,8 +392,8 @@ def cmd_sandbox(args, ctx: Context) -> int:
             hint = "" if admin else f" (--admin runs the command as {SANDBOX_ADMIN})"
             ctx.err(f"jenv: {describe_accounts(service.users, paths.users, presented)}{hint}")
             _say_token_seconds(ctx, token_seconds)
-            if args["<command>"]:
-                return _run_command(list(args["<command>"]), _command_environment(ctx, extra), ctx)
+            if opts.command:
+                return _run_command(list(opts.command), _command_environment(ctx, extra), ctx)
             from jenv.shells import pick_shell, render_exports
 
             exports = dict.fromkeys(_SCRUBBED)

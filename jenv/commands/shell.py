@@ -7,6 +7,7 @@ import sys
 
 from jenv.context import Context
 from jenv.errors import ExitCode, JenvError, NotFoundError, UsageError
+from jenv.lite.record import Option, options_record
 from jenv.shells import ShellFamily, pick_shell, quote_value, render_exports
 
 TYPE_CHECKING = False
@@ -14,7 +15,12 @@ if TYPE_CHECKING:  # `jenv hook` runs on the login fast path: light imports only
     from typing import Dict, Optional, Tuple
 
 __all__ = ["cmd_hook", "cmd_completion", "hook_text", "completion_text", "data_file", "data_dir",
-           "COMPLETION_FILES", "HOOK_FILES"]
+           "COMPLETION_FILES", "HOOK_FILES", "HookOptions", "CompletionOptions"]
+
+#: ``jenv hook``'s options.
+HookOptions = options_record("HookOptions", {"shell": Option("<shell>"), "file": Option("--file", False)})
+#: ``jenv completion``'s options.
+CompletionOptions = options_record("CompletionOptions", {"shell": Option("<shell>")})
 
 #: shell family -> hook file under jenv/data/shell
 HOOK_FILES: Dict[ShellFamily, str] = {
@@ -100,8 +106,9 @@ def cmd_hook(args, ctx: Context) -> int:
     JENV_HOOK_TIMEOUT (20) seconds.  Shells: sh bash zsh ksh dash fish tcsh csh.
     For bash, zsh, ksh and fish it also installs ~/.cache/jenv/login.<shell>.
     """
-    shell, family = _choose(args["<shell>"], ctx)
-    if args.get("--file") or family not in HOOK_FILES:
+    opts = HookOptions.from_args(args)
+    shell, family = _choose(opts.shell, ctx)
+    if opts.file or family not in HOOK_FILES:
         ctx.stdout.write(hook_text(shell, family))
         return ExitCode.OK
     from jenv.shells.hook import TIMEOUT_MESSAGE, apply_private_tmpdir, completion_loader, hook_limit, \
@@ -168,7 +175,8 @@ def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:
     """What ``jenv token --shell <shell>`` prints, run in this process; '' after its one stderr line."""
     import io
 
-    from jenv.commands.tokens import cmd_token, use_existing_token
+    from jenv.durations import DEFAULT_MIN_VALID, parse_duration
+    from jenv.tokens.inuse import renew_token, use_existing_token
 
     class Held(io.StringIO):
         """The token step's output, held; a terminal when the hook's own stdout is one, so that key content
@@ -183,13 +191,14 @@ def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:
     buffer = Held()
     inner = Context(environ, ctx.uid, ctx.home, shell=shell, stdout=buffer, stderr=ctx.stderr, clock=ctx.clock)
     try:
-        if use_existing_token({}, inner) is None:  # a new token: library warnings are not for a login (as cli.main)
-            import warnings
+        min_valid, typed = parse_duration(DEFAULT_MIN_VALID), ["jenv token"]
+        if use_existing_token(inner, min_valid, False, typed) is None:
+            import warnings  # a new token: library warnings are not for a login (as in cli.main)
 
             with warnings.catch_warnings():
                 if not environ.get("JENV_DEBUG"):
                     warnings.simplefilter("ignore")
-                cmd_token({}, inner)
+                renew_token(inner, min_valid, False, typed)
     except JenvError as exc:
         from jenv.context import printable
 
@@ -210,6 +219,6 @@ def cmd_completion(args, ctx: Context) -> int:
             or: jenv completion zsh > ~/.zfunc/_jenv  (with fpath+=(~/.zfunc) before compinit)
       fish  jenv completion fish > ~/.config/fish/completions/jenv.fish
     """
-    shell, _family = _choose(args["<shell>"], ctx)
+    shell, _family = _choose(CompletionOptions.from_args(args).shell, ctx)
     ctx.stdout.write(completion_text(shell))
     return ExitCode.OK

@@ -1,43 +1,96 @@
-"""Token commands: token, token-init (alien-token-init), token-destroy, user.
+"""Token commands: token, token-init (alien-token-init), token-destroy, user, prompt.
 
-``jenv token`` runs in login shells: on a valid token it reads two small
-files and prints two lines, importing neither the network stack nor
-``cryptography``.  On any failure stdout stays empty (so ``eval`` does
-nothing), one line goes to stderr and the previous token is left intact.
+Each reads its options into a record (:func:`jenv.lite.record.options_record`), calls the workflow
+(:mod:`jenv.tokens.inuse` for the token in use, :mod:`jenv.tokens.obtain` for a new one) and prints
+through :func:`jenv.shells.render_token_exports`.  ``jenv token`` and ``jenv prompt`` run in login shells (their login
+forms, :mod:`jenv.login`): on a valid token they import neither the network stack nor ``cryptography``.
 """
 
 from __future__ import annotations
 
 from jenv.context import Context
+from jenv.durations import DEFAULT_MIN_VALID, parse_duration
 from jenv.errors import ExitCode, InvalidInputError, UsageError
-from jenv.durations import parse_duration
+from jenv.lite.record import Option, options_record
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY
-from jenv.tokens.check import TokenCheck, TokenState, TokenStore, check_token, token_store
+from jenv.tokens.check import TokenState, TokenStore, check_token, token_store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # the login fast path runs cmd_token and cmd_prompt from here: light imports only
-    from typing import Optional
+    from typing import List, Optional
 
     from jenv.jcentral.protocol import TokenPair, TokenRequest
 
-__all__ = ["cmd_token", "use_existing_token", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user", "parse_duration",
-           "DEFAULT_MIN_VALID", "CHECK_EXIT_CODES", "render_token_exports", "token_json"]
+__all__ = ["cmd_token", "token_login_form", "cmd_prompt", "cmd_token_init", "cmd_token_destroy", "cmd_user",
+           "TokenOptions", "PromptOptions", "TokenInitOptions", "UserOptions", "CHECK_EXIT_CODES"]
 
-DEFAULT_MIN_VALID = "10m"
+#: ``jenv token --check``: the exit code of each verdict (an unsafe or unreadable file is an error instead).
+CHECK_EXIT_CODES = {
+    TokenState.VALID: ExitCode.OK,
+    TokenState.EXPIRING: ExitCode.NOT_VALID_NOW,
+    TokenState.EXPIRED: ExitCode.NOT_VALID_NOW,
+    TokenState.NOT_YET_VALID: ExitCode.NOT_VALID_NOW,
+    TokenState.MISSING: ExitCode.NOT_FOUND,
+    TokenState.MISMATCH: ExitCode.KEY_MISMATCH,
+    TokenState.BROKEN: ExitCode.INVALID,
+}
+
+#: The options that ask JCentral for a particular token (``-u -v -t --jobid --hostname -f``).
+_REQUEST = {
+    "username": Option("-u"),
+    "validity": Option("-v"),
+    "token_type": Option("-t"),
+    "jobid": Option("--jobid"),
+    "hostname": Option("--hostname"),
+    "force": Option("-f", False),
+}
+_MIN_VALID = Option("--min-valid", DEFAULT_MIN_VALID, parse_duration)
+_OUTPUT = {"json": Option("--json", False), "shell": Option("--shell")}
+
+#: ``jenv token``'s options.
+TokenOptions = options_record("TokenOptions", dict(
+    _REQUEST, check=Option("--check", False), content=Option("--content", False), min_valid=_MIN_VALID,
+    with_ca=Option("--with-ca", False), **_OUTPUT))
+#: ``jenv prompt``'s options.
+PromptOptions = options_record("PromptOptions", {
+    "format": Option("--format", "{left}"),
+    "warn": Option("--warn", "1d", parse_duration),
+    "min_valid": _MIN_VALID,
+})
+#: ``jenv token-init``'s options (``<username>`` is the tutorials' spelling of ``-u``).
+TokenInitOptions = options_record("TokenInitOptions", dict(_REQUEST, positional_username=Option("<username>")))
+#: ``jenv user``'s options.
+UserOptions = options_record("UserOptions", dict(
+    role=Option("<username>"), token_init=Option("token-init", False), validity=Option("-v"), **_OUTPUT))
 
 
-def _request(args, username: Optional[str] = None) -> Optional["TokenRequest"]:
+def _request(opts, username: Optional[str] = None) -> Optional["TokenRequest"]:
     """The token options given on the command line, checked; None when there are none."""
-    given = {name: args.get(name) for name in ("-u", "-v", "-t", "--jobid", "--hostname")}
-    if username is not None:
-        given["-u"] = username
-    force = bool(args.get("-f"))
-    if all(value is None for value in given.values()) and not force:
+    given = [username if username is not None else getattr(opts, "username", None), opts.validity,
+             getattr(opts, "token_type", None), getattr(opts, "jobid", None), getattr(opts, "hostname", None)]
+    force = bool(getattr(opts, "force", False))
+    if all(value is None for value in given) and not force:
         return None
     from jenv.jcentral.protocol import TokenRequest
 
-    return TokenRequest.from_options(given["-u"], given["-v"], given["-t"], given["--jobid"],
-                                     given["--hostname"], force).validate()
+    return TokenRequest.from_options(*given, force).validate()
+
+
+#: The options shown in the command line that :func:`keep_the_key_off_the_terminal` repeats.
+_CONTENT_OPTIONS = ("-u", "-v", "-t", "--jobid", "--hostname", "-f", "--content", "--with-ca", "--json", "--shell")
+
+
+def _typed(command: str, opts) -> List[str]:
+    """The command line as typed (``command``: its name and positional words), its options from ``opts``."""
+    from jenv.shells.posix import posix_quote
+
+    given = {option.name: getattr(opts, field) for field, option in type(opts).OPTIONS.items()}
+    words = [f"jenv {command}"]
+    for name in _CONTENT_OPTIONS:
+        value = given.get(name)
+        if value:
+            words.append(name if value is True else f"{name} {posix_quote(str(value))}")
+    return words
 
 
 def _say_validity(ctx: Context, request: Optional["TokenRequest"]) -> None:
@@ -50,103 +103,15 @@ def _say_validity(ctx: Context, request: Optional["TokenRequest"]) -> None:
             ctx.err(f"jenv: {unsaid}")
 
 
-def _positional_username(args, ctx: Context) -> Optional[str]:
+def _positional_username(opts: TokenInitOptions, ctx: Context) -> Optional[str]:
     """``token-init <username>``, as the ALICE tutorials write it, is ``-u <username>``."""
-    name = args.get("<username>")
+    name = opts.positional_username
     if name is None:
         return None
-    if args.get("-u") is not None and args["-u"] != name:
-        raise UsageError(f"token-init {name} -u {args['-u']}: give the user name once, as <username> or -u")
+    if opts.username is not None and opts.username != name:
+        raise UsageError(f"token-init {name} -u {opts.username}: give the user name once, as <username> or -u")
     ctx.err(f"jenv: token-init {name}: asking for -u {name}")
     return name
-
-
-def _check_content_fits_the_shell(ctx: Context, role: Optional[str] = None) -> None:
-    """Before asking JCentral for a token to print as content: can the target shell carry PEM text?
-    (csh and tcsh cannot hold a newline in a variable.)  The same rule and message as the export, and
-    for ``jenv user <role>`` the form that works in every shell: token files for that role."""
-    if ctx.json:
-        return
-    from jenv.shells import emitter_for, pick_shell
-
-    shell = pick_shell(ctx.shell, ctx.environ).name
-    try:
-        emitter_for(shell).check_value(JALIEN_TOKEN_KEY, "-----BEGIN RSA PRIVATE KEY-----\n", shell)
-    except InvalidInputError as exc:
-        if role is None:
-            raise
-        import shlex
-
-        raise InvalidInputError(f"{exc}; or write the token files with that role: "
-                                f"jenv user {shlex.quote(role)} token-init") from None
-
-
-#: The options shown in the command line that :func:`_keep_the_key_off_the_terminal` suggests.
-_CONTENT_OPTIONS = ("-u", "-v", "-t", "--jobid", "--hostname", "-f", "--content", "--with-ca", "--json", "--shell")
-
-
-def _keep_the_key_off_the_terminal(ctx: Context, command: str, args) -> None:
-    """A command about to print a token's private key (content for ``eval``) refuses a terminal as stdout:
-    typed without ``eval``, the key would be on the screen and in its scrollback.  One line saying how
-    to use it instead, exit 2, before JCentral is asked.  ``command``: the command's name and
-    positional words; the options given are read from ``args``."""
-    try:
-        on_a_terminal = ctx.stdout.isatty()
-    except (AttributeError, ValueError):  # a stream without a descriptor is not a terminal
-        return
-    if not on_a_terminal:
-        return
-    from jenv.shells import pick_shell
-    from jenv.shells.posix import posix_quote
-
-    _check_content_fits_the_shell(ctx)  # csh and tcsh cannot take the content at all: that message first
-    words = [f"jenv {command}"]
-    for name in _CONTENT_OPTIONS:
-        value = args.get(name)
-        if value:
-            words.append(name if value is True else f"{name} {posix_quote(str(value))}")
-    if ctx.json and "--json" not in words:
-        words.append("--json")
-    typed = " ".join(words)
-    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
-    how = {"json": f"pipe it to the program that reads it ({typed} | ...)",
-           "fish": f"{typed} | source"}.get(shell, f'eval "$({typed})"')
-    raise UsageError(f"{typed} prints a token's private key, which is not shown on a terminal: run {how}")
-
-
-def token_json(cert: Optional[str], key: Optional[str], **extra) -> str:
-    """The one JSON shape of token exports, the reference documentation's (null: none)."""
-    import json
-
-    from jenv.lite.schema import document
-
-    return json.dumps(document("token", {"results": [dict({"tokencert": cert, "tokenkey": key}, **extra)]}))
-
-
-def render_token_exports(ctx: Context, cert: str, key: str, with_ca: bool = False) -> str:
-    """The token's exports for the shell, or the reference document's JSON with --json / --shell json
-    (every command that prints a token's exports says it this way); ``with_ca`` adds X509_CERT_DIR or
-    X509_CERT_FILE for the CA store jenv uses.  Raises what render_exports raises for a value the shell
-    cannot carry."""
-    from jenv.shells import pick_shell, render_exports
-
-    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
-    if shell == "json":
-        return token_json(cert, key)
-    exports = {JALIEN_TOKEN_CERT: cert, JALIEN_TOKEN_KEY: key}
-    if with_ca:
-        from jenv.tokens.handoff import ca_exports
-
-        exports.update(ca_exports(ctx))
-    return render_exports(shell, exports).rstrip("\n")
-
-
-def _emit(ctx: Context, cert: str, key: str, with_ca: bool = False) -> None:
-    """Print the token's exports (:func:`render_token_exports`), then the user certificate's expiry notice."""
-    ctx.out(render_token_exports(ctx, cert, key, with_ca))
-    from jenv.tokens.expiry import warn_user_cert_expiry
-
-    warn_user_cert_expiry(ctx.environ, ctx.home, ctx.clock(), ctx.err, ctx.uid)  # stderr, at most once a day
 
 
 def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None:
@@ -158,18 +123,6 @@ def _show_token_info(ctx: Context, store: TokenStore, pair: "TokenPair") -> None
         parse_certificate(pair.cert_pem.encode("ascii", "replace"), "token certificate")
     info = cert_info(cert)
     ctx.err(render_cert_info(info, store.cert, ctx.now()).rstrip("\n"))
-
-
-#: ``jenv token --check``: the exit code of each verdict (an unsafe or unreadable file is an error instead).
-CHECK_EXIT_CODES = {
-    TokenState.VALID: ExitCode.OK,
-    TokenState.EXPIRING: ExitCode.NOT_VALID_NOW,
-    TokenState.EXPIRED: ExitCode.NOT_VALID_NOW,
-    TokenState.NOT_YET_VALID: ExitCode.NOT_VALID_NOW,
-    TokenState.MISSING: ExitCode.NOT_FOUND,
-    TokenState.MISMATCH: ExitCode.KEY_MISMATCH,
-    TokenState.BROKEN: ExitCode.INVALID,
-}
 
 
 def cmd_token(args, ctx: Context) -> int:
@@ -201,77 +154,44 @@ def cmd_token(args, ctx: Context) -> int:
     With token options or --content the files are not touched: a fresh token
     is printed with its PEM content.  Nothing is printed on failure.
     """
-    code = use_existing_token(args, ctx)
+    from jenv.tokens.inuse import check_content_fits_the_shell, emit_token, keep_the_key_off_the_terminal, \
+        renew_token
+
+    opts = TokenOptions.from_args(args)
+    code = _existing_token(opts, ctx)
     if code is not None:
         return code
-    min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
-    locs, store = token_store(ctx)
-    with_ca = bool(args.get("--with-ca"))
-    request = _request(args)
-    if request is not None or args.get("--content") or not store.in_files:  # what is printed is the content
-        _keep_the_key_off_the_terminal(ctx, "token", args)
-    if request is None and not args.get("--content") and store.in_files:
-        from jenv.tokens.obtain import ensure_token
-
-        ensure_token(ctx, locs, store, min_valid)
-        _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
-        return ExitCode.OK
+    request = _request(opts)
+    if request is None and not opts.content:
+        return renew_token(ctx, opts.min_valid, opts.with_ca, _typed("token", opts))
     from jenv.tokens.obtain import fetch_checked_token
 
-    _check_content_fits_the_shell(ctx)
+    keep_the_key_off_the_terminal(ctx, _typed("token", opts))  # what is printed is the content
+    check_content_fits_the_shell(ctx)
+    locs, _store = token_store(ctx)
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
-    _emit(ctx, pair.cert_pem, pair.key_pem, with_ca)
+    emit_token(ctx, pair.cert_pem, pair.key_pem, opts.with_ca)
     return ExitCode.OK
 
 
-def use_existing_token(args, ctx: Context) -> Optional[int]:
-    """``jenv token`` as far as the existing token answers it (the login form, :mod:`jenv.login`):
-    ``--check``'s exit code, or the exports of a usable token; None when a new token is needed (or asked
-    for with token options or --content)."""
-    min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
-    _locs, store = token_store(ctx)
-    if args.get("--check"):
-        return CHECK_EXIT_CODES[check_token(store, ctx.clock(), min_valid).state]
-    if args.get("--content") or _request(args) is not None:
+def _existing_token(opts: TokenOptions, ctx: Context) -> Optional[int]:
+    """``jenv token`` as far as the existing token answers it: ``--check``'s exit code, or the exports of a
+    usable token; None when a new token is needed (or asked for with token options or --content)."""
+    if opts.check:  # nothing printed, nothing changed
+        _locs, store = token_store(ctx)
+        return CHECK_EXIT_CODES[check_token(store, ctx.clock(), opts.min_valid).state]
+    if opts.content or _request(opts) is not None:
         return None
-    check = check_token(store, ctx.clock(), min_valid)
-    _update_fresh(ctx, store, check, args)
-    if not check.usable:
-        return None
-    with_ca = bool(args.get("--with-ca"))
-    if store.in_files:
-        _emit(ctx, store.cert.path or "", store.key.path or "", with_ca)
-    else:  # PEM content: check_token read it
-        assert check.cert_pem is not None and check.key_pem is not None
-        _keep_the_key_off_the_terminal(ctx, "token", args)
-        _emit(ctx, check.cert_pem.decode("ascii"), check.key_pem.decode("ascii"), with_ca)
-    return ExitCode.OK
+    from jenv.tokens.inuse import use_existing_token
+
+    return use_existing_token(ctx, opts.min_valid, opts.with_ca, _typed("token", opts))
 
 
-def _update_fresh(ctx: Context, store: TokenStore, check: "TokenCheck", args) -> None:
-    """Keep the line that lets the shell files (jenv/data/shell/login.sh) export this token and show its
-    prompt segment without starting jenv (:mod:`jenv.tokens.fresh`): left while the token is valid for the
-    default minimum (and the user certificate needs no notice), removed when the token is not usable, so
-    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only."""
-    if not store.in_files:
-        return
-    from jenv.tokens.fresh import forget_fresh, note_fresh
-
-    if args.get("--min-valid"):  # another minimum: an expiring token may still be fresh for the shells
-        if check.state is not TokenState.EXPIRING and not check.usable:
-            forget_fresh(ctx.home, ctx.uid)
-        return
-    if not check.usable:
-        forget_fresh(ctx.home, ctx.uid)
-        return
-    from jenv.locations import lock_directories, resolve_locations
-    from jenv.tokens.expiry import user_cert_not_after
-
-    user_cert = resolve_locations(ctx.environ, ctx.uid, ctx.home).user_cert.path
-    user_not_after = user_cert_not_after(user_cert, ctx.uid, lock_directories(ctx.environ, ctx.home)) \
-        if user_cert else None
-    note_fresh(store, ctx.home, parse_duration(DEFAULT_MIN_VALID), user_not_after, ctx.clock())
+def token_login_form(args, ctx: Context) -> Optional[int]:
+    """``jenv token``'s login form (:mod:`jenv.login`): :func:`_existing_token`, None handing over to the
+    full front end."""
+    return _existing_token(TokenOptions.from_args(args), ctx)
 
 
 #: What ``jenv prompt`` shows for a token that is not valid ("token?" for any other state).
@@ -296,21 +216,21 @@ def cmd_prompt(args, ctx: Context) -> int:
     (a prompt must never fail); nothing is ever renewed or fetched.
     """
     from jenv.lite.timefmt import format_duration
+    from jenv.tokens.inuse import update_fresh
 
-    fmt = args.get("--format") or "{left}"
-    warn = parse_duration(args.get("--warn") or "1d", "--warn")
-    min_valid = parse_duration(args.get("--min-valid") or DEFAULT_MIN_VALID)
+    opts = PromptOptions.from_args(args)
+    fmt = opts.format
     try:
         _locs, store = token_store(ctx)
-        check = check_token(store, ctx.clock(), min_valid)
+        check = check_token(store, ctx.clock(), opts.min_valid)
     except Exception:  # noqa: BLE001 - an unsafe or unreadable file: the prompt says so, never a traceback
         state, left = "unusable", "token?"
     else:
-        _update_fresh(ctx, store, check, args)  # a prompt function in the shell goes on without jenv
+        update_fresh(ctx, store, check, opts.min_valid)  # a prompt function in the shell goes on without jenv
         state = check.state
         remaining = (check.not_after or 0) - ctx.clock()
         if check.state is TokenState.VALID:
-            left = ("!" if remaining < warn else "") + format_duration(remaining)
+            left = ("!" if remaining < opts.warn else "") + format_duration(remaining)
         else:
             left = _PROMPT_SEGMENTS.get(check.state, "token?")
     try:
@@ -361,7 +281,8 @@ def cmd_token_init(args, ctx: Context) -> int:
     ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem; its details are printed on stderr.
     Exits non-zero when JCentral refuses.
     """
-    return _token_init(ctx, _request(args, _positional_username(args, ctx)))
+    opts = TokenInitOptions.from_args(args)
+    return _token_init(ctx, _request(opts, _positional_username(opts, ctx)))
 
 
 def cmd_token_destroy(args, ctx: Context) -> int:
@@ -385,13 +306,10 @@ def cmd_token_destroy(args, ctx: Context) -> int:
         with lock_store(store, lock_wait(ctx)) as lock:
             removed = destroy_token_pair(lock)
     ctx.err("jenv: " + ("removed " + " and ".join(removed) if removed else _nothing_removed(ctx, store)))
-    from jenv.shells import pick_shell, render_exports
+    from jenv.shells import render_token_unset
+    from jenv.tokens.inuse import output_shell
 
-    shell = "json" if ctx.json else pick_shell(ctx.shell, ctx.environ).name
-    if shell == "json":
-        ctx.out(token_json(None, None, removed=removed))
-    else:
-        ctx.out(render_exports(shell, {JALIEN_TOKEN_CERT: None, JALIEN_TOKEN_KEY: None}).rstrip("\n"))
+    ctx.out(render_token_unset(output_shell(ctx), removed))
     return ExitCode.OK
 
 
@@ -433,16 +351,18 @@ def cmd_user(args, ctx: Context) -> int:
     "jenv user <username> token-init" writes the token files with that role,
     for prolonged use.
     """
-    request = _request(args, username=args["<username>"])
-    if args.get("token-init"):
+    opts = UserOptions.from_args(args)
+    request = _request(opts, username=opts.role)
+    if opts.token_init:
         return _token_init(ctx, request)
     from jenv.shells.posix import posix_quote
+    from jenv.tokens.inuse import check_content_fits_the_shell, emit_token, keep_the_key_off_the_terminal
     from jenv.tokens.obtain import fetch_checked_token
 
     locs, _store_unused = token_store(ctx)
-    _check_content_fits_the_shell(ctx, args["<username>"])
-    _keep_the_key_off_the_terminal(ctx, f"user {posix_quote(args['<username>'])}", args)
+    check_content_fits_the_shell(ctx, opts.role)
+    keep_the_key_off_the_terminal(ctx, _typed(f"user {posix_quote(opts.role)}", opts))
     pair = fetch_checked_token(ctx, locs, request)
     _say_validity(ctx, request)
-    _emit(ctx, pair.cert_pem, pair.key_pem)
+    emit_token(ctx, pair.cert_pem, pair.key_pem)
     return ExitCode.OK

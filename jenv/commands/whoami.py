@@ -10,73 +10,18 @@ or ask JCentral (``alien.py whoami``): ``MY_USER=$(jenv whoami -q)``.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:  # on the fast path (MY_USER=$(jenv whoami -q)): no typing
-    from typing import Any, Dict
-
 from jenv.context import Context, printable_lines
 from jenv.errors import ExitCode, InvalidInputError, KeyMismatchError, NotFoundError, NotValidNowError
-from jenv.lite.identity import TokenIdentity, expected_account, split_job_extension
-from jenv.lite.validity import date_state
-from jenv.lite.timefmt import format_duration, iso_epoch, validity_text
-from jenv.locations import Location
-from jenv.report.sources import describe_source, source_dict
+from jenv.lite.identity import TokenIdentity, split_job_extension
+from jenv.lite.record import Option, options_record
+from jenv.lite.timefmt import validity_text
+from jenv.report.whoami import whoami_dict, whoami_json, whoami_lines
 from jenv.tokens.check import TokenState, check_token, token_store
 
-__all__ = ["cmd_whoami", "whoami_dict", "whoami_lines"]
+__all__ = ["cmd_whoami", "WhoamiOptions"]
 
-_WIDTH = 14
-
-
-def whoami_dict(identity: TokenIdentity, subject: str, not_before: int, not_after: int, loc: Location,
-                now: float) -> Dict[str, Any]:
-    """Everything ``jenv whoami --json`` prints."""
-    left = int(not_after - now)
-    job = None
-    if identity.token_type == "job":
-        job = {"extension": identity.job_extension, "fields": dict(identity.job_fields)}
-    return {
-        "user": identity.user,
-        "role": identity.role,
-        "token_type": identity.token_type,
-        "hostname": identity.hostname,
-        "job": job,
-        "subject": subject,
-        "not_before": iso_epoch(not_before),
-        "not_after": iso_epoch(not_after),
-        "state": date_state(not_before, not_after, now),
-        "seconds_left": left,
-        "time_left": format_duration(left) if left > 0 else "0m 00s",
-        "token": source_dict(loc),
-        "expected_account": expected_account(identity.token_type, identity.user or ""),
-    }
-
-
-def whoami_lines(data: Dict[str, Any], loc: Location) -> "list[str]":
-    """The human form of :func:`whoami_dict`."""
-    def row(label: str, value: object) -> str:
-        return f"{label:<{_WIDTH}}{value}"
-
-    lines = []
-    if data["user"] is not None:
-        lines.append(row("user", data["user"]))
-    if data["role"] is not None:
-        lines.append(row("role", data["role"]))
-    lines.append(row("token type", data["token_type"]))
-    if data["hostname"] is not None:
-        lines.append(row("host", data["hostname"]))
-    if data["job"] is not None:
-        lines.append(row("job", data["job"]["extension"]))
-        lines += [row(name, value) for name, value in data["job"]["fields"].items()]
-    lines.append(row("subject", data["subject"]))
-    lines.append(row("not after", data["not_after"]))
-    state = data["state"]
-    lines.append(row("time left", f"{data['time_left']} (valid)" if state == "valid" else state.upper()))
-    lines.append(row("token", describe_source(loc)))
-    if data["expected_account"] is not None:
-        lines.append(row("new tokens", f"{data['expected_account']}'s only ('jenv token-destroy' first to change "
-                                       "account)"))
-    return lines
+#: ``jenv whoami``'s options (--json is the front end's).
+WhoamiOptions = options_record("WhoamiOptions", {"quiet": Option("-q", False)})
 
 
 def cmd_whoami(args, ctx: Context) -> int:
@@ -99,6 +44,7 @@ def cmd_whoami(args, ctx: Context) -> int:
     or not yet valid, 7 (after printing) a key that does not belong to it, 3 missing
     or unreadable, 4 not a token certificate or an unusable key, 8 an unsafe file.
     """
+    opts = WhoamiOptions.from_args(args)
     _locs, store = token_store(ctx)
     loc = store.cert
     check = check_token(store, ctx.clock(), 0)
@@ -116,17 +62,13 @@ def cmd_whoami(args, ctx: Context) -> int:
                              split_job_extension(verdict.job_extension))
     now = ctx.clock()
     data = whoami_dict(identity, subject, not_before, not_after, loc, now)
-    if args.get("-q"):
+    if opts.quiet:
         if identity.user is None:
             raise InvalidInputError(f"{loc.describe()} is a host token (for {identity.hostname}): "
                                     "it names no user")
         ctx.report(identity.user)
     elif ctx.json:
-        import json
-
-        from jenv.lite.schema import document
-
-        ctx.out(json.dumps(document("whoami", data), indent=2))
+        ctx.out(whoami_json(data))
     else:
         ctx.report(printable_lines(whoami_lines(data, loc)))
     problem = validity_text(loc.describe(), not_before, not_after, now, "run 'jenv token-init' for a new token")

@@ -16,6 +16,7 @@ from typing import Mapping, Optional, Tuple
 
 from jenv.ca.store import HASH_LINK, load_bundle, open_ca_store
 from jenv.credentials import key_permission_problem, read_credential
+from jenv.durations import DEFAULT_MIN_VALID, parse_duration
 from jenv.errors import ExitCode, InvalidInputError, JenvError, PassphraseError
 from jenv.lite.pemtext import is_encrypted_key
 from jenv.locations import (CAStore, Endpoint, Location, lock_directories, resolve_ca_store, resolve_endpoint,
@@ -29,7 +30,7 @@ __all__ = ["CredentialStatus", "CAStatus", "Problem", "Status", "check_certifica
            "check_ca_store", "check_token_pair", "find_problems", "gather_status", "DEFAULT_MIN_VALID_SECONDS"]
 
 #: What ``jenv token`` asks of a token unless told otherwise (its --min-valid default, 10m).
-DEFAULT_MIN_VALID_SECONDS = 600
+DEFAULT_MIN_VALID_SECONDS = parse_duration(DEFAULT_MIN_VALID)
 
 
 @dataclass(frozen=True)

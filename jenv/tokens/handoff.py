@@ -29,14 +29,14 @@ from jenv.context import Context
 from jenv.credentials import materialize_pair
 from jenv.errors import NotFoundError, UsageError
 from jenv.safefile import (check_directory, exec_with_core_dumps, make_directory, new_private_directory,
-                           restore_core_dumps)
+                           private_directory, restore_core_dumps)
 from jenv.locations import JALIEN_TOKEN_CERT, JALIEN_TOKEN_KEY, TMPDIR, X509_CERT_DIR, X509_CERT_FILE, X509_USER_CERT, \
     X509_USER_KEY, Location, lock_directories, resolve_ca_store
 from jenv.tokens.obtain import ensure_token, fetch_checked_token, lock_wait
 from jenv.tokens.check import token_store
 from jenv.tokens.store import TokenStore, check_token, lock_store, write_token_pair
 
-__all__ = ["TokenInHand", "token_in_hand", "ca_exports", "check_export_directory", "copy_token", "copy_names",
+__all__ = ["TokenInHand", "token_in_hand", "lasting_token_paths", "ca_exports", "check_export_directory", "copy_token", "copy_names",
            "token_files", "scrubbed", "scrubbed_environment", "remove_when_done", "SCRUBBED_NAMES",
            "SCRUBBED_PREFIXES", "RELAYED_SIGNALS", "SignalRelay", "become", "command_path"]
 
@@ -106,6 +106,17 @@ def copy_token(ctx: Context, token: TokenInHand, directory: str) -> Tuple[str, s
     with lock_store(store, lock_wait(ctx)) as lock:
         write_token_pair(lock, token.cert_pem, token.key_pem)
     return cert_path, key_path
+
+
+def lasting_token_paths(ctx: Context, min_valid: int) -> Tuple[str, str]:
+    """Paths of the token that outlive jenv: the token files, or (PEM content) private copies kept in
+    $XDG_RUNTIME_DIR/jenv-args or ~/.cache/jenv/jenv-args, replaced at each call."""
+    token = token_in_hand(ctx, min_valid)
+    if token.in_files:
+        assert token.cert.path is not None and token.key.path is not None
+        return token.cert.path, token.key.path
+    home = private_directory(lock_directories(ctx.environ, ctx.home), ctx.uid)
+    return copy_token(ctx, token, os.path.join(home, "jenv-args"))
 
 
 def check_export_directory(ctx: Context, directory: str) -> None:

@@ -250,3 +250,20 @@ def test_test_files_have_names_of_their_own():
 
     names = Counter(path.name for path in (REPO / "tests").rglob("test_*.py"))
     assert [name for name, count in names.items() if count > 1] == []
+
+
+def _command_to_command(graph):
+    return sorted((m, d) for m, deps in graph.items() for d in deps
+                  if layer(m) == layer(d) == "commands" and "jenv.commands" not in (m, d))
+
+
+def test_no_command_module_imports_another():
+    """Each command is one screen (issue 23.1): what two commands share lives in the packages below
+    (workflows in tokens/, rendering in report/ and shells/), never in a command module the other imports."""
+    assert _command_to_command(GRAPH) == []
+
+
+def test_the_command_rule_sees_a_violation():
+    """The negative twin: a command module importing another one is found."""
+    fake = dict(GRAPH, **{"jenv.commands.carry": GRAPH["jenv.commands.carry"] | {"jenv.commands.tokens"}})
+    assert ("jenv.commands.carry", "jenv.commands.tokens") in _command_to_command(fake)
