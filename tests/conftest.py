@@ -11,6 +11,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
 from support.pki import TestCA  # noqa: E402
+# fixtures shared by several folders
+from support.offline_fixtures import expired_leaf, future_leaf, setup, token_leaf, user_ec, user_rsa  # noqa: E402,F401
+from support.service_fixtures import endpoint, pki, root, service, service_run, write_cred  # noqa: E402,F401
 
 
 def pytest_sessionfinish(session):

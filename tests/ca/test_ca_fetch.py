@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy, fetch_env,
+from support.ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy, fetch_env,
                        openssl_hash, openssl_ok, serve, snapshot)
 from support.launcher import run_jenv
 
@@ -277,7 +277,7 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
 
 def test_a_new_store_keeps_the_crls_of_the_old_one(home: Path, old_store: Path) -> None:
     """crl-fetch's <hash>.r0 files survive a ca-fetch (the store is replaced, its CRLs are carried over)."""
-    from ca_corpus import make_crl
+    from support.ca_corpus import make_crl
 
     crl = make_crl(ROOT)
     name = f"{openssl_hash(ROOT.pem)}.r0"

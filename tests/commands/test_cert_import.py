@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from offline_helpers import clean_env, run_detached, run_in_process
+from support.offline_helpers import clean_env, run_detached, run_in_process
 from support.launcher import run_on_pty
 from support.pki import Leaf, TestCA
 

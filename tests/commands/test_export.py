@@ -180,7 +180,7 @@ def test_a_passphrase_is_asked_only_at_a_terminal(svc, home, tmp_path):
 @pytest.mark.parametrize("shell", ["bash", "zsh", "ksh", "dash", "fish", "tcsh"])
 def test_the_exports_work_in_each_real_shell(env, tmp_path, shell):
     """The file a job script sources, in the job's own shell: the token is found through the copies."""
-    from shells.realshell import run_script
+    from support.realshell import run_script
 
     target = tmp_path / "out dir"  # a space: the quoting is each shell's own
     exports = run_jenv(["export", "--to", str(target), "--shell", shell], env)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import TOKEN_DN, openssl_date, openssl_facts, run_in_process, write_pair
+from support.offline_helpers import TOKEN_DN, openssl_date, openssl_facts, run_in_process, write_pair
 
 
 def _fields(stdout: str) -> dict:

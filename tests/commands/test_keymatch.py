@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from offline_helpers import run_detached, run_in_process, run_with_tty, write_pair
+from support.offline_helpers import run_detached, run_in_process, run_with_tty, write_pair
 
 PASSPHRASE = b"correct horse battery staple"
 

@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from offline_helpers import UID, clean_env, run_in_process
+from support.offline_helpers import UID, clean_env, run_in_process
 from support.pki import Leaf, TestCA, grid_name, now
 
 def _job_name(user: str, extension: str) -> x509.Name:

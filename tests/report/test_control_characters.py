@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from offline_helpers import UID, clean_env, run_in_process, write_pair
+from support.offline_helpers import UID, clean_env, run_in_process, write_pair
 from support.pki import TestCA, now
 
 #: Every kind of control character, around ordinary text: ESC sequences, BEL, CR, LF, TAB, DEL, C1 CSI.

@@ -20,7 +20,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from doctorkit import answering, doctor, http_date, leaf, server_context, switching
+from support.doctorkit import answering, doctor, http_date, leaf, server_context, switching
 from jenv.errors import ExitCode
 from jenv.service.authority import Authority
 from support.faultservers import pipe, raw_server

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from doctorkit import validate
+from support.doctorkit import validate
 from jenv.errors import ExitCode
 from jenv.report import doctor as d
 from support.launcher import run_in_process

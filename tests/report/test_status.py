@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from offline_helpers import run_detached, run_in_process, snapshot, write_pair
+from support.offline_helpers import run_detached, run_in_process, snapshot, write_pair
 
 
 def _status(env, code=0):

@@ -1,19 +1,15 @@
-"""Fixtures for the renewal agent: the local service issuing short tokens, an encrypted user key, and
+"""Fixtures for the renewal agent (tests/tokens/agent/, tests/system/agent/): the local service issuing short tokens, an encrypted user key, and
 agents that are always stopped at the end of a test."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterator, List
 
 import pytest
 
+from support.agentkit import AgentRun, encrypted_key
 from support.service import Service, build_world, running
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from agentkit import AgentRun, encrypted_key  # noqa: E402
 
 CA_DN = "/C=ch/O=jenv test/CN=jenv agent test CA"
 

@@ -583,7 +583,7 @@ def build_cases(k: Optional[Dict[str, object]] = None) -> List[Case]:
 
 
 def _classic_cases(k) -> List[Case]:
-    """The first corpus of 31 cases, names kept (tests/ca/ca_server.py builds similar CAs)."""
+    """The first corpus of 31 cases, names kept (tests/support/ca_server.py builds similar CAs)."""
     root = issue(name("Diff Root"), k["rsa0"])
     inter = issue(name("Diff Inter"), k["rsa1"], root)
     leaf = issue(name("Jane Doe"), k["ec0"], inter, ca=False)

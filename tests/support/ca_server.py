@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-from ca_corpus import DAY, NOW, issue, make_keys, name
+from support.ca_corpus import DAY, NOW, issue, make_keys, name
 from support.faultservers import pipe
 
 

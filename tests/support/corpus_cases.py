@@ -20,7 +20,7 @@ from typing import Callable, Dict, Optional, Tuple
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ed25519
 
-from corpus_lab import Lab
+from support.corpus_lab import Lab
 from jenv.service.authority import new_rsa_key
 
 USAGE, NOT_FOUND, INVALID, NOT_VALID, VERIFY, MISMATCH, UNSAFE, NETWORK, REFUSED, PASSPHRASE = \

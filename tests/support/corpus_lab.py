@@ -1,8 +1,5 @@
-"""The bad-input corpus's world (CA, user, tokens, local and fault services) and its per-case lab.
-
-Imported by name (pytest puts tests/corpus on sys.path); "conftest" would be
-ambiguous across test directories.
-"""
+"""The bad-input corpus's world (CA, user, tokens, local and fault services) and its per-case lab
+(used by tests/system/corpus/)."""
 
 from __future__ import annotations
 

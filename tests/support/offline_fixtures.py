@@ -1,4 +1,5 @@
-"""Fixtures for the offline commands: real credential files in tmp_path, an env dict that points at them."""
+"""Fixtures for the commands on real files (tests/commands/, tests/report/, tests/system/corpus/): real
+credential files in tmp_path, an env dict that points at them; imported by tests/conftest.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import UID, TOKEN_DN, clean_env, write_pair
+from support.offline_helpers import UID, TOKEN_DN, clean_env, write_pair
 from support.pki import Leaf, TestCA, now
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the JCentral protocol tests: a local CA, registered users, the service in a thread."""
+"""Fixtures of the JCentral client and service tests (tests/jcentral/, tests/service/, tests/core/): a local CA,
+registered users, the service in a thread; imported by tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures for the token command tests: the local JCentral service over real TLS on 127.0.0.1."""
+"""Fixtures for the token command tests (tests/tokens/, tests/system/crash/, tests/system/alienpy/): the local JCentral service over real TLS on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, snapshot, token_paths
 from support.service import USERS, Service, build_world, running  # noqa: F401  (USERS: for the tests)
 
 CA_DN = "/C=ch/O=jenv test/CN=jenv token test CA"

@@ -1,4 +1,4 @@
-"""Helpers shared by the token tests (imported by name: tests/tokens is on sys.path)."""
+"""Helpers shared by the token tests (tests/tokens/, tests/system/crash/, tests/system/alienpy/)."""
 
 from __future__ import annotations
 

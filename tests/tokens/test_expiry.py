@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from offline_helpers import UID, clean_env, run_in_process
+from support.offline_helpers import UID, clean_env, run_in_process
 from jenv.tokens.expiry import STATE_FILE, expiry_message, user_cert_not_after, warn_user_cert_expiry
 from support.pki import TestCA, now
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit import run_in_process, run_jenv, snapshot, token_paths
+from support.tokenkit import run_in_process, run_jenv, snapshot, token_paths
 
 OTHER_UID = 12345
 

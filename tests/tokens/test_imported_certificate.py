@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.launcher import run_on_pty
-from tokenkit import run_jenv, token_paths
+from support.tokenkit import run_jenv, token_paths
 
 ALIEN = shutil.which("alien.py")
 NEW = b"imported key passphrase"

@@ -1,6 +1,6 @@
 """One judge of a token (issue 19): every reader's verdict is what the libraries say.
 
-Every certificate of the attack corpus (tests/ca/ca_corpus.py), the DER surgery classes a hand-written
+Every certificate of the attack corpus (tests/support/ca_corpus.py), the DER surgery classes a hand-written
 reader got wrong, and PEM framings that two readers can read differently are given as the token, and
 as the user certificate.  The oracle is independent of jenv: ``cryptography`` loads the file,
 ``openssl x509`` and ``openssl storeutl`` say what OpenSSL reads from it, and
@@ -16,17 +16,14 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ca"))
-
-import ca_corpus as cc  # noqa: E402
-from support.launcher import clean_env, run_in_process  # noqa: E402
+from support import ca_corpus as cc
+from support.launcher import clean_env, run_in_process
 
 
 def _key_pem(key) -> bytes:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit import run_jenv
+from support.tokenkit import run_jenv
 
 
 def _ca_copy(svc, tmp_path: Path) -> Path:

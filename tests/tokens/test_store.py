@@ -15,7 +15,7 @@ import pytest
 from jenv.errors import NotFoundError
 from jenv.locations import Location
 from jenv.tokens.store import TokenState, TokenStore, check_token, lock_store, write_token_pair
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, snapshot, token_paths
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from support import faultservers as faults
-from tokenkit import run_jenv, snapshot, token_paths
+from support.tokenkit import run_jenv, snapshot, token_paths
 
 
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from support import faultservers as faults
 from support.pki import grid_name
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, snapshot, token_paths
 
 UTC = dt.timezone.utc
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

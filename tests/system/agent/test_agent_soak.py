@@ -21,12 +21,12 @@ from typing import List, Optional, Tuple
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from agentkit import start, status, token_paths, wait_for
 from jenv.context import Context
 from jenv.service.server import LocalService, load_user_map, run_service
 from jenv.tokens.check import token_store
 from jenv.tokens.store import lock_store
-from support.launcher import clean_env
+from support.agentkit import start, status, token_paths, wait_for
+from support.launcher import REPO, clean_env
 from support.service import encrypted_user_key
 
 TOKEN_SECONDS = 15
@@ -87,7 +87,7 @@ def test_the_agent_keeps_the_token_valid_and_comes_back_with_jcentral(world, hom
         with run_service(service) as (host, port):
             env = clean_env(home, X509_USER_CERT=cert, X509_USER_KEY=str(key), X509_CERT_DIR=str(world.ca_dir),
                             ALIENPY_JCENTRAL=host, ALIENPY_JCENTRAL_PORT=str(port),
-                            PYTHONPATH=str(Path(__file__).parents[2]))
+                            PYTHONPATH=str(REPO))
             result, run = start(env, agents, "--min-valid=2s", answer=b"soak passphrase")
             assert result.returncode == 0 and run is not None, result.output
             wait_for(lambda: (status(env) or {}).get("last_success"), 15)

@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tokenkit import run_jenv, token_paths
+from support.tokenkit import run_jenv, token_paths
 
 ALIEN = shutil.which("alien.py")
 pytestmark = pytest.mark.skipif(ALIEN is None, reason="alienpy (alien.py) is not installed")

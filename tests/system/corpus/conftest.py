@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from corpus_lab import World, build_world, serve_world
+from support.corpus_lab import World, build_world, serve_world
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> Iterator[World]:

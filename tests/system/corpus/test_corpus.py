@@ -18,8 +18,8 @@ from collections import Counter
 import pytest
 
 from support import launcher as jenvtest
-from corpus_cases import CASES, Case
-from corpus_lab import Lab, run
+from support.corpus_cases import CASES, Case
+from support.corpus_lab import Lab, run
 
 LOCK_FILE = re.compile(r"^jenv-token-\d+\.lock$")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

@@ -28,7 +28,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import run_jenv, token_paths, traced_jenv
+from support.tokenkit import run_jenv, token_paths, traced_jenv
 
 TRIALS_PER_LANE = 28
 LANES = 2

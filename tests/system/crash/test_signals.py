@@ -23,7 +23,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from tokenkit import run_jenv, token_paths, traced_jenv
+from support.tokenkit import run_jenv, token_paths, traced_jenv
 
 STRACE = shutil.which("strace")
 RENAMES = "rename,renameat,renameat2"

@@ -1,4 +1,5 @@
-"""Fixtures of the secrets tests: the root conftest (its key scanner) and a local service."""
+"""Fixtures of the secrets tests: a sandbox with its local service (``root``, the
+shared helpers, comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,6 @@ import pytest
 
 from jenv.service.sandbox import SandboxPaths, create_sandbox, load_service_files, sandbox_environment
 from jenv.service.server import LocalService, load_user_map, run_service
-
-
-@pytest.fixture(scope="session")
-def root():
-    """The shared test helpers (run_jenv, clean_env, leaked_key_material)."""
-    from support import launcher as jenvtest
-    return jenvtest
 
 
 @pytest.fixture(scope="session")

@@ -33,9 +33,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from jenv.shells import render_exports
-from support.launcher import scan
+from support.launcher import REPO, scan
 
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _env(sandbox: Dict[str, str], home: Path, root) -> Dict[str, str]:

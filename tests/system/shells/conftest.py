@@ -9,7 +9,7 @@ from typing import Dict
 
 import pytest
 
-from realshell import REPO
+from support.realshell import REPO
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from realshell import REPO, jenv_cli as run_jenv, run_script
+from support.realshell import REPO, jenv_cli as run_jenv, run_script
 
 
 @pytest.mark.parametrize("shell, file", [

@@ -24,7 +24,7 @@ import pytest
 from jenv.cli import ALIASES, COMMANDS, ONE_DASH_OPTIONS
 from jenv.commands.shell import completion_text
 
-from realshell import REPO, require_shell
+from support.realshell import REPO, require_shell
 
 COMPLETIONS = REPO / "completions"
 ALL_COMMANDS = set(COMMANDS) | set(ALIASES)

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from jenv.errors import InvalidInputError
 from jenv.shells import render_exports
 
-from hostile import HOSTILE_VALUES, PEM_LIKE
-from realshell import SHELLS, dump_command, read_dump, run_script
+from support.hostile import HOSTILE_VALUES, PEM_LIKE
+from support.realshell import SHELLS, dump_command, read_dump, run_script
 
 #: How each shell reads jenv's output in a login file (quoted form).
 EVAL_QUOTED = {

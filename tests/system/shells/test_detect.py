@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from realshell import run_script
+from support.realshell import run_script
 
 PROBE = ("import os\nfrom jenv.shells import pick_shell\n"
          "c = pick_shell(None, os.environ)\nprint(c.name + '/' + c.how)\n")

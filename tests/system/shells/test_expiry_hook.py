@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from realshell import dump_command, read_dump, run_script
+from support.realshell import dump_command, read_dump, run_script
 from support.launcher import scan
 from support.pki import now
 

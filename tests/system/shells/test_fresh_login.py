@@ -24,7 +24,7 @@ from typing import Dict, Optional, Tuple
 
 import pytest
 
-from realshell import REPO, require_shell, run_script
+from support.realshell import REPO, require_shell, run_script
 from support.launcher import run_jenv
 
 SHELLS = ("bash", "zsh", "ksh", "fish")

@@ -22,7 +22,7 @@ import pytest
 
 from jenv.shells import render_exports
 
-from realshell import REPO, dump_command, read_dump, require_shell, run_script
+from support.realshell import REPO, dump_command, read_dump, require_shell, run_script
 
 FAMILY = {"bash": "posix", "zsh": "posix", "ksh": "posix", "dash": "posix", "sh": "posix",
           "fish": "fish", "tcsh": "csh", "csh": "csh"}

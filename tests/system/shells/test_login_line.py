@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from realshell import REPO, dump_command, read_dump, run_script
+from support.realshell import REPO, dump_command, read_dump, run_script
 
 FAMILY = {"bash": "posix", "zsh": "posix", "ksh": "posix", "dash": "posix", "sh": "posix",
           "fish": "fish", "tcsh": "csh", "csh": "csh"}

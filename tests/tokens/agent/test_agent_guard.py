@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from agentkit import JENV, PASSPHRASE, alive, wait_for
-from support.launcher import run_on_pty, scan
+from support.agentkit import JENV, PASSPHRASE, alive, wait_for
+from support.launcher import REPO, run_on_pty, scan
 from support.service import encrypted_user_key
 from support.users import SETPRIV, run_as
 
@@ -80,7 +80,7 @@ def other_home(svc):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(home / "tmp"),
                "LANG": "C.UTF-8", "JENV_TIMEOUT": "15", "XDG_RUNTIME_DIR": str(home / "run"),
                "X509_CERT_DIR": str(home / "certificates"), "ALIENPY_JCENTRAL": svc.host,
-               "ALIENPY_JCENTRAL_PORT": str(svc.port), "PYTHONPATH": str(Path(__file__).parents[2])}
+               "ALIENPY_JCENTRAL_PORT": str(svc.port), "PYTHONPATH": str(REPO)}
         yield home, env
     finally:
         shutil.rmtree(base, ignore_errors=True)

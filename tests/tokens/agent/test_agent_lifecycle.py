@@ -10,7 +10,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from agentkit import JENV, PASSPHRASE, alive, jenv, start, status, token_paths, wait_for
+from support.agentkit import JENV, PASSPHRASE, alive, jenv, start, status, token_paths, wait_for
 
 
 def _log(env) -> str:
@@ -105,7 +105,7 @@ def test_systemd_unit_is_written_and_removed(env, home):
 def test_a_user_certificate_near_its_end_is_said_as_the_login_says_it(svc, world, home, agents):
     """A user certificate with 10 days left (an unencrypted key: no terminal needed): the agent's status
     and log carry the login's notice, and the login still shows it (the agent keeps its own memory)."""
-    from agentkit import AgentRun
+    from support.agentkit import AgentRun
     from support.service import USERS, write_credential
 
     identity = write_credential(world.authority.issue_user(USERS["jdoe"][0], days=10), home / "short")
@@ -149,7 +149,7 @@ def test_renewals_keep_the_role_of_the_token_in_the_files(svc, home, agents):
     (an unencrypted key: the agent holds no passphrase)."""
     import json
 
-    from agentkit import AgentRun
+    from support.agentkit import AgentRun
 
     env = svc.env(home)
     assert jenv(["agent", "start", "--stay", "--min-valid=2s"], env).returncode == 0
