@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from support.ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy, fetch_env,
-                       openssl_hash, openssl_ok, serve, snapshot)
+from support.ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy,
+                               fetch_env, openssl_hash, openssl_ok, serve)
 from support.launcher import run_jenv
+from support.snapshot import snapshot
 
 def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
     cert = home / "usercert.pem"
@@ -209,7 +210,7 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
-    before = snapshot(home)
+    before = snapshot(home, directory_times=False)  # the staging directory came and went
     real_rename, calls = os.rename, []
 
     def flaky_rename(src, dst):
@@ -223,7 +224,7 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
         install_flat_store(flat, str(old_store))
     monkeypatch.undo()
     assert len(calls) == 3  # aside, (failed) in, back
-    assert snapshot(home) == before and not _leftovers(home / ".globus")
+    assert snapshot(home, directory_times=False) == before and not _leftovers(home / ".globus")
 
 
 def test_failure_while_writing_removes_the_half_built_store(home: Path, old_store: Path, monkeypatch) -> None:
@@ -232,7 +233,7 @@ def test_failure_while_writing_removes_the_half_built_store(home: Path, old_stor
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
-    before = snapshot(home)
+    before = snapshot(home, directory_times=False)  # the staging directory came and went
     written = []
     real_write = cafetch._write_file
 
@@ -245,7 +246,7 @@ def test_failure_while_writing_removes_the_half_built_store(home: Path, old_stor
     monkeypatch.setattr(cafetch, "_write_file", failing_write)
     with pytest.raises(NotFoundError, match="Disk quota exceeded"):
         cafetch.install_flat_store(flat, str(old_store))
-    assert snapshot(home) == before and not _leftovers(home / ".globus")
+    assert snapshot(home, directory_times=False) == before and not _leftovers(home / ".globus")
 
 
 def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from support.ca_corpus import DAY, NOW, Cert, issue, make_crl, make_keys, name
-from support.ca_server import Route, fetch_env, openssl_hash, serve, snapshot
+from support.ca_server import Route, fetch_env, openssl_hash, serve
+from support.snapshot import snapshot
 from support.launcher import run_jenv
 
 KEYS = make_keys()

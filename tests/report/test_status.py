@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from support.offline_helpers import run_detached, run_in_process, snapshot, write_pair
+from support.offline_helpers import run_detached, run_in_process, write_pair
+from support.snapshot import snapshot
 
 
 def _status(env, code=0):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import ssl
 import subprocess
 import tarfile
@@ -182,22 +181,6 @@ def fetch_env(home: Path, **extra: str) -> Dict[str, str]:
     for name, value in trust().items():
         env.setdefault(name, value)
     return env
-
-
-def snapshot(directory: Path) -> Dict[str, Tuple]:
-    """Everything about a directory tree: names, types, link targets, modes, bytes."""
-    state: Dict[str, Tuple] = {}
-    for base, dirs, files in os.walk(directory):
-        for entry in dirs + files:
-            path = Path(base) / entry
-            rel = str(path.relative_to(directory))
-            if path.is_symlink():
-                state[rel] = ("link", os.readlink(path))
-            elif path.is_dir():
-                state[rel] = ("dir", path.stat().st_mode)
-            else:
-                state[rel] = ("file", path.stat().st_mode, path.read_bytes())
-    return state
 
 
 def openssl_ok(store: Path, cert_pem: bytes, tmp: Path) -> bool:

@@ -51,25 +51,6 @@ def run_detached(args: Sequence[str], env: Dict[str, str], timeout: float = 20) 
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-def snapshot(*roots: Path) -> Dict[str, tuple]:
-    """Content, mode and mtime of every file below ``roots`` (to prove nothing was modified)."""
-    state = {}
-    for root in roots:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
-                path = os.path.join(dirpath, name)
-                st = os.lstat(path)
-                content = b""
-                if os.path.isfile(path) and not os.path.islink(path) and st.st_mode & 0o444:
-                    try:
-                        with open(path, "rb") as fh:
-                            content = fh.read()
-                    except OSError:
-                        content = b"?"
-                state[path] = (st.st_mode, st.st_mtime_ns, st.st_size, content)
-    return state
-
-
 def _drop_file_read_override() -> None:
     """In the child, before exec: give up root's right to read any file (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH).
 

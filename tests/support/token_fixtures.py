@@ -6,7 +6,8 @@ from typing import Iterator
 
 import pytest
 
-from support.tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, token_paths
+from support.snapshot import snapshot
 from support.service import USERS, Service, build_world, running  # noqa: F401  (USERS: for the tests)
 
 CA_DN = "/C=ch/O=jenv test/CN=jenv token test CA"

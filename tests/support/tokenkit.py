@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import stat
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
@@ -37,30 +35,6 @@ def traced_jenv(tracer: subprocess.Popen, wait: float = 30.0) -> Optional[int]:
         if time.monotonic() >= deadline or tracer.poll() is not None:
             return None
         time.sleep(0.005)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What is at a path: kind, mode, owner, content (or link target)."""
-
-    kind: str
-    mode: int
-    uid: int
-    content: Optional[bytes]
-
-
-def snapshot(path: os.PathLike) -> Optional[Snapshot]:
-    """The state of ``path`` without following links; None when absent."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return Snapshot("link", 0, st.st_uid, os.readlink(path).encode())
-    if stat.S_ISREG(st.st_mode):
-        return Snapshot("file", stat.S_IMODE(st.st_mode), st.st_uid, Path(path).read_bytes())
-    return Snapshot(stat.filetype(st.st_mode) if hasattr(stat, "filetype") else oct(stat.S_IFMT(st.st_mode)),
-                    stat.S_IMODE(st.st_mode), st.st_uid, None)
 
 
 def token_paths(env: Dict[str, str]) -> Tuple[Path, Path]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from support.tokenkit import run_in_process, run_jenv, snapshot, token_paths
+from support.tokenkit import run_in_process, run_jenv, token_paths
+from support.snapshot import snapshot
 
 OTHER_UID = 12345
 

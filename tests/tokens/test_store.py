@@ -15,7 +15,8 @@ import pytest
 from jenv.errors import NotFoundError
 from jenv.locations import Location
 from jenv.tokens.store import TokenState, TokenStore, check_token, lock_store, write_token_pair
-from support.tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, token_paths
+from support.snapshot import snapshot
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from support import faultservers as faults
-from support.tokenkit import run_jenv, snapshot, token_paths
+from support.tokenkit import run_jenv, token_paths
+from support.snapshot import snapshot
 
 
 

@@ -10,7 +10,8 @@ from typing import Callable, Dict
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from support.offline_helpers import run_jenv, snapshot, unreadable_runner
+from support.offline_helpers import run_jenv, unreadable_runner
+from support.snapshot import snapshot
 
 NOT_FOUND, INVALID, UNSAFE = 3, 4, 8
 
