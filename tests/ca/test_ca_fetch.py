@@ -22,6 +22,8 @@ from support.ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route
 from support.launcher import run_jenv
 from support.snapshot import snapshot
 
+pytestmark = pytest.mark.slow
+
 def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
     cert = home / "usercert.pem"
     cert.write_bytes(cert_pem)

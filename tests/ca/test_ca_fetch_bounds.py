@@ -28,6 +28,8 @@ from support.ca_server import GOOD, ROOT, USER, Route, fetch_env, openssl_ok, se
 from support.snapshot import snapshot
 from support.launcher import Result, scan
 
+pytestmark = pytest.mark.slow
+
 HEADROOM = 64 << 20  # what a fetch may use above the start-up of a process that imported its libraries
 GIB4 = 4 << 30
 TOP = "alien-cas-master"

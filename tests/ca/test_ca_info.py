@@ -13,6 +13,8 @@ from support.launcher import clean_env, run_jenv
 from jenv.ca.fetch import install_flat_store
 from jenv.ca.tarball import flatten_ca_tarball
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:

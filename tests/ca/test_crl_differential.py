@@ -35,6 +35,8 @@ from support.launcher import clean_env, run_jenv
 from test_verify_differential import (MODES, OpensslResult, Prepared, _jenv_openssl_major, disagreements, jenv_run,
                                       openssl_run, write_case)
 
+pytestmark = pytest.mark.slow
+
 CRL_CASES = build_crl_cases(make_keys())
 PARAMS = [(case, mode) for case in CRL_CASES for mode in MODES]
 IDS = [f"{case.name} [{'dir' if mode == '-CApath' else 'file'}]" for case, mode in PARAMS]

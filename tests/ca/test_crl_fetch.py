@@ -23,6 +23,8 @@ from support.ca_server import Route, fetch_env, openssl_hash, serve
 from support.snapshot import snapshot
 from support.launcher import run_jenv
 
+pytestmark = pytest.mark.slow
+
 KEYS = make_keys()
 CA_A = issue(name("Fetch CA A"), KEYS["rsa0"])
 CA_B = issue(name("Fetch CA B"), KEYS["ec0"])

@@ -56,6 +56,8 @@ from support.ca_corpus import (REQUIRED_KINDS, UNABLE_TO_GET_ISSUER_CERT_LOCALLY
 from support.launcher import clean_env, run_jenv
 from jenv.cli import main
 
+pytestmark = pytest.mark.slow
+
 KEYS = make_keys()
 CASES = build_cases(KEYS)
 MODES = ("-CApath", "-CAfile")

@@ -24,6 +24,8 @@ import pytest
 from support.launcher import HOSTILE, clean_env, run_jenv
 from support.pki import TestCA
 
+pytestmark = pytest.mark.slow
+
 CURL = shutil.which("curl")
 JENV = f"{sys.executable} -m jenv"
 

@@ -23,6 +23,8 @@ from support.offline_helpers import clean_env, run_detached, run_in_process
 from support.launcher import run_on_pty
 from support.pki import Leaf, TestCA
 
+pytestmark = pytest.mark.slow
+
 PASSWORD = b"p12 secret"
 NEW = b"new key passphrase"
 KINDS = {"legacy": ["-legacy"], "default": [], "aes": ["-certpbe", "AES-256-CBC", "-keypbe", "AES-256-CBC"]}

@@ -20,6 +20,8 @@ import pytest
 
 from support.launcher import run_jenv, run_on_pty, scan
 
+pytestmark = pytest.mark.slow
+
 JOB_ENV = ("PATH", "HOME", "TMPDIR", "X509_USER_CERT", "X509_USER_KEY", "X509_CERT_DIR", "ALIENPY_JCENTRAL",
            "ALIENPY_JCENTRAL_PORT", "JENV_TIMEOUT")
 

@@ -22,6 +22,8 @@ import pytest
 from support.launcher import run_jenv, scan
 from support.users import SETPRIV, run_as
 
+pytestmark = pytest.mark.slow
+
 UID = os.getuid()
 COPIES = (f"tokencert_{UID}.pem", f"tokenkey_{UID}.pem")
 JENV = f"{sys.executable} -m jenv"

@@ -9,6 +9,8 @@ import pytest
 
 from support.offline_helpers import TOKEN_DN, openssl_date, openssl_facts, run_in_process, write_pair
 
+pytestmark = pytest.mark.slow
+
 
 def _fields(stdout: str) -> dict:
     """The 'label  value' rows of the text output."""

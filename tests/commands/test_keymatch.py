@@ -9,6 +9,8 @@ import pytest
 
 from support.offline_helpers import run_detached, run_in_process, run_with_tty, write_pair
 
+pytestmark = pytest.mark.slow
+
 PASSPHRASE = b"correct horse battery staple"
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from support.launcher import run_jenv
 
-pytestmark = pytest.mark.parametrize("svc", ["test-ca"], indirect=True)  # the files and PATH matter here
+pytestmark = [pytest.mark.slow,
+              pytest.mark.parametrize("svc", ["test-ca"], indirect=True)]  # the files and PATH matter here
 
 O2_CHECK = "LD_PRELOAD= alien-token-info &> /dev/null"
 NAMES = ("alien-token-info", "alien-token-init", "alien-token-destroy", "alien-cert-info")

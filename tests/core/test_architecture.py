@@ -145,6 +145,7 @@ def _blocked_run(code: str, env=None, cwd=REPO):
 
 
 @pytest.mark.parametrize("module", FAST_PATH)
+@pytest.mark.slow
 def test_fast_path_modules_import_without_the_heavy_libraries(module):
     proc = _blocked_run(f"import {module}")
     assert proc.returncode == 0, proc.stderr
@@ -178,6 +179,7 @@ def _valid_token_env(tmp_path, root_ca, dn: str = "/C=ch/O=AliEn2/CN=Users/CN=jd
     (["hook", "zsh"], 0, "autoload -Uz _jenv"),
     (["alien-token-info"], 0, "DN >>> C=ch/O=AliEn2/CN=Users/CN=jdoe/OU=jdoe\nISSUER >>> "),  # O2's token check
 ])
+@pytest.mark.slow
 def test_the_login_forms_run_with_the_heavy_modules_blocked(tmp_path, root_ca, argv, expected_code, expected_out):
     """Once the token was judged (the first run, which loads the libraries), jenv.login answers these
     without docopt, typing, enum, re, subprocess, ctypes or cryptography: it compares what stat says."""
@@ -191,6 +193,7 @@ def test_the_login_forms_run_with_the_heavy_modules_blocked(tmp_path, root_ca, a
     assert expected_out.format(cert=cert) in proc.stdout
 
 
+@pytest.mark.slow
 def test_the_full_front_end_is_what_the_blocker_stops(tmp_path, root_ca):
     """The negative twins: a token not judged yet, one changed since (touch), a command that needs
     cryptography, and a spelling only docopt knows, all fail under the same blocker (so the test above
@@ -221,6 +224,7 @@ def test_the_readme_maps_every_module():
     assert missing == []
 
 
+@pytest.mark.slow
 def test_the_expiry_notice_and_whoami_run_with_the_heavy_libraries_blocked(tmp_path, root_ca):
     """Issue 14: once judged (a first run), the notice takes the user certificate's dates and whoami the
     token's subject from the remembered verdicts; neither loads cryptography, ssl or the network stack."""

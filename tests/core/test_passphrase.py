@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from support import launcher as jenvtest
+
+pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import sys

@@ -49,6 +49,7 @@ def test_every_option_of_every_usage_is_in_the_man_page_and_the_reverse():
 
 @pytest.mark.skipif(shutil.which("mandoc") is None and shutil.which("groff") is None,
                     reason="neither mandoc nor groff is installed")
+@pytest.mark.slow
 def test_the_man_page_is_clean_roff():
     if shutil.which("mandoc"):
         proc = subprocess.run(["mandoc", "-T", "lint", str(reference.MAN_PAGE)], capture_output=True, text=True)

@@ -16,6 +16,8 @@ from cryptography import x509
 from support.launcher import run_in_process
 from support.pki import TestCA, edited_certificate
 
+pytestmark = pytest.mark.slow
+
 SKI_OID, PLACEHOLDER_OID = b"\x06\x03\x55\x1d\x0e", b"\x06\x03\x55\x1d\x63"  # 2.5.29.14, 2.5.29.99
 
 

@@ -187,6 +187,7 @@ def test_one_thread_owns_the_connection_and_tls13_tickets_are_taken_in_passing(p
     assert started_here == []
 
 
+@pytest.mark.slow
 def test_websockets_loads_without_the_package_metadata_machinery_which_still_works_when_asked():
     """websockets' version module imports importlib.metadata and never uses it in a release; the client
     registers it lazily (LazyLoader): nothing of it is loaded on the way to a session, and anything

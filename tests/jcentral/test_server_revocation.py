@@ -22,6 +22,8 @@ from jenv.lite.names import subject_hash
 from support.launcher import run_jenv
 from support.service import Service, build_world, running
 
+pytestmark = pytest.mark.slow
+
 NOW = dt.datetime.now(dt.timezone.utc)
 
 

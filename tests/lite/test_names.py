@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -20,6 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jenv.lite.names import grid_dn, name_key, subject_hash
+
+pytestmark = pytest.mark.slow
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 OIDS = [NameOID.COUNTRY_NAME, NameOID.ORGANIZATION_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.COMMON_NAME,

@@ -20,6 +20,8 @@ import pytest
 from support.offline_helpers import UID, clean_env, run_in_process, write_pair
 from support.pki import TestCA, now
 
+pytestmark = pytest.mark.slow
+
 #: Every kind of control character, around ordinary text: ESC sequences, BEL, CR, LF, TAB, DEL, C1 CSI.
 HOSTILE = "a\x1b[2J\x1b]0;title\x07b\rc\nd\te\x7ff\x9b31mg\x00h"
 ESCAPED = "a\\x1B[2J\\x1B]0;title\\x07b\\x0Dc\\x0Ad\\x09e\\x7Ff\\xC2\\x9B31mg\\x00h"  # as openssl compat

@@ -26,6 +26,8 @@ from jenv.service.authority import Authority
 from support.faultservers import pipe, raw_server
 from support.users import SETPRIV, give_credentials, run_as, shared_tmp
 
+pytestmark = pytest.mark.slow
+
 
 def _env(svc, home, **extra):
     return svc.env(home, **{"JENV_TIMEOUT": "3", **extra})

@@ -10,6 +10,8 @@ import pytest
 from support.offline_helpers import run_detached, run_in_process, write_pair
 from support.snapshot import snapshot
 
+pytestmark = pytest.mark.slow
+
 
 def _status(env, code=0):
     res = run_in_process(["status", "--json"], env)

@@ -16,6 +16,8 @@ from jenv.service.authority import Authority, install_ca_dir, name_from_dn, writ
 from jenv.lite.names import subject_hash
 from jenv.errors import InvalidInputError, UnsafeFileError
 
+pytestmark = pytest.mark.slow
+
 
 def openssl(*args: str, data: bytes = b"") -> str:
     return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout.decode().strip()

@@ -69,6 +69,7 @@ def test_user_token_fields(pki):
     assert key.key_size == 2048 and key_matches(cert, key)
 
 
+@pytest.mark.slow
 def test_user_token_as_openssl_sees_it(pki, tmp_path):
     path = tmp_path / "token.pem"
     path.write_text(issue(pki.authority, JDOE, validity_days=3).cert_pem)
@@ -136,6 +137,7 @@ def test_job_token(pki):
         assert days_of(token.cert) == 2
 
 
+@pytest.mark.slow
 def test_job_token_with_jalien_job_extension(pki, tmp_path):
     """JAliEn's own job tokens carry -jobid queueid=<id>/resubmission=<n>: one OU, split on '/' by UserFactory."""
     token = issue(pki.authority, AGENT, token_type="job", username="jdoe", jobid="queueid=1/resubmission=0")

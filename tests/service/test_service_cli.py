@@ -22,6 +22,8 @@ from jenv.jcentral.client import ClientIdentity, fetch_token
 from jenv.locations import CAStore, Endpoint, Location
 from jenv.jcentral.protocol import TokenRequest
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SEEN = ("X509_USER_CERT", "X509_USER_KEY", "X509_CERT_DIR", "ALIENPY_JCENTRAL", "ALIENPY_JCENTRAL_PORT",
         "TMPDIR", "JALIEN_TOKEN_CERT", "JALIEN_TOKEN_KEY")

@@ -27,7 +27,8 @@ from support.users import SETPRIV, run_as
 ATTACKER = 4242
 REPO = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0, reason="needs root and setpriv")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0, reason="needs root and setpriv")]
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from jenv.locations import Location
 from jenv.tokens.store import LockTimeoutError, TokenStore, lock_store
 from support.tokenkit import assert_no_key_printed, token_paths
 
+pytestmark = pytest.mark.slow
+
 
 # File handling and locking only, where the CA plays no part: once, with the suite's test CA (the
 # serial-0 twin runs every token test that reads, verifies or receives a certificate).

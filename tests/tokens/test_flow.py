@@ -17,6 +17,8 @@ from support.launcher import HOSTILE
 from support.tokenkit import assert_no_key_printed, run_in_process, token_paths
 from support.snapshot import snapshot
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400
 

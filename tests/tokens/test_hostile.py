@@ -10,6 +10,8 @@ import pytest
 from support.tokenkit import run_in_process, run_jenv, token_paths
 from support.snapshot import snapshot
 
+pytestmark = pytest.mark.slow
+
 OTHER_UID = 12345
 
 

@@ -19,6 +19,8 @@ import pytest
 from support.launcher import run_on_pty
 from support.tokenkit import run_jenv, token_paths
 
+pytestmark = pytest.mark.slow
+
 ALIEN = shutil.which("alien.py")
 NEW = b"imported key passphrase"
 

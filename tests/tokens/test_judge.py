@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from support import ca_corpus as cc
 from support.launcher import clean_env, run_in_process
 
+pytestmark = pytest.mark.slow
+
 
 def _key_pem(key) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,

@@ -17,6 +17,8 @@ import pytest
 
 from support.tokenkit import run_jenv
 
+pytestmark = pytest.mark.slow
+
 
 def _ca_copy(svc, tmp_path: Path) -> Path:
     copy = tmp_path / "cas"

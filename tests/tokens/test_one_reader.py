@@ -29,6 +29,8 @@ from test_other_users import ATTACKER, VICTIM, world  # noqa: F401  (the shared 
 from support.tokenkit import run_in_process, token_paths
 from support.snapshot import snapshot
 
+pytestmark = pytest.mark.slow
+
 
 def _victim(world, command, **extra):  # noqa: F811
     proc = run_as(VICTIM, [sys.executable, "-m", "jenv", *command], dict(world["env"], **extra))

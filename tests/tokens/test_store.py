@@ -170,6 +170,7 @@ def _tiny_filesystem(path: Path):
 
 
 @pytest.mark.parametrize("previous", [True, False], ids=["previous token", "first token"])
+@pytest.mark.slow
 def test_a_full_disk_says_what_is_left_and_names_the_fix(svc, home, tmp_path, previous):
     """A real full filesystem as TMPDIR: the message says whether a previous token is unchanged or no
     token was written, and names the fixes (free space, another TMPDIR); nothing half-written is left."""

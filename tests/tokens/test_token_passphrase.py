@@ -16,6 +16,8 @@ from support import launcher as jenvtest
 from support.launcher import scan
 from support.tokenkit import run_jenv, token_paths
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = b"correct horse battery"
 

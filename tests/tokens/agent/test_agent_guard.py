@@ -26,6 +26,8 @@ from support.launcher import REPO, run_on_pty, scan
 from support.service import encrypted_user_key
 from support.users import SETPRIV, run_as
 
+pytestmark = pytest.mark.slow
+
 AGENT_UID, OTHER_UID = 4243, 4242
 
 

@@ -10,7 +10,11 @@ import stat
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from support.agentkit import JENV, PASSPHRASE, alive, jenv, start, status, token_paths, wait_for
+
+pytestmark = pytest.mark.slow
 
 
 def _log(env) -> str:
