@@ -12,7 +12,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
 from support.pki import TestCA  # noqa: E402
-from support.tiers import pytest_collection_modifyitems, quick_tests_start_no_process  # noqa: E402,F401
+from support.tiers import (pytest_collection_modifyitems, pytest_ignore_collect,  # noqa: E402,F401
+                           quick_tests_start_no_process)
 # fixtures shared by several folders
 from support.offline_fixtures import expired_leaf, future_leaf, setup, token_leaf, user_ec, user_rsa  # noqa: E402,F401
 from support.service_fixtures import endpoint, pki, root, service, service_run, write_cred  # noqa: E402,F401

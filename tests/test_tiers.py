@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from support.tiers import watching
+from support.tiers import marked_slow, watching
 
 pytestmark = pytest.mark.slow
 
 SUPPORT_PARENT = Path(__file__).resolve().parent
+REPO = SUPPORT_PARENT.parent
 
 
 def test_a_subprocess_is_seen():
@@ -76,3 +77,30 @@ def test_a_quick_test_that_starts_a_process_fails_the_run(tmp_path: Path):
     assert "3 passed, 1 error" in proc.stdout, proc.stdout
     assert "ERROR test_sample.py::test_quick_starts_one" in proc.stdout, proc.stdout
     assert "a quick test started 1 process(es), first subprocess(['true'])" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize(("source", "slow"), [
+    ("import pytest\npytestmark = pytest.mark.slow\n", True),
+    ("pytestmark = [pytest.mark.skipif(True, reason='x'), pytest.mark.slow]\n", True),
+    ("pytestmark = pytest.mark.skipif(True, reason='x')\n", False),
+    ("pytestmark = [pytest.mark.slow_ish]\n", False),
+    ("@pytest.mark.slow\ndef test_one():\n    pass\n", False),  # one test slow: the module is still collected
+    ("x = 1\n", False),
+])
+def test_a_module_is_skipped_by_the_quick_tier_only_when_slow_as_a_whole(source, slow):
+    assert marked_slow(source) is slow
+
+
+def _collected(markexpr: str):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
+                           "-m", markexpr], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return sorted(line for line in proc.stdout.splitlines() if "::" in line)
+
+
+def test_the_quick_tier_leaves_out_no_quick_test():
+    """``-m "not slow"`` skips whole modules unread; ``-m "(not slow)"`` (another spelling, so nothing is
+    skipped) imports everything and deselects by marker: the two select the same tests."""
+    quick = _collected("not slow")
+    assert quick and quick == _collected("(not slow)")
+    assert not any(test.startswith("tests/system/") for test in quick)

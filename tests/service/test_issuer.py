@@ -3,7 +3,7 @@
 Sources: alien/api/token/GetTokenCertificate.java (subjects, extensions, who may have which type,
 validity, backdating), alien/shell/commands/JAliEnCommandtoken.java (option checks, host names, the
 validity notice, the role switch), alien/shell/ErrNo.java (exit codes).  The same rules, asked of the
-running service over TLS, are the table of tests/protocol/test_jcentral_spec.py.
+running service over TLS, are the table of tests/service/test_jcentral_spec.py.
 """
 
 from __future__ import annotations

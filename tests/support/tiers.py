@@ -6,13 +6,17 @@ test under tests/system/ slow; elsewhere a module says ``pytestmark = pytest.mar
 ``@pytest.mark.slow``).  While a quick test and its function-scoped fixtures run, :func:`watching`
 records every process started through :mod:`subprocess` or ``os.fork``/``os.forkpty``/``os.posix_spawn``/
 ``os.system``, and :func:`quick_tests_start_no_process` fails the test when one was.  tests/conftest.py
-imports the hook and the fixture (so does ``-p support.tiers``).  Session and module fixtures are
+imports the hooks and the fixture (so does ``-p support.tiers``).  Under ``-m "not slow"`` exactly,
+:func:`pytest_ignore_collect` does not even import tests/system/ and the modules whose ``pytestmark`` is
+``pytest.mark.slow`` (read from the source): their corpora, built at import, cost the quick tier half
+its time otherwise.  Session and module fixtures are
 outside the watch: they run once for whichever test comes first (under pytest-xdist, any of them), and
 some build certificates with openssl (:meth:`support.pki.TestCA.alien_like_ca`).
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import subprocess
@@ -21,7 +25,8 @@ from typing import Callable, Iterator, List, Optional
 
 import pytest
 
-__all__ = ["SYSTEM", "pytest_collection_modifyitems", "quick_tests_start_no_process", "watching"]
+__all__ = ["SYSTEM", "pytest_collection_modifyitems", "pytest_ignore_collect", "quick_tests_start_no_process",
+           "watching"]
 
 #: The cross-cutting suites: every test in there is slow.
 SYSTEM = Path(__file__).resolve().parents[1] / "system"
@@ -86,3 +91,28 @@ def quick_tests_start_no_process(request):
     if started:
         pytest.fail(f"a quick test started {len(started)} process(es), first {started[0]}: "
                     "mark it slow (tests/README.md)", pytrace=False)
+
+
+def _is_slow_mark(node: ast.AST) -> bool:
+    return ast.unparse(node) == "pytest.mark.slow"
+
+
+def marked_slow(source: str) -> bool:
+    """The module says ``pytestmark = pytest.mark.slow`` (alone or in a list)."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            values = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
+            return any(_is_slow_mark(value) for value in values)
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config) -> Optional[bool]:
+    """The quick tier (``-m "not slow"``) skips what is slow as a whole without importing it."""
+    if (config.getoption("markexpr", "") or "").replace(" ", "") != "notslow":
+        return None
+    path = Path(collection_path).resolve()
+    if path == SYSTEM or SYSTEM in path.parents:
+        return True
+    if path.suffix == ".py" and path.name.startswith("test_") and marked_slow(path.read_text()):
+        return True
+    return None

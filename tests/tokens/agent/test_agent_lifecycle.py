@@ -48,7 +48,7 @@ def test_start_renews_reports_and_stops(env, agents):
     text = jenv(["agent", "status"], env)
     assert text.returncode == 0 and "last success:" in text.stdout and "next try:" in text.stdout
     assert "not dumpable" in text.stdout
-    if os.geteuid() == 0:  # root may lock it all (CAP_IPC_LOCK); a limited user: tests/agent/test_agent_guard.py
+    if os.geteuid() == 0:  # root may lock it all (CAP_IPC_LOCK); a limited user: tests/tokens/agent/test_agent_guard.py
         assert "memory: all memory locked (mlockall)" in text.stdout
     stop = jenv(["agent", "stop"], env)
     assert stop.returncode == 0 and "stops" in stop.stderr
