@@ -1,4 +1,5 @@
-"""Shared fixtures (a session-wide test PKI) and the key-scan summary; helpers live in tests/support/."""
+"""Shared fixtures (a session-wide test PKI, the fixtures several folders use), the key-scan summary and
+the two tiers (support/tiers.py); helpers live in tests/support/."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
 from support.pki import TestCA  # noqa: E402
+from support.tiers import (pytest_collection_modifyitems, pytest_ignore_collect,  # noqa: E402,F401
+                           quick_tests_start_no_process)
+# fixtures shared by several folders
+from support.offline_fixtures import expired_leaf, future_leaf, setup, token_leaf, user_ec, user_rsa  # noqa: E402,F401
+from support.service_fixtures import endpoint, pki, root, service, service_run, write_cred  # noqa: E402,F401
 
 
 def pytest_sessionfinish(session):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ca_server import ROOT, openssl_hash
+from support.ca_server import ROOT, openssl_hash
 
 
 @pytest.fixture

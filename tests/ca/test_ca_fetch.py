@@ -17,9 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy, fetch_env,
-                       openssl_hash, openssl_ok, serve, snapshot)
+from support.ca_server import (GOOD, INTER, ROOT, TWIN_A, TWIN_USER, USER, Route, Tarball, alien_cas, connect_proxy,
+                               fetch_env, openssl_hash, openssl_ok, serve)
 from support.launcher import run_jenv
+from support.snapshot import snapshot
+
+pytestmark = pytest.mark.slow
 
 def jenv_verify(home: Path, store: Path, cert_pem: bytes) -> dict:
     cert = home / "usercert.pem"
@@ -209,7 +212,7 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
-    before = snapshot(home)
+    before = snapshot(home, directory_times=False)  # the staging directory came and went
     real_rename, calls = os.rename, []
 
     def flaky_rename(src, dst):
@@ -223,7 +226,7 @@ def test_failed_swap_puts_the_old_store_back(home: Path, old_store: Path, monkey
         install_flat_store(flat, str(old_store))
     monkeypatch.undo()
     assert len(calls) == 3  # aside, (failed) in, back
-    assert snapshot(home) == before and not _leftovers(home / ".globus")
+    assert snapshot(home, directory_times=False) == before and not _leftovers(home / ".globus")
 
 
 def test_failure_while_writing_removes_the_half_built_store(home: Path, old_store: Path, monkeypatch) -> None:
@@ -233,7 +236,7 @@ def test_failure_while_writing_removes_the_half_built_store(home: Path, old_stor
     from jenv.errors import NotFoundError
 
     flat = flatten_ca_tarball(GOOD)
-    before = snapshot(home)
+    before = snapshot(home, directory_times=False)  # the staging directory came and went
     written = []
     real_write = home_writer.create_new_file
 
@@ -246,7 +249,7 @@ def test_failure_while_writing_removes_the_half_built_store(home: Path, old_stor
     monkeypatch.setattr(home_writer, "create_new_file", failing_write)
     with pytest.raises(NotFoundError, match="Disk quota exceeded"):
         cafetch.install_flat_store(flat, str(old_store))
-    assert snapshot(home) == before and not _leftovers(home / ".globus")
+    assert snapshot(home, directory_times=False) == before and not _leftovers(home / ".globus")
 
 
 def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
@@ -278,7 +281,7 @@ def test_progress_bar_only_on_a_terminal(home: Path, tmp_path: Path) -> None:
 
 def test_a_new_store_keeps_the_crls_of_the_old_one(home: Path, old_store: Path) -> None:
     """crl-fetch's <hash>.r0 files survive a ca-fetch (the store is replaced, its CRLs are carried over)."""
-    from ca_corpus import make_crl
+    from support.ca_corpus import make_crl
 
     crl = make_crl(ROOT)
     name = f"{openssl_hash(ROOT.pem)}.r0"

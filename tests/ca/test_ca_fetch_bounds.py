@@ -24,8 +24,11 @@ from typing import Callable, Dict, List, Optional
 
 import pytest
 
-from ca_server import GOOD, ROOT, USER, Route, fetch_env, openssl_ok, serve, snapshot
+from support.ca_server import GOOD, ROOT, USER, Route, fetch_env, openssl_ok, serve
+from support.snapshot import snapshot
 from support.launcher import Result, scan
+
+pytestmark = pytest.mark.slow
 
 HEADROOM = 64 << 20  # what a fetch may use above the start-up of a process that imported its libraries
 GIB4 = 4 << 30

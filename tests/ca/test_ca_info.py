@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from ca_server import GOOD, INTER, OLD, ROOT, SOON, TWIN_A, Tarball, openssl_hash
+from support.ca_server import GOOD, INTER, OLD, ROOT, SOON, TWIN_A, Tarball, openssl_hash
 from support.launcher import clean_env, run_jenv
 from jenv.ca.fetch import install_flat_store
 from jenv.ca.tarball import flatten_ca_tarball
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -30,10 +30,12 @@ from typing import Any, Dict
 
 import pytest
 
-from ca_corpus import CERT_REVOKED, UNABLE_TO_GET_CRL, CrlCase, build_crl_cases, make_keys
+from support.ca_corpus import CERT_REVOKED, UNABLE_TO_GET_CRL, CrlCase, build_crl_cases, make_keys
 from support.launcher import clean_env, run_jenv
 from test_verify_differential import (MODES, OpensslResult, Prepared, _jenv_openssl_major, disagreements, jenv_run,
                                       openssl_run, write_case)
+
+pytestmark = pytest.mark.slow
 
 CRL_CASES = build_crl_cases(make_keys())
 PARAMS = [(case, mode) for case in CRL_CASES for mode in MODES]

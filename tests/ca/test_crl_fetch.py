@@ -1,6 +1,6 @@
 """`jenv crl-fetch`: each CA's CRL from the crl_url of its <alias>.info, checked, installed as fetch-crl does.
 
-A local plain-http server (tests/ca/ca_server.py, ``plain=True``) serves the CRLs.  The oracles are the
+A local plain-http server (tests/support/ca_server.py, ``plain=True``) serves the CRLs.  The oracles are the
 openssl command: ``openssl x509 -subject_hash`` / ``-subject_hash_old`` name the files, ``openssl verify
 -crl_check -CApath`` refuses the revoked certificate once the CRL is installed.
 """
@@ -18,9 +18,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ca_corpus import DAY, NOW, Cert, issue, make_crl, make_keys, name
-from ca_server import Route, fetch_env, openssl_hash, serve, snapshot
+from support.ca_corpus import DAY, NOW, Cert, issue, make_crl, make_keys, name
+from support.ca_server import Route, fetch_env, openssl_hash, serve
+from support.snapshot import snapshot
 from support.launcher import run_jenv
+
+pytestmark = pytest.mark.slow
 
 KEYS = make_keys()
 CA_A = issue(name("Fetch CA A"), KEYS["rsa0"])

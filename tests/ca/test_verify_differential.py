@@ -1,6 +1,6 @@
 """An attacker's differential test: jenv cert-verify against `openssl verify` (OpenSSL 3).
 
-Every case of the corpus (tests/ca/ca_corpus.py: good chains and a few
+Every case of the corpus (tests/support/ca_corpus.py: good chains and a few
 hundred hostile or odd ones) is verified twice by each side: with the CA
 directory (``openssl verify -CApath DIR -no-CAfile -no-CAstore`` and
 X509_CERT_DIR) and with the bundle (``-CAfile BUNDLE -no-CApath
@@ -51,10 +51,12 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ca_corpus import (REQUIRED_KINDS, UNABLE_TO_GET_ISSUER_CERT_LOCALLY as UNABLE_TO_GET_LOCAL_ISSUER, UNPARSEABLE,
+from support.ca_corpus import (REQUIRED_KINDS, UNABLE_TO_GET_ISSUER_CERT_LOCALLY as UNABLE_TO_GET_LOCAL_ISSUER, UNPARSEABLE,
                        Case, build_cases, make_keys, write_crls, write_store)
 from support.launcher import clean_env, run_jenv
 from jenv.cli import main
+
+pytestmark = pytest.mark.slow
 
 KEYS = make_keys()
 CASES = build_cases(KEYS)

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-__all__ = ["HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv",
+__all__ = ["REPO", "HOSTILE", "Result", "SCANNED", "KEY_MARKERS", "leaked_key_material", "clean_env", "run_jenv",
            "run_in_process", "scan", "leaked_key_bytes",
            "PtyResult", "run_on_pty"]
+
+#: The checkout under test (what a jenv process gets as PYTHONPATH).
+REPO = Path(__file__).resolve().parents[2]
 
 #: A hostile string for quoting tests (after virtualenv's special_char_name).
 HOSTILE = "'\";&&e-$ èрт🚒♞中片-j `x` \\ ! % * \t"
@@ -114,7 +117,7 @@ def check_json_document(args: Sequence[str], stdout: str) -> None:
     import jsonschema
 
     kind, _slash, version = data["schema"].partition("/")
-    path = Path(__file__).resolve().parents[2] / "jenv" / "data" / "schemas" / f"{kind}.v{version}.json"
+    path = REPO / "jenv" / "data" / "schemas" / f"{kind}.v{version}.json"
     assert path.is_file(), f"jenv {list(args)}: no schema file for {data['schema']}"
     jsonschema.validate(data, json.loads(path.read_text()))
     SCANNED["json_documents"] += 1

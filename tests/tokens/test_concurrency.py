@@ -16,7 +16,9 @@ from cryptography.hazmat.primitives import serialization
 
 from jenv.locations import Location
 from jenv.tokens.store import LockTimeoutError, TokenStore, lock_store
-from tokenkit import assert_no_key_printed, token_paths
+from support.tokenkit import assert_no_key_printed, token_paths
+
+pytestmark = pytest.mark.slow
 
 
 # File handling and locking only, where the CA plays no part: once, with the suite's test CA (the

@@ -14,7 +14,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from support.launcher import HOSTILE
-from tokenkit import assert_no_key_printed, run_in_process, snapshot, token_paths
+from support.tokenkit import assert_no_key_printed, run_in_process, token_paths
+from support.snapshot import snapshot
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 DAY = 86400

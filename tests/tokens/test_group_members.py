@@ -31,6 +31,7 @@ from support.users import SETPRIV, give_credentials, jenv_as, run_as
 VICTIM, ATTACKER, GROUP = 4243, 4242, 4250
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(os.getuid() != 0, reason="needs root to become other users"),
     pytest.mark.skipif(SETPRIV is None and not os.environ.get("CI"), reason="setpriv (util-linux) is not installed"),
     pytest.mark.parametrize("svc", ["test-ca"], indirect=True),  # file ownership only: the CA plays no part

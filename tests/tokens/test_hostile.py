@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit import run_in_process, run_jenv, snapshot, token_paths
+from support.tokenkit import run_in_process, run_jenv, token_paths
+from support.snapshot import snapshot
+
+pytestmark = pytest.mark.slow
 
 OTHER_UID = 12345
 

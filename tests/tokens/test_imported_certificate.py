@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from support.launcher import run_on_pty
-from tokenkit import run_jenv, token_paths
+from support.tokenkit import run_jenv, token_paths
+
+pytestmark = pytest.mark.slow
 
 ALIEN = shutil.which("alien.py")
 NEW = b"imported key passphrase"

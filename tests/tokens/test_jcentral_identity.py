@@ -29,7 +29,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from support import faultservers as faults
 from support.pki import grid_name
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, token_paths
+from support.snapshot import snapshot
 from jenv.service.authority import Authority, Credential, general_names, install_ca_dir, new_rsa_key
 
 UTC = dt.timezone.utc

@@ -13,7 +13,9 @@ import sys
 import pytest
 
 from support.launcher import leaked_key_material, run_jenv, run_on_pty
-from tokenkit import token_paths
+from support.tokenkit import token_paths
+
+pytestmark = pytest.mark.slow
 
 #: Every way to ask for content: the role change, --content, each token option, and `jenv token` when the
 #: variables already hold content; with the line each one should suggest.

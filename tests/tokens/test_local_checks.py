@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tokenkit import run_jenv
+from support.tokenkit import run_jenv
+
+pytestmark = pytest.mark.slow
 
 
 def _ca_copy(svc, tmp_path: Path) -> Path:

@@ -19,7 +19,9 @@ from jenv.context import Context
 from jenv.errors import ExitCode
 from jenv.tokens.check import token_store
 from jenv.tokens.store import lock_directory
-from tokenkit import run_in_process, token_paths
+from support.tokenkit import run_in_process, token_paths
+
+pytestmark = pytest.mark.slow  # jenv, agents or commands as processes
 
 
 def _lock_path(env: Dict[str, str]) -> str:

@@ -27,6 +27,7 @@ from support.users import SETPRIV, give_credentials, jenv_as
 VICTIM, GROUP = 4243, 4250
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(os.getuid() != 0, reason="needs root to become another user"),
     pytest.mark.skipif(SETPRIV is None and not os.environ.get("CI"), reason="setpriv (util-linux) is not installed"),
     pytest.mark.parametrize("svc", ["test-ca"], indirect=True),  # where the lock goes: the CA plays no part

@@ -26,7 +26,10 @@ import pytest
 from support.launcher import run_jenv, scan
 from support.users import SETPRIV, run_as
 from test_other_users import ATTACKER, VICTIM, world  # noqa: F401  (the shared /tmp and the victim's home)
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, token_paths
+from support.snapshot import snapshot
+
+pytestmark = pytest.mark.slow
 
 
 def _victim(world, command, **extra):  # noqa: F811

@@ -25,6 +25,7 @@ from support.users import SETPRIV, run_as as _as, shared_tmp
 VICTIM, ATTACKER = 4243, 4242
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(os.getuid() != 0, reason="needs root to become other users"),
     pytest.mark.skipif(SETPRIV is None and not os.environ.get("CI"), reason="setpriv (util-linux) is not installed"),
     pytest.mark.parametrize("svc", ["test-ca"], indirect=True),  # file ownership only: the CA plays no part

@@ -15,7 +15,8 @@ import pytest
 from jenv.errors import NotFoundError
 from jenv.locations import Location
 from jenv.tokens.store import TokenState, TokenStore, check_token, lock_store, write_token_pair
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, token_paths
+from support.snapshot import snapshot
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +170,7 @@ def _tiny_filesystem(path: Path):
 
 
 @pytest.mark.parametrize("previous", [True, False], ids=["previous token", "first token"])
+@pytest.mark.slow
 def test_a_full_disk_says_what_is_left_and_names_the_fix(svc, home, tmp_path, previous):
     """A real full filesystem as TMPDIR: the message says whether a previous token is unchanged or no
     token was written, and names the fixes (free space, another TMPDIR); nothing half-written is left."""

@@ -7,8 +7,13 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+
 from support import faultservers as faults
-from tokenkit import run_jenv, snapshot, token_paths
+from support.tokenkit import run_jenv, token_paths
+from support.snapshot import snapshot
+
+pytestmark = pytest.mark.slow
 
 
 

@@ -14,7 +14,9 @@ import pytest
 
 from support import launcher as jenvtest
 from support.launcher import scan
-from tokenkit import run_jenv, token_paths
+from support.tokenkit import run_jenv, token_paths
+
+pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = b"correct horse battery"

@@ -9,7 +9,9 @@ import pytest
 
 from support import faultservers as faults
 from test_token_vetting import _answer, _refused, _replying, _token
-from tokenkit import run_in_process, snapshot, token_paths
+from support.tokenkit import run_in_process, snapshot, token_paths
+
+pytestmark = pytest.mark.slow  # jenv, agents or commands as processes
 
 
 @pytest.mark.parametrize("svc", ["test-ca"], indirect=True)
