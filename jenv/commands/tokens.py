@@ -256,10 +256,13 @@ def _update_fresh(ctx: Context, store: TokenStore, check: "TokenCheck", args) ->
     """Keep the line that lets the shell files (jenv/data/shell/login.sh) export this token and show its
     prompt segment without starting jenv (:mod:`jenv.tokens.fresh`): left while the token is valid for the
     default minimum (and the user certificate needs no notice), removed when the token is not usable, so
-    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only."""
+    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only.  First, whatever
+    the token, a line that another user could read or write is removed (most shells cannot see modes)."""
+    from jenv.tokens.fresh import forget_fresh, forget_open_fresh, note_fresh
+
+    forget_open_fresh(ctx.home, ctx.uid)
     if not store.in_files:
         return
-    from jenv.tokens.fresh import forget_fresh, note_fresh
 
     if args.get("--min-valid"):  # another minimum: an expiring token may still be fresh for the shells
         if check.state is not TokenState.EXPIRING and not check.usable:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the login fast path: no typing at run time
 
     from jenv.tokens.check import TokenStore
 
-__all__ = ["FORMAT", "fresh_directory", "fresh_file", "note_fresh", "forget_fresh"]
+__all__ = ["FORMAT", "fresh_directory", "fresh_file", "note_fresh", "forget_fresh", "forget_open_fresh"]
 
 FORMAT = "jenv-fresh-1"
 _USER_CERT_NOTICE = 30 * 86400  # jenv.tokens.expiry.WARN_DAYS: from then on, every login runs jenv
@@ -66,13 +66,42 @@ def _unlink(path: str) -> None:
 
 
 def forget_fresh(home: str, uid: int) -> None:
-    """Remove this host's line (and its references): every shell then runs jenv."""
-    directory = memo.memo_directory((fresh_directory(home),), uid)
-    if directory is None or not _host_ok(memo.host_name()):
+    """Remove this host's line (and its references): every shell then runs jenv.  Also where the directory
+    is no longer private (unlink never follows a link, and a line there must not outlive the change)."""
+    if not (os.path.isabs(home) and _host_ok(memo.host_name())):
         return
     path = fresh_file(home)
     for name in (path + ".cert", path + ".key", path):
         _unlink(name)
+
+
+def forget_open_fresh(home: str, uid: int) -> bool:
+    """Remove this host's line when ``~/.cache/jenv``, the line or a reference is not the user's own private
+    directory or regular file: one another user could read or write (bash, ksh93 and fish cannot read mode
+    bits without a process; only zsh checks them itself).  Returns whether it removed one.  Called at every
+    jenv run that looks at the token (``token``, ``prompt``, ``hook``), so such a line lasts until the next
+    of those at most."""
+    import stat
+
+    if not (os.path.isabs(home) and _host_ok(memo.host_name())):
+        return False
+    path = fresh_file(home)
+    try:
+        line = os.lstat(path)
+    except OSError:
+        return False  # no line: nothing a shell could take
+    private = stat.S_ISREG(line.st_mode) and line.st_uid == uid and not line.st_mode & 0o077
+    for name, kind in ((fresh_directory(home), stat.S_ISDIR), (path + ".cert", stat.S_ISREG),
+                       (path + ".key", stat.S_ISREG)):
+        try:
+            st = os.lstat(name)
+        except OSError:
+            continue  # a missing reference already sends the shells to jenv
+        private = private and kind(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077
+    if private:
+        return False
+    forget_fresh(home, uid)
+    return True
 
 
 def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_after: Optional[int],
@@ -102,7 +131,8 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
         forget_fresh(home, store.uid)
         return False
     directory = memo.memo_directory((fresh_directory(home),), store.uid, create=True)
-    if directory is None:
+    if directory is None:  # not (or no longer) the user's private directory: no line there
+        forget_fresh(home, store.uid)
         return False
     path = os.path.join(directory, "fresh-" + host)
     fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
