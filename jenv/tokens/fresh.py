@@ -16,6 +16,13 @@ clock is before ``until``; on any doubt it runs jenv.  The line is written only 
 ``stat`` ties to the files as they are now, and only when every field is one a shell reads back intact
 (no tab, newline or other control character).  It is read, never executed.
 
+The line's own mtime is set last to the certificate's, and the shells require that too: a seal that shells
+without access to mode bits (bash, ksh93, fish) can check.  Only a file's owner (or root) may give it a
+chosen mtime; anyone else who writes to the line or a reference, through a mode the user opened, leaves the
+current time there, so the three mtimes no longer agree and the shell runs jenv (which removes a line open
+to others, :func:`forget_open_fresh`).  What the seal cannot show is a line others may merely read (its
+paths and dates are no secret).
+
 The references are removed first and made last, so at every instant a shell sees either the old line
 with the old references, or something that does not match (and runs jenv).  What a shell cannot see:
 another token put in place with the very same mtime to the nanosecond (``cp -p`` of a copy of the same
@@ -143,7 +150,7 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
     try:
         if read_private_file(path, store.uid, "fresh-token line", True, 4096, guard=False) == line and \
-                all(_same_mtime(ref, st, store.uid) for ref, st in refs):
+                all(_same_mtime(ref, st, store.uid) for ref, st in refs + ((path, stats[0]),)):
             return True
     except Exception:  # noqa: BLE001 - anything odd there is replaced below
         pass
@@ -152,8 +159,9 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
         for ref, _st in refs:
             _unlink(ref)
         replace_file(path, line, 0o600)
-        for ref, st in refs:
-            replace_file(ref, b"", 0o600)
+        for ref, st in refs + ((path, stats[0]),):  # the line's own mtime last: the seal (module docstring)
+            if ref != path:
+                replace_file(ref, b"", 0o600)
             os.utime(ref, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
     except OSError:
         for ref, _st in refs:
@@ -165,8 +173,8 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
 
 
 def _same_mtime(ref: str, st: os.stat_result, uid: int) -> bool:
-    """Whether ``ref`` is already the user's private reference file with ``st``'s mtime (as the shells
-    require it; else it is made again)."""
+    """Whether ``ref`` (a reference, or the line) is already the user's private regular file with ``st``'s
+    mtime (as the shells require it; else it is made again)."""
     try:
         mine = os.lstat(ref)
     except OSError:

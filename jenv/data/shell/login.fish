@@ -1,6 +1,7 @@
 # jenv login for fish (3.5 and later), decided inside the shell without a process; "jenv hook fish" installs
 # it as ~/.cache/jenv/login.fish.  The rules are those of login.sh (jenv/data/shell/login.sh), with what fish
-# has: no uid variable (the line's own, in a file of ours), no mode bits, and for the clock `path mtime` of a
+# has: no uid variable (the line's own, in a file of ours), no mode bits (the seal of the line's mtime shows
+# another user's write; jenv removes a line open to others), and for the clock `path mtime` of a
 # reference file plus `path mtime --relative` of the same file (whole seconds, so "now" counts one second
 # later).  On any doubt it runs "jenv hook fish | source" exactly as without this file.
 
@@ -44,7 +45,8 @@ if set -l host $hostname; and set -l dir /tmp; and set -l tmp; and set -l line; 
     and not string match -qv '/*' -- $line[4..5]
     and test -f $line[4] -a ! -L $line[4] -a -O $line[4] -a -f $file.cert -a ! -L $file.cert -a -O $file.cert \
         -a -f $line[5] -a ! -L $line[5] -a -O $line[5] -a -f $file.key -a ! -L $file.key -a -O $file.key
-    and not test $line[4] -nt $file.cert -o $line[4] -ot $file.cert -o $line[5] -nt $file.key -o $line[5] -ot $file.key
+    and not test $line[4] -nt $file.cert -o $line[4] -ot $file.cert -o $file -nt $file.cert -o $file -ot $file.cert \
+        -o $line[5] -nt $file.key -o $line[5] -ot $file.key
     and set -l now (path mtime -- $file.cert) (path mtime --relative -- $file.cert)
     and set now (math "$now[1] + $now[2] + 1")
     and test $now -ge $line[6] -a $now -lt $line[8]

@@ -46,8 +46,8 @@ if  # the check {
         $_jenv_c == "$_jenv_d" && $_jenv_k == "$_jenv_m" && $_jenv_c == /* && $_jenv_k == /* &&
         -f $_jenv_c && ! -L $_jenv_c && -O $_jenv_c && -f $_jenv_f.cert && ! -L $_jenv_f.cert && -O $_jenv_f.cert &&
         -f $_jenv_k && ! -L $_jenv_k && -O $_jenv_k && -f $_jenv_f.key && ! -L $_jenv_f.key && -O $_jenv_f.key &&
-        ! $_jenv_c -nt $_jenv_f.cert && ! $_jenv_c -ot $_jenv_f.cert &&
-        ! $_jenv_k -nt $_jenv_f.key && ! $_jenv_k -ot $_jenv_f.key ]] &&
+        ! $_jenv_c -nt $_jenv_f.cert && ! $_jenv_c -ot $_jenv_f.cert && ! $_jenv_f -nt $_jenv_f.cert &&
+        ! $_jenv_f -ot $_jenv_f.cert && ! $_jenv_k -nt $_jenv_f.key && ! $_jenv_k -ot $_jenv_f.key ]] &&
     ((_jenv_now >= _jenv_b && _jenv_now < _jenv_e))
     # } the check: fresh; _jenv_c, _jenv_k (the files), _jenv_na (notAfter), _jenv_now, _jenv_tmp (or empty)
 then
@@ -82,15 +82,17 @@ return 0
 # exactly as the login line without this file:
 #   - ~/.cache/jenv and the line's file are ours (-O), a directory and a regular file, not links (zsh also
 #     checks their modes, 0700 and 0600, with zsh/stat; bash and ksh93 cannot read mode bits without a
-#     process: jenv creates them so, only their owner can change that, and every jenv run that looks at
-#     the token removes a line whose file or directory another user could read or write);
+#     process: jenv creates them so, only their owner can change that, every jenv run that looks at the
+#     token removes a line whose file or directory another user could read or write, and the seal below
+#     shows any write by another user);
 #   - the line is read with `read`, never sourced or evaluated, and used only when it has exactly the
 #     expected eight fields, the numbers digits only (no leading zero, at most 12 digits) before any
 #     arithmetic;
 #   - it names this host, this uid, and the files the login would export here (JALIEN_TOKEN_CERT/KEY,
 #     else ${TMPDIR:-/tmp}/token{cert,key}_$UID.pem, after the private-TMPDIR rule of jenv.sh);
 #   - both token files and both references are ours, regular, not links, and each token file's mtime
-#     equals its reference's to the nanosecond;
+#     equals its reference's to the nanosecond; so does the line's own (the seal: only the owner can set
+#     a chosen mtime, anyone else's write leaves the current time);
 #   - the shell's own clock (bash and ksh93 printf %(%s)T, zsh's zsh/datetime) is between notBefore and
 #     the line's "until" (notAfter less 10 minutes, earlier when the user certificate's expiry notice is
 #     due).
