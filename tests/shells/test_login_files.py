@@ -79,3 +79,18 @@ def test_without_a_usable_prompt_file_the_prompt_asks_jenv(shell, damage, tmp_pa
     count = _starts(starts)
     segments = _prompt_twice(shell, tmp_path, env)
     assert segments == [run_jenv(["prompt"], env).stdout] * 2 and _starts(starts) == count + 2
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "ksh"])
+@pytest.mark.parametrize("prompts", [1, 2])
+def test_the_prompt_never_ends_a_set_eu_shell(shell, prompts, tmp_path, login):
+    """Under set -eu, with the line no longer fresh and no jenv to ask (PATH emptied after the login), the
+    prompt function (the loader at the first prompt, the loaded one after) sets an empty segment and the
+    shell goes on."""
+    env, _starts_log, _cert = login
+    _prepare(env, shell)
+    fresh = Path(env["HOME"]) / ".cache" / "jenv" / f"fresh-{os.uname().nodename}"
+    script = ("set -eu\n" + _line(shell) + "\n" + "jenv_prompt_update\n" * (prompts - 1)
+              + f'touch "{fresh}"\nPATH=/nonexistent\njenv_prompt_update\necho "ALIVE[$JENV_PROMPT_SEGMENT]"\n')
+    proc = run_script(shell, script, tmp_path, env)
+    assert proc.stdout.decode().split() == ["ALIVE[]"], (proc.stdout, proc.stderr)

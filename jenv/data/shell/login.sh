@@ -8,7 +8,7 @@ function jenv_prompt_update {
     if [[ -O ${HOME:-}/.cache/jenv/prompt.sh && ${1:-} != again ]] && . "$HOME/.cache/jenv/prompt.sh"; then
         jenv_prompt_update again
     else
-        JENV_PROMPT_SEGMENT=$(jenv prompt 2>/dev/null)
+        JENV_PROMPT_SEGMENT=$(jenv prompt 2>/dev/null) || JENV_PROMPT_SEGMENT=  # (set -e)
     fi
 }
 

@@ -15,7 +15,7 @@ function jenv_prompt_update {
         elif ((x >= 3600)); then JENV_PROMPT_SEGMENT="!$((x / 3600))h ${m}m"
         else m=$((x % 60 + 100)) && JENV_PROMPT_SEGMENT="!$((x / 60))m ${m#1}s"; fi
     else
-        JENV_PROMPT_SEGMENT=$(jenv prompt 2>/dev/null)
+        JENV_PROMPT_SEGMENT=$(jenv prompt 2>/dev/null) || JENV_PROMPT_SEGMENT=  # (set -e)
     fi
     unset _jenv_tmp _jenv_h _jenv_m _jenv_d _jenv_f _jenv_now _jenv_l _jenv_u _jenv_r _jenv_c _jenv_k _jenv_b \
         _jenv_na _jenv_e _jenv_x
