@@ -2,6 +2,7 @@
 
 Usage:
   python bench/run.py [--runs N] [--warmup N] [--json] [--group commands|token-init|login line|in-shell]
+                      [--in-shell-against DIR]
 
 Each group's rows take turns round by round; the groups run one after another (token-init's rows replace
 the token that the other groups read).  Everything happens in a fresh temporary directory: a throwaway CA, user and
@@ -42,7 +43,9 @@ login line ``[ -O ~/.cache/jenv/login.bash ] && . ~/.cache/jenv/login.bash || ev
 shell against ``true`` run as often in the same shell, and the prompt function ``jenv_prompt_update``
 against ``true`` after the same login line, all in the same rounds; the per-call cost in microseconds
 is the difference divided by LOOPS, and the processes each started are counted with ``strace -f``
-(0 is the goal: the shell decides by itself).
+(0 is the goal: the shell decides by itself).  ``--in-shell-against DIR`` adds the same rows for another
+version's login.sh and login.fish (say, main's jenv/data/shell) in the same rounds, so the two compare like with
+like.
 
 jenv runs as the installed ``jenv`` command when it is on PATH, else as
 ``python -m jenv`` with this interpreter; the output says which, and whether
@@ -206,18 +209,42 @@ def _loop(shell: str, body: str, loops: int) -> str:
     return f"i=0; while [ $i -lt {loops} ]; do {body}; i=$((i + 1)); done"
 
 
-def in_shell_cases(loops: int) -> List[tuple]:
-    """(shell, what, name of the measured case, name of its empty case, argv of each)."""
+def in_shell_cases(loops: int, against: Optional[str] = None) -> List[tuple]:
+    """(shell, what, argv, the name of its empty case, argv of the empty case); with ``against`` (a directory
+    holding another version's login.sh and login.fish, installed as ~/.cache/jenv/against-login.<shell>)
+    also that version's login line and prompt function, timed against the same empty cases."""
     cases = []
     for shell, argv in IN_SHELL.items():
         if not shutil.which(argv[0]):
             continue
-        line = IN_FISH_LINE if shell == "fish" else IN_SHELL_LINE.format(shell=shell)
-        cases.append((shell, "login line", argv + [_loop(shell, line, loops)], argv + [_loop(shell, "true", loops)]))
-        if shell != "ksh":
-            cases.append((shell, "prompt function", argv + [line + "; " + _loop(shell, "jenv_prompt_update", loops)],
-                          argv + [line + "; " + _loop(shell, "true", loops)]))
+        lines = [("", IN_FISH_LINE if shell == "fish" else IN_SHELL_LINE.format(shell=shell))]
+        if against:
+            lines.append((" [against]", lines[0][1].replace("login.", "against-login.")))
+        for tag, line in lines:
+            empty = f"{shell}: login line, empty"
+            cases.append((shell, "login line" + tag, argv + [_loop(shell, line, loops)], empty,
+                          argv + [_loop(shell, "true", loops)]))
+            if shell != "ksh":
+                empty = f"{shell}: prompt function, empty"
+                cases.append((shell, "prompt function" + tag,
+                              argv + [line + "; " + _loop(shell, "jenv_prompt_update", loops)], empty,
+                              argv + [lines[0][1] + "; " + _loop(shell, "true", loops)]))
     return cases
+
+
+def install_against(directory: str, home: Path) -> None:
+    """Another version's login files (``--in-shell-against``) beside the installed ones, with the same
+    completion loaders, as ~/.cache/jenv/against-login.<shell>."""
+    from jenv.shells.hook import LOADER_MARK, completion_loader
+
+    for shell in IN_SHELL:
+        source = os.path.join(directory, "login.fish" if shell == "fish" else "login.sh")
+        with open(source, encoding="utf-8") as handle:
+            text = handle.read()
+        loaders = completion_loader(shell, os.path.join(CHECKOUT, "jenv", "data", "completions"))
+        target = home / ".cache" / "jenv" / f"against-login.{shell}"
+        target.write_text(text.replace(LOADER_MARK, LOADER_MARK + loaders, 1), encoding="utf-8")
+        target.chmod(0o600)
 
 
 def count_processes(argv: Sequence[str], env: Dict[str, str]) -> Optional[int]:
@@ -256,7 +283,7 @@ def _is_jenv_shim(path: str) -> bool:
         return b"jenv shim" in handle.read(4096)
 
 
-def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -> dict:
+def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None, against: Optional[str] = None) -> dict:
     """Set up the sandbox and service in ``workdir``, time every command, return the report."""
     prefix, interpreter, how = jenv_command()
     paths = create_sandbox(str(workdir / "sandbox"))
@@ -284,9 +311,11 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
         "login line": [],
         "in-shell": [],
     }
-    in_shell = in_shell_cases(IN_SHELL_LOOPS)
-    for shell, what, argv, empty in in_shell:
-        groups["in-shell"] += [(f"{shell}: {what}", argv), (f"{shell}: {what}, empty", empty)]
+    in_shell = in_shell_cases(IN_SHELL_LOOPS, against)
+    for shell, what, argv, empty_name, empty in in_shell:
+        groups["in-shell"].append((f"{shell}: {what}", argv))
+        if (empty_name, empty) not in groups["in-shell"]:
+            groups["in-shell"].append((empty_name, empty))
     if in_shell:  # what one Python start costs in the same rounds: the login line's cost without this file
         groups["in-shell"].append(_shell_row("in-shell: python -c pass", [interpreter, "-c", "pass"]))
     groups["token-init"].append(("jenv token-init", prefix + ["token-init"]))
@@ -312,10 +341,12 @@ def measure(runs: int, warmup: int, workdir: Path, only: Optional[str] = None) -
             for shell in IN_SHELL:  # the login files and the fresh-token line
                 if shutil.which(shell):
                     run_once(prefix + ["hook", shell], env)
+            if against and in_shell:
+                install_against(against, home)
             results.update(time_interleaved(members, env, runs, warmup))
         shell_report = []
-        for shell, what, argv, _empty in (in_shell if "in-shell" in groups else []):
-            line, empty = results[f"{shell}: {what}"], results[f"{shell}: {what}, empty"]
+        for shell, what, argv, empty_name, _empty in (in_shell if "in-shell" in groups else []):
+            line, empty = results[f"{shell}: {what}"], results[empty_name]
             if isinstance(line, str) or isinstance(empty, str):
                 shell_report.append({"shell": shell, "what": what, "note": line if isinstance(line, str) else empty})
                 continue
@@ -417,6 +448,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="measured runs per command (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured runs first (default 3)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
+    parser.add_argument("--in-shell-against", metavar="DIR",
+                        help="also time another version's login.sh and login.fish (e.g. main's jenv/data/shell) "
+                             "in the in-shell group, against the same empty rows")
     parser.add_argument("--group", choices=("commands", "token-init", "login line", "in-shell"),
                         help="time only this group (its rows still interleaved)")
     args = parser.parse_args(argv)
@@ -425,7 +459,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="jenv-bench-"))
     try:
         os.chmod(workdir, 0o700)
-        report = measure(args.runs, args.warmup, workdir, args.group)
+        report = measure(args.runs, args.warmup, workdir, args.group, args.in_shell_against)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(report, indent=2) if args.json else render_markdown(report))

@@ -130,24 +130,18 @@ def cmd_hook(args, ctx: Context) -> int:
     exports = _token_exports(ctx, environ, shell)
     if exports:
         ctx.stdout.write(exports)
-    if shell in LOGIN_FILES:
+    from jenv.shells.hook import LOGIN_SOURCES
+
+    if shell in LOGIN_SOURCES:
         install_login_file(ctx, shell)
     return ExitCode.OK
 
 
-#: shell -> the file under jenv/data/shell of its login decided inside the shell, installed as
-#: ``~/.cache/jenv/login.<shell>`` (with the shell's completion loader) by every ``jenv hook <shell>``.
-LOGIN_FILES: Dict[str, str] = {"bash": "login.sh", "zsh": "login.sh", "ksh": "login.sh", "fish": "login.fish"}
-
-#: The line of a login file after which its completion loaders go.
-LOADER_MARK = "# (the completion loaders of \"jenv hook\", written here by jenv)\n"
-
-
 def install_login_file(ctx: Context, shell: str) -> Optional[str]:
-    """Put the shell's in-shell login (:data:`LOGIN_FILES`, with its completion loaders) in ``~/.cache/jenv``
-    when it is missing or differs; its path, or None when it cannot be written (the login line then
-    keeps running ``jenv hook``)."""
-    from jenv.shells.hook import completion_loader
+    """Put the shell's in-shell login (``login.<shell>`` with its completion loaders, and the prompt file:
+    :func:`jenv.shells.hook.login_file_texts`) in ``~/.cache/jenv`` when missing or different; the login
+    file's path, or None when it cannot be written (the login line then keeps running ``jenv hook``)."""
+    from jenv.shells.hook import LOGIN_SOURCES, PROMPT_SOURCES, completion_loader, login_file_texts
     from jenv.safefile import read_private_file, replace_file
     from jenv.tokens.fresh import fresh_directory
     from jenv.tokens.memo import memo_directory
@@ -157,18 +151,20 @@ def install_login_file(ctx: Context, shell: str) -> Optional[str]:
     directory = memo_directory((fresh_directory(ctx.home),), ctx.uid, create=True)
     if directory is None:
         return None
-    with open(data_file("shell", LOGIN_FILES[shell]), encoding="utf-8") as handle:
-        text = handle.read()
-    text = text.replace(LOADER_MARK, LOADER_MARK + completion_loader(shell, data_dir("completions")), 1)
-    data = text.encode("utf-8", "surrogateescape")
-    path = os.path.join(directory, "login." + shell)
-    try:
-        if read_private_file(path, ctx.uid, "login file", True, 1 << 20, guard=False) == data:
-            return path
-        replace_file(path, data, 0o600)
-    except (OSError, JenvError):
-        return None
-    return path
+    sources = []
+    for name in (LOGIN_SOURCES[shell], PROMPT_SOURCES[shell][0]):
+        with open(data_file("shell", name), encoding="utf-8") as handle:
+            sources.append(handle.read())
+    texts = login_file_texts(shell, sources[0], sources[1], completion_loader(shell, data_dir("completions")))
+    for name, text in reversed(texts):  # the prompt file first: a login file finds the one it loads
+        data = text.encode("utf-8", "surrogateescape")
+        path = os.path.join(directory, name)
+        try:
+            if read_private_file(path, ctx.uid, "login file", True, 1 << 20, guard=False) != data:
+                replace_file(path, data, 0o600)
+        except (OSError, JenvError):
+            return None
+    return os.path.join(directory, texts[0][0])
 
 
 def _token_exports(ctx: Context, environ: "Dict[str, str]", shell: str) -> str:

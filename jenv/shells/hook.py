@@ -21,11 +21,11 @@ from jenv.shells.posix import posix_quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Mapping, MutableMapping, Optional, Tuple
+    from typing import Dict, List, Mapping, MutableMapping, Optional, Tuple
 
 __all__ = ["private_tmpdir", "node_private_tmp", "completion_loader", "start_watchdog", "hook_limit",
-           "DEFAULT_HOOK_LIMIT",
-           "TIMEOUT_MESSAGE"]
+           "DEFAULT_HOOK_LIMIT", "TIMEOUT_MESSAGE", "LOGIN_SOURCES", "PROMPT_SOURCES", "LOADER_MARK", "CHECK_PLACE",
+           "login_file_texts"]
 
 DEFAULT_HOOK_LIMIT = 20
 TIMEOUT_MESSAGE = ("jenv hook: no token: jenv token did not finish within {limit}s (a passphrase prompt left "
@@ -176,3 +176,54 @@ def apply_private_tmpdir(environ: MutableMapping[str, str], home: str) -> Tuple[
     if directory is not None:
         environ["TMPDIR"] = directory
     return directory, warning
+
+# --- the login decided inside the shell (issue 22): the files "jenv hook" installs in ~/.cache/jenv ---------
+#
+# Sourced at every login, ``login.<shell>`` (from jenv/data/shell/login.sh or login.fish) holds the check as
+# one condition, read and run once, and nothing else before its ``return 0``: reading shell code costs a
+# shell about as much as running it.  The prompt machinery is read at the first prompt only, from
+# ``prompt.sh`` (or ``prompt.fish``): jenv/data/shell/prompt.* with the very same check, cut from the login
+# file between its two marker lines (as the function ``jenv_token_fresh``; for fish, as the condition of the
+# prompt function's ``if``).
+
+#: shell -> the file under jenv/data/shell of its login decided inside the shell, installed as
+#: ``~/.cache/jenv/login.<shell>`` (with the shell's completion loaders after :data:`LOADER_MARK`).
+LOGIN_SOURCES: Dict[str, str] = {"bash": "login.sh", "zsh": "login.sh", "ksh": "login.sh", "fish": "login.fish"}
+
+#: shell -> (the prompt source under jenv/data/shell, the name it is installed under in ~/.cache/jenv).
+PROMPT_SOURCES: Dict[str, Tuple[str, str]] = {"bash": ("prompt.sh", "prompt.sh"), "zsh": ("prompt.sh", "prompt.sh"),
+                                              "ksh": ("prompt.sh", "prompt.sh"),
+                                              "fish": ("prompt.fish", "prompt.fish")}
+
+#: The line of a login file after which its completion loaders go.
+LOADER_MARK = "# (the completion loaders of \"jenv hook\", written here by jenv)\n"
+
+#: The line of a prompt file that the login file's check replaces: as the function jenv_token_fresh (bash, zsh,
+#: ksh), as the condition of the prompt function's ``if`` (fish).
+CHECK_PLACE = "# (the check of the login file, put here by \"jenv hook\")\n"
+
+#: The comment lines in a login file that open and close its check (the lines between are the check).
+_CHECK_BEGIN = "# the check {"
+_CHECK_END = "# } the check"
+
+
+def check_lines(login_source: str) -> List[str]:
+    """The lines of the check in a login file's text, between its marker lines (for fish: the whole ``if``
+    line and its ``and`` lines; for the others the condition list, without the ``if``)."""
+    lines = login_source.splitlines(keepends=True)
+    begin = [i for i, line in enumerate(lines) if line.rstrip().endswith(_CHECK_BEGIN)]
+    end = [i for i, line in enumerate(lines) if line.strip().startswith(_CHECK_END)]
+    if len(begin) != 1 or len(end) != 1 or not begin[0] < end[0]:
+        raise ValueError("a login file needs one pair of the check's marker lines")
+    return lines[begin[0] + 1:end[0]]
+
+
+def login_file_texts(shell: str, login_source: str, prompt_source: str, loaders: str) -> List[Tuple[str, str]]:
+    """[(file name in ~/.cache/jenv, text)]: the login file, with ``loaders`` after its mark, and the prompt
+    file, with the login file's check as the function ``jenv_token_fresh``."""
+    check = "".join(check_lines(login_source))
+    function = check if shell == "fish" else "function jenv_token_fresh {\n" + check + "}\n"
+    if CHECK_PLACE not in prompt_source or LOADER_MARK not in login_source:
+        raise ValueError("a shell file lacks its mark")
+    return [("login." + shell, login_source.replace(LOADER_MARK, LOADER_MARK + loaders, 1)),
+            (PROMPT_SOURCES[shell][1], prompt_source.replace(CHECK_PLACE, function, 1))]

@@ -16,6 +16,13 @@ clock is before ``until``; on any doubt it runs jenv.  The line is written only 
 ``stat`` ties to the files as they are now, and only when every field is one a shell reads back intact
 (no tab, newline or other control character).  It is read, never executed.
 
+The line's own mtime is set last to the certificate's, and the shells require that too: a seal that shells
+without access to mode bits (bash, ksh93, fish) can check.  Only a file's owner (or root) may give it a
+chosen mtime; anyone else who writes to the line or a reference, through a mode the user opened, leaves the
+current time there, so the three mtimes no longer agree and the shell runs jenv (which removes a line open
+to others, :func:`forget_open_fresh`).  What the seal cannot show is a line others may merely read (its
+paths and dates are no secret).
+
 The references are removed first and made last, so at every instant a shell sees either the old line
 with the old references, or something that does not match (and runs jenv).  What a shell cannot see:
 another token put in place with the very same mtime to the nanosecond (``cp -p`` of a copy of the same
@@ -34,7 +41,7 @@ if TYPE_CHECKING:  # the login fast path: no typing at run time
 
     from jenv.tokens.check import TokenStore
 
-__all__ = ["FORMAT", "fresh_directory", "fresh_file", "note_fresh", "forget_fresh"]
+__all__ = ["FORMAT", "fresh_directory", "fresh_file", "note_fresh", "forget_fresh", "forget_open_fresh"]
 
 FORMAT = "jenv-fresh-1"
 _USER_CERT_NOTICE = 30 * 86400  # jenv.tokens.expiry.WARN_DAYS: from then on, every login runs jenv
@@ -66,13 +73,42 @@ def _unlink(path: str) -> None:
 
 
 def forget_fresh(home: str, uid: int) -> None:
-    """Remove this host's line (and its references): every shell then runs jenv."""
-    directory = memo.memo_directory((fresh_directory(home),), uid)
-    if directory is None or not _host_ok(memo.host_name()):
+    """Remove this host's line (and its references): every shell then runs jenv.  Also where the directory
+    is no longer private (unlink never follows a link, and a line there must not outlive the change)."""
+    if not (os.path.isabs(home) and _host_ok(memo.host_name())):
         return
     path = fresh_file(home)
     for name in (path + ".cert", path + ".key", path):
         _unlink(name)
+
+
+def forget_open_fresh(home: str, uid: int) -> bool:
+    """Remove this host's line when ``~/.cache/jenv``, the line or a reference is not the user's own private
+    directory or regular file: one another user could read or write (bash, ksh93 and fish cannot read mode
+    bits without a process; only zsh checks them itself).  Returns whether it removed one.  Called at every
+    jenv run that looks at the token (``token``, ``prompt``, ``hook``), so such a line lasts until the next
+    of those at most."""
+    import stat
+
+    if not (os.path.isabs(home) and _host_ok(memo.host_name())):
+        return False
+    path = fresh_file(home)
+    try:
+        line = os.lstat(path)
+    except OSError:
+        return False  # no line: nothing a shell could take
+    private = stat.S_ISREG(line.st_mode) and line.st_uid == uid and not line.st_mode & 0o077
+    for name, kind in ((fresh_directory(home), stat.S_ISDIR), (path + ".cert", stat.S_ISREG),
+                       (path + ".key", stat.S_ISREG)):
+        try:
+            st = os.lstat(name)
+        except OSError:
+            continue  # a missing reference already sends the shells to jenv
+        private = private and kind(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077
+    if private:
+        return False
+    forget_fresh(home, uid)
+    return True
 
 
 def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_after: Optional[int],
@@ -102,7 +138,8 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
         forget_fresh(home, store.uid)
         return False
     directory = memo.memo_directory((fresh_directory(home),), store.uid, create=True)
-    if directory is None:
+    if directory is None:  # not (or no longer) the user's private directory: no line there
+        forget_fresh(home, store.uid)
         return False
     path = os.path.join(directory, "fresh-" + host)
     fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
@@ -113,7 +150,7 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
     try:
         if read_private_file(path, store.uid, "fresh-token line", True, 4096, guard=False) == line and \
-                all(_same_mtime(ref, st, store.uid) for ref, st in refs):
+                all(_same_mtime(ref, st, store.uid) for ref, st in refs + ((path, stats[0]),)):
             return True
     except Exception:  # noqa: BLE001 - anything odd there is replaced below
         pass
@@ -122,8 +159,9 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
         for ref, _st in refs:
             _unlink(ref)
         replace_file(path, line, 0o600)
-        for ref, st in refs:
-            replace_file(ref, b"", 0o600)
+        for ref, st in refs + ((path, stats[0]),):  # the line's own mtime last: the seal (module docstring)
+            if ref != path:
+                replace_file(ref, b"", 0o600)
             os.utime(ref, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
     except OSError:
         for ref, _st in refs:
@@ -135,8 +173,8 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
 
 
 def _same_mtime(ref: str, st: os.stat_result, uid: int) -> bool:
-    """Whether ``ref`` is already the user's private reference file with ``st``'s mtime (as the shells
-    require it; else it is made again)."""
+    """Whether ``ref`` (a reference, or the line) is already the user's private regular file with ``st``'s
+    mtime (as the shells require it; else it is made again)."""
     try:
         mine = os.lstat(ref)
     except OSError:

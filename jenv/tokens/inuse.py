@@ -127,10 +127,13 @@ def update_fresh(ctx: Context, store: TokenStore, check: TokenCheck, min_valid: 
     """Keep the line that lets the shell files (jenv/data/shell/login.sh) export this token and show its
     prompt segment without starting jenv (:mod:`jenv.tokens.fresh`): left while the token is valid for the
     default minimum (and the user certificate needs no notice), removed when the token is not usable, so
-    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only."""
+    the shells never go on taking it for fresh (a same-mtime copy, say).  Token files only.  First, whatever
+    the token, a line that another user could read or write is removed (most shells cannot see modes)."""
+    from jenv.tokens.fresh import forget_fresh, forget_open_fresh, note_fresh
+
+    forget_open_fresh(ctx.home, ctx.uid)
     if not store.in_files:
         return
-    from jenv.tokens.fresh import forget_fresh, note_fresh
 
     default = parse_duration(DEFAULT_MIN_VALID)
     if min_valid != default:  # another minimum: an expiring token may still be fresh for the shells

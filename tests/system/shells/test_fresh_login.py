@@ -193,9 +193,30 @@ def _plant_as_other_uid(fresh: Path, tmp_path: Path) -> None:
 
 
 def _replace_line(fresh: Path, data: bytes) -> None:
+    """The line replaced by its owner, who also puts its mtime back (the seal holds: the shell must judge
+    the content itself)."""
+    before = fresh.stat()
     fresh.unlink()
     fresh.write_bytes(data)
     fresh.chmod(0o600)
+    os.utime(fresh, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _write_as_other_uid(fresh: Path, data: bytes) -> None:
+    """Another uid writes ``data`` into the line the user made 0666 (through a descriptor: the way it reaches
+    the file is not the point, the mtime its write leaves is), and fails to put the old mtime back."""
+    fresh.chmod(0o666)
+    mtime = fresh.stat().st_mtime_ns
+    fd = os.open(fresh, os.O_WRONLY | os.O_TRUNC)
+    try:
+        other = ["setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups", "sh", "-c"]
+        subprocess.run(other + [f"cat > /proc/self/fd/{fd}"], input=data, pass_fds=(fd,), check=True)
+        touch = subprocess.run(other + [f"touch -c -d @{mtime // 10**9} /proc/self/fd/{fd}"], pass_fds=(fd,),
+                               capture_output=True)
+        assert touch.returncode != 0, "only the owner may choose a file's mtime"
+    finally:
+        os.close(fd)
+    assert fresh.stat().st_mtime_ns != mtime
 
 
 def _fields(fresh: Path):
@@ -243,8 +264,10 @@ def _mutate(name: str, env: Dict[str, str], cert: Path, root_ca, tmp_path: Path,
         env = dict(env, JENV_TEST_HOSTNAME="jenv-other-node")
     elif name == "planted by another uid":
         _plant_as_other_uid(fresh, tmp_path)
-    elif name == "made 0644":
-        fresh.chmod(0o644)
+    elif name.startswith("made 0"):
+        fresh.chmod(int(name.split()[1], 8))
+    elif name.startswith("directory 0"):
+        fresh.parent.chmod(int(name.split()[1], 8))
     elif name == "symbolic link":
         copy = fresh.with_name("copy")
         copy.write_bytes(fresh.read_bytes())
@@ -267,6 +290,8 @@ def _mutate(name: str, env: Dict[str, str], cert: Path, root_ca, tmp_path: Path,
         _replace_line(fresh, fresh.read_bytes().rstrip(b"\n") + b"\t" + b"A" * (1 << 20) + b"\n")
     elif name == "binary bytes":
         _replace_line(fresh, os.urandom(4096).replace(b"\n", b"\x00") + b"\n")
+    elif name == "written by another uid (0666)":  # a later "until": seen by the seal, in every shell
+        _write_as_other_uid(fresh, b"\t".join(_fields(fresh)[:7] + [b"4102444800"]) + b"\n")
     elif name == "a ninth field":
         _replace_line(fresh, fresh.read_bytes().rstrip(b"\n") + b"\textra\n")
     else:
@@ -274,13 +299,16 @@ def _mutate(name: str, env: Dict[str, str], cert: Path, root_ca, tmp_path: Path,
     return env
 
 
+#: The line's file, or ~/.cache/jenv, opened to other users.
+OPEN_MODES = ("made 0644", "made 0666", "made 0604", "made 0620", "directory 0755", "directory 0777")
 MUTATIONS = ["rewritten, a day less", "renamed over", "cert deleted", "key deleted", "token-destroy",
              "deadline passed", "TMPDIR changed", "JALIEN_TOKEN_CERT set", "another host, same HOME",
-             "planted by another uid", "made 0644", "symbolic link", "FIFO", "metacharacters in the paths",
+             "planted by another uid", *OPEN_MODES, "symbolic link", "FIFO", "metacharacters in the paths",
              "metacharacters in the numbers", "metacharacters in the host", "a newline", "a 1 MB line",
-             "binary bytes", "a ninth field"]
-#: What bash and ksh cannot see without a process: the mode bits (zsh reads them with zsh/stat).
-UNSEEN = {"bash": {"made 0644"}, "ksh": {"made 0644"}, "fish": {"made 0644"}, "zsh": set()}
+             "binary bytes", "a ninth field", "written by another uid (0666)"]
+#: What bash, ksh and fish cannot see without a process: the mode bits (zsh reads them with zsh/stat).  The
+#: next jenv that looks at the token removes such a line (tests/shells/test_fresh_modes.py).
+UNSEEN = {"bash": set(OPEN_MODES), "ksh": set(OPEN_MODES), "fish": set(OPEN_MODES), "zsh": set()}
 
 
 def _prepare_token(env: Dict[str, str]) -> None:
