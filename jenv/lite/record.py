@@ -28,8 +28,9 @@ __all__ = ["record", "Option", "options_record"]
 _MISSING = object()
 
 
-def record(name: str, fields: str, defaults: tuple = ()) -> type:
-    """A tuple subclass ``name`` with the space-separated ``fields``; the last ``len(defaults)`` are optional.
+def record(name: str, fields: str, defaults: tuple = (), extra: "Dict[str, Any] | None" = None) -> type:
+    """A tuple subclass ``name`` with the space-separated ``fields``; the last ``len(defaults)`` are optional;
+    ``extra`` adds names to the class (one class, where a subclass would cost a second one).
 
     Subclass it to add methods, with ``__slots__ = ()``::
 
@@ -76,6 +77,7 @@ def record(name: str, fields: str, defaults: tuple = ()) -> type:
                  "_replace": _replace, "_asdict": _asdict, "__getnewargs__": __getnewargs__}
     for index, field in enumerate(names):
         namespace[field] = property(lambda self, index=index: tuple.__getitem__(self, index), doc=field)
+    namespace.update(extra or {})
     return type(name, (tuple,), namespace)
 
 
@@ -106,12 +108,11 @@ def options_record(name: str, fields: Dict[str, Option]) -> type:
     Subclass it to add methods, with ``__slots__ = ()``."""
     defaults = tuple(option.default if option.convert is None or option.default is None
                      else option.convert(option.default, option.name) for option in fields.values())
-    base = record(name, " ".join(fields), defaults)
 
     def from_args(cls, args: Mapping[str, Any]):
         """The record of the options in ``args``: docopt's dictionary or the login forms' (the one place
         where a command reads its arguments)."""
         return cls(**{field: option.value(args) for field, option in cls.OPTIONS.items()})
 
-    return type(name, (base,), {"__slots__": (), "OPTIONS": dict(fields), "from_args": classmethod(from_args)})
+    return record(name, " ".join(fields), defaults, {"OPTIONS": dict(fields), "from_args": classmethod(from_args)})
 

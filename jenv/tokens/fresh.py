@@ -145,7 +145,7 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
     fields = [FORMAT, str(store.uid), host, cert, key, str(int(verdict.not_before)), str(int(verdict.not_after)),
               str(int(until))]
     line = ("\t".join(fields) + "\n").encode("utf-8", "surrogateescape")
-    from jenv.safefile import read_private_file, replace_file
+    from jenv.safefile import read_private_file
 
     refs = ((path + ".cert", stats[0]), (path + ".key", stats[1]))
     try:
@@ -154,6 +154,8 @@ def note_fresh(store: "TokenStore", home: str, until_limit: int, user_cert_not_a
             return True
     except Exception:  # noqa: BLE001 - anything odd there is replaced below
         pass
+    from jenv.safefile import replace_file  # only now: a login that finds its line current writes nothing
+
     old_umask = os.umask(0o077)
     try:
         for ref, _st in refs:
