@@ -3,7 +3,7 @@
 ``jenv token`` (valid token), ``jenv token --check``, ``jenv prompt`` and ``jenv hook <shell>``
 run at every login or prompt (and ``alien-token-info`` and ``whoami`` in scripts and checks), so they
 start with nothing loaded that they do not need: no docopt, typing, enum, re, subprocess or
-cryptography (tests/unit/test_architecture.py reads the table :data:`LOGIN_IMPORTS` and blocks the
+cryptography (tests/core/test_architecture.py reads the table :data:`LOGIN_IMPORTS` and blocks the
 rest).  This module recognises exactly their spellings (:func:`parse_fast`), builds the argument dict
 docopt would, and runs them.  They judge nothing themselves: the token's verdict is the libraries',
 remembered for the files in their present version (:mod:`jenv.tokens.memo`), so a login compares what

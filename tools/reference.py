@@ -2,7 +2,7 @@
 
 Both are made from the code's own sources: the top-level usage (jenv.cli), each command's docopt usage
 (its handler's docstring), the variables table (jenv.locations.VARIABLES) and the exit-code table
-(jenv.errors.EXIT_CODE_TABLE).  tests/unit/test_reference.py fails when a committed file differs from
+(jenv.errors.EXIT_CODE_TABLE).  tests/core/test_reference.py fails when a committed file differs from
 what this script writes.
 
 Usage:

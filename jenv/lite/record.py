@@ -12,7 +12,7 @@ the usage (a missing one as None or False, a ``[default: ...]`` filled in), and 
 the login forms' few spellings itself, without docopt (whose import costs a login more than its own
 work), so its dictionary holds only what was typed.  A command reads neither dictionary: it declares its
 options once, each field with its option and its default, and ``from_args`` builds the record from
-either.  The usage text's ``[default: ...]`` documents the same default; tests/unit/test_command_options.py
+either.  The usage text's ``[default: ...]`` documents the same default; tests/commands/test_command_options.py
 holds the two equal, reading the usage with docopt's own parser.  (Not ``dataclasses``: the login forms
 build these records, and ``dataclasses`` imports ``inspect`` and ``re``.)
 """

@@ -2,7 +2,7 @@
 token for a known time is refused before it starts (exit 13, one `jenv:` line naming the fix) when
 neither the token nor anything that renews it lasts that long, and the token is left as it was.
 
-Processes, because exec runs a command.  Without an agent here (tests/agent/test_exec_renew_agent.py
+Processes, because exec runs a command.  Without an agent here (tests/tokens/agent/test_exec_renew_agent.py
 has the cases with one): the token decides, and ``--renew`` needs a user key that is not encrypted.
 """
 

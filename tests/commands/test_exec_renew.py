@@ -1,7 +1,7 @@
 """`jenv exec --renew -- <command>` with an unencrypted user key (issue 25.5): the command gets a private
 copy of the token, jenv stays its parent (status and signals passed on), and the copy goes when it ends.
 
-The renewals themselves, over five token lifetimes, are tests/agent/test_exec_renew_agent.py's.  A
+The renewals themselves, over five token lifetimes, are tests/tokens/agent/test_exec_renew_agent.py's.  A
 process per test, because signals are sent to jenv while its command runs.
 """
 

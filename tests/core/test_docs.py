@@ -1,7 +1,7 @@
 """What a user reads is written so that it can be checked (issue 26, items 2 and 7).
 
 - Every fenced block of README.md, CONTRIBUTING.md and docs/*.md names its language, and a command
-  block (a shell's language) holds only lines that tests/protocol/test_doc_blocks.py runs in a sandbox
+  block (a shell's language) holds only lines that tests/system/docs/test_doc_blocks.py runs in a sandbox
   or that support/docblocks.py lists as unable to run here, with the reason.
 - Exit codes are stated in one table only, the generated one in docs/reference.md: prose links a code
   to its row (``[exit 8](reference.md#exit-8)``) and never states one by number on its own.

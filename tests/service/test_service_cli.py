@@ -172,7 +172,7 @@ def test_sandbox_says_passphrase_and_user_do_not_apply_to_an_existing_dir(root, 
     assert "apply only when one is created" in result.stderr
 
 
-# --- the manual names the sandbox's accounts (tests/protocol/test_doc_blocks.py runs its examples) -------
+# --- the manual names the sandbox's accounts (tests/system/docs/test_doc_blocks.py runs its examples) -------
 
 README = REPO / "docs" / "manual.md"  # the manual, where the README's sections moved
 

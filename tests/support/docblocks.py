@@ -1,8 +1,8 @@
 """The command blocks of the documentation a user reads, and the reviewed list of lines that cannot run here.
 
 A fenced block whose language is a shell (``COMMAND_LANGUAGES``) is a command block: each of its lines
-is a command a reader may copy. tests/protocol/test_doc_blocks.py runs every such line inside a
-``jenv sandbox``, except those in ``CANNOT_RUN_HERE``, each with the reason; tests/unit/test_docs.py
+is a command a reader may copy. tests/system/docs/test_doc_blocks.py runs every such line inside a
+``jenv sandbox``, except those in ``CANNOT_RUN_HERE``, each with the reason; tests/core/test_docs.py
 checks that the documents are written so (every block has a language, no entry of the list is stale).
 """
 
@@ -15,7 +15,7 @@ from typing import Dict, List, NamedTuple, Tuple
 REPO = Path(__file__).resolve().parents[2]
 
 #: The documents a user (or contributor) reads. docs/reference.md is generated from the usage texts
-#: (its bare ``` blocks are usages, not commands) and is checked by tests/unit/test_reference.py.
+#: (its bare ``` blocks are usages, not commands) and is checked by tests/core/test_reference.py.
 GENERATED = {"docs/reference.md"}
 
 #: Languages whose blocks are commands, and the shell that runs them.
@@ -48,7 +48,7 @@ CANNOT_RUN_HERE: Dict[Tuple[str, str], str] = {
     ("CONTRIBUTING.md", "bash .ci/run"): "the whole test suite (this test is part of it)",
     ("CONTRIBUTING.md", ".venv/bin/python -m pytest -q tests/unit"): "a test run inside a test run",
     ("CONTRIBUTING.md", "python tools/reference.py"):
-        "writes into the clone; tests/unit/test_reference.py runs the same generation",
+        "writes into the clone; tests/core/test_reference.py runs the same generation",
     ("docs/manual.md",
      'apptainer exec --bind "$PWD/grid-token:/grid-token" --env-file token.env image.sif alien.py ls'):
         "needs apptainer, an image and the grid",
@@ -57,12 +57,12 @@ CANNOT_RUN_HERE: Dict[Tuple[str, str], str] = {
     ("docs/manual.md", "jenv exec --min-valid 2h -- o2-sim ..."): "needs O2 (and its options)",
     ("docs/manual.md", "jenv exec -- python3 my_hyperloop_script.py"): "the reader's own script",
     ("docs/manual.md", "jenv args curl --config | curl -K - https://alice-ccdb.cern.ch/..."):
-        "needs CERN's CCDB (tests/elsewhere/test_args.py runs both curl forms against a local server)",
+        "needs CERN's CCDB (tests/commands/test_args.py runs both curl forms against a local server)",
     ("docs/performance.md", ".venv/bin/python bench/run.py"): "a timing run: bench/ runs on a quiet machine",
     ("docs/performance.md", ".venv/bin/python bench/run.py --group in-shell"): "a timing run",
     ("docs/performance.md", ".venv/bin/python bench/ca_verify.py"): "a timing run",
     ("docs/performance.md",
-     ".venv/bin/python bench/agent_soak.py --minutes 30 --token-seconds 60 --outages 10,120"): "a 30-minute soak",
+     ".venv/bin/python bench/agent_soak.py"): "an hour-long soak",
 }
 
 

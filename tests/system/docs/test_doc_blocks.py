@@ -7,7 +7,7 @@ the sandbox's service as a reader's session would. A block whose lines are thems
 commands runs as it is. After every line the script checks its status, and every jenv run that fails
 is recorded by the ``jenv`` on PATH: ``eval "$(jenv token)"`` succeeds even when jenv fails, and such a
 failure must not pass unseen. The lines that cannot run here are listed, with the reason, in
-support/docblocks.py (tests/unit/test_docs.py keeps that list honest).
+support/docblocks.py (tests/core/test_docs.py keeps that list honest).
 
 jenv runs as a process here: the blocks are shell scripts, and the sandbox serves over TLS.
 """

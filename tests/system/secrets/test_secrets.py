@@ -176,7 +176,7 @@ def test_key_files_are_created_with_their_final_mode(sandbox, home, root):
 # --- every place that creates a file ---------------------------------------------------------
 
 #: (module, function) -> how a file created there is protected.  Every file jenv creates is created in
-#: its file home, jenv/safefile/ (tests/unit/test_file_home.py refuses a creation anywhere else): there
+#: its file home, jenv/safefile/ (tests/safefile/test_file_home.py refuses a creation anywhere else): there
 #: each file gets its final mode from the open itself; what a caller writes is its own business.
 KNOWN_WRITERS = {
     ("jenv/safefile/write.py", "create_new_file"): "os.open O_CREAT|O_EXCL|O_NOFOLLOW with the caller's final mode "

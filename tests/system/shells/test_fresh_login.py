@@ -307,7 +307,7 @@ MUTATIONS = ["rewritten, a day less", "renamed over", "cert deleted", "key delet
              "metacharacters in the numbers", "metacharacters in the host", "a newline", "a 1 MB line",
              "binary bytes", "a ninth field", "written by another uid (0666)"]
 #: What bash, ksh and fish cannot see without a process: the mode bits (zsh reads them with zsh/stat).  The
-#: next jenv that looks at the token removes such a line (tests/shells/test_fresh_modes.py).
+#: next jenv that looks at the token removes such a line (tests/system/shells/test_fresh_modes.py).
 UNSEEN = {"bash": set(OPEN_MODES), "ksh": set(OPEN_MODES), "fish": set(OPEN_MODES), "zsh": set()}
 
 
