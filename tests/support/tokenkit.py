@@ -10,7 +10,7 @@ from typing import Dict, Optional, Tuple
 
 from support.launcher import SCANNED, clean_env, leaked_key_material, run_in_process, run_jenv  # noqa: F401
 
-__all__ = ["clean_env", "run_jenv", "Snapshot", "snapshot", "token_paths", "assert_no_key_printed", "traced_jenv"]
+__all__ = ["clean_env", "run_jenv", "token_paths", "assert_no_key_printed", "traced_jenv"]
 
 
 def traced_jenv(tracer: subprocess.Popen, wait: float = 30.0) -> Optional[int]:

@@ -14,7 +14,8 @@ import pytest
 
 from support import faultservers as faults
 from test_token_vetting import KEY_PEM, _answer, _replying, _token
-from support.tokenkit import run_in_process, snapshot, token_paths
+from support.snapshot import snapshot
+from support.tokenkit import run_in_process, token_paths
 
 pytestmark = pytest.mark.slow  # jenv, agents or commands as processes
 

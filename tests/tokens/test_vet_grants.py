@@ -9,7 +9,8 @@ import pytest
 
 from support import faultservers as faults
 from test_token_vetting import _answer, _refused, _replying, _token
-from support.tokenkit import run_in_process, snapshot, token_paths
+from support.snapshot import snapshot
+from support.tokenkit import run_in_process, token_paths
 
 pytestmark = pytest.mark.slow  # jenv, agents or commands as processes
 
