@@ -46,7 +46,7 @@ CANNOT_RUN_HERE: Dict[Tuple[str, str], str] = {
     ("README.md", "jenv cert-import ~/Downloads/myCertificate.p12"):
         "needs the browser's .p12 and a terminal for its password (tests/offline covers cert-import)",
     ("CONTRIBUTING.md", "bash .ci/run"): "the whole test suite (this test is part of it)",
-    ("CONTRIBUTING.md", ".venv/bin/python -m pytest -q tests/unit"): "a test run inside a test run",
+    ("CONTRIBUTING.md", ".venv/bin/python -m pytest -q -m \"not slow\""): "a test run inside a test run",
     ("CONTRIBUTING.md", "python tools/reference.py"):
         "writes into the clone; tests/core/test_reference.py runs the same generation",
     ("docs/manual.md",
