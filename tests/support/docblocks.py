@@ -61,6 +61,8 @@ CANNOT_RUN_HERE: Dict[Tuple[str, str], str] = {
     ("docs/performance.md", ".venv/bin/python bench/run.py"): "a timing run: bench/ runs on a quiet machine",
     ("docs/performance.md", ".venv/bin/python bench/run.py --group in-shell"): "a timing run",
     ("docs/performance.md", ".venv/bin/python bench/ca_verify.py"): "a timing run",
+    ("docs/performance.md", ".venv/bin/python bench/versions.py --new .venv/bin --old <another venv>/bin"):
+        "a timing run that needs a second installation",
     ("docs/performance.md",
      ".venv/bin/python bench/agent_soak.py"): "an hour-long soak",
 }
