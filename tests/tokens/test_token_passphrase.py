@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import pytest
 
 from support import launcher as jenvtest
 from support.launcher import scan
+from support.realshell import require_shell
 from support.tokenkit import run_jenv, token_paths
 
 pytestmark = pytest.mark.slow
@@ -215,18 +215,8 @@ _THEN_STTY = "; echo \"rc=$?\"; stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e 
 PROMPT_SHELLS = ["bash", "dash", "ksh", "zsh"]
 
 
-def _installed(shell: str) -> str:
-    """The path of ``shell``; a missing shell is skipped locally and fails in CI."""
-    path = shutil.which(shell)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{shell} is not installed")
-        pytest.skip(f"{shell} is not installed")
-    return path
-
-
 def _in_shell(shell: str) -> "list[str]":
-    return [_installed(shell), "-c", f"{sys.executable} -m jenv token-init" + _THEN_STTY]
+    return [require_shell(shell), "-c", f"{sys.executable} -m jenv token-init" + _THEN_STTY]
 
 
 def _echo_lines(output: str) -> "list[str]":
@@ -286,7 +276,7 @@ def test_ctrl_z_at_the_prompt_then_fg_in_every_shell(svc, home, shell):
     """Ctrl-Z at the prompt of a jenv run by a shell with job control: while jenv is stopped the shell's
     `stty` shows echo on (Python's own getpass leaves it off); `fg` brings the prompt back, and the
     passphrase typed there gives the token, never shown."""
-    _installed(shell)
+    require_shell(shell)
     env = dict(_encrypted_env(svc, home), HISTFILE=str(home / ".history"), ENV="/dev/null")
     script = (f"{sys.executable} -m jenv token-init{_THEN_STTY}; fg; echo \"rc=$?\"; "
               "stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo")
@@ -361,10 +351,7 @@ LOGIN_LINES = {
 def _login_shell(shell: str, svc, home, tmp_path, then: str, hook_timeout: str):
     """(argv, env): ``shell`` running its login line, then ``then``, with an encrypted user key, no token,
     and a `jenv` on PATH that runs this checkout."""
-    if shutil.which(shell) is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{shell} is not installed")
-        pytest.skip(f"{shell} is not installed")
+    require_shell(shell)
     env = _encrypted_env(svc, home)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
