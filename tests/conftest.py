@@ -10,22 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-
-def _default_signal_actions() -> None:
-    """The tests send SIGHUP, SIGINT and SIGQUIT to jenv and the commands it runs, and expect their default
-    actions; a suite started under ``nohup`` or as a background job of a non-interactive shell inherits
-    them ignored, and every process it starts would too (an ignored signal survives exec).  Put them back
-    here, in the controller and in each pytest-xdist worker, before any process starts."""
-    import signal
-
-    for signum, action in ((signal.SIGHUP, signal.SIG_DFL), (signal.SIGQUIT, signal.SIG_DFL),
-                           (signal.SIGINT, signal.default_int_handler)):
-        if signal.getsignal(signum) is signal.SIG_IGN:
-            signal.signal(signum, action)
-
-
-_default_signal_actions()
-
+import support.signals  # noqa: E402,F401  (before any process starts: SIGHUP, SIGINT, SIGQUIT not ignored)
 from support.launcher import HOSTILE, SCANNED, Result, clean_env, leaked_key_material, run_jenv  # noqa: E402,F401
 from support.pki import TestCA  # noqa: E402
 from support.tiers import (pytest_collection_modifyitems, pytest_ignore_collect,  # noqa: E402,F401
